@@ -1,0 +1,52 @@
+#pragma once
+/// \file check.hpp
+/// Argument checks shared by estimators and hooks: shapes, sample counts, finiteness, strengths.
+
+#include <cmath>
+#include <cstddef>
+#include <string_view>
+
+#include <Eigen/Core>
+
+#include "../error.hpp"
+
+namespace act::detail {
+
+/// Throws unless `x` has at least `min_rows` rows and at least one column.
+template <class Derived>
+void check_sample_shape(std::string_view name, const Eigen::MatrixBase<Derived>& x, Eigen::Index min_rows = 2) {
+  if (x.cols() == 0) raise<shape_error>("{}: has 0 columns (neurons); need d >= 1, got shape [{} x {}]", name, x.rows(), x.cols());
+  if (x.rows() < min_rows)
+    raise<invalid_argument>("{}: needs at least {} samples (rows), got shape [{} x {}]", name, min_rows, x.rows(), x.cols());
+}
+
+/// Throws non_finite_error naming the first (row-major order) NaN or Inf entry of `x`.
+template <class Derived>
+void check_finite(std::string_view name, const Eigen::MatrixBase<Derived>& x) {
+  // Fast vectorised test first; the slow scan only runs to build the message.
+  if (x.derived().allFinite()) return;
+  for (Eigen::Index r = 0; r < x.rows(); ++r)
+    for (Eigen::Index c = 0; c < x.cols(); ++c) {
+      const double v = static_cast<double>(x(r, c));
+      if (!std::isfinite(v)) raise<non_finite_error>("{}: non-finite value {} at row {}, neuron {}", name, v, r, c);
+    }
+}
+
+/// Source and target samples: each [n x d] with n >= 2 and finite, the same d.
+template <class DA, class DB>
+void check_source_target(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) {
+  check_sample_shape("source", source);
+  check_sample_shape("target", target);
+  if (source.cols() != target.cols())
+    raise<shape_error>("source and target: neuron counts differ, source is [{} x {}], target is [{} x {}]", source.rows(),
+                       source.cols(), target.rows(), target.cols());
+  check_finite("source", source);
+  check_finite("target", target);
+}
+
+/// A strength must be a finite number.
+inline void check_strength(std::string_view name, double lambda) {
+  if (!std::isfinite(lambda)) raise<invalid_argument>("{}: strength must be finite, got {}", name, lambda);
+}
+
+}  // namespace act::detail
