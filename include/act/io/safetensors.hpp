@@ -1,0 +1,414 @@
+#pragma once
+/// \file safetensors.hpp
+/// Reads and writes safetensors files (F32, F64, F16, BF16) with strict validation of untrusted input.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "act/detail/file.hpp"
+#include "act/detail/json.hpp"
+#include "act/error.hpp"
+
+// The readers copy little-endian bytes straight into floats.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "act's file readers assume a little-endian machine");
+
+namespace act {
+
+/// Element types a safetensors tensor may hold here.
+enum class dtype { f32, f64, f16, bf16 };
+
+/// Bytes per element of `type`.
+inline std::size_t dtype_size(dtype type) {
+  switch (type) {
+    case dtype::f32: return 4;
+    case dtype::f64: return 8;
+    case dtype::f16: return 2;
+    case dtype::bf16: return 2;
+  }
+  return 0;
+}
+
+/// The safetensors spelling of `type` ("F32", "F64", "F16", "BF16").
+inline const char* dtype_name(dtype type) {
+  switch (type) {
+    case dtype::f32: return "F32";
+    case dtype::f64: return "F64";
+    case dtype::f16: return "F16";
+    case dtype::bf16: return "BF16";
+  }
+  return "?";
+}
+
+namespace detail {
+
+/// Product of `shape`, or false when it does not fit in 64 bits.
+inline bool checked_product(const std::vector<std::uint64_t>& shape, std::uint64_t& out) {
+  std::uint64_t n = 1;
+  for (const std::uint64_t d : shape) {
+    if (d != 0 && n > std::numeric_limits<std::uint64_t>::max() / d) return false;
+    n *= d;
+  }
+  out = n;
+  return true;
+}
+
+/// Decodes element `i` of little-endian raw data of `type` to double.
+inline double decode_element(const unsigned char* p, dtype type, std::size_t i) {
+  switch (type) {
+    case dtype::f32: {
+      float f;
+      std::memcpy(&f, p + 4 * i, 4);
+      return f;
+    }
+    case dtype::f64: {
+      double d;
+      std::memcpy(&d, p + 8 * i, 8);
+      return d;
+    }
+    case dtype::f16: {
+      std::uint16_t bits;
+      std::memcpy(&bits, p + 2 * i, 2);
+      return static_cast<double>(static_cast<float>(Eigen::numext::bit_cast<Eigen::half>(bits)));
+    }
+    case dtype::bf16: {
+      std::uint16_t bits;
+      std::memcpy(&bits, p + 2 * i, 2);
+      return static_cast<double>(static_cast<float>(Eigen::numext::bit_cast<Eigen::bfloat16>(bits)));
+    }
+  }
+  return 0.0;
+}
+
+/// Encodes `value` as element `i` of little-endian raw data of `type` (rounding to nearest for 16 bits).
+inline void encode_element(unsigned char* p, dtype type, std::size_t i, double value) {
+  switch (type) {
+    case dtype::f32: {
+      const auto f = static_cast<float>(value);
+      std::memcpy(p + 4 * i, &f, 4);
+      return;
+    }
+    case dtype::f64: std::memcpy(p + 8 * i, &value, 8); return;
+    case dtype::f16: {
+      const auto bits = Eigen::numext::bit_cast<std::uint16_t>(Eigen::half(static_cast<float>(value)));
+      std::memcpy(p + 2 * i, &bits, 2);
+      return;
+    }
+    case dtype::bf16: {
+      const auto bits = Eigen::numext::bit_cast<std::uint16_t>(Eigen::bfloat16(static_cast<float>(value)));
+      std::memcpy(p + 2 * i, &bits, 2);
+      return;
+    }
+  }
+}
+
+/// Largest header the reader accepts; the reference implementation uses the same bound. It caps the
+/// memory a hostile header can make the JSON parser allocate.
+inline constexpr std::uint64_t safetensors_max_header = 100'000'000;
+
+}  // namespace detail
+
+/// One tensor: name, element type, shape and its little-endian raw bytes.
+struct safetensors_tensor {
+  std::string name;
+  act::dtype type = dtype::f32;
+  std::vector<std::uint64_t> shape;
+  std::vector<unsigned char> bytes;  ///< little-endian raw data, row-major
+
+  /// Product of the shape (1 for a scalar with shape []). Throws shape_error when it overflows.
+  std::size_t element_count() const {
+    std::uint64_t n = 0;
+    if (!detail::checked_product(shape, n) || n > std::numeric_limits<std::size_t>::max()) {
+      detail::raise<shape_error>("tensor '{}': shape product overflows", name);
+    }
+    return static_cast<std::size_t>(n);
+  }
+
+  /// All elements converted to float, row-major. Throws shape_error when bytes and shape disagree.
+  std::vector<float> to_floats() const {
+    const std::size_t n = checked_count();
+    std::vector<float> out(n);
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(detail::decode_element(bytes.data(), type, i));
+    return out;
+  }
+
+  /// All elements converted to double, row-major. Throws shape_error when bytes and shape disagree.
+  std::vector<double> to_doubles() const {
+    const std::size_t n = checked_count();
+    std::vector<double> out(n);
+    for (std::size_t i = 0; i < n; ++i) out[i] = detail::decode_element(bytes.data(), type, i);
+    return out;
+  }
+
+  /// Builds a tensor from product(shape) floats at `values`, converting them to `type`.
+  static safetensors_tensor from_floats(std::string name, std::vector<std::uint64_t> shape, const float* values,
+                                        act::dtype type = dtype::f32) {
+    safetensors_tensor t = make(std::move(name), std::move(shape), type);
+    const std::size_t n = t.element_count();
+    for (std::size_t i = 0; i < n; ++i) detail::encode_element(t.bytes.data(), type, i, values[i]);
+    return t;
+  }
+
+  /// Builds a tensor from product(shape) doubles at `values`, converting them to `type`.
+  static safetensors_tensor from_doubles(std::string name, std::vector<std::uint64_t> shape, const double* values,
+                                         act::dtype type = dtype::f64) {
+    safetensors_tensor t = make(std::move(name), std::move(shape), type);
+    const std::size_t n = t.element_count();
+    for (std::size_t i = 0; i < n; ++i) detail::encode_element(t.bytes.data(), type, i, values[i]);
+    return t;
+  }
+
+ private:
+  static safetensors_tensor make(std::string name, std::vector<std::uint64_t> shape, act::dtype type) {
+    safetensors_tensor t;
+    t.name = std::move(name);
+    t.type = type;
+    t.shape = std::move(shape);
+    const std::size_t n = t.element_count();
+    if (n > std::numeric_limits<std::size_t>::max() / dtype_size(type)) {
+      detail::raise<shape_error>("tensor '{}': byte size overflows", t.name);
+    }
+    t.bytes.resize(n * dtype_size(type));
+    return t;
+  }
+
+  std::size_t checked_count() const {
+    const std::size_t n = element_count();
+    if (n > std::numeric_limits<std::size_t>::max() / dtype_size(type) || bytes.size() != n * dtype_size(type)) {
+      detail::raise<shape_error>("tensor '{}': {} bytes do not match shape with {} elements of {}", name,
+                                 bytes.size(), n, dtype_name(type));
+    }
+    return n;
+  }
+};
+
+/// A whole safetensors file: the "__metadata__" string map and the tensors.
+struct safetensors_file {
+  std::map<std::string, std::string> metadata;  ///< "__metadata__"
+  std::vector<safetensors_tensor> tensors;      ///< in data order on read (by begin offset); written in this order
+
+  /// The tensor called `name`, or nullptr when absent.
+  const safetensors_tensor* find(std::string_view name) const {
+    for (const safetensors_tensor& t : tensors) {
+      if (t.name == name) return &t;
+    }
+    return nullptr;
+  }
+};
+
+namespace detail {
+
+/// Reads a JSON integer that must be a non-negative u64, or throws naming the field.
+inline std::uint64_t safetensors_uint(const json_value& v, std::string_view origin, std::string_view tensor,
+                                      std::string_view field) {
+  if (v.type != json_value::kind::number || !v.is_uint) {
+    raise<format_error>("{}: tensor '{}': {} must hold non-negative integers", origin, tensor, field);
+  }
+  return v.uint_value;
+}
+
+}  // namespace detail
+
+/// Parses a safetensors file held in memory. `origin` names the file in messages. Every field is
+/// validated before any tensor data is copied; errors throw format_error naming the file and tensor.
+inline safetensors_file parse_safetensors(const unsigned char* data, std::size_t size, std::string_view origin) {
+  using detail::json_value;
+  using detail::raise;
+  if (size < 8) raise<format_error>("{}: file is {} bytes, too short for the 8-byte safetensors header length", origin, size);
+  std::uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | data[i];
+  if (header_len > size - 8) {
+    raise<format_error>("{}: header length {} exceeds the file ({} bytes after the length field)", origin, header_len,
+                        size - 8);
+  }
+  if (header_len > detail::safetensors_max_header) {
+    raise<format_error>("{}: header length {} exceeds the limit of {} bytes", origin, header_len,
+                        detail::safetensors_max_header);
+  }
+  const auto header_size = static_cast<std::size_t>(header_len);
+  const std::string_view header(reinterpret_cast<const char*>(data + 8), header_size);
+  const unsigned char* buffer = data + 8 + header_size;
+  const std::size_t buffer_size = size - 8 - header_size;
+
+  json_value root;
+  try {
+    root = detail::parse_json(header);
+  } catch (const format_error& e) {
+    raise<format_error>("{}: invalid JSON header: {}", origin, e.what());
+  }
+  if (root.type != json_value::kind::object) {
+    raise<format_error>("{}: header is {}, not a JSON object", origin, detail::json_kind_name(root.type));
+  }
+
+  struct entry {
+    safetensors_tensor tensor;
+    std::uint64_t begin = 0, end = 0;
+  };
+  std::vector<entry> entries;
+  safetensors_file file;
+  for (std::size_t k = 0; k < root.keys.size(); ++k) {
+    const std::string& name = root.keys[k];
+    const json_value& value = root.items[k];
+    if (name == "__metadata__") {
+      if (value.type != json_value::kind::object) {
+        raise<format_error>("{}: __metadata__ is {}, not an object of strings", origin, detail::json_kind_name(value.type));
+      }
+      for (std::size_t m = 0; m < value.keys.size(); ++m) {
+        if (value.items[m].type != json_value::kind::string) {
+          raise<format_error>("{}: __metadata__ value for '{}' is {}, not a string", origin, value.keys[m],
+                              detail::json_kind_name(value.items[m].type));
+        }
+        file.metadata[value.keys[m]] = value.items[m].string;
+      }
+      continue;
+    }
+    if (value.type != json_value::kind::object) {
+      raise<format_error>("{}: tensor '{}': entry is {}, not an object", origin, name, detail::json_kind_name(value.type));
+    }
+    for (const std::string& key : value.keys) {
+      if (key != "dtype" && key != "shape" && key != "data_offsets") {
+        raise<format_error>("{}: tensor '{}': unexpected key '{}'", origin, name, key);
+      }
+    }
+    const json_value* type_v = value.find("dtype");
+    const json_value* shape_v = value.find("shape");
+    const json_value* offsets_v = value.find("data_offsets");
+    if (type_v == nullptr) raise<format_error>("{}: tensor '{}': missing key 'dtype'", origin, name);
+    if (shape_v == nullptr) raise<format_error>("{}: tensor '{}': missing key 'shape'", origin, name);
+    if (offsets_v == nullptr) raise<format_error>("{}: tensor '{}': missing key 'data_offsets'", origin, name);
+
+    entry e;
+    e.tensor.name = name;
+    if (type_v->type != json_value::kind::string) raise<format_error>("{}: tensor '{}': dtype is not a string", origin, name);
+    const std::string& t = type_v->string;
+    if (t == "F32") e.tensor.type = dtype::f32;
+    else if (t == "F64") e.tensor.type = dtype::f64;
+    else if (t == "F16") e.tensor.type = dtype::f16;
+    else if (t == "BF16") e.tensor.type = dtype::bf16;
+    else raise<format_error>("{}: tensor '{}': unsupported dtype '{}' (expected F32, F64, F16 or BF16)", origin, name, t);
+
+    if (shape_v->type != json_value::kind::array) raise<format_error>("{}: tensor '{}': shape is not an array", origin, name);
+    for (const json_value& d : shape_v->items) e.tensor.shape.push_back(detail::safetensors_uint(d, origin, name, "shape"));
+
+    if (offsets_v->type != json_value::kind::array || offsets_v->items.size() != 2) {
+      raise<format_error>("{}: tensor '{}': data_offsets must be [begin, end]", origin, name);
+    }
+    e.begin = detail::safetensors_uint(offsets_v->items[0], origin, name, "data_offsets");
+    e.end = detail::safetensors_uint(offsets_v->items[1], origin, name, "data_offsets");
+    if (e.begin > e.end) {
+      raise<format_error>("{}: tensor '{}': data_offsets begin {} is after end {}", origin, name, e.begin, e.end);
+    }
+    if (e.end > buffer_size) {
+      raise<format_error>("{}: tensor '{}': data_offsets [{}, {}] lie outside the data ({} bytes)", origin, name, e.begin,
+                          e.end, buffer_size);
+    }
+    std::uint64_t count = 0;
+    const std::uint64_t item = dtype_size(e.tensor.type);
+    if (!detail::checked_product(e.tensor.shape, count) || count > std::numeric_limits<std::uint64_t>::max() / item) {
+      raise<format_error>("{}: tensor '{}': shape product overflows 64 bits", origin, name);
+    }
+    if (e.end - e.begin != count * item) {
+      raise<format_error>("{}: tensor '{}': data_offsets span {} bytes but shape x dtype needs {}", origin, name,
+                          e.end - e.begin, count * item);
+    }
+    entries.push_back(std::move(e));
+  }
+
+  // The data buffer must be tiled exactly: no gaps (hidden bytes) and no overlaps (aliased tensors).
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const entry& a, const entry& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
+  std::uint64_t expected = 0;
+  for (const entry& e : entries) {
+    if (e.begin < expected) {
+      raise<format_error>("{}: tensor '{}': data_offsets [{}, {}] overlap the previous tensor (which ends at {})", origin,
+                          e.tensor.name, e.begin, e.end, expected);
+    }
+    if (e.begin > expected) {
+      raise<format_error>("{}: tensor '{}': data_offsets [{}, {}] leave a gap after byte {} (offsets not contiguous)",
+                          origin, e.tensor.name, e.begin, e.end, expected);
+    }
+    expected = e.end;
+  }
+  if (expected != buffer_size) {
+    raise<format_error>("{}: tensors cover {} bytes but the data section holds {} (offsets not contiguous)", origin,
+                        expected, buffer_size);
+  }
+
+  file.tensors.reserve(entries.size());
+  for (entry& e : entries) {
+    e.tensor.bytes.assign(buffer + e.begin, buffer + e.end);
+    file.tensors.push_back(std::move(e.tensor));
+  }
+  return file;
+}
+
+/// Reads and validates the safetensors file at `path`.
+inline safetensors_file read_safetensors(const std::string& path) {
+  const std::vector<unsigned char> bytes = detail::read_file(path);
+  return parse_safetensors(bytes.data(), bytes.size(), path);
+}
+
+/// Serialises `file` to safetensors bytes: header padded with spaces to a multiple of 8, tensors laid out
+/// contiguously in the order given. Throws invalid_argument / shape_error for inconsistent tensors.
+inline std::vector<unsigned char> serialize_safetensors(const safetensors_file& file) {
+  std::string header = "{";
+  bool first = true;
+  if (!file.metadata.empty()) {
+    header += "\"__metadata__\":{";
+    for (const auto& [key, value] : file.metadata) {
+      if (!first) header += ',';
+      first = false;
+      detail::append_json_string(header, key);
+      header += ':';
+      detail::append_json_string(header, value);
+    }
+    header += '}';
+    first = false;
+  }
+  std::uint64_t offset = 0;
+  for (std::size_t i = 0; i < file.tensors.size(); ++i) {
+    const safetensors_tensor& t = file.tensors[i];
+    if (t.name.empty()) detail::raise<invalid_argument>("tensor {}: empty name", i);
+    if (t.name == "__metadata__") detail::raise<invalid_argument>("tensor name '__metadata__' is reserved");
+    for (std::size_t j = 0; j < i; ++j) {
+      if (file.tensors[j].name == t.name) detail::raise<invalid_argument>("duplicate tensor name '{}'", t.name);
+    }
+    const std::size_t n = t.element_count();
+    if (n > std::numeric_limits<std::size_t>::max() / dtype_size(t.type) || t.bytes.size() != n * dtype_size(t.type)) {
+      detail::raise<shape_error>("tensor '{}': {} bytes do not match shape with {} elements of {}", t.name, t.bytes.size(), n,
+                                 dtype_name(t.type));
+    }
+    if (!first) header += ',';
+    first = false;
+    detail::append_json_string(header, t.name);
+    header += fmt::format(":{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{},{}]}}", dtype_name(t.type),
+                          fmt::join(t.shape, ","), offset, offset + t.bytes.size());
+    offset += t.bytes.size();
+  }
+  header += '}';
+  // Padding keeps the data section 8-byte aligned for readers that map the file.
+  while (header.size() % 8 != 0) header += ' ';
+
+  std::vector<unsigned char> out;
+  out.reserve(8 + header.size() + static_cast<std::size_t>(offset));
+  const std::uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<unsigned char>((n >> (8 * i)) & 0xFF));
+  out.insert(out.end(), header.begin(), header.end());
+  for (const safetensors_tensor& t : file.tensors) out.insert(out.end(), t.bytes.begin(), t.bytes.end());
+  return out;
+}
+
+/// Writes `file` to `path` atomically (temporary file + rename): a failed write leaves no file behind.
+inline void write_safetensors(const std::string& path, const safetensors_file& file) {
+  detail::atomic_write(path, serialize_safetensors(file));
+}
+
+}  // namespace act
