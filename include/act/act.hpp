@@ -12,3 +12,5 @@
 #include "activations.hpp"
 #include "affine_hook.hpp"
 #include "pooling.hpp"
+#include "map_set.hpp"
+#include "causal.hpp"
