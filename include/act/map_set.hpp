@@ -26,6 +26,7 @@ struct map_info {
   Eigen::Index source_samples = 0;
   Eigen::Index target_samples = 0;
   std::string pooling = "mean";   ///< how tokens were pooled into samples
+  std::string support;            ///< the support option fitted with ("q0_100", "all", ...), if known
 };
 
 /// Site name -> map, applied at a strength lambda (global, or overridden per site).
