@@ -1,0 +1,458 @@
+#pragma once
+/// \file gguf.hpp
+/// Writes and reads llama.cpp control vectors: GGUF v3 files holding F32 tensors `direction.N`.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "act/detail/file.hpp"
+#include "act/error.hpp"
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "act's file readers assume a little-endian machine");
+
+namespace act {
+
+/// A llama.cpp control vector: one additive direction per layer, added to block N's output.
+struct control_vector {
+  std::string model_hint;                       ///< model architecture, e.g. "llama"
+  std::map<int, std::vector<float>> directions;  ///< layer (>= 1) -> direction (all the same length)
+};
+
+namespace detail {
+
+/// GGUF metadata value types (the numbers are the file's).
+enum class gguf_type : std::uint32_t {
+  u8 = 0, i8 = 1, u16 = 2, i16 = 3, u32 = 4, i32 = 5, f32 = 6, boolean = 7,
+  string = 8, array = 9, u64 = 10, i64 = 11, f64 = 12,
+};
+
+/// ggml tensor type of 32-bit floats, the only one control vectors use.
+inline constexpr std::uint32_t ggml_type_f32 = 0;
+/// Alignment of tensor data when the file does not set `general.alignment`.
+inline constexpr std::uint64_t gguf_default_alignment = 32;
+/// llama.cpp's GGML_MAX_DIMS.
+inline constexpr std::uint32_t gguf_max_dims = 4;
+
+/// One metadata value. Scalars fill the matching field; arrays keep only their element type and length
+/// (control vectors need none of their content, and skipping avoids allocating for them).
+struct gguf_value {
+  gguf_type type = gguf_type::u8;
+  std::uint64_t uint_value = 0;  ///< u8..u64 and bool
+  std::int64_t int_value = 0;    ///< i8..i64
+  double float_value = 0.0;      ///< f32, f64
+  std::string string_value;      ///< string
+  gguf_type array_type = gguf_type::u8;
+  std::uint64_t array_size = 0;
+};
+
+/// One tensor info record; `offset` is relative to the start of the data section.
+struct gguf_tensor_info {
+  std::string name;
+  std::vector<std::uint64_t> dims;
+  std::uint32_t type = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t byte_size = 0;  ///< computed from dims and type
+};
+
+/// The validated structure of a GGUF file (metadata in file order, tensors in file order).
+struct gguf_contents {
+  std::uint32_t version = 0;
+  std::vector<std::pair<std::string, gguf_value>> metadata;
+  std::vector<gguf_tensor_info> tensors;
+  std::uint64_t alignment = gguf_default_alignment;
+  std::size_t data_start = 0;  ///< absolute file offset of the data section
+
+  const gguf_value* find(std::string_view key) const {
+    for (const auto& [k, v] : metadata) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  }
+};
+
+/// Bounds-checked little-endian reader; every read names what it was reading when it runs out.
+class gguf_cursor {
+ public:
+  gguf_cursor(const unsigned char* data, std::size_t size, std::string_view origin)
+      : data_(data), size_(size), origin_(origin) {}
+
+  std::size_t position() const { return pos_; }
+  std::size_t remaining() const { return size_ - pos_; }
+
+  void need(std::uint64_t n, std::string_view what) const {
+    if (n > remaining()) {
+      raise<format_error>("{}: {} at offset {} runs past the end of the file ({} bytes needed, {} left)", origin_, what,
+                          pos_, n, remaining());
+    }
+  }
+  template <class T>
+  T read(std::string_view what) {
+    need(sizeof(T), what);
+    T value;
+    std::memcpy(&value, data_ + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return value;
+  }
+  void skip(std::uint64_t n, std::string_view what) {
+    need(n, what);
+    pos_ += static_cast<std::size_t>(n);
+  }
+  /// A GGUF string: u64 length then bytes. The length is checked against the file before allocating.
+  std::string read_string(std::string_view what) {
+    const auto len = read<std::uint64_t>(what);
+    if (len > remaining()) {
+      raise<format_error>("{}: {} has length {} at offset {}, past the end of the file ({} bytes left)", origin_, what,
+                          len, pos_, remaining());
+    }
+    std::string s(reinterpret_cast<const char*>(data_ + pos_), static_cast<std::size_t>(len));
+    pos_ += static_cast<std::size_t>(len);
+    return s;
+  }
+
+ private:
+  const unsigned char* data_;
+  std::size_t size_;
+  std::string_view origin_;
+  std::size_t pos_ = 0;
+};
+
+/// Size in bytes of a fixed-size value type, 0 for string/array, or -1 (as SIZE_MAX) for unknown types.
+inline std::size_t gguf_scalar_size(std::uint32_t type) {
+  switch (static_cast<gguf_type>(type)) {
+    case gguf_type::u8: case gguf_type::i8: case gguf_type::boolean: return 1;
+    case gguf_type::u16: case gguf_type::i16: return 2;
+    case gguf_type::u32: case gguf_type::i32: case gguf_type::f32: return 4;
+    case gguf_type::u64: case gguf_type::i64: case gguf_type::f64: return 8;
+    case gguf_type::string: case gguf_type::array: return 0;
+  }
+  return std::numeric_limits<std::size_t>::max();
+}
+
+/// Reads one scalar (non-array) value of a known type.
+inline gguf_value gguf_read_scalar(gguf_cursor& in, gguf_type type, const std::string& key, std::string_view origin) {
+  gguf_value v;
+  v.type = type;
+  const std::string what = "value of '" + key + "'";
+  switch (type) {
+    case gguf_type::u8: v.uint_value = in.read<std::uint8_t>(what); break;
+    case gguf_type::u16: v.uint_value = in.read<std::uint16_t>(what); break;
+    case gguf_type::u32: v.uint_value = in.read<std::uint32_t>(what); break;
+    case gguf_type::u64: v.uint_value = in.read<std::uint64_t>(what); break;
+    case gguf_type::i8: v.int_value = in.read<std::int8_t>(what); break;
+    case gguf_type::i16: v.int_value = in.read<std::int16_t>(what); break;
+    case gguf_type::i32: v.int_value = in.read<std::int32_t>(what); break;
+    case gguf_type::i64: v.int_value = in.read<std::int64_t>(what); break;
+    case gguf_type::f32: v.float_value = in.read<float>(what); break;
+    case gguf_type::f64: v.float_value = in.read<double>(what); break;
+    case gguf_type::boolean:
+      v.uint_value = in.read<std::uint8_t>(what);
+      if (v.uint_value > 1) raise<format_error>("{}: bool value of '{}' is {}, not 0 or 1", origin, key, v.uint_value);
+      break;
+    case gguf_type::string: v.string_value = in.read_string(what); break;
+    case gguf_type::array: break;  // handled by the caller
+  }
+  return v;
+}
+
+/// Parses and validates the generic GGUF structure: header, metadata, tensor infos, data layout.
+/// Counts and lengths are checked against the bytes left before anything is reserved, so a hostile
+/// file cannot make the parser allocate more than its own size justifies.
+inline gguf_contents parse_gguf(const unsigned char* data, std::size_t size, std::string_view origin) {
+  gguf_contents out;
+  if (size < 4 || std::memcmp(data, "GGUF", 4) != 0) raise<format_error>("{}: bad magic, not a GGUF file", origin);
+  gguf_cursor in(data, size, origin);
+  in.skip(4, "magic");
+  out.version = in.read<std::uint32_t>("version");
+  // Version 1 used 32-bit counts and lengths; 2 and 3 share this layout (3 added big-endian files, which
+  // would show up here as absurd versions).
+  if (out.version != 3 && out.version != 2) {
+    raise<format_error>("{}: unsupported GGUF version {} (expected 3)", origin, out.version);
+  }
+  const auto tensor_count = in.read<std::uint64_t>("tensor count");
+  const auto kv_count = in.read<std::uint64_t>("metadata count");
+  // Smallest encodings: a KV pair is key length (8) + type (4) + 1 value byte; a tensor info is name
+  // length (8) + n_dims (4) + one dim (8) + type (4) + offset (8).
+  constexpr std::uint64_t min_kv = 13, min_tensor = 32;
+  if (kv_count > in.remaining() / min_kv) {
+    raise<format_error>("{}: metadata count {} is larger than the file could hold", origin, kv_count);
+  }
+  if (tensor_count > (in.remaining() - kv_count * min_kv) / min_tensor) {
+    raise<format_error>("{}: tensor count {} is larger than the file could hold", origin, tensor_count);
+  }
+
+  out.metadata.reserve(static_cast<std::size_t>(kv_count));
+  for (std::uint64_t k = 0; k < kv_count; ++k) {
+    std::string key = in.read_string("metadata key");
+    for (const auto& [seen, value] : out.metadata) {
+      if (seen == key) raise<format_error>("{}: duplicate metadata key '{}'", origin, key);
+    }
+    const auto type = in.read<std::uint32_t>("value type of '" + key + "'");
+    if (gguf_scalar_size(type) == std::numeric_limits<std::size_t>::max()) {
+      raise<format_error>("{}: unknown value type {} for key '{}'", origin, type, key);
+    }
+    gguf_value value;
+    if (static_cast<gguf_type>(type) == gguf_type::array) {
+      value.type = gguf_type::array;
+      const auto elem = in.read<std::uint32_t>("array type of '" + key + "'");
+      if (static_cast<gguf_type>(elem) == gguf_type::array) {
+        raise<format_error>("{}: key '{}' holds nested arrays, which GGUF does not allow", origin, key);
+      }
+      const std::size_t elem_size = gguf_scalar_size(elem);
+      if (elem_size == std::numeric_limits<std::size_t>::max()) {
+        raise<format_error>("{}: unknown array element type {} for key '{}'", origin, elem, key);
+      }
+      value.array_type = static_cast<gguf_type>(elem);
+      value.array_size = in.read<std::uint64_t>("array length of '" + key + "'");
+      // Strings take at least their 8-byte length each.
+      const std::uint64_t min_size = elem_size == 0 ? 8 : elem_size;
+      if (value.array_size > in.remaining() / min_size) {
+        raise<format_error>("{}: array length {} for key '{}' is larger than the file could hold", origin,
+                            value.array_size, key);
+      }
+      if (elem_size == 0) {
+        for (std::uint64_t i = 0; i < value.array_size; ++i) {
+          const auto len = in.read<std::uint64_t>("string in array '" + key + "'");
+          if (len > in.remaining()) {
+            raise<format_error>("{}: string in array '{}' has length {}, past the end of the file", origin, key, len);
+          }
+          in.skip(len, "string in array '" + key + "'");
+        }
+      } else {
+        in.skip(value.array_size * elem_size, "array '" + key + "'");
+      }
+    } else {
+      value = gguf_read_scalar(in, static_cast<gguf_type>(type), key, origin);
+    }
+    out.metadata.emplace_back(std::move(key), std::move(value));
+  }
+
+  if (const gguf_value* a = out.find("general.alignment")) {
+    if (a->type != gguf_type::u32) raise<format_error>("{}: general.alignment must be a uint32", origin);
+    if (a->uint_value == 0 || (a->uint_value & (a->uint_value - 1)) != 0) {
+      raise<format_error>("{}: general.alignment {} is not a power of two", origin, a->uint_value);
+    }
+    out.alignment = a->uint_value;
+  }
+
+  out.tensors.reserve(static_cast<std::size_t>(tensor_count));
+  for (std::uint64_t t = 0; t < tensor_count; ++t) {
+    gguf_tensor_info info;
+    info.name = in.read_string("tensor name");
+    for (const gguf_tensor_info& seen : out.tensors) {
+      if (seen.name == info.name) raise<format_error>("{}: duplicate tensor name '{}'", origin, info.name);
+    }
+    const auto n_dims = in.read<std::uint32_t>("n_dims of '" + info.name + "'");
+    if (n_dims == 0 || n_dims > gguf_max_dims) {
+      raise<format_error>("{}: tensor '{}' has n_dims {}; GGUF allows 1 to {}", origin, info.name, n_dims, gguf_max_dims);
+    }
+    std::uint64_t count = 1;
+    for (std::uint32_t d = 0; d < n_dims; ++d) {
+      const auto dim = in.read<std::uint64_t>("dimensions of '" + info.name + "'");
+      // ggml stores dimensions as int64.
+      if (dim > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+          (dim != 0 && count > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / dim)) {
+        raise<format_error>("{}: tensor '{}' has dimensions whose product overflows", origin, info.name);
+      }
+      count *= dim;
+      info.dims.push_back(dim);
+    }
+    info.type = in.read<std::uint32_t>("type of '" + info.name + "'");
+    if (info.type != ggml_type_f32) {
+      raise<format_error>("{}: tensor '{}' has ggml type {}; only F32 (0) is supported", origin, info.name, info.type);
+    }
+    if (count > std::numeric_limits<std::uint64_t>::max() / 4) {
+      raise<format_error>("{}: tensor '{}' has dimensions whose product overflows", origin, info.name);
+    }
+    info.byte_size = count * 4;
+    info.offset = in.read<std::uint64_t>("offset of '" + info.name + "'");
+    if (info.offset % out.alignment != 0) {
+      raise<format_error>("{}: tensor '{}' has misaligned data offset {} (alignment {})", origin, info.name, info.offset,
+                          out.alignment);
+    }
+    out.tensors.push_back(std::move(info));
+  }
+
+  // The data section starts at the next multiple of the alignment after the tensor infos.
+  const std::uint64_t pos = in.position();
+  const std::uint64_t start = (pos + out.alignment - 1) / out.alignment * out.alignment;
+  if (out.tensors.empty()) {
+    out.data_start = static_cast<std::size_t>(std::min<std::uint64_t>(start, size));
+    return out;
+  }
+  if (start > size) raise<format_error>("{}: data section starts at {}, past the end of the file ({} bytes)", origin, start, size);
+  out.data_start = static_cast<std::size_t>(start);
+  const std::uint64_t data_size = size - out.data_start;
+  for (const gguf_tensor_info& t : out.tensors) {
+    if (t.offset > data_size || t.byte_size > data_size - t.offset) {
+      raise<format_error>("{}: tensor '{}' data ({} bytes at offset {}) runs past the end of the file", origin, t.name,
+                          t.byte_size, t.offset);
+    }
+  }
+  // Overlapping tensors would alias each other's data; well-formed writers never produce them.
+  std::vector<const gguf_tensor_info*> order;
+  order.reserve(out.tensors.size());
+  for (const gguf_tensor_info& t : out.tensors) order.push_back(&t);
+  std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return a->offset < b->offset; });
+  for (std::size_t i = 1; i < order.size(); ++i) {
+    if (order[i]->offset < order[i - 1]->offset + order[i - 1]->byte_size) {
+      raise<format_error>("{}: tensors '{}' and '{}' overlap", origin, order[i - 1]->name, order[i]->name);
+    }
+  }
+  return out;
+}
+
+/// Layer number in a tensor name "direction.N" (N >= 1, decimal digits only), or throws.
+inline int control_vector_layer(const std::string& name, std::string_view origin) {
+  constexpr std::string_view prefix = "direction.";
+  const bool shaped = name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+                      std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                                  [](char c) { return c >= '0' && c <= '9'; });
+  if (!shaped) raise<format_error>("{}: tensor name '{}' is not of the form direction.N", origin, name);
+  long long layer = 0;
+  for (std::size_t i = prefix.size(); i < name.size(); ++i) {
+    layer = layer * 10 + (name[i] - '0');
+    if (layer > std::numeric_limits<int>::max()) raise<format_error>("{}: tensor '{}': layer number too large", origin, name);
+  }
+  if (layer == 0) {
+    raise<format_error>("{}: tensor '{}': layer 0 is not allowed, control-vector layers start at 1", origin, name);
+  }
+  return static_cast<int>(layer);
+}
+
+/// Appends little-endian raw bytes of a trivially copyable value.
+template <class T>
+void gguf_put(std::vector<unsigned char>& out, const T& value) {
+  unsigned char raw[sizeof(T)];
+  std::memcpy(raw, &value, sizeof(T));
+  out.insert(out.end(), raw, raw + sizeof(T));
+}
+
+inline void gguf_put_string(std::vector<unsigned char>& out, std::string_view s) {
+  gguf_put<std::uint64_t>(out, s.size());
+  out.insert(out.end(), s.begin(), s.end());
+}
+
+inline void gguf_pad(std::vector<unsigned char>& out, std::uint64_t alignment) {
+  while (out.size() % alignment != 0) out.push_back(0);
+}
+
+}  // namespace detail
+
+/// Serialises a control vector as GGUF v3: general.architecture = "controlvector",
+/// controlvector.model_hint, controlvector.layer_count (int32, the number of direction tensors, as
+/// llama.cpp's cvector-generator writes it), and F32 tensors direction.N in ascending layer order,
+/// each aligned to 32 bytes. Throws invalid_argument / shape_error for unusable input.
+inline std::vector<unsigned char> serialize_control_vector(const control_vector& cv) {
+  using detail::gguf_put;
+  if (cv.directions.empty()) detail::raise<invalid_argument>("control vector has no directions");
+  const std::size_t length = cv.directions.begin()->second.size();
+  if (length == 0) detail::raise<invalid_argument>("control vector direction for layer {} is empty", cv.directions.begin()->first);
+  for (const auto& [layer, direction] : cv.directions) {
+    if (layer < 1) detail::raise<invalid_argument>("control vector layer {} is invalid: layers start at 1", layer);
+    if (direction.size() != length) {
+      detail::raise<shape_error>("control vector direction for layer {} has length {}, expected {}", layer,
+                                 direction.size(), length);
+    }
+  }
+  if (cv.directions.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+    detail::raise<invalid_argument>("control vector has too many layers");
+  }
+
+  std::vector<unsigned char> out;
+  out.insert(out.end(), {'G', 'G', 'U', 'F'});
+  gguf_put<std::uint32_t>(out, 3);
+  gguf_put<std::uint64_t>(out, cv.directions.size());
+  gguf_put<std::uint64_t>(out, 3);
+  detail::gguf_put_string(out, "general.architecture");
+  gguf_put(out, static_cast<std::uint32_t>(detail::gguf_type::string));
+  detail::gguf_put_string(out, "controlvector");
+  detail::gguf_put_string(out, "controlvector.model_hint");
+  gguf_put(out, static_cast<std::uint32_t>(detail::gguf_type::string));
+  detail::gguf_put_string(out, cv.model_hint);
+  detail::gguf_put_string(out, "controlvector.layer_count");
+  gguf_put(out, static_cast<std::uint32_t>(detail::gguf_type::i32));
+  gguf_put<std::int32_t>(out, static_cast<std::int32_t>(cv.directions.size()));
+
+  const std::uint64_t align = detail::gguf_default_alignment;
+  const std::uint64_t padded = (length * 4 + align - 1) / align * align;
+  std::uint64_t offset = 0;
+  for (const auto& [layer, direction] : cv.directions) {
+    detail::gguf_put_string(out, "direction." + std::to_string(layer));
+    gguf_put<std::uint32_t>(out, 1);
+    gguf_put<std::uint64_t>(out, direction.size());
+    gguf_put<std::uint32_t>(out, detail::ggml_type_f32);
+    gguf_put<std::uint64_t>(out, offset);
+    offset += padded;
+  }
+  detail::gguf_pad(out, align);
+  for (const auto& [layer, direction] : cv.directions) {
+    for (const float v : direction) gguf_put(out, v);
+    detail::gguf_pad(out, align);
+  }
+  return out;
+}
+
+/// Writes a control vector as a GGUF file, atomically (a failed write leaves no file).
+inline void write_control_vector(const std::string& path, const control_vector& cv) {
+  detail::atomic_write(path, serialize_control_vector(cv));
+}
+
+/// Parses a control vector held in memory, validating the whole GGUF structure first. `origin` names
+/// the file in messages. Requires general.architecture = "controlvector" and only F32 1-D tensors
+/// named direction.N (N >= 1) of one common length; model_hint and layer_count are optional.
+inline control_vector parse_control_vector(const unsigned char* data, std::size_t size, std::string_view origin) {
+  using detail::gguf_type;
+  using detail::raise;
+  const detail::gguf_contents g = detail::parse_gguf(data, size, origin);
+
+  const detail::gguf_value* arch = g.find("general.architecture");
+  if (arch == nullptr) raise<format_error>("{}: missing general.architecture (expected \"controlvector\")", origin);
+  if (arch->type != gguf_type::string || arch->string_value != "controlvector") {
+    raise<format_error>("{}: general.architecture is not \"controlvector\"", origin);
+  }
+  control_vector cv;
+  if (const detail::gguf_value* hint = g.find("controlvector.model_hint")) {
+    if (hint->type != gguf_type::string) raise<format_error>("{}: controlvector.model_hint is not a string", origin);
+    cv.model_hint = hint->string_value;
+  }
+  if (const detail::gguf_value* count = g.find("controlvector.layer_count")) {
+    // llama.cpp writes int32; other writers use uint32. Its value is informational only.
+    if (count->type != gguf_type::i32 && count->type != gguf_type::u32) {
+      raise<format_error>("{}: controlvector.layer_count is not a 32-bit integer", origin);
+    }
+  }
+  if (g.tensors.empty()) raise<format_error>("{}: control vector has no direction tensors", origin);
+
+  const std::uint64_t length = g.tensors.front().dims.front();
+  for (const detail::gguf_tensor_info& t : g.tensors) {
+    const int layer = detail::control_vector_layer(t.name, origin);
+    if (t.dims.size() != 1) raise<format_error>("{}: tensor '{}' has {} dimensions, expected 1", origin, t.name, t.dims.size());
+    if (t.dims[0] == 0) raise<format_error>("{}: tensor '{}' is empty", origin, t.name);
+    if (t.dims[0] != length) {
+      raise<format_error>("{}: tensor '{}' has length {} but '{}' has {}; all directions must be the same length", origin,
+                          t.name, t.dims[0], g.tensors.front().name, length);
+    }
+    if (cv.directions.count(layer) != 0) raise<format_error>("{}: tensor '{}' repeats layer {}", origin, t.name, layer);
+    // Allocation is justified: parse_gguf proved these bytes are in the file.
+    std::vector<float> values(static_cast<std::size_t>(t.dims[0]));
+    std::memcpy(values.data(), data + g.data_start + t.offset, values.size() * sizeof(float));
+    cv.directions.emplace(layer, std::move(values));
+  }
+  return cv;
+}
+
+/// Reads and validates the control vector at `path`.
+inline control_vector read_control_vector(const std::string& path) {
+  const std::vector<unsigned char> bytes = detail::read_file(path);
+  return parse_control_vector(bytes.data(), bytes.size(), path);
+}
+
+}  // namespace act
