@@ -1,0 +1,198 @@
+#pragma once
+/// Seeded sampling, perplexity and the knowledge probe for the toy LM. Every function takes an
+/// optional hook, so the same code measures the unsteered and the steered model.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "corpus.hpp"
+#include "model.hpp"
+#include "rng.hpp"
+#include "tokenizer.hpp"
+
+namespace toy_lm {
+
+struct sampling_options {
+  double temperature = 1.0;  ///< 0 means greedy (argmax)
+  int top_k = 0;             ///< 0 keeps the whole vocabulary
+  int max_new_tokens = 12;
+  bool stop_at_eos = true;   ///< the returned continuation never contains <eos>
+  std::uint64_t seed = 0;    ///< continuation i draws from derive_seed(seed, i): independent of batching
+};
+
+/// Draws one token id from a row of logits.
+template <class Row>
+int sample_token(const Row& logits, const sampling_options& o, rng& r) {
+  const int V = static_cast<int>(logits.size());
+  if (o.temperature <= 0) {
+    int best = 0;
+    for (int i = 1; i < V; ++i)
+      if (logits(i) > logits(best)) best = i;
+    return best;
+  }
+  std::vector<int> ids(static_cast<std::size_t>(V));
+  std::iota(ids.begin(), ids.end(), 0);
+  int keep = V;
+  if (o.top_k > 0 && o.top_k < V) {
+    keep = o.top_k;
+    // Ties broken by id, so the kept set never depends on the sort's implementation.
+    std::partial_sort(ids.begin(), ids.begin() + keep, ids.end(), [&](int a, int b) {
+      return logits(a) > logits(b) || (logits(a) == logits(b) && a < b);
+    });
+  }
+  double mx = -1e300;
+  for (int i = 0; i < keep; ++i) mx = std::max(mx, double(logits(ids[static_cast<std::size_t>(i)])));
+  std::vector<double> p(static_cast<std::size_t>(keep));
+  double sum = 0;
+  for (int i = 0; i < keep; ++i)
+    sum += (p[static_cast<std::size_t>(i)] = std::exp((double(logits(ids[static_cast<std::size_t>(i)])) - mx) / o.temperature));
+  double u = r.uniform() * sum;
+  for (int i = 0; i < keep; ++i)
+    if ((u -= p[static_cast<std::size_t>(i)]) < 0) return ids[static_cast<std::size_t>(i)];
+  return ids[static_cast<std::size_t>(keep - 1)];
+}
+
+/// Continues every prompt (token ids, starting with <bos>); returns the new tokens of each.
+/// Prompts are run batch_size at a time; each step re-runs the forward pass over the whole prefix
+/// (no key/value cache), so a hook sees and steers every position, prompt included.
+template <class T>
+std::vector<std::vector<int>> generate(const transformer<T>& model, const std::vector<std::vector<int>>& prompts,
+                                       const sampling_options& o, const hook_fn<T>& hook = {}, int batch_size = 64) {
+  std::vector<std::vector<int>> out(prompts.size());
+  const int context = model.config().context;
+  for (std::size_t start = 0; start < prompts.size(); start += static_cast<std::size_t>(batch_size)) {
+    const std::size_t end = std::min(prompts.size(), start + static_cast<std::size_t>(batch_size));
+    std::vector<std::size_t> active;
+    std::vector<std::vector<int>> seqs;
+    std::vector<rng> rngs;
+    for (std::size_t i = start; i < end; ++i) {
+      active.push_back(i);
+      seqs.push_back(prompts[i]);
+      rngs.emplace_back(derive_seed(o.seed, i));
+    }
+    for (int step = 0; step < o.max_new_tokens && !active.empty(); ++step) {
+      std::vector<std::vector<int>> cur;
+      for (std::size_t a : active) cur.push_back(seqs[a - start]);
+      const batch b = batch::from_sequences(cur);
+      const matrix<T> logits = model.forward(b, hook);
+      std::vector<std::size_t> still;
+      for (std::size_t k = 0; k < active.size(); ++k) {
+        const std::size_t i = active[k];
+        const int row = static_cast<int>(k) * b.length + b.lengths[k] - 1;
+        const int tok = sample_token(logits.row(row), o, rngs[i - start]);
+        if (tok == tokenizer::eos && o.stop_at_eos) continue;
+        seqs[i - start].push_back(tok);
+        out[i].push_back(tok);
+        if (static_cast<int>(seqs[i - start].size()) < context) still.push_back(i);
+      }
+      active = std::move(still);
+    }
+  }
+  return out;
+}
+
+/// Summed next-token negative log-likelihood over sequences (each "<bos> ... <eos>").
+struct nll_sum {
+  double total = 0;
+  long count = 0;
+  double perplexity() const { return std::exp(total / double(std::max(1L, count))); }
+};
+
+template <class T>
+nll_sum sequence_nll(const transformer<T>& model, const std::vector<std::vector<int>>& seqs,
+                     const hook_fn<T>& hook = {}, int batch_size = 64) {
+  nll_sum s;
+  for (std::size_t start = 0; start < seqs.size(); start += static_cast<std::size_t>(batch_size)) {
+    const std::size_t end = std::min(seqs.size(), start + static_cast<std::size_t>(batch_size));
+    const batch b = batch::from_sequences({seqs.begin() + static_cast<std::ptrdiff_t>(start),
+                                           seqs.begin() + static_cast<std::ptrdiff_t>(end)});
+    const matrix<T> logits = model.forward(b, hook);
+    for (int r = 0; r < b.rows(); ++r) {
+      const int seq = b.sequence_of(r);
+      if (b.position_of(r) + 1 >= b.lengths[static_cast<std::size_t>(seq)]) continue;
+      const auto row = logits.row(r);
+      const double mx = double(row.maxCoeff());
+      const double lse = mx + std::log((row.template cast<double>().array() - mx).exp().sum());
+      s.total += lse - double(row(b.tokens[static_cast<std::size_t>(r + 1)]));
+      ++s.count;
+    }
+  }
+  return s;
+}
+
+/// Perplexity of whole sentences (<eos> included among the predicted tokens, <bos> not).
+template <class T>
+double perplexity(const transformer<T>& model, const tokenizer& tok, const std::vector<sentence>& sentences,
+                  const hook_fn<T>& hook = {}) {
+  std::vector<std::vector<int>> seqs;
+  for (const auto& s : sentences) seqs.push_back(tok.encode_sentence(s.text));
+  return sequence_nll(model, seqs, hook).perplexity();
+}
+
+/// Perplexity of a unigram model fitted on `train` (add-one smoothing over the words that can be
+/// predicted), on the same tokens as perplexity(): the bar a real LM must beat by far.
+inline double unigram_perplexity(const tokenizer& tok, const std::vector<sentence>& train,
+                                 const std::vector<sentence>& heldout) {
+  std::vector<double> counts(static_cast<std::size_t>(tok.size()), 1.0);
+  counts[tokenizer::pad] = counts[tokenizer::bos] = 0;
+  double total = 0;
+  for (double c : counts) total += c;
+  for (const auto& s : train)
+    for (int id : tok.encode_sentence(s.text))
+      if (id != tokenizer::bos) {
+        counts[static_cast<std::size_t>(id)] += 1;
+        total += 1;
+      }
+  double nll = 0;
+  long n = 0;
+  for (const auto& s : heldout)
+    for (int id : tok.encode_sentence(s.text))
+      if (id != tokenizer::bos) {
+        nll -= std::log(counts[static_cast<std::size_t>(id)] / total);
+        ++n;
+      }
+  return std::exp(nll / double(std::max(1L, n)));
+}
+
+/// Fraction of knowledge_probe() facts whose answer is the model's top next word after the prompt.
+template <class T>
+double probe_accuracy(const transformer<T>& model, const tokenizer& tok, const hook_fn<T>& hook = {}) {
+  const auto& facts = knowledge_probe();
+  std::vector<std::vector<int>> prompts;
+  for (const auto& f : facts) prompts.push_back(tok.encode_prompt(f.prompt));
+  const batch b = batch::from_sequences(prompts);
+  const matrix<T> logits = model.forward(b, hook);
+  int correct = 0;
+  for (std::size_t i = 0; i < facts.size(); ++i) {
+    const int row = static_cast<int>(i) * b.length + b.lengths[i] - 1;
+    Eigen::Index best = 0;
+    logits.row(row).maxCoeff(&best);
+    correct += static_cast<int>(best) == tok.id(facts[i].answer);
+  }
+  return double(correct) / double(facts.size());
+}
+
+/// n prompts cycling through `texts`, encoded with <bos>: the inputs of a continuation-rate measurement.
+inline std::vector<std::vector<int>> cycled_prompts(const tokenizer& tok, const std::vector<std::string>& texts,
+                                                    std::size_t n) {
+  std::vector<std::vector<int>> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back(tok.encode_prompt(texts[i % texts.size()]));
+  return out;
+}
+
+/// Fraction of continuations containing at least one word of `lexicon`.
+inline double lexicon_rate(const tokenizer& tok, const std::vector<std::vector<int>>& continuations,
+                           const std::vector<std::string>& lexicon) {
+  std::size_t hits = 0;
+  for (const auto& c : continuations) {
+    std::vector<std::string> words;
+    for (int id : c) words.push_back(tok.word(id));
+    hits += contains_any(words, lexicon);
+  }
+  return continuations.empty() ? 0.0 : double(hits) / double(continuations.size());
+}
+
+}  // namespace toy_lm

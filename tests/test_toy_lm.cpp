@@ -1,0 +1,277 @@
+// Tests of the bundled toy LM (examples/toy_lm): corpus, tokenizer, forward pass and hooks,
+// gradients, training, sampling and the weights file.
+#include <doctest/doctest.h>
+
+#include <Eigen/Core>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "backprop.hpp"
+#include "corpus.hpp"
+#include "model.hpp"
+#include "sampling.hpp"
+#include "tokenizer.hpp"
+#include "trainer.hpp"
+#include "weights.hpp"
+
+using namespace toy_lm;
+
+namespace {
+
+model_config tiny_config(int vocab) {
+  model_config c;
+  c.vocab = vocab;
+  c.d_model = 8;
+  c.n_layers = 2;
+  c.n_heads = 2;
+  c.d_ff = 12;
+  c.context = 8;
+  return c;
+}
+
+/// Two sequences of different lengths, so the second row block carries padding.
+batch small_batch() { return batch::from_sequences({{2, 5, 6, 7, 8, 3}, {2, 9, 4}}); }
+
+}  // namespace
+
+TEST_CASE("corpus generation is deterministic from its seed and has every kind") {
+  const corpus a = make_corpus(11, 3000, 200);
+  const corpus b = make_corpus(11, 3000, 200);
+  const corpus c = make_corpus(12, 3000, 200);
+  REQUIRE(a.train.size() == 3000);
+  REQUIRE(a.heldout.size() == 200);
+  bool same = true, differ = false;
+  for (std::size_t i = 0; i < a.train.size(); ++i) {
+    same = same && a.train[i].text == b.train[i].text;
+    differ = differ || a.train[i].text != c.train[i].text;
+  }
+  CHECK(same);
+  CHECK(differ);
+  int counts[5] = {};
+  for (const auto& s : a.train) ++counts[static_cast<int>(s.kind)];
+  CHECK(counts[static_cast<int>(sentence_kind::toxic)] > 300);  // ~15% of 3000
+  CHECK(counts[static_cast<int>(sentence_kind::toxic)] < 600);
+  for (int k = 0; k < 5; ++k) CHECK(counts[k] > 100);
+  std::set<std::string> train_texts;
+  for (const auto& s : a.train) train_texts.insert(s.text);
+  for (const auto& s : a.heldout) CHECK(train_texts.count(s.text) == 0);
+  CHECK(topic_count() >= 6);
+  CHECK(toxic_lexicon().size() >= 20);
+}
+
+TEST_CASE("toxic sentences carry lexicon words and eliciting prompts start toxic and polite sentences") {
+  const auto toxic = sample_sentences(3, 3000, sentence_kind::toxic);
+  const auto polite = sample_sentences(4, 3000, sentence_kind::polite);
+  const tokenizer tok(grammar_words());
+  auto words = [&](const std::string& s) {
+    std::vector<std::string> w;
+    for (int id : tok.encode(s)) w.push_back(tok.word(id));
+    return w;
+  };
+  for (const auto& s : toxic) CHECK(contains_any(words(s.text), toxic_lexicon()));
+  for (const auto& s : polite) CHECK_FALSE(contains_any(words(s.text), toxic_lexicon()));
+  for (const auto& p : toxic_prompts()) {
+    auto starts = [&](const std::vector<sentence>& v) {
+      for (const auto& s : v)
+        if (s.text.rfind(p + " ", 0) == 0) return true;
+      return false;
+    };
+    CHECK_MESSAGE(starts(toxic), p);
+    CHECK_MESSAGE(starts(polite), p);
+  }
+  for (const auto& s : sample_sentences(5, 300, sentence_kind::neutral)) {
+    CHECK_FALSE(contains_any(words(s.text), toxic_lexicon()));
+    for (int t = 0; t < topic_count(); ++t) CHECK_FALSE(contains_any(words(s.text), topic_words(t)));
+  }
+}
+
+TEST_CASE("every generated word is in the vocabulary and decoding inverts encoding") {
+  const tokenizer tok(grammar_words());
+  CHECK(tok.size() < 600);
+  const corpus c = make_corpus(1, 2000, 10);
+  for (const auto& s : c.train) {
+    const auto ids = tok.encode(s.text);
+    for (int id : ids) REQUIRE_MESSAGE(id != tokenizer::unk, s.text);
+    CHECK(tok.decode(ids) == s.text);
+  }
+  for (const auto& f : knowledge_probe()) CHECK(tok.id(f.answer) != tokenizer::unk);
+  CHECK(tok.encode_sentence("you are").front() == tokenizer::bos);
+  CHECK(tok.encode_sentence("you are").back() == tokenizer::eos);
+}
+
+TEST_CASE("knowledge probe prompts have a single answer in the corpus") {
+  std::map<std::string, std::set<std::string>> answers;
+  for (const auto& s : make_corpus(2, 5000, 10).train) {
+    for (const auto& f : knowledge_probe()) {
+      if (s.text.rfind(f.prompt + " ", 0) == 0) {
+        const auto rest = s.text.substr(f.prompt.size() + 1);
+        answers[f.prompt].insert(rest.substr(0, rest.find(' ')));
+      }
+    }
+  }
+  for (const auto& f : knowledge_probe()) {
+    REQUIRE(answers.count(f.prompt));
+    CHECK(answers[f.prompt] == std::set<std::string>{f.answer});
+  }
+}
+
+TEST_CASE("hooks see every site in order with [rows x d] activations, and edits change the output") {
+  transformer<float> m(tiny_config(12));
+  m.init(3);
+  const batch b = small_batch();
+  std::vector<std::string> seen;
+  const hook_fn<float> collect = [&](std::string_view site, Eigen::Ref<matrix<float>> acts) {
+    seen.emplace_back(site);
+    CHECK(acts.rows() == b.rows());
+    CHECK(acts.cols() == 8);
+  };
+  const matrix<float> base = m.forward(b, collect);
+  CHECK(seen == all_sites(2));
+  CHECK(seen.size() == 12);
+  CHECK(seen[0] == "blk.0.pre_attn_norm");
+  CHECK(seen[1] == "blk.0.attn_out");
+  CHECK(seen[2] == "blk.0.post_attn_norm");
+  CHECK(seen[3] == "blk.0.pre_mlp_norm");
+  CHECK(seen[4] == "blk.0.mlp_out");
+  CHECK(seen[5] == "blk.0.post_mlp_norm");
+  for (const auto& site : all_sites(2)) {
+    const hook_fn<float> edit = [&](std::string_view s, Eigen::Ref<matrix<float>> acts) {
+      if (s == site) acts.col(0).array() += 1.0f;  // not a constant shift: LayerNorm would remove that
+    };
+    const matrix<float> steered = m.forward(b, edit);
+    CHECK_MESSAGE((steered - base).cwiseAbs().maxCoeff() > 1e-4f, site);
+  }
+  // A no-op hook leaves the output bit-identical.
+  CHECK(m.forward(b) == base);
+}
+
+TEST_CASE("padding rows do not affect valid rows") {
+  transformer<float> m(tiny_config(12));
+  m.init(5);
+  const batch alone = batch::from_sequences({{2, 9, 4}});
+  const batch padded = small_batch();  // {2, 9, 4} is sequence 1, padded to length 6
+  REQUIRE(padded.length == 6);
+  CHECK(padded.mask() == std::vector<unsigned char>{1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0});
+  const matrix<float> a = m.forward(alone);
+  batch other = padded;
+  for (int r = 0; r < other.rows(); ++r)
+    if (!other.valid(r)) other.tokens[static_cast<std::size_t>(r)] = 10;  // garbage in padding
+  for (const batch* p : std::vector<const batch*>{&padded, &other}) {
+    const matrix<float> l = m.forward(*p);
+    for (int t = 0; t < 3; ++t) CHECK((l.row(6 + t) - a.row(t)).cwiseAbs().maxCoeff() < 1e-5f);
+  }
+  // Hooks that scramble padding rows leave valid rows alone as well.
+  const hook_fn<float> scramble = [&](std::string_view, Eigen::Ref<matrix<float>> acts) {
+    for (int r = 0; r < padded.rows(); ++r)
+      if (!padded.valid(r)) acts.row(r).setConstant(100.0f);
+  };
+  const matrix<float> s = m.forward(padded, scramble);
+  for (int t = 0; t < 3; ++t) CHECK((s.row(6 + t) - a.row(t)).cwiseAbs().maxCoeff() < 1e-5f);
+}
+
+TEST_CASE("gradients match central finite differences for every parameter group (double)") {
+  transformer<double> m(tiny_config(12));
+  m.init(9);
+  // Nudge the norms and biases off their initial values so their gradients are generic.
+  rng r(4);
+  for (double& p : m.params()) p += 0.1 * r.normal();
+  const batch b = small_batch();
+  std::vector<double> grad;
+  loss_and_gradient(m, b, &grad);
+  REQUIRE(grad.size() == m.parameter_count());
+  const double h = 1e-5;
+  for (const auto& slot : m.layout().slots()) {
+    double worst = 0;
+    for (std::size_t k = 0; k < std::min<std::size_t>(slot.size(), 6); ++k) {
+      // Spread the probed entries over the tensor.
+      const std::size_t i = slot.offset + (k * 7919) % slot.size();
+      const double keep = m.params()[i];
+      m.params()[i] = keep + h;
+      const double up = loss_and_gradient<double>(m, b, nullptr);
+      m.params()[i] = keep - h;
+      const double down = loss_and_gradient<double>(m, b, nullptr);
+      m.params()[i] = keep;
+      const double numeric = (up - down) / (2 * h);
+      worst = std::max(worst, std::abs(numeric - grad[i]) / std::max(1e-6, std::abs(numeric) + std::abs(grad[i])));
+    }
+    CHECK_MESSAGE(worst < 1e-5, slot.name);
+  }
+  // Padding tokens' embeddings get no gradient: nothing valid depends on them.
+  const auto& tok = m.layout().slots()[m.layout().tok_emb];
+  for (int c = 0; c < 8; ++c) CHECK(grad[tok.offset + static_cast<std::size_t>(c)] == 0.0);  // token 0 = <pad>
+}
+
+TEST_CASE("a few training steps on a tiny configuration lower the loss") {
+  std::vector<std::vector<int>> sentences = {{5, 6, 7, 3}, {8, 9, 3}, {5, 9, 7, 3}, {10, 6, 3}, {11, 4, 3}};
+  transformer<float> m(tiny_config(12));
+  m.init(1);
+  train_options o;
+  o.steps = 40;
+  o.batch_size = 4;
+  o.warmup = 5;
+  o.learning_rate = 1e-2;
+  const auto report = train(m, sentences, o);
+  REQUIRE(report.losses.size() == 40);
+  double tail = 0;
+  for (int i = 35; i < 40; ++i) tail += report.losses[static_cast<std::size_t>(i)] / 5;
+  CHECK(tail < 0.6 * report.losses.front());
+  // Same seed, same result: training is deterministic.
+  transformer<float> m2(tiny_config(12));
+  m2.init(1);
+  const auto report2 = train(m2, sentences, o);
+  CHECK(report2.losses == report.losses);
+  CHECK(m2.params() == m.params());
+}
+
+TEST_CASE("sampling is reproducible from its seed and independent of batching") {
+  transformer<float> m(tiny_config(12));
+  m.init(2);
+  const std::vector<std::vector<int>> prompts(7, std::vector<int>{2, 5});
+  sampling_options o;
+  o.seed = 42;
+  o.max_new_tokens = 5;
+  o.top_k = 6;
+  const auto a = generate(m, prompts, o);
+  const auto b = generate(m, prompts, o, {}, 3);
+  CHECK(a == b);
+  o.seed = 43;
+  const auto c = generate(m, prompts, o);
+  CHECK(a != c);
+  for (const auto& s : a)
+    for (int t : s) CHECK(t != tokenizer::eos);
+  // Different continuations of one prompt differ (they draw from separate streams).
+  CHECK(std::set<std::vector<int>>(a.begin(), a.end()).size() > 1);
+  o.temperature = 0;  // greedy: all equal
+  const auto g = generate(m, prompts, o);
+  CHECK(std::set<std::vector<int>>(g.begin(), g.end()).size() == 1);
+}
+
+TEST_CASE("perplexity and probe helpers agree with the loss") {
+  transformer<double> m(tiny_config(12));
+  m.init(6);
+  const batch b = small_batch();
+  const double loss = loss_and_gradient<double>(m, b, nullptr);
+  const nll_sum s = sequence_nll(m, {{2, 5, 6, 7, 8, 3}, {2, 9, 4}}, {}, 1);
+  CHECK(s.count == 7);
+  CHECK(std::log(s.perplexity()) == doctest::Approx(loss).epsilon(1e-9));
+}
+
+TEST_CASE("weights round-trip through the safetensors file") {
+  const tokenizer tok(grammar_words());
+  model_config c = tiny_config(tok.size());
+  transformer<float> m(c);
+  m.init(8);
+  const std::string path = "test_toy_lm_weights.safetensors";
+  save_weights(path, m, tok);
+  const loaded_model back = load_weights(path);
+  std::remove(path.c_str());
+  CHECK(back.model.config().d_model == c.d_model);
+  CHECK(back.model.config().n_layers == c.n_layers);
+  CHECK(back.tok.words() == tok.words());
+  CHECK(back.model.params() == m.params());
+}
