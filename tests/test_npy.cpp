@@ -95,14 +95,14 @@ TEST_CASE("npy Fortran-order input is transposed into row-major values") {
 
 TEST_CASE("npy float16 input") {
   std::vector<unsigned char> data;
-  for (std::uint16_t bits : {0x3C00, 0xC000, 0x3800, 0x7BFF}) put_u16(data, bits);  // 1, -2, 0.5, 65504
+  for (std::uint16_t bits : std::initializer_list<std::uint16_t>{0x3C00, 0xC000, 0x3800, 0x7BFF}) put_u16(data, bits);  // 1, -2, 0.5, 65504
   const auto a = parse(make_npy(dict("<f2", "(2, 2)"), data));
   CHECK(a.values == std::vector<double>{1.0, -2.0, 0.5, 65504.0});
 }
 
 TEST_CASE("npy bfloat16 stored as <V2 and |V2") {
   std::vector<unsigned char> data;
-  for (std::uint16_t bits : {0x3F80, 0xC040, 0x3E00}) put_u16(data, bits);  // 1, -3, 0.125
+  for (std::uint16_t bits : std::initializer_list<std::uint16_t>{0x3F80, 0xC040, 0x3E00}) put_u16(data, bits);  // 1, -3, 0.125
   CHECK(parse(make_npy(dict("<V2", "(3,)"), data)).values == std::vector<double>{1.0, -3.0, 0.125});
   CHECK(parse(make_npy(dict("|V2", "(1, 3)"), data)).values == std::vector<double>{1.0, -3.0, 0.125});
 }
