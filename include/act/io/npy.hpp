@@ -281,13 +281,15 @@ Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> load_npy_matrix(const std::stri
 }
 
 /// Serialises a float or double matrix as .npy version 1.0, C order, header padded to 64 bytes as NumPy does.
+/// With `as_vector`, a single row or column is written 1-D, shape (n,).
 template <class Derived>
-std::vector<unsigned char> serialize_npy(const Eigen::MatrixBase<Derived>& m) {
+std::vector<unsigned char> serialize_npy(const Eigen::MatrixBase<Derived>& m, bool as_vector = false) {
   using scalar = typename Derived::Scalar;
   static_assert(std::is_same_v<scalar, float> || std::is_same_v<scalar, double>, "save_npy writes float or double only");
   const char* descr = std::is_same_v<scalar, float> ? "<f4" : "<f8";
-  std::string header =
-      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}, {}), }}", descr, m.rows(), m.cols());
+  const std::string shape = as_vector && (m.rows() == 1 || m.cols() == 1) ? fmt::format("({},)", m.size())
+                                                                         : fmt::format("({}, {})", m.rows(), m.cols());
+  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, shape);
   // Prefix (10 bytes) + header + '\n' must be a multiple of 64 so the data is aligned.
   while ((10 + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
@@ -313,6 +315,14 @@ std::vector<unsigned char> serialize_npy(const Eigen::MatrixBase<Derived>& m) {
 template <class Derived>
 void save_npy(const std::string& path, const Eigen::MatrixBase<Derived>& m) {
   detail::atomic_write(path, serialize_npy(m));
+}
+
+/// Writes a vector (one row or one column) as a 1-D `<f4` / `<f8` array, atomically.
+template <class Derived>
+void save_npy_vector(const std::string& path, const Eigen::MatrixBase<Derived>& v) {
+  if (v.rows() != 1 && v.cols() != 1)
+    detail::raise<shape_error>("save_npy_vector: {}: [{} x {}] is not a vector", path, v.rows(), v.cols());
+  detail::atomic_write(path, serialize_npy(v, true));
 }
 
 }  // namespace act

@@ -1,0 +1,174 @@
+// End-to-end tests of the act-cli program: fit, apply, info, export-gguf, import-gguf on small
+// generated data, checking its numbers against the library's and its exit statuses.
+#include <act/act.hpp>
+#include <act/io/gguf.hpp>
+#include <act/io/map_file.hpp>
+#include <act/io/npy.hpp>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+#include <random>
+#include <string>
+
+#include <doctest/doctest.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct run_result {
+  int status = -1;  // exit status, or -1 when killed by a signal
+  std::string output;  // stdout and stderr together
+};
+
+run_result run(const std::string& arguments) {
+  const std::string command = std::string(ACT_CLI_PATH) + " " + arguments + " 2>&1";
+  run_result r;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) r.output.append(buffer, n);
+  const int raw = pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+// A scratch folder with source/target dumps, removed at the end.
+struct workspace {
+  fs::path dir;
+  Eigen::MatrixXf source, target;
+
+  workspace() {
+    dir = fs::temp_directory_path() / fmt::format("act_cli_test_{}", ::getpid());
+    fs::create_directories(dir);
+    std::mt19937 rng(9);
+    std::normal_distribution<float> z;
+    source.resize(120, 5);
+    target.resize(90, 5);
+    for (Eigen::Index i = 0; i < source.size(); ++i) source.data()[i] = z(rng);
+    for (Eigen::Index i = 0; i < target.size(); ++i) target.data()[i] = 2.0f + 0.5f * z(rng);
+    act::save_npy(path("s.npy"), source);
+    act::save_npy(path("t.npy"), target);
+  }
+  ~workspace() { fs::remove_all(dir); }
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+};
+
+}  // namespace
+
+TEST_CASE("fit then apply reproduces the library's Linear-AcT") {
+  workspace w;
+  auto r = run(fmt::format("fit --method linear --source {} --target {} --out {} --quiet", w.path("s.npy"), w.path("t.npy"),
+                           w.path("m.safetensors")));
+  REQUIRE_MESSAGE(r.status == 0, r.output);
+  CHECK(r.output.empty());  // --quiet
+
+  const auto maps = act::load_maps(w.path("m.safetensors"));
+  REQUIRE(maps.sites() == std::vector<std::string>{"site"});
+  const auto& m = std::get<act::affine_map<float>>(maps.at("site").map);
+  const auto expected = act::linear_act{}.fit(w.source, w.target).map;
+  CHECK((m.omega == expected.omega).all());
+  CHECK((m.beta == expected.beta).all());
+  CHECK((m.lower == expected.lower).all());  // default support q0_100 for linear
+  CHECK(maps.at("site").info.source_samples == 120);
+  CHECK(maps.at("site").info.target_samples == 90);
+
+  const Eigen::MatrixXf x = w.source.topRows(7);
+  act::save_npy(w.path("x.npy"), x);
+  r = run(fmt::format("apply --map {} --strength 0.5 --input {} --output {}", w.path("m.safetensors"), w.path("x.npy"),
+                      w.path("y.npy")));
+  REQUIRE_MESSAGE(r.status == 0, r.output);
+  const Eigen::MatrixXf y = act::load_npy_matrix<float>(w.path("y.npy"));
+  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> ref = x;
+  act::affine_hook<float>(expected, 0.5)(act::view(ref));
+  CHECK(y.isApprox(Eigen::MatrixXf(ref)));
+}
+
+TEST_CASE("a second site keeps the first; info lists both") {
+  workspace w;
+  const auto fit = [&](const std::string& extra) {
+    return run(fmt::format("fit --method linear --source {} --target {} --out {} --quiet {}", w.path("s.npy"),
+                           w.path("t.npy"), w.path("m.safetensors"), extra));
+  };
+  REQUIRE(fit("--site blk.1").status == 0);
+  REQUIRE(fit("--site blk.2.attn_out --support q1_99").status == 0);
+  const auto maps = act::load_maps(w.path("m.safetensors"));
+  CHECK(maps.sites() == std::vector<std::string>{"blk.1", "blk.2.attn_out"});
+  CHECK(maps.at("blk.2.attn_out").info.support == "q1_99");
+  const auto r = run("info " + w.path("m.safetensors"));
+  CHECK(r.status == 0);
+  CHECK(r.output.find("blk.1 ") != std::string::npos);
+  CHECK(r.output.find("blk.2.attn_out") != std::string::npos);
+  CHECK(r.output.find("120,90") != std::string::npos);
+}
+
+TEST_CASE("control vectors: export refuses non-additive maps, round trips additive ones") {
+  workspace w;
+  // A pure shift at two layers, written through the library.
+  act::map_set maps;
+  auto shift = act::affine_map<float>::identity(5);
+  shift.beta << 1, 2, 3, 4, 5;
+  maps.insert("blk.4", shift, {"mean", 10, 10, "mean", "all"});
+  maps.insert("blk.12.mlp_out", shift, {"mean", 10, 10, "mean", "all"});
+  act::save_maps(w.path("add.safetensors"), maps);
+  auto r = run(fmt::format("export-gguf --map {} --out {} --strength 2 --model-hint gemma2", w.path("add.safetensors"),
+                           w.path("cv.gguf")));
+  REQUIRE_MESSAGE(r.status == 0, r.output);
+  const auto cv = act::read_control_vector(w.path("cv.gguf"));
+  CHECK(cv.model_hint == "gemma2");
+  REQUIRE(cv.directions.size() == 2);
+  CHECK(cv.directions.at(4) == std::vector<float>{2, 4, 6, 8, 10});
+  CHECK(cv.directions.count(12) == 1);
+
+  r = run(fmt::format("import-gguf --gguf {} --out {}", w.path("cv.gguf"), w.path("back.safetensors")));
+  REQUIRE_MESSAGE(r.status == 0, r.output);
+  const auto back = act::load_maps(w.path("back.safetensors"));
+  CHECK(back.sites() == std::vector<std::string>{"blk.12", "blk.4"});
+  CHECK(std::get<act::affine_map<float>>(back.at("blk.4").map).beta[4] == 10.0f);
+
+  // Linear-AcT maps are not additive: refused, nothing written.
+  REQUIRE(run(fmt::format("fit --method linear --source {} --target {} --out {} --site blk.3 --quiet", w.path("s.npy"),
+                          w.path("t.npy"), w.path("lin.safetensors")))
+              .status == 0);
+  r = run(fmt::format("export-gguf --map {} --out {}", w.path("lin.safetensors"), w.path("no.gguf")));
+  CHECK(r.status == 1);
+  CHECK(r.output.find("not additive") != std::string::npos);
+  CHECK_FALSE(fs::exists(w.path("no.gguf")));
+}
+
+TEST_CASE("usage errors exit 2 with the usage text; bad files exit 1 with one line") {
+  workspace w;
+  auto r = run("");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("usage:") != std::string::npos);
+  r = run("fit --method nope --source a --target b --out c");
+  CHECK(r.status == 2);
+  r = run("fit --method linear --source a.npy");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("missing --target") != std::string::npos);
+  r = run("apply --map x --input y --output z");
+  CHECK(r.status == 2);
+  r = run("frobnicate");
+  CHECK(r.status == 2);
+  r = run("info " + w.path("missing.safetensors"));
+  CHECK(r.status == 1);
+  CHECK(r.output.find("missing.safetensors") != std::string::npos);
+  CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+  // A text file posing as .npy.
+  { std::ofstream(w.path("bad.npy")) << "not an array"; }
+  r = run(fmt::format("fit --method linear --source {} --target {} --out {}", w.path("bad.npy"), w.path("t.npy"),
+                      w.path("o.safetensors")));
+  CHECK(r.status == 1);
+  CHECK(r.output.find("bad.npy") != std::string::npos);
+  CHECK_FALSE(fs::exists(w.path("o.safetensors")));
+  // Neuron counts that disagree.
+  act::save_npy(w.path("narrow.npy"), Eigen::MatrixXf::Ones(10, 3));
+  r = run(fmt::format("fit --method linear --source {} --target {} --out {}", w.path("narrow.npy"), w.path("t.npy"),
+                      w.path("o.safetensors")));
+  CHECK(r.status == 1);
+  CHECK(r.output.find("neuron counts differ") != std::string::npos);
+}
