@@ -366,8 +366,7 @@ inline std::vector<unsigned char> serialize_control_vector(const control_vector&
     detail::raise<invalid_argument>("control vector has too many layers");
   }
 
-  std::vector<unsigned char> out;
-  out.insert(out.end(), {'G', 'G', 'U', 'F'});
+  std::vector<unsigned char> out = {'G', 'G', 'U', 'F'};  // (insert into an empty vector trips GCC 12's -Wstringop-overflow)
   gguf_put<std::uint32_t>(out, 3);
   gguf_put<std::uint64_t>(out, cv.directions.size());
   gguf_put<std::uint64_t>(out, 3);
