@@ -1,0 +1,70 @@
+#pragma once
+/// \file rows.hpp
+/// Row selection shared by hooks: runs of selected rows, threaded row ranges, and the checks of
+/// masks, packed sequence lengths and per-row strengths.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+#include <Eigen/Core>
+
+#include "../error.hpp"
+#include "parallel.hpp"
+
+namespace act::detail {
+
+/// Calls apply(begin, end) on each maximal run of consecutive rows r in [0, rows) with selected(r),
+/// so kernels see contiguous row ranges.
+template <class Selected, class Apply>
+void for_selected_runs(Eigen::Index rows, Selected&& selected, Apply&& apply) {
+  Eigen::Index r = 0;
+  while (r < rows) {
+    while (r < rows && !selected(r)) ++r;
+    const Eigen::Index begin = r;
+    while (r < rows && selected(r)) ++r;
+    if (begin < r) apply(begin, r);
+  }
+}
+
+/// Calls apply(begin, end) over [0, rows) split into contiguous ranges on up to `threads` threads
+/// (0 = all cores); buffers under `min_elements_per_thread` elements per thread stay on the caller.
+template <class Apply>
+void for_rows_threaded(Eigen::Index rows, Eigen::Index cols, int threads, Eigen::Index min_elements_per_thread, Apply&& apply) {
+  const Eigen::Index elements = rows * cols;
+  if (threads != 1 && elements >= 2 * min_elements_per_thread) {
+    const Eigen::Index most = std::max<Eigen::Index>(1, elements / min_elements_per_thread);
+    const int t = threads > 0 ? static_cast<int>(std::min<Eigen::Index>(threads, most)) : threads;
+    parallel_for(rows, t, apply);
+    return;
+  }
+  apply(Eigen::Index{0}, rows);
+}
+
+/// A mask needs one entry per row.
+inline void check_mask_size(const char* who, std::size_t mask_size, Eigen::Index rows) {
+  if (mask_size != static_cast<std::size_t>(rows))
+    raise<shape_error>("{}: mask has {} entries but the buffer has {} rows", who, mask_size, rows);
+}
+
+/// Packed sequence lengths are >= 1 each and add up to the buffer's rows.
+inline void check_sequence_lengths(const char* who, const Eigen::Index* lengths, std::size_t sequences, Eigen::Index rows) {
+  Eigen::Index total = 0;
+  for (std::size_t k = 0; k < sequences; ++k) {
+    if (lengths[k] <= 0) raise<invalid_argument>("{}: lengths[{}] = {}; need >= 1", who, k, lengths[k]);
+    total += lengths[k];
+  }
+  if (total != rows)
+    raise<shape_error>("{}: {} lengths add up to {} rows but the buffer has {} rows", who, sequences, total, rows);
+}
+
+/// One finite strength per row.
+inline void check_row_strengths(const char* who, const float* lambdas, std::size_t count, Eigen::Index rows) {
+  if (count != static_cast<std::size_t>(rows))
+    raise<shape_error>("{}: {} strengths for a buffer of {} rows", who, count, rows);
+  for (std::size_t r = 0; r < count; ++r)
+    if (!std::isfinite(lambdas[r]))
+      raise<invalid_argument>("{}: lambdas[{}] = {}; strengths must be finite", who, r, lambdas[r]);
+}
+
+}  // namespace act::detail
