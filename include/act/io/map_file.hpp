@@ -114,7 +114,10 @@ inline map_set maps_from_safetensors(const safetensors_file& file, std::string_v
   if (sites.empty()) detail::raise<format_error>("{}: holds no maps", origin);
 
   map_set maps;
-  for (const auto& [site, parts] : sites) {
+  // Plain references, not a structured binding: C++17 forbids lambdas capturing bindings (Clang refuses).
+  for (const auto& site_entry : sites) {
+    const std::string& site = site_entry.first;
+    const detail::site_tensors& parts = site_entry.second;
     const auto field = [&](std::string_view f) -> const safetensors_tensor* {
       const auto it = parts.fields.find(f);
       return it == parts.fields.end() ? nullptr : it->second;
