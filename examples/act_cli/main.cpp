@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <act/act.hpp>
@@ -294,15 +295,30 @@ int main_dispatch(int argc, char** argv) {
 
 }  // namespace
 
+/// Messages quote names and values taken from hostile files; escaping control characters keeps the error
+/// on one line and stops a file from sending escape sequences to the user's terminal.
+static std::string one_line(std::string_view message) {
+  std::string out;
+  out.reserve(message.size());
+  for (const char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
+    else out += c;
+  }
+  return out;
+}
+
 int main(int argc, char** argv) {
   try {
     return main_dispatch(argc, argv);
   } catch (const usage_error& e) {
-    fmt::print(stderr, "act-cli: {}\n", e.what());
+    fmt::print(stderr, "act-cli: {}\n", one_line(e.what()));
     fmt::print(stderr, usage_text, fmt::join(act_cli::method_names(), ", "));
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "act-cli: {}\n", e.what());
+    fmt::print(stderr, "act-cli: {}\n", one_line(e.what()));
     return 1;
   }
 }
