@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "activations.hpp"
 #include "affine_map.hpp"
 #include "detail/check.hpp"
+#include "detail/parallel.hpp"
 #include "detail/storage.hpp"
 #include "error.hpp"
 
@@ -63,6 +65,7 @@ class affine_hook {
     const Scalar l = static_cast<Scalar>(lambda);
     scale_ = Scalar(1) + l * omega_minus_one_;
     shift_ = l * beta_;
+    pack();
   }
 
   /// Every row of `x`.
@@ -71,6 +74,24 @@ class affine_hook {
     check_cols(x, "affine_hook");
     if (lambda_ == 0.0) return;
     for_rows(x, [](Eigen::Index) { return true; });
+  }
+
+  /// Every row of `x`, split into contiguous row ranges over up to `threads` threads (0 = all cores).
+  /// Results are bit-identical to the single-threaded call: each element is computed the same way.
+  template <class T>
+  void operator()(activations<T> x, int threads) const {
+    check_cols(x, "affine_hook");
+    if (lambda_ == 0.0) return;
+    // Small buffers are not worth a thread start (tens of microseconds).
+    constexpr Eigen::Index min_elements_per_thread = Eigen::Index(1) << 16;
+    const Eigen::Index elements = x.rows * x.cols;
+    if (threads != 1 && elements >= 2 * min_elements_per_thread) {
+      const Eigen::Index most = std::max<Eigen::Index>(1, elements / min_elements_per_thread);
+      const int t = threads > 0 ? static_cast<int>(std::min<Eigen::Index>(threads, most)) : threads;
+      detail::parallel_for(x.rows, t, [&](Eigen::Index begin, Eigen::Index end) { apply_row_range(x, begin, end); });
+      return;
+    }
+    apply_row_range(x, 0, x.rows);
   }
 
   /// Rows whose `mask` entry is non-zero; `mask` has one entry per row.
@@ -122,19 +143,18 @@ class affine_hook {
     for (std::size_t r = 0; r < count; ++r)
       if (!std::isfinite(lambdas[r]))
         detail::raise<invalid_argument>("affine_hook::per_row: lambdas[{}] = {}; strengths must be finite", r, lambdas[r]);
-    using C = typename detail::storage_traits<std::remove_const_t<T>>::compute;
-    const Eigen::Index d = dim();
-    for (Eigen::Index r = 0; r < x.rows; ++r) {
-      const C l = static_cast<C>(lambdas[r]);
-      if (l == C(0)) continue;
-      T* row = x.data + r * x.row_stride;
-      for (Eigen::Index c = 0; c < d; ++c) {
-        T& slot = row[c * x.col_stride];
-        const C v = static_cast<C>(slot);
-        const C delta = static_cast<C>(omega_minus_one_[c]) * v + static_cast<C>(beta_[c]);
-        const bool inside = static_cast<C>(lower_[c]) <= v && v <= static_cast<C>(upper_[c]);
-        if (inside) slot = static_cast<T>(v + l * delta);
-      }
+    // Runs of rows with lambda != 0 go through the blocked kernel, each row with its own strength.
+    Eigen::Index r = 0;
+    while (r < x.rows) {
+      while (r < x.rows && lambdas[r] == 0.0f) ++r;
+      const Eigen::Index begin = r;
+      while (r < x.rows && lambdas[r] != 0.0f) ++r;
+      if (begin == r) continue;
+      const per_row_map row_map{omega_minus_one_.data(), beta_.data(), lambdas};
+      if (x.col_stride == 1)
+        blocked_rows(x.data, begin, r, x.row_stride, row_map);
+      else
+        strided_rows(x, begin, r, row_map);
     }
   }
   template <class T>
@@ -173,13 +193,42 @@ class affine_hook {
       detail::raise<shape_error>("{}: buffer is [{} x {}] but the map has {} neurons", who, x.rows, x.cols, dim());
   }
 
+  /// Row maps for the kernels: `map(r)` is row r's element map f(c, v), `strength(r)` its lambda
+  /// (per-row mode only), `per_row` selects the formula in the vector kernel.
+  struct fused_map {
+    static constexpr bool per_row = false;
+    const Scalar* scale;
+    const Scalar* shift;
+    float strength(Eigen::Index) const { return 0.0f; }
+    auto operator()(Eigen::Index) const {
+      return [scale = scale, shift = shift](Eigen::Index c, auto v) {
+        using C = decltype(v);
+        return v * static_cast<C>(scale[c]) + static_cast<C>(shift[c]);
+      };
+    }
+  };
+  struct per_row_map {
+    static constexpr bool per_row = true;
+    const Scalar* omega_minus_one;
+    const Scalar* beta;
+    const float* lambdas;
+    float strength(Eigen::Index r) const { return lambdas[r]; }
+    auto operator()(Eigen::Index r) const {
+      return [wm1 = omega_minus_one, beta = beta, l = lambdas[r]](Eigen::Index c, auto v) {
+        using C = decltype(v);
+        return v + static_cast<C>(l) * (static_cast<C>(wm1[c]) * v + static_cast<C>(beta[c]));
+      };
+    }
+  };
+
   /// Applies rows [begin, end) of `x`, all of which are selected.
   template <class T>
   void apply_row_range(const activations<T>& x, Eigen::Index begin, Eigen::Index end) const {
+    const fused_map row_map{scale_.data(), shift_.data()};
     if (x.col_stride == 1)
-      apply_contiguous(x.data, begin, end, x.row_stride);
+      blocked_rows(x.data, begin, end, x.row_stride, row_map);
     else
-      apply_strided(x, begin, end);
+      strided_rows(x, begin, end, row_map);
   }
 
   /// Applies the rows for which selected(r) holds, grouping consecutive selected rows.
@@ -194,46 +243,224 @@ class affine_hook {
     }
   }
 
-  /// Row-major kernel. Rows go in small blocks and columns in chunks so that each chunk of the
-  /// four coefficient arrays is loaded into L1 once per block of rows, not once per row.
-  template <class T>
-  void apply_contiguous(T* data, Eigen::Index begin, Eigen::Index end, Eigen::Index row_stride) const {
-    using C = typename detail::storage_traits<std::remove_const_t<T>>::compute;
+  /// Row-major kernel over rows [begin, end). `row_map(r)` gives the element map of row r,
+  /// called as f(c, v) -> transported value of neuron c.
+  ///
+  /// At d = 4096 the four coefficient arrays (64 KB in float) do not fit L1: a loop that walks one
+  /// whole row at a time reloads them from L2 for every row and runs at about half of memory speed.
+  /// So rows go in blocks of `row_block` and columns in chunks of `col_chunk`: each chunk of
+  /// coefficients is loaded into L1 once and reused across the rows of the block.
+  /// The loop bodies are branch-free selects, so the compiler vectorises them (SSE2 upwards).
+  template <class T, class RowMap>
+  void blocked_rows(T* data, Eigen::Index begin, Eigen::Index end, Eigen::Index row_stride, const RowMap& row_map) const {
+    using S = std::remove_const_t<T>;
+    using C = typename detail::storage_traits<S>::compute;
+#if defined(ACT_VECTOR_KERNELS)
+    if constexpr (std::is_same_v<Scalar, float> && std::is_same_v<C, float>) {
+      vector_rows(data, begin, end, row_stride, row_map);
+      return;
+    }
+#endif
     constexpr Eigen::Index row_block = 8;
-    constexpr Eigen::Index col_block = 1024;
+    constexpr Eigen::Index col_chunk = detail::is_16bit_v<S> ? 512 : 1024;
     const Eigen::Index d = dim();
-    const Scalar* scale = scale_.data();
-    const Scalar* shift = shift_.data();
     const Scalar* lo = lower_.data();
     const Scalar* hi = upper_.data();
     for (Eigen::Index r0 = begin; r0 < end; r0 += row_block) {
       const Eigen::Index r1 = std::min(end, r0 + row_block);
-      for (Eigen::Index c0 = 0; c0 < d; c0 += col_block) {
-        const Eigen::Index c1 = std::min(d, c0 + col_block);
+      for (Eigen::Index c0 = 0; c0 < d; c0 += col_chunk) {
+        const Eigen::Index n = std::min(d, c0 + col_chunk) - c0;
+        const Scalar* lo_c = lo + c0;
+        const Scalar* hi_c = hi + c0;
         for (Eigen::Index r = r0; r < r1; ++r) {
-          T* row = data + r * row_stride;
-          for (Eigen::Index c = c0; c < c1; ++c) {
-            const T raw = row[c];
-            const C v = static_cast<C>(raw);
-            const C y = v * static_cast<C>(scale[c]) + static_cast<C>(shift[c]);
-            const bool inside = static_cast<C>(lo[c]) <= v && v <= static_cast<C>(hi[c]);
-            row[c] = inside ? static_cast<T>(y) : raw;
+          const auto f = row_map(r);
+          S* row = data + r * row_stride + c0;
+          if constexpr (detail::is_16bit_v<S>) {
+            // Widen a chunk to float, transport, narrow, then select per element between the new
+            // bits and the original bits: elements outside the support (NaN included) keep theirs.
+            alignas(64) std::uint16_t raw[col_chunk], out[col_chunk];
+            alignas(64) float v[col_chunk], y[col_chunk];
+            std::memcpy(raw, row, static_cast<std::size_t>(n) * sizeof(S));
+            detail::widen<S>(raw, v, n);
+            for (Eigen::Index c = 0; c < n; ++c) y[c] = f(c0 + c, v[c]);
+            detail::narrow<S>(y, out, n);
+            for (Eigen::Index c = 0; c < n; ++c) {
+              const bool inside = (static_cast<C>(lo_c[c]) <= v[c]) & (v[c] <= static_cast<C>(hi_c[c]));
+              const auto keep_new = static_cast<std::uint16_t>(-static_cast<std::uint16_t>(inside));
+              out[c] = static_cast<std::uint16_t>((out[c] & keep_new) | (raw[c] & ~keep_new));
+            }
+            std::memcpy(row, out, static_cast<std::size_t>(n) * sizeof(S));
+          } else {
+            for (Eigen::Index c = 0; c < n; ++c) {
+              const C v = row[c];
+              const C y = f(c0 + c, v);
+              // Bitwise & (not &&) keeps the body branch-free; NaN fails both comparisons.
+              const bool inside = (static_cast<C>(lo_c[c]) <= v) & (v <= static_cast<C>(hi_c[c]));
+              row[c] = detail::select_bits(inside, y, v);
+            }
           }
         }
       }
     }
   }
 
-  template <class T>
-  void apply_strided(const activations<T>& x, Eigen::Index begin, Eigen::Index end) const {
+  /// Neurons per packed group: one 64-byte line per coefficient.
+  static constexpr Eigen::Index group = 16;
+  /// Packed coefficient arrays per group, in this order: scale, shift, lower, upper, omega - 1, beta.
+  static constexpr Eigen::Index group_floats = 6 * group;
+
+  /// Interleaves the float coefficients in groups of 16 neurons (one stream instead of six, and no
+  /// 4 KB address aliasing between the coefficient arrays and the rows at d = 4096). The last group
+  /// is padded with an empty support [+inf, -inf].
+  void pack() {
+    if constexpr (std::is_same_v<Scalar, float>) {
+      const Eigen::Index d = dim(), groups = (d + group - 1) / group;
+      packed_.assign(static_cast<std::size_t>(groups * group_floats + group), 0.0f);
+      constexpr float inf = std::numeric_limits<float>::infinity();
+      for (Eigen::Index c = 0; c < groups * group; ++c) {
+        float* p = packed_coefficients() + (c / group) * group_floats + c % group;
+        const bool real = c < d;
+        p[0 * group] = real ? scale_[c] : 1.0f;
+        p[1 * group] = real ? shift_[c] : 0.0f;
+        p[2 * group] = real ? lower_[c] : inf;
+        p[3 * group] = real ? upper_[c] : -inf;
+        p[4 * group] = real ? omega_minus_one_[c] : 0.0f;
+        p[5 * group] = real ? beta_[c] : 0.0f;
+      }
+    }
+  }
+
+  /// The packed coefficients start at the first 64-byte boundary of packed_ (which has 16 floats of
+  /// slack), so that every group is one set of whole cache lines; recomputed per call because copies
+  /// of the hook move the storage.
+  float* packed_coefficients() { return packed_.data() + aligned_offset(); }
+  const float* packed_coefficients() const { return packed_.data() + aligned_offset(); }
+  std::size_t aligned_offset() const {
+    const auto address = reinterpret_cast<std::uintptr_t>(packed_.data());
+    return (64 - address % 64) % 64 / sizeof(float);
+  }
+
+#if defined(ACT_VECTOR_KERNELS)
+  /// Vector kernel for float coefficients on float/half/bfloat16 rows. Each vector of coefficients
+  /// is loaded into registers once and applied to several rows (the reuse that reaches memory speed);
+  /// rows go in blocks and neurons in chunks so that a chunk's coefficients stay in L1 across the block.
+  template <class S, class RowMap>
+  void vector_rows(S* data, Eigen::Index begin, Eigen::Index end, Eigen::Index row_stride, const RowMap& row_map) const {
+    constexpr Eigen::Index row_block = 16, group_chunk = 32;
+    constexpr int rows_at_once = std::is_same_v<S, float> ? 8 : 4;
+    const Eigen::Index groups = (dim() + group - 1) / group;
+    for (Eigen::Index r0 = begin; r0 < end; r0 += row_block) {
+      const Eigen::Index r1 = std::min(end, r0 + row_block);
+      for (Eigen::Index g0 = 0; g0 < groups; g0 += group_chunk) {
+        const Eigen::Index g1 = std::min(groups, g0 + group_chunk);
+        Eigen::Index r = r0;
+        for (; r + rows_at_once <= r1; r += rows_at_once)
+          vector_groups<rows_at_once>(data, r, row_stride, g0, g1, row_map);
+        for (; r < r1; ++r) vector_groups<1>(data, r, row_stride, g0, g1, row_map);
+      }
+    }
+  }
+
+  /// Groups [g0, g1) of rows r .. r + R - 1.
+  template <int R, class S, class RowMap>
+  void vector_groups(S* data, Eigen::Index r, Eigen::Index row_stride, Eigen::Index g0, Eigen::Index g1,
+                     const RowMap& row_map) const {
+    using namespace detail::simd;
+    void* rows[R];
+    f32 strength[R];
+    for (int k = 0; k < R; ++k) {
+      rows[k] = data + (r + k) * row_stride;
+      strength[k] = f32{} + row_map.strength(r + k);
+    }
+    const Eigen::Index d = dim();
+    const float* packed = packed_coefficients();
+    for (Eigen::Index g = g0; g < g1; ++g) {
+      const Eigen::Index c = g * group;
+      const float* p = packed + g * group_floats;
+      if (c + group <= d) {
+        transport_group<RowMap::per_row, S, R>(rows, c, p, strength);
+      } else {
+        // The last, partial group goes through zeroed copies so that no lane reads past a row.
+        const auto bytes = static_cast<std::size_t>(d - c) * sizeof(S);
+        alignas(64) unsigned char tmp[R][group * sizeof(S)] = {};
+        void* tmp_rows[R];
+        for (int k = 0; k < R; ++k) {
+          std::memcpy(tmp[k], static_cast<S*>(rows[k]) + c, bytes);
+          tmp_rows[k] = tmp[k];
+        }
+        transport_group<RowMap::per_row, S, R>(tmp_rows, 0, p, strength);
+        for (int k = 0; k < R; ++k) std::memcpy(static_cast<S*>(rows[k]) + c, tmp[k], bytes);
+      }
+    }
+  }
+
+  /// Neurons c .. c + 15 of R rows (storage S), coefficients from packed group `p`:
+  /// y = v * scale + shift, or v + l ((omega - 1) v + beta) per row; values outside [lo, hi]
+  /// (NaN included) keep their bits. All rows are loaded before any is stored: at a 4 KB multiple of
+  /// row stride, a load issued after a store to the "same" 4 KB offset would stall on false aliasing.
+  template <bool per_row, class S, int R>
+  static void transport_group(void* const* rows, Eigen::Index c, const float* p, const detail::simd::f32* strength) {
+    using namespace detail::simd;
+    for (int lane0 = 0; lane0 < group; lane0 += lanes) {
+      f32 a, b, lo, hi;
+      load(p + (per_row ? 4 : 0) * group + lane0, a);
+      load(p + (per_row ? 5 : 1) * group + lane0, b);
+      load(p + 2 * group + lane0, lo);
+      load(p + 3 * group + lane0, hi);
+      f32 v[R];
+      u16 raw[R];
+      for (int k = 0; k < R; ++k) {
+        S* x = static_cast<S*>(rows[k]) + c + lane0;
+        if constexpr (std::is_same_v<S, float>) {
+          std::memcpy(&v[k], x, sizeof(f32));
+        } else {
+          load(x, raw[k]);
+          if constexpr (std::is_same_v<S, Eigen::bfloat16>)
+            widen_bf16(raw[k], v[k]);
+          else
+            widen_half(raw[k], v[k]);
+        }
+      }
+      for (int k = 0; k < R; ++k) {
+        f32 y;
+        if constexpr (per_row)
+          y = v[k] + strength[k] * (a * v[k] + b);
+        else
+          y = v[k] * a + b;
+        const i32 inside = (lo <= v[k]) & (v[k] <= hi);
+        if constexpr (std::is_same_v<S, float>) {
+          select(inside, y, v[k], v[k]);
+        } else {
+          u16 moved;
+          if constexpr (std::is_same_v<S, Eigen::bfloat16>)
+            narrow_bf16(y, moved);
+          else
+            narrow_half(y, moved);
+          const u16 keep = __builtin_convertvector(inside, u16);  // -1 -> 0xffff
+          raw[k] = (moved & keep) | (raw[k] & ~keep);
+        }
+      }
+      for (int k = 0; k < R; ++k) {
+        S* x = static_cast<S*>(rows[k]) + c + lane0;
+        if constexpr (std::is_same_v<S, float>)
+          std::memcpy(x, &v[k], sizeof(f32));
+        else
+          store(x, raw[k]);
+      }
+    }
+  }
+#endif
+
+  /// Any-stride fallback (column-major buffers): neuron by neuron.
+  template <class T, class RowMap>
+  void strided_rows(const activations<T>& x, Eigen::Index begin, Eigen::Index end, const RowMap& row_map) const {
     using C = typename detail::storage_traits<std::remove_const_t<T>>::compute;
     for (Eigen::Index c = 0; c < dim(); ++c) {
-      const C s = static_cast<C>(scale_[c]), b = static_cast<C>(shift_[c]);
       const C lo = static_cast<C>(lower_[c]), hi = static_cast<C>(upper_[c]);
       for (Eigen::Index r = begin; r < end; ++r) {
         T& slot = x.data[r * x.row_stride + c * x.col_stride];
         const C v = static_cast<C>(slot);
-        if (lo <= v && v <= hi) slot = static_cast<T>(v * s + b);
+        if (lo <= v && v <= hi) slot = static_cast<T>(row_map(r)(c, v));
       }
     }
   }
@@ -241,6 +468,7 @@ class affine_hook {
   double lambda_ = 0.0;
   vector_type omega_minus_one_, beta_, lower_, upper_;
   vector_type scale_, shift_;
+  std::vector<float> packed_;  ///< float hooks only: see pack()
 };
 
 /// `affine_hook hook(map, lambda)` computes in the map's scalar type.

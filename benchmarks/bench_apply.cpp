@@ -1,0 +1,196 @@
+/// \file bench_apply.cpp
+/// Applying a map in place against the memory floor: memcpy and a one-multiply in-place pass over
+/// the same buffer. Sizes are /rows/neurons; bytes_per_second counts bytes read plus written.
+
+#include <act/affine_hook.hpp>
+#include <act/quantile_act.hpp>
+#include <act/quantile_hook.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <random>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+namespace {
+
+/// A 64-byte aligned buffer, as inference engines allocate activations (ggml, PyTorch's CPU
+/// allocator); std::vector's 16-byte alignment would make every 64-byte vector access straddle two
+/// cache lines, for the baselines and the hooks alike.
+template <class T>
+class aligned_buffer {
+ public:
+  explicit aligned_buffer(std::size_t n)
+      : n_(n), p_(static_cast<T*>(std::aligned_alloc(64, (n * sizeof(T) + 63) / 64 * 64))) {
+    if (p_ == nullptr) throw std::bad_alloc();
+    for (std::size_t i = 0; i < n_; ++i) new (p_ + i) T(0.0f);
+  }
+  ~aligned_buffer() { std::free(p_); }
+  aligned_buffer(aligned_buffer&& other) noexcept : n_(other.n_), p_(other.p_) { other.p_ = nullptr; }
+  aligned_buffer(const aligned_buffer&) = delete;
+  aligned_buffer& operator=(const aligned_buffer&) = delete;
+  T* data() { return p_; }
+  std::size_t size() const { return n_; }
+  T& operator[](std::size_t i) { return p_[i]; }
+
+ private:
+  std::size_t n_;
+  T* p_;
+};
+
+/// Normal activations, so a [min, max]-like support of +-2.5 leaves about 1% outside.
+template <class T>
+aligned_buffer<T> activations_buffer(std::int64_t rows, std::int64_t d) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  aligned_buffer<T> buf(static_cast<std::size_t>(rows * d));
+  for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<T>(n(rng));
+  return buf;
+}
+
+/// A Linear-AcT-like map: slopes near 1, small intercepts, support [-2.5, 2.5] (or unbounded).
+act::affine_map<float> bench_map(std::int64_t d, bool bounded) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> w(0.8f, 1.2f), b(-0.1f, 0.1f);
+  act::affine_map<float> m = act::affine_map<float>::identity(d);
+  for (std::int64_t j = 0; j < d; ++j) {
+    m.omega[j] = w(rng);
+    m.beta[j] = b(rng);
+  }
+  if (bounded) {
+    m.lower = Eigen::ArrayXf::Constant(d, -2.5f);
+    m.upper = Eigen::ArrayXf::Constant(d, 2.5f);
+  }
+  return m;
+}
+
+void set_bytes(benchmark::State& state, std::int64_t bytes_per_iteration) {
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * bytes_per_iteration);
+}
+
+void BM_memcpy(benchmark::State& state) {
+  const auto rows = state.range(0), d = state.range(1);
+  auto src = activations_buffer<float>(rows, d);
+  aligned_buffer<float> dst(src.size());
+  for (auto _ : state) {
+    std::memcpy(dst.data(), src.data(), src.size() * sizeof(float));
+    benchmark::DoNotOptimize(dst.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, 2 * rows * d * static_cast<std::int64_t>(sizeof(float)));
+}
+
+void BM_scale_inplace(benchmark::State& state) {
+  const auto rows = state.range(0), d = state.range(1);
+  auto buf = activations_buffer<float>(rows, d);
+  for (auto _ : state) {
+    float* p = buf.data();
+    for (std::size_t i = 0, n = buf.size(); i < n; ++i) p[i] *= 0.999f;  // vectorised by GCC at -O3
+    benchmark::DoNotOptimize(buf.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, 2 * rows * d * static_cast<std::int64_t>(sizeof(float)));
+}
+
+/// Linear-AcT hook, support on, lambda = 0.5, over every row; `threads` = 1 is the plain call.
+template <class T>
+void apply_all_rows(benchmark::State& state, int threads) {
+  const auto rows = state.range(0), d = state.range(1);
+  auto buf = activations_buffer<T>(rows, d);
+  const act::affine_hook<float> hook(bench_map(d, true), 0.5);
+  const auto x = act::view(buf.data(), rows, d);
+  for (auto _ : state) {
+    if (threads == 1)
+      hook(x);
+    else
+      hook(x, threads);
+    benchmark::DoNotOptimize(buf.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, 2 * rows * d * static_cast<std::int64_t>(sizeof(T)));
+}
+
+void BM_apply_f32(benchmark::State& state) { apply_all_rows<float>(state, 1); }
+void BM_apply_bf16(benchmark::State& state) { apply_all_rows<Eigen::bfloat16>(state, 1); }
+void BM_apply_f16(benchmark::State& state) { apply_all_rows<Eigen::half>(state, 1); }
+void BM_apply_f32_mt(benchmark::State& state) { apply_all_rows<float>(state, static_cast<int>(state.range(2))); }
+void BM_apply_bf16_mt(benchmark::State& state) { apply_all_rows<Eigen::bfloat16>(state, static_cast<int>(state.range(2))); }
+
+/// Unbounded support (induction's default): no comparisons needed, still the same kernel.
+void BM_apply_f32_unbounded(benchmark::State& state) {
+  const auto rows = state.range(0), d = state.range(1);
+  auto buf = activations_buffer<float>(rows, d);
+  const act::affine_hook<float> hook(bench_map(d, false), 0.5);
+  for (auto _ : state) {
+    hook(act::view(buf.data(), rows, d));
+    benchmark::DoNotOptimize(buf.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, 2 * rows * d * static_cast<std::int64_t>(sizeof(float)));
+}
+
+/// A serving batch where every row asks its own strength.
+void BM_apply_per_row_lambda(benchmark::State& state) {
+  const auto rows = state.range(0), d = state.range(1);
+  auto buf = activations_buffer<float>(rows, d);
+  const act::affine_hook<float> hook(bench_map(d, true), 0.5);
+  std::vector<float> lambdas(static_cast<std::size_t>(rows));
+  for (std::size_t r = 0; r < lambdas.size(); ++r) lambdas[r] = 0.25f + 0.5f * static_cast<float>(r % 3);
+  for (auto _ : state) {
+    hook.per_row(act::view(buf.data(), rows, d), lambdas);
+    benchmark::DoNotOptimize(buf.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, 2 * rows * d * static_cast<std::int64_t>(sizeof(float)));
+}
+
+/// Channel-spatial mode: /rows/neurons = /positions/channels of one image (channel-major [C x H*W]).
+void BM_apply_channel_spatial(benchmark::State& state) {
+  const auto positions = state.range(0), channels = state.range(1);
+  auto buf = activations_buffer<float>(positions, channels);
+  const act::affine_hook<float> hook(bench_map(channels, true), 0.5);
+  for (auto _ : state) {
+    hook.channel_spatial(buf.data(), 1, channels, positions);
+    benchmark::DoNotOptimize(buf.data());
+    benchmark::ClobberMemory();
+  }
+  // Read once for the mean, read and written once for the shift.
+  set_bytes(state, 3 * positions * channels * static_cast<std::int64_t>(sizeof(float)));
+}
+
+/// Non-parametric map (quantile_act's default knots, fitted on 512 + 512 samples), lambda = 0.5.
+void BM_apply_quantile(benchmark::State& state) {
+  const auto rows = state.range(0), d = state.range(1);
+  auto buf = activations_buffer<float>(rows, d);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  Eigen::MatrixXf source(512, d), target(512, d);
+  for (Eigen::Index i = 0; i < source.size(); ++i) source.data()[i] = n(rng);
+  for (Eigen::Index i = 0; i < target.size(); ++i) target.data()[i] = 1.2f * n(rng) + 0.3f;
+  const auto fit = act::quantile_act{}.fit(source, target);
+  const act::quantile_hook<float> hook(fit.map, 0.5);
+  for (auto _ : state) {
+    hook(act::view(buf.data(), rows, d));
+    benchmark::DoNotOptimize(buf.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, 2 * rows * d * static_cast<std::int64_t>(sizeof(float)));
+}
+
+}  // namespace
+
+BENCHMARK(BM_memcpy)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_scale_inplace)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_apply_f32)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_apply_f32_unbounded)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_apply_bf16)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_apply_f16)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_apply_per_row_lambda)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_apply_quantile)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_apply_channel_spatial)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_apply_f32_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_apply_bf16_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
