@@ -131,10 +131,8 @@ class quantile_act {
     out.target_samples = nb;
     out.map.knots_source.resize(kk, d);
     out.map.knots_target.resize(kk, d);
+    out.diagnostics = detail::sized_diagnostics(d);
     auto& diag = out.diagnostics;
-    diag.r2.resize(d);
-    diag.w2_before.resize(d);
-    diag.w2_after.resize(d);
 
     detail::for_each_sorted_neuron(source, target, options.threads, [&](const detail::neuron_samples<Scalar>& s) {
       const Eigen::Index j = s.index;

@@ -45,6 +45,11 @@ double coupled_r2(const neuron_samples<Scalar>& s) {
   return std::min(1.0, m.cov * m.cov / (m.var_a * m.var_b));
 }
 
+/// Diagnostics arrays sized for d neurons (filled per neuron by the estimators).
+inline fit_diagnostics sized_diagnostics(Eigen::Index d) {
+  return {Eigen::ArrayXd(d), Eigen::ArrayXd(d), Eigen::ArrayXd(d)};
+}
+
 /// Calls body(neuron_samples) for every neuron (column) of already validated inputs, on up to
 /// `threads` threads over contiguous neuron ranges; `body` must be safe to call concurrently for
 /// different neurons.
@@ -85,10 +90,8 @@ affine_fit<typename DA::Scalar> fit_affine_per_neuron(const Eigen::MatrixBase<DA
     map.lower.resize(d);
     map.upper.resize(d);
   }
+  out.diagnostics = sized_diagnostics(d);
   auto& diag = out.diagnostics;
-  diag.r2.resize(d);
-  diag.w2_before.resize(d);
-  diag.w2_after.resize(d);
 
   for_each_sorted_neuron(source, target, threads, [&](const neuron_samples<Scalar>& s) {
     const Eigen::Index j = s.index;
