@@ -88,6 +88,56 @@ TEST_CASE("fit then apply reproduces the library's Linear-AcT") {
   CHECK(y.isApprox(Eigen::MatrixXf(ref)));
 }
 
+// Every method the tool offers gives the library's map for the same data and options.
+TEST_CASE("every --method matches the library") {
+  workspace w;
+  act::map_set expected;
+  const auto add = [&](const char* method, const auto& estimator) {
+    const auto fit = estimator.fit(w.source, w.target);
+    expected.insert(method, fit.map);
+  };
+  add("linear", act::linear_act{});
+  add("mean", act::mean_act{});
+  add("gaussian", act::gaussian_act{{act::support::unbounded()}});
+  add("actadd", act::actadd{});
+  add("caa", act::caa{});
+  add("itic", act::itic{});
+  add("aura", act::aura{});
+  add("det0", act::det0{});
+  act::quantile_act_options q;
+  q.knots = 32;
+  add("quantile", act::quantile_act{q});
+  for (const auto& method : expected.sites()) {
+    CAPTURE(method);
+    const std::string extra = method == "quantile" ? "--knots 32" : method == "gaussian" ? "--support all" : "";
+    const auto r = run(fmt::format("fit --method {} --source {} --target {} --out {} --site {} --quiet {}", method,
+                                   w.path("s.npy"), w.path("t.npy"), w.path("all.safetensors"), method, extra));
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+  }
+  const auto got = act::load_maps(w.path("all.safetensors"));
+  REQUIRE(got.sites() == expected.sites());
+  for (const auto& method : expected.sites()) {
+    CAPTURE(method);
+    CHECK(got.at(method).info.method == method);
+    if (const auto* q_map = std::get_if<act::quantile_map<float>>(&expected.at(method).map)) {
+      const auto& g = std::get<act::quantile_map<float>>(got.at(method).map);
+      CHECK(g.knots_source == q_map->knots_source);
+      CHECK(g.knots_target == q_map->knots_target);
+    } else {
+      const auto& e = std::get<act::affine_map<float>>(expected.at(method).map);
+      const auto& g = std::get<act::affine_map<float>>(got.at(method).map);
+      CHECK(g.omega.isApprox(e.omega));
+      CHECK(g.beta.isApprox(e.beta, 1e-5f));
+      CHECK(g.bounded() == e.bounded());
+    }
+  }
+  // pca needs paired (equal-count) samples: the tool reports the library's complaint.
+  const auto r = run(fmt::format("fit --method pca --source {} --target {} --out {}", w.path("s.npy"), w.path("t.npy"),
+                                 w.path("pca.safetensors")));
+  CHECK(r.status == 1);
+  CHECK(r.output.find("s.npy") != std::string::npos);
+}
+
 TEST_CASE("a second site keeps the first; info lists both") {
   workspace w;
   const auto fit = [&](const std::string& extra) {

@@ -1,4 +1,5 @@
 #include <act/io/map_file.hpp>
+#include <act/quantile_act.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -160,4 +161,51 @@ TEST_CASE("saving an empty set is refused and writes nothing") {
   std::remove(path.c_str());
   CHECK_THROWS_AS(act::save_maps(path, act::map_set{}), act::invalid_argument);
   CHECK_FALSE(std::filesystem::exists(path));
+}
+
+TEST_CASE("non-parametric maps round trip with their knots and an affine summary") {
+  Eigen::MatrixXf a(50, 2), b(40, 2);
+  for (Eigen::Index i = 0; i < 50; ++i) a.row(i) << static_cast<float>(i), static_cast<float>(i * i);
+  for (Eigen::Index i = 0; i < 40; ++i) b.row(i) << 2.0f * static_cast<float>(i) + 1.0f, std::sqrt(static_cast<float>(i));
+  act::quantile_act_options opts;
+  opts.knots = 16;
+  const auto fit = act::quantile_act{opts}.fit(a, b);
+  act::map_set maps;
+  maps.insert("blk.0.mlp_out", fit.map, {"quantile", 50, 40, "mean", "knots"});
+  const auto file = act::maps_to_safetensors(maps);
+  const auto* ks = file.find("blk.0.mlp_out.knots_source");
+  REQUIRE(ks != nullptr);
+  CHECK(ks->shape == std::vector<std::uint64_t>{16, 2});
+  CHECK(ks->to_floats()[1] == fit.map.knots_source(0, 1));  // row-major [K, d] on disk
+  REQUIRE(file.find("blk.0.mlp_out.omega") != nullptr);
+  const auto loaded = act::maps_from_safetensors(file, "mem");
+  const auto& q = std::get<act::quantile_map<float>>(loaded.at("blk.0.mlp_out").map);
+  CHECK(q.knots_source == fit.map.knots_source);
+  CHECK(q.knots_target == fit.map.knots_target);
+
+  const auto bad = [&](auto edit) {
+    auto f = file;
+    edit(f);
+    try {
+      act::maps_from_safetensors(f, "mem");
+    } catch (const act::format_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(bad([](auto& f) {
+          f.tensors.erase(std::find_if(f.tensors.begin(), f.tensors.end(),
+                                       [](auto& t) { return t.name == "blk.0.mlp_out.knots_target"; }));
+        }).find("without 'blk.0.mlp_out.knots_target'") != std::string::npos);
+  CHECK(bad([](auto& f) {
+          auto* t = tensor(f, "blk.0.mlp_out.knots_source");
+          auto v = t->to_floats();
+          std::swap(v[0], v[2]);  // neuron 0's first two knots out of order
+          *t = act::safetensors_tensor::from_floats(t->name, t->shape, v.data());
+        }).find("site 'blk.0.mlp_out'") != std::string::npos);
+  CHECK(bad([](auto& f) {
+          auto* t = tensor(f, "blk.0.mlp_out.knots_target");
+          auto v = t->to_floats();
+          *t = act::safetensors_tensor::from_floats(t->name, {8, 4}, v.data());
+        }).find("must be [K, 2]") != std::string::npos);
 }

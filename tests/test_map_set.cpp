@@ -1,4 +1,5 @@
 #include <act/map_set.hpp>
+#include <act/quantile_act.hpp>
 
 #include <doctest/doctest.h>
 
@@ -86,4 +87,23 @@ TEST_CASE("bad use of a map set") {
   maps.insert("s", shift_map(2, 0.0f));
   std::vector<float> x(3);
   CHECK_THROWS_AS(maps("s", act::view(x.data(), 1, 3)), act::shape_error);
+}
+
+TEST_CASE("non-parametric maps go through the same hook points") {
+  Eigen::MatrixXf a(4, 1), b(4, 1);
+  a << 0, 1, 2, 3;
+  b << 10, 11, 14, 20;
+  const auto fit = act::quantile_act{}.fit(a, b);
+  act::map_set maps;
+  maps.insert("q", fit.map, {"quantile", 4, 4, "mean", "knots"});
+  maps.insert("lin", shift_map(1, 1.0f));
+  maps.set_strength(1.0);
+  std::vector<float> x = {2.0f};
+  CHECK(maps("q", act::view(x.data(), 1, 1)));
+  CHECK(x[0] == doctest::Approx(fit.map.transport(0, 2.0f)));
+  CHECK(std::holds_alternative<act::quantile_map<float>>(maps.at("q").map));
+  maps.set_strength("q", 0.0);
+  x = {2.0f};
+  maps("q", act::view(x.data(), 1, 1));
+  CHECK(x[0] == 2.0f);
 }

@@ -114,6 +114,9 @@ int fit(int argc, char** argv) {
   } catch (const act::invalid_argument& e) {
     throw usage_error(fmt::format("--support: {}", e.what()));
   }
+  if (request.method == "quantile" && args.has("support") && request.support.to_string() != "q0_100")
+    throw usage_error("--support: quantile maps cover the source's range with their knots and extend with slope 1 "
+                      "beyond it; only q0_100 applies");
   if (args.has("knots")) {
     if (request.method != "quantile") throw usage_error("--knots applies to --method quantile only");
     const double k = args.number("knots", 128);
@@ -203,14 +206,14 @@ int info(int argc, char** argv) {
              "pooling", "omega min / mean / max", "beta min / mean / max");
   for (const auto& site : maps.sites()) {
     const auto& e = maps.at(site);
-    std::visit(
-        [&](const auto& m) {
-          fmt::print("{:<28} {:<9} {:>6} {:<8} {:>15} {:<7} {:>29}   {:>29}\n", site, e.info.method, m.dim(),
-                     e.info.support.empty() ? (m.bounded() ? "bounded" : "all") : e.info.support,
-                     fmt::format("{},{}", e.info.source_samples, e.info.target_samples), e.info.pooling, summary(m.omega),
-                     summary(m.beta));
-        },
-        e.map);
+    const auto* q = std::get_if<act::quantile_map<float>>(&e.map);
+    // Non-parametric maps are summarised by the least-squares line through their knots.
+    const act::affine_map<float> m = q ? act::least_squares_line(*q) : std::get<act::affine_map<float>>(e.map);
+    const std::string support = q ? fmt::format("{} knots", q->knots())
+                                  : e.info.support.empty() ? (m.bounded() ? "bounded" : "all") : e.info.support;
+    fmt::print("{:<28} {:<9} {:>6} {:<8} {:>15} {:<7} {:>29}   {:>29}\n", site, e.info.method, m.dim(), support,
+               fmt::format("{},{}", e.info.source_samples, e.info.target_samples), e.info.pooling, summary(m.omega),
+               summary(m.beta));
   }
   return 0;
 }

@@ -1,6 +1,6 @@
 #pragma once
 /// \file map_set.hpp
-/// A named set of maps (site name -> map) that host code asks at each hook point, with a global
+/// A named set of maps (site name -> affine or non-parametric map) that host code asks at each hook point, with a global
 /// strength and per-site overrides. Sites without a map are left alone.
 
 #include <cstdint>
@@ -15,6 +15,8 @@
 #include "activations.hpp"
 #include "affine_hook.hpp"
 #include "affine_map.hpp"
+#include "quantile_hook.hpp"
+#include "quantile_map.hpp"
 #include "detail/check.hpp"
 #include "error.hpp"
 
@@ -41,8 +43,8 @@ struct map_info {
 /// Applying is const and thread-safe; changing maps or strengths is not (do it between passes).
 class map_set {
  public:
-  using map_type = std::variant<affine_map<float>>;
-  using hook_type = std::variant<affine_hook<float>>;
+  using map_type = std::variant<affine_map<float>, quantile_map<float>>;
+  using hook_type = std::variant<affine_hook<float>, quantile_hook<float>>;
 
   /// One site's map, provenance, optional strength override and the hook fused at its strength.
   struct entry {
@@ -55,6 +57,12 @@ class map_set {
   /// Adds or replaces the map of `site` (cast to float, validated).
   template <class Scalar>
   void insert(std::string site, const affine_map<Scalar>& map, map_info info = {}) {
+    emplace(std::move(site), map_type{map.template cast<float>()}, std::move(info));
+  }
+
+  /// Adds or replaces the non-parametric map of `site` (cast to float, validated).
+  template <class Scalar>
+  void insert(std::string site, const quantile_map<Scalar>& map, map_info info = {}) {
     emplace(std::move(site), map_type{map.template cast<float>()}, std::move(info));
   }
 
@@ -179,6 +187,7 @@ class map_set {
   }
 
   static hook_type make_hook(const affine_map<float>& m, double lambda) { return affine_hook<float>(m, lambda); }
+  static hook_type make_hook(const quantile_map<float>& m, double lambda) { return quantile_hook<float>(m, lambda); }
 
   double global_strength_ = 1.0;
   std::map<std::string, entry, std::less<>> entries_;

@@ -5,6 +5,9 @@
 /// Tensors, for every site `<site>` (any name, dots allowed; the field is after the last dot):
 ///   `<site>.omega`, `<site>.beta`            F32 [d]
 ///   `<site>.lower`, `<site>.upper`           F32 [d], only when the support is bounded
+///   `<site>.knots_source`, `<site>.knots_target`  F32 [K, d], non-parametric maps only; their
+///                                            omega/beta are then the least-squares line through the
+///                                            knots, a summary for readers that only know affine maps
 /// `__metadata__`: `act.format_version` = "1", and per site `act.method.<site>`, `act.samples.<site>`
 /// ("n_a,n_b"), `act.pooling.<site>`, `act.support.<site>`; plus `act.library_version`.
 /// Loading validates everything and names the offending tensor or key.
@@ -22,6 +25,7 @@
 #include "../affine_map.hpp"
 #include "../error.hpp"
 #include "../map_set.hpp"
+#include "../quantile_map.hpp"
 #include "../version.hpp"
 #include "safetensors.hpp"
 
@@ -30,10 +34,31 @@ namespace act {
 /// The layout version written to and required in `act.format_version`.
 inline constexpr std::string_view map_format_version = "1";
 
+/// Per neuron, the least-squares line through a quantile map's knots (x_k, y_k).
+inline affine_map<float> least_squares_line(const quantile_map<float>& q) {
+  affine_map<float> line = affine_map<float>::identity(q.dim());
+  for (Eigen::Index j = 0; j < q.dim(); ++j) {
+    const Eigen::ArrayXd x = q.knots_source.col(j).cast<double>().array(), y = q.knots_target.col(j).cast<double>().array();
+    const double mx = x.mean(), my = y.mean();
+    const double sxx = (x - mx).square().sum(), sxy = ((x - mx) * (y - my)).sum();
+    const double slope = sxx > 0 ? sxy / sxx : 1.0;  // one knot, or all equal: a shift
+    line.omega[j] = static_cast<float>(slope);
+    line.beta[j] = static_cast<float>(my - slope * mx);
+  }
+  return line;
+}
+
 namespace detail {
 
 inline safetensors_tensor vector_tensor(const std::string& name, const Eigen::ArrayXf& v) {
   return safetensors_tensor::from_floats(name, {static_cast<std::uint64_t>(v.size())}, v.data());
+}
+
+/// Row-major [K, d] tensor of a column-major knot matrix.
+inline safetensors_tensor matrix_tensor(const std::string& name, const Eigen::MatrixXf& m) {
+  const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = m;
+  return safetensors_tensor::from_floats(name, {static_cast<std::uint64_t>(m.rows()), static_cast<std::uint64_t>(m.cols())},
+                                         rows.data());
 }
 
 /// A site's tensors gathered by field name while loading.
@@ -51,6 +76,19 @@ inline Eigen::ArrayXf load_vector(const safetensors_tensor& t, std::string_view 
     if (std::isnan(values[i]) || (!allow_inf && std::isinf(values[i])))
       raise<format_error>("{}: tensor '{}' holds a non-finite value {} at index {}", origin, t.name, values[i], i);
   return Eigen::Map<const Eigen::ArrayXf>(values.data(), static_cast<Eigen::Index>(values.size()));
+}
+
+/// Reads a [K, d] knot tensor (row-major on disk) into a column-major Eigen matrix.
+inline Eigen::MatrixXf load_knots(const safetensors_tensor& t, std::string_view origin, std::uint64_t d) {
+  if (t.shape.size() != 2 || t.shape[0] == 0 || t.shape[1] != d)
+    raise<format_error>("{}: tensor '{}' has shape [{}] but must be [K, {}] with K >= 1", origin, t.name,
+                        fmt::join(t.shape, ", "), d);
+  const std::vector<float> values = t.to_floats();
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
+      raise<format_error>("{}: tensor '{}' holds a non-finite value {} at index {}", origin, t.name, values[i], i);
+  return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+      values.data(), static_cast<Eigen::Index>(t.shape[0]), static_cast<Eigen::Index>(d));
 }
 
 /// Parses "n_a,n_b" sample counts; returns false when malformed.
@@ -79,17 +117,23 @@ inline safetensors_file maps_to_safetensors(const map_set& maps) {
   file.metadata["act.library_version"] = fmt::format("{}.{}.{}", ACT_VERSION_MAJOR, ACT_VERSION_MINOR, ACT_VERSION_PATCH);
   for (const auto& site : maps.sites()) {
     const auto& e = maps.at(site);
-    const auto& m = std::get<affine_map<float>>(e.map);
+    const auto* q = std::get_if<quantile_map<float>>(&e.map);
+    const affine_map<float> m = q ? least_squares_line(*q) : std::get<affine_map<float>>(e.map);
     file.tensors.push_back(detail::vector_tensor(site + ".omega", m.omega));
     file.tensors.push_back(detail::vector_tensor(site + ".beta", m.beta));
     if (m.bounded()) {
       file.tensors.push_back(detail::vector_tensor(site + ".lower", m.lower));
       file.tensors.push_back(detail::vector_tensor(site + ".upper", m.upper));
     }
+    if (q) {
+      file.tensors.push_back(detail::matrix_tensor(site + ".knots_source", q->knots_source));
+      file.tensors.push_back(detail::matrix_tensor(site + ".knots_target", q->knots_target));
+    }
     file.metadata["act.method." + site] = e.info.method;
     file.metadata["act.samples." + site] = fmt::format("{},{}", e.info.source_samples, e.info.target_samples);
     file.metadata["act.pooling." + site] = e.info.pooling;
-    file.metadata["act.support." + site] = e.info.support.empty() ? (m.bounded() ? "bounded" : "all") : e.info.support;
+    file.metadata["act.support." + site] =
+        !e.info.support.empty() ? e.info.support : q ? "knots" : m.bounded() ? "bounded" : "all";
   }
   return file;
 }
@@ -103,12 +147,13 @@ inline map_set maps_from_safetensors(const safetensors_file& file, std::string_v
     detail::raise<format_error>("{}: act.format_version is '{}', this library reads '{}'", origin, version->second,
                                 map_format_version);
 
-  static const std::set<std::string, std::less<>> known = {"omega", "beta", "lower", "upper"};
+  static const std::set<std::string, std::less<>> known = {"omega", "beta", "lower", "upper", "knots_source",
+                                                           "knots_target"};
   std::map<std::string, detail::site_tensors, std::less<>> sites;
   for (const auto& t : file.tensors) {
     const auto dot = t.name.rfind('.');
     if (dot == std::string::npos || dot == 0 || known.count(std::string_view(t.name).substr(dot + 1)) == 0)
-      detail::raise<format_error>("{}: tensor '{}' is not '<site>.omega|beta|lower|upper'", origin, t.name);
+      detail::raise<format_error>("{}: tensor '{}' is not '<site>.omega|beta|lower|upper|knots_source|knots_target'", origin, t.name);
     sites[t.name.substr(0, dot)].fields[t.name.substr(dot + 1)] = &t;
   }
   if (sites.empty()) detail::raise<format_error>("{}: holds no maps", origin);
@@ -147,6 +192,26 @@ inline map_set maps_from_safetensors(const safetensors_file& file, std::string_v
           detail::raise<format_error>("{}: site '{}': lower > upper at neuron {} ({} > {})", origin, site, j, m.lower[j],
                                       m.upper[j]);
     }
+    const safetensors_tensor* knots_source = field("knots_source");
+    const safetensors_tensor* knots_target = field("knots_target");
+    if ((knots_source == nullptr) != (knots_target == nullptr))
+      detail::raise<format_error>("{}: site '{}' has '{}' without '{}'", origin, site,
+                                  knots_source ? knots_source->name : knots_target->name,
+                                  knots_source ? site + ".knots_target" : site + ".knots_source");
+    quantile_map<float> q;
+    if (knots_source) {
+      if (lower) detail::raise<format_error>("{}: site '{}' has both knots and a support; quantile maps carry no support", origin, site);
+      q.knots_source = detail::load_knots(*knots_source, origin, d);
+      q.knots_target = detail::load_knots(*knots_target, origin, d);
+      if (q.knots_target.rows() != q.knots_source.rows())
+        detail::raise<format_error>("{}: '{}' has {} knots but '{}' has {}", origin, knots_source->name, q.knots_source.rows(),
+                                    knots_target->name, q.knots_target.rows());
+      try {
+        q.validate();
+      } catch (const error& e) {
+        detail::raise<format_error>("{}: site '{}': {}", origin, site, e.what());
+      }
+    }
     map_info info;
     const auto meta = [&](const char* key) -> const std::string* {
       const auto it = file.metadata.find(fmt::format("act.{}.{}", key, site));
@@ -158,7 +223,10 @@ inline map_set maps_from_safetensors(const safetensors_file& file, std::string_v
     if (const auto* v = meta("samples"))
       if (!detail::parse_samples(*v, info.source_samples, info.target_samples))
         detail::raise<format_error>("{}: act.samples.{} is '{}', expected 'n_a,n_b'", origin, site, *v);
-    maps.insert(site, m, info);
+    if (knots_source)
+      maps.insert(site, q, info);
+    else
+      maps.insert(site, m, info);
   }
   return maps;
 }
