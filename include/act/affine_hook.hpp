@@ -15,6 +15,7 @@
 #include "affine_map.hpp"
 #include "detail/check.hpp"
 #include "detail/parallel.hpp"
+#include "detail/rows.hpp"
 #include "detail/storage.hpp"
 #include "error.hpp"
 
@@ -84,22 +85,15 @@ class affine_hook {
     if (lambda_ == 0.0) return;
     // Small buffers are not worth a thread start (tens of microseconds).
     constexpr Eigen::Index min_elements_per_thread = Eigen::Index(1) << 16;
-    const Eigen::Index elements = x.rows * x.cols;
-    if (threads != 1 && elements >= 2 * min_elements_per_thread) {
-      const Eigen::Index most = std::max<Eigen::Index>(1, elements / min_elements_per_thread);
-      const int t = threads > 0 ? static_cast<int>(std::min<Eigen::Index>(threads, most)) : threads;
-      detail::parallel_for(x.rows, t, [&](Eigen::Index begin, Eigen::Index end) { apply_row_range(x, begin, end); });
-      return;
-    }
-    apply_row_range(x, 0, x.rows);
+    detail::for_rows_threaded(x.rows, x.cols, threads, min_elements_per_thread,
+                              [&](Eigen::Index begin, Eigen::Index end) { apply_row_range(x, begin, end); });
   }
 
   /// Rows whose `mask` entry is non-zero; `mask` has one entry per row.
   template <class T>
   void masked(activations<T> x, const std::uint8_t* mask, std::size_t mask_size) const {
     check_cols(x, "affine_hook::masked");
-    if (mask_size != static_cast<std::size_t>(x.rows))
-      detail::raise<shape_error>("affine_hook::masked: mask has {} entries but the buffer has {} rows", mask_size, x.rows);
+    detail::check_mask_size("affine_hook::masked", mask_size, x.rows);
     if (lambda_ == 0.0) return;
     for_rows(x, [mask](Eigen::Index r) { return mask[r] != 0; });
   }
@@ -113,14 +107,7 @@ class affine_hook {
   template <class T>
   void last_rows(activations<T> x, const Eigen::Index* lengths, std::size_t sequences) const {
     check_cols(x, "affine_hook::last_rows");
-    Eigen::Index total = 0;
-    for (std::size_t k = 0; k < sequences; ++k) {
-      if (lengths[k] <= 0) detail::raise<invalid_argument>("affine_hook::last_rows: lengths[{}] = {}; need >= 1", k, lengths[k]);
-      total += lengths[k];
-    }
-    if (total != x.rows)
-      detail::raise<shape_error>("affine_hook::last_rows: {} lengths add up to {} rows but the buffer has {} rows",
-                                 sequences, total, x.rows);
+    detail::check_sequence_lengths("affine_hook::last_rows", lengths, sequences, x.rows);
     if (lambda_ == 0.0) return;
     Eigen::Index end = 0;
     for (std::size_t k = 0; k < sequences; ++k) {
@@ -138,24 +125,16 @@ class affine_hook {
   template <class T>
   void per_row(activations<T> x, const float* lambdas, std::size_t count) const {
     check_cols(x, "affine_hook::per_row");
-    if (count != static_cast<std::size_t>(x.rows))
-      detail::raise<shape_error>("affine_hook::per_row: {} strengths for a buffer of {} rows", count, x.rows);
-    for (std::size_t r = 0; r < count; ++r)
-      if (!std::isfinite(lambdas[r]))
-        detail::raise<invalid_argument>("affine_hook::per_row: lambdas[{}] = {}; strengths must be finite", r, lambdas[r]);
+    detail::check_row_strengths("affine_hook::per_row", lambdas, count, x.rows);
     // Runs of rows with lambda != 0 go through the blocked kernel, each row with its own strength.
-    Eigen::Index r = 0;
-    while (r < x.rows) {
-      while (r < x.rows && lambdas[r] == 0.0f) ++r;
-      const Eigen::Index begin = r;
-      while (r < x.rows && lambdas[r] != 0.0f) ++r;
-      if (begin == r) continue;
-      const per_row_map row_map{omega_minus_one_.data(), beta_.data(), lambdas};
-      if (x.col_stride == 1)
-        blocked_rows(x.data, begin, r, x.row_stride, row_map);
-      else
-        strided_rows(x, begin, r, row_map);
-    }
+    const per_row_map row_map{omega_minus_one_.data(), beta_.data(), lambdas};
+    detail::for_selected_runs(x.rows, [lambdas](Eigen::Index r) { return lambdas[r] != 0.0f; },
+                              [&](Eigen::Index begin, Eigen::Index end) {
+                                if (x.col_stride == 1)
+                                  blocked_rows(x.data, begin, end, x.row_stride, row_map);
+                                else
+                                  strided_rows(x, begin, end, row_map);
+                              });
   }
   template <class T>
   void per_row(activations<T> x, const std::vector<float>& lambdas) const {
@@ -234,13 +213,7 @@ class affine_hook {
   /// Applies the rows for which selected(r) holds, grouping consecutive selected rows.
   template <class T, class Selected>
   void for_rows(const activations<T>& x, Selected selected) const {
-    Eigen::Index r = 0;
-    while (r < x.rows) {
-      while (r < x.rows && !selected(r)) ++r;
-      const Eigen::Index begin = r;
-      while (r < x.rows && selected(r)) ++r;
-      if (begin < r) apply_row_range(x, begin, r);
-    }
+    detail::for_selected_runs(x.rows, selected, [&](Eigen::Index begin, Eigen::Index end) { apply_row_range(x, begin, end); });
   }
 
   /// Row-major kernel over rows [begin, end). `row_map(r)` gives the element map of row r,
