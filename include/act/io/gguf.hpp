@@ -162,6 +162,19 @@ inline gguf_value gguf_read_scalar(gguf_cursor& in, gguf_type type, const std::s
   return v;
 }
 
+/// Throws format_error naming the first repeated name in `items`. Sorting keeps this O(n log n): the
+/// counts a file may claim reach millions, and a pairwise scan would let a small file cost hours.
+template <class Items, class Name>
+void gguf_refuse_duplicates(const Items& items, Name name, std::string_view origin, std::string_view what) {
+  std::vector<const std::string*> names;
+  names.reserve(items.size());
+  for (const auto& item : items) names.push_back(&name(item));
+  std::sort(names.begin(), names.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+  for (std::size_t i = 1; i < names.size(); ++i) {
+    if (*names[i] == *names[i - 1]) raise<format_error>("{}: duplicate {} '{}'", origin, what, *names[i]);
+  }
+}
+
 /// Parses and validates the generic GGUF structure: header, metadata, tensor infos, data layout.
 /// Counts and lengths are checked against the bytes left before anything is reserved, so a hostile
 /// file cannot make the parser allocate more than its own size justifies.
@@ -191,9 +204,6 @@ inline gguf_contents parse_gguf(const unsigned char* data, std::size_t size, std
   out.metadata.reserve(static_cast<std::size_t>(kv_count));
   for (std::uint64_t k = 0; k < kv_count; ++k) {
     std::string key = in.read_string("metadata key");
-    for (const auto& [seen, value] : out.metadata) {
-      if (seen == key) raise<format_error>("{}: duplicate metadata key '{}'", origin, key);
-    }
     const auto type = in.read<std::uint32_t>("value type of '" + key + "'");
     if (gguf_scalar_size(type) == std::numeric_limits<std::size_t>::max()) {
       raise<format_error>("{}: unknown value type {} for key '{}'", origin, type, key);
@@ -234,6 +244,9 @@ inline gguf_contents parse_gguf(const unsigned char* data, std::size_t size, std
     out.metadata.emplace_back(std::move(key), std::move(value));
   }
 
+  gguf_refuse_duplicates(out.metadata, [](const auto& kv) -> const std::string& { return kv.first; }, origin,
+                         "metadata key");
+
   if (const gguf_value* a = out.find("general.alignment")) {
     if (a->type != gguf_type::u32) raise<format_error>("{}: general.alignment must be a uint32", origin);
     if (a->uint_value == 0 || (a->uint_value & (a->uint_value - 1)) != 0) {
@@ -246,9 +259,6 @@ inline gguf_contents parse_gguf(const unsigned char* data, std::size_t size, std
   for (std::uint64_t t = 0; t < tensor_count; ++t) {
     gguf_tensor_info info;
     info.name = in.read_string("tensor name");
-    for (const gguf_tensor_info& seen : out.tensors) {
-      if (seen.name == info.name) raise<format_error>("{}: duplicate tensor name '{}'", origin, info.name);
-    }
     const auto n_dims = in.read<std::uint32_t>("n_dims of '" + info.name + "'");
     if (n_dims == 0 || n_dims > gguf_max_dims) {
       raise<format_error>("{}: tensor '{}' has n_dims {}; GGUF allows 1 to {}", origin, info.name, n_dims, gguf_max_dims);
@@ -279,6 +289,9 @@ inline gguf_contents parse_gguf(const unsigned char* data, std::size_t size, std
     }
     out.tensors.push_back(std::move(info));
   }
+
+  gguf_refuse_duplicates(out.tensors, [](const gguf_tensor_info& t) -> const std::string& { return t.name; }, origin,
+                         "tensor name");
 
   // The data section starts at the next multiple of the alignment after the tensor infos.
   const std::uint64_t pos = in.position();
