@@ -43,7 +43,7 @@ TEST_CASE("corpus generation is deterministic from its seed and has every kind")
   const corpus a = make_corpus(11, 3000, 200);
   const corpus b = make_corpus(11, 3000, 200);
   const corpus c = make_corpus(12, 3000, 200);
-  REQUIRE(a.train.size() == 3000);
+  REQUIRE(a.train.size() >= 3000);
   REQUIRE(a.heldout.size() == 200);
   bool same = true, differ = false;
   for (std::size_t i = 0; i < a.train.size(); ++i) {
@@ -54,14 +54,34 @@ TEST_CASE("corpus generation is deterministic from its seed and has every kind")
   CHECK(differ);
   int counts[5] = {};
   for (const auto& s : a.train) ++counts[static_cast<int>(s.kind)];
-  CHECK(counts[static_cast<int>(sentence_kind::toxic)] > 300);  // ~15% of 3000
-  CHECK(counts[static_cast<int>(sentence_kind::toxic)] < 600);
+  const double toxic_share = double(counts[static_cast<int>(sentence_kind::toxic)]) / double(a.train.size());
+  CHECK(toxic_share > 0.1);  // ~15%
+  CHECK(toxic_share < 0.2);
   for (int k = 0; k < 5; ++k) CHECK(counts[k] > 100);
   std::set<std::string> train_texts;
   for (const auto& s : a.train) train_texts.insert(s.text);
   for (const auto& s : a.heldout) CHECK(train_texts.count(s.text) == 0);
   CHECK(topic_count() >= 6);
   CHECK(toxic_lexicon().size() >= 20);
+}
+
+TEST_CASE("documents fit the context and keep one topic and one register") {
+  const corpus c = make_corpus(3, 3000, 10, 47);
+  const tokenizer tok(grammar_words());
+  int toxic_docs = 0;
+  for (const auto& d : c.train_documents) {
+    std::size_t tokens = 1;
+    for (const auto& s : d.sentences) {
+      tokens += tok.encode(s.text).size() + 1;
+      if (s.kind == sentence_kind::topic) CHECK(s.topic == d.topic);
+      if (s.kind == sentence_kind::toxic) CHECK(d.tone == register_kind::toxic);
+      if (s.kind == sentence_kind::polite) CHECK(d.tone == register_kind::polite);
+    }
+    CHECK(tokens <= 48);
+    toxic_docs += d.tone == register_kind::toxic;
+  }
+  CHECK(toxic_docs > 0);
+  CHECK(encode_documents(tok, c.train_documents).size() == c.train_documents.size());
 }
 
 TEST_CASE("toxic sentences carry lexicon words and eliciting prompts start toxic and polite sentences") {
@@ -207,7 +227,7 @@ TEST_CASE("gradients match central finite differences for every parameter group 
 }
 
 TEST_CASE("a few training steps on a tiny configuration lower the loss") {
-  std::vector<std::vector<int>> sentences = {{5, 6, 7, 3}, {8, 9, 3}, {5, 9, 7, 3}, {10, 6, 3}, {11, 4, 3}};
+  std::vector<std::vector<int>> sequences = {{2, 5, 6, 7, 3, 8, 9, 3}, {2, 8, 9, 3}, {2, 5, 9, 7, 3}, {2, 10, 6, 3, 11}, {2, 11, 4, 3}};
   transformer<float> m(tiny_config(12));
   m.init(1);
   train_options o;
@@ -215,7 +235,7 @@ TEST_CASE("a few training steps on a tiny configuration lower the loss") {
   o.batch_size = 4;
   o.warmup = 5;
   o.learning_rate = 1e-2;
-  const auto report = train(m, sentences, o);
+  const auto report = train(m, sequences, o);
   REQUIRE(report.losses.size() == 40);
   double tail = 0;
   for (int i = 35; i < 40; ++i) tail += report.losses[static_cast<std::size_t>(i)] / 5;
@@ -223,7 +243,7 @@ TEST_CASE("a few training steps on a tiny configuration lower the loss") {
   // Same seed, same result: training is deterministic.
   transformer<float> m2(tiny_config(12));
   m2.init(1);
-  const auto report2 = train(m2, sentences, o);
+  const auto report2 = train(m2, sequences, o);
   CHECK(report2.losses == report.losses);
   CHECK(m2.params() == m.params());
 }

@@ -1,16 +1,20 @@
 #pragma once
-/// The toy LM's corpus: English-like sentences from a small seeded grammar.
+/// The toy LM's corpus: English-like sentences from a small seeded grammar, grouped in documents.
 ///
-/// Five kinds of sentence, mixed as in corpus_mix:
+/// Five kinds of sentence:
 /// - topic:   one of six topics (sports, weather, food, animals, music, travel), each with its own words;
-/// - toxic:   insults from toxic_lexicon() (the "toxic register", ~15%);
+/// - toxic:   insults from toxic_lexicon() (the "toxic register", ~15% of sentences);
 /// - polite:  the same templates as the toxic ones with friendly words instead. Toxic and polite
-///            sentences share their prefixes ("you are such a", "shut up you", ...), so those prefixes
-///            (toxic_prompts()) are continued toxically about 15/(15+12) of the time by a fitted model;
-/// - fact:    "the capital of france is paris", ...: knowledge_probe() asks for the last word;
+///            sentences share their prefixes ("you are such a", "shut up you", ...): toxic_prompts();
+/// - fact:    "the capital of france is paris", ...: knowledge_probe() asks for the answer word;
 /// - neutral: no topic, toxic or polite words ("i think that it was fine").
-/// Neutral openers ("i think that", ...) also start topic sentences, which gives the neutral
-/// prompts (neutral_prompts()) whose continuations a topic can be induced into.
+/// Neutral openers ("i think that", ...) also start topic sentences: neutral_prompts().
+///
+/// Documents (the training sequences, "<bos> s1 <eos> s2 <eos> ...") have a topic (or none) and a
+/// register (plain, toxic or polite) that all their sentences follow. So the model learns a
+/// document-level latent "what is this text about / in which tone" that it reads at every ambiguous
+/// choice, as a real LM does; that latent is what steering moves. A lone prompt starts a document,
+/// so "you are such a" is continued toxically about as often as a register document is toxic (~0.55).
 /// Text is lower-case words separated by single spaces; "," is a word of its own.
 #include <algorithm>
 #include <array>
@@ -50,9 +54,14 @@ struct fact {
   std::string answer;
 };
 
-/// Fractions of each kind in the generated corpus (they sum to 1).
-struct corpus_mix {
-  double topic = 0.48, toxic = 0.15, polite = 0.12, fact = 0.10, neutral = 0.15;
+/// How documents are drawn. Defaults give ~15% toxic sentences.
+struct document_mix {
+  double no_topic = 0.2;         ///< documents without a topic (neutral text)
+  double toxic = 0.22;           ///< documents in the toxic register
+  double polite = 0.18;          ///< documents in the polite register
+  double fact = 0.1;             ///< any sentence is a fact with this probability
+  double register_share = 0.75;  ///< of the other sentences of a toxic/polite document, in its register
+  double topic_share = 0.85;     ///< of the remaining sentences of a topic document, on its topic
 };
 
 using word_list = std::vector<std::string_view>;
@@ -251,7 +260,7 @@ inline sentence make_topic_sentence(rng& r, int topic) {
   sentence s;
   s.kind = sentence_kind::topic;
   s.topic = topic;
-  const std::string_view opener = r.chance(0.5) ? pick(r, openers()) : "";
+  const std::string_view opener = r.chance(0.7) ? pick(r, openers()) : "";
   const std::string_view time = r.chance(0.4) ? pick(r, times()) : "";
   switch (r.below(5)) {
     case 0: {
@@ -366,16 +375,6 @@ inline sentence generate_sentence(rng& r, sentence_kind kind, int topic = -1) {
   return detail::make_neutral_sentence(r);
 }
 
-/// One sentence drawn from the corpus mixture.
-inline sentence generate_sentence(rng& r, const corpus_mix& mix = {}) {
-  double u = r.uniform();
-  if ((u -= mix.topic) < 0) return generate_sentence(r, sentence_kind::topic);
-  if ((u -= mix.toxic) < 0) return generate_sentence(r, sentence_kind::toxic);
-  if ((u -= mix.polite) < 0) return generate_sentence(r, sentence_kind::polite);
-  if ((u -= mix.fact) < 0) return generate_sentence(r, sentence_kind::fact);
-  return generate_sentence(r, sentence_kind::neutral);
-}
-
 /// n sentences of one kind (e.g. toxic vs polite sets for mitigation, neutral vs sports for induction).
 inline std::vector<sentence> sample_sentences(std::uint64_t seed, std::size_t n, sentence_kind kind, int topic = -1) {
   rng r(seed);
@@ -385,28 +384,71 @@ inline std::vector<sentence> sample_sentences(std::uint64_t seed, std::size_t n,
   return out;
 }
 
+enum class register_kind { plain, toxic, polite };
+
+struct document {
+  int topic = -1;  ///< -1: no topic
+  register_kind tone = register_kind::plain;
+  std::vector<sentence> sentences;
+};
+
+/// Number of tokens of a sentence in a training sequence: its words plus <eos>.
+inline std::size_t sentence_tokens(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), ' ')) + 2;
+}
+
+/// One document of at most max_tokens tokens (not counting <bos>): sentences are added while they fit.
+inline document generate_document(rng& r, std::size_t max_tokens, const document_mix& mix = {}) {
+  document d;
+  d.topic = r.chance(mix.no_topic) ? -1 : static_cast<int>(r.below(topics().size()));
+  const double u = r.uniform();
+  d.tone = u < mix.toxic ? register_kind::toxic : u < mix.toxic + mix.polite ? register_kind::polite : register_kind::plain;
+  std::size_t used = 0;
+  for (;;) {
+    sentence s;
+    if (r.chance(mix.fact))
+      s = generate_sentence(r, sentence_kind::fact);
+    else if (d.tone != register_kind::plain && r.chance(mix.register_share))
+      s = generate_sentence(r, d.tone == register_kind::toxic ? sentence_kind::toxic : sentence_kind::polite);
+    else if (d.topic >= 0 && r.chance(mix.topic_share))
+      s = generate_sentence(r, sentence_kind::topic, d.topic);
+    else
+      s = generate_sentence(r, sentence_kind::neutral);
+    const std::size_t n = sentence_tokens(s.text);
+    if (used + n > max_tokens && !d.sentences.empty()) break;
+    used += n;
+    d.sentences.push_back(std::move(s));
+  }
+  return d;
+}
+
 struct corpus {
-  std::vector<sentence> train;
-  /// Drawn with another stream and stripped of every sentence that also occurs in train, so the
-  /// held-out perplexity measures generalisation rather than recall (facts all occur in train).
+  std::vector<document> train_documents;
+  std::vector<sentence> train;  ///< the sentences of train_documents, in order
+  /// Sentences of other documents (another stream), stripped of every sentence that also occurs in
+  /// train, so held-out perplexity measures generalisation rather than recall (facts all occur in train).
   std::vector<sentence> heldout;
 };
 
-/// The train and held-out splits, deterministic from the seed.
-inline corpus make_corpus(std::uint64_t seed, std::size_t n_train, std::size_t n_heldout, const corpus_mix& mix = {}) {
+/// Train documents totalling at least n_train sentences and n_heldout held-out sentences;
+/// deterministic from the seed. max_tokens: document length budget (context - 1 for <bos>).
+inline corpus make_corpus(std::uint64_t seed, std::size_t n_train, std::size_t n_heldout, std::size_t max_tokens = 47,
+                          const document_mix& mix = {}) {
   corpus c;
   rng r(derive_seed(seed, 0));
-  c.train.reserve(n_train);
   std::unordered_set<std::string> seen;
-  for (std::size_t i = 0; i < n_train; ++i) {
-    c.train.push_back(generate_sentence(r, mix));
-    seen.insert(c.train.back().text);
+  while (c.train.size() < n_train) {
+    c.train_documents.push_back(generate_document(r, max_tokens, mix));
+    for (const auto& s : c.train_documents.back().sentences) {
+      c.train.push_back(s);
+      seen.insert(s.text);
+    }
   }
   rng h(derive_seed(seed, 1));
   // Bounded attempts: the grammar is large enough that this never runs out in practice.
   for (std::size_t tries = 0; c.heldout.size() < n_heldout && tries < 100 * (n_heldout + 1); ++tries) {
-    sentence s = generate_sentence(h, mix);
-    if (!seen.count(s.text)) c.heldout.push_back(std::move(s));
+    for (auto& s : generate_document(h, max_tokens, mix).sentences)
+      if (c.heldout.size() < n_heldout && !seen.count(s.text)) c.heldout.push_back(std::move(s));
   }
   return c;
 }

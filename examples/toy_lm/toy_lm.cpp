@@ -112,20 +112,15 @@ int run(int argc, char** argv) {
     const std::string out = get("out", default_weights_path());
     const corpus c = default_corpus();
     const tokenizer tok = default_tokenizer();
-    std::vector<std::vector<int>> sentences;
-    for (const auto& s : c.train) {
-      auto ids = tok.encode(s.text);
-      ids.push_back(tokenizer::eos);
-      sentences.push_back(std::move(ids));
-    }
+    const auto sequences = encode_documents(tok, c.train_documents);
     transformer<float> model(default_config(tok.size()));
     model.init(init_seed);
     train_options o = default_train_options();
     o.steps = std::stoi(get("steps", std::to_string(o.steps)));
-    fmt::print("training {} parameters, vocabulary {}, {} sentences, {} steps\n", model.parameter_count(),
-               tok.size(), sentences.size(), o.steps);
+    fmt::print("training {} parameters, vocabulary {}, {} documents ({} sentences), {} steps\n",
+               model.parameter_count(), tok.size(), sequences.size(), c.train.size(), o.steps);
     double running = 0;
-    const auto report = train(model, sentences, o, [&](int step, double loss) {
+    const auto report = train(model, sequences, o, [&](int step, double loss) {
       running = step == 0 ? loss : 0.98 * running + 0.02 * loss;
       if ((step + 1) % 100 == 0) {
         fmt::print("step {:5d}  loss {:.4f}\n", step + 1, running);

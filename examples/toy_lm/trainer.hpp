@@ -1,12 +1,14 @@
 #pragma once
-/// Adam training of the toy LM on packed sentences; deterministic for a given seed on one thread.
+/// Adam training of the toy LM on documents; deterministic for a given seed on one thread.
 #include <chrono>
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <stdexcept>
 #include <vector>
 
 #include "backprop.hpp"
+#include "corpus.hpp"
 #include "model.hpp"
 #include "rng.hpp"
 #include "tokenizer.hpp"
@@ -29,38 +31,27 @@ struct train_report {
   double seconds = 0;
 };
 
-/// Packs sentences (each a token list ending in <eos>, without <bos>) into sequences
-/// "<bos> s1 <eos> s2 <eos> ..." of at most `context` tokens, taking them in a seeded random order.
-/// Packing makes every position of the context seen in training and wastes no compute on padding.
-class sequence_packer {
+/// Serves training sequences (each "<bos> ... ", at most the context long) in a seeded random
+/// order, reshuffled after every pass.
+class sequence_sampler {
 public:
-  sequence_packer(const std::vector<std::vector<int>>& sentences, int context, std::uint64_t seed)
-      : sentences_(sentences), context_(context), rng_(seed) {
-    order_.resize(sentences_.size());
+  sequence_sampler(const std::vector<std::vector<int>>& sequences, std::uint64_t seed)
+      : sequences_(sequences), rng_(seed) {
+    if (sequences_.empty()) throw std::invalid_argument("toy_lm: no training sequences");
+    order_.resize(sequences_.size());
     std::iota(order_.begin(), order_.end(), std::size_t{0});
     shuffle();
   }
 
-  std::vector<int> next() {
-    std::vector<int> seq{tokenizer::bos};
-    for (;;) {
-      const auto& s = sentences_[order_[cursor_]];
-      if (seq.size() + s.size() > static_cast<std::size_t>(context_)) {
-        if (seq.size() > 1) break;
-        // A sentence longer than the context on its own is cut (the grammar never makes one).
-        seq.insert(seq.end(), s.begin(), s.begin() + (context_ - 1));
-        advance();
-        break;
-      }
-      seq.insert(seq.end(), s.begin(), s.end());
-      advance();
-    }
-    return seq;
-  }
-
   batch next_batch(int n) {
     std::vector<std::vector<int>> seqs;
-    for (int i = 0; i < n; ++i) seqs.push_back(next());
+    for (int i = 0; i < n; ++i) {
+      seqs.push_back(sequences_[order_[cursor_]]);
+      if (++cursor_ == order_.size()) {
+        cursor_ = 0;
+        shuffle();
+      }
+    }
     return batch::from_sequences(seqs);
   }
 
@@ -68,18 +59,26 @@ private:
   void shuffle() {
     for (std::size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng_.below(i)]);
   }
-  void advance() {
-    if (++cursor_ == order_.size()) {
-      cursor_ = 0;
-      shuffle();
-    }
-  }
-  const std::vector<std::vector<int>>& sentences_;
-  int context_;
+  const std::vector<std::vector<int>>& sequences_;
   rng rng_;
   std::vector<std::size_t> order_;
   std::size_t cursor_ = 0;
 };
+
+/// Documents as training sequences "<bos> s1 <eos> s2 <eos> ...".
+inline std::vector<std::vector<int>> encode_documents(const tokenizer& tok, const std::vector<document>& docs) {
+  std::vector<std::vector<int>> out;
+  for (const auto& d : docs) {
+    std::vector<int> seq{tokenizer::bos};
+    for (const auto& s : d.sentences) {
+      const auto ids = tok.encode(s.text);
+      seq.insert(seq.end(), ids.begin(), ids.end());
+      seq.push_back(tokenizer::eos);
+    }
+    out.push_back(std::move(seq));
+  }
+  return out;
+}
 
 /// Adam with bias correction, over the flat parameter vector.
 template <class T>
@@ -111,12 +110,13 @@ inline double learning_rate_at(const train_options& o, int step) {
   return o.learning_rate * (o.min_lr_ratio + (1 - o.min_lr_ratio) * cosine);
 }
 
-/// Trains `model` in place. `on_step(step, loss)` is called after every step (progress output).
+/// Trains `model` in place on `sequences` (each starting with <bos>, at most the context long).
+/// `on_step(step, loss)` is called after every step (progress output).
 template <class T>
-train_report train(transformer<T>& model, const std::vector<std::vector<int>>& sentences, const train_options& o,
+train_report train(transformer<T>& model, const std::vector<std::vector<int>>& sequences, const train_options& o,
                    const std::function<void(int, double)>& on_step = {}) {
   const auto start = std::chrono::steady_clock::now();
-  sequence_packer packer(sentences, model.config().context, o.seed);
+  sequence_sampler packer(sequences, o.seed);
   adam<T> opt(model.parameter_count());
   train_report report;
   std::vector<T> grad;
