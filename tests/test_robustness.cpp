@@ -10,12 +10,20 @@
 #include <act/map_set.hpp>
 #include <act/mean_act.hpp>
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <limits>
 #include <vector>
 
 #include <doctest/doctest.h>
+
+#include "io_test_util.hpp"
 
 namespace {
 
@@ -109,4 +117,58 @@ TEST_CASE("maps loaded from a file leave NaN activations bit-identical") {
   SUBCASE("double") { nan_passes_through<double>(); }
   SUBCASE("half") { nan_passes_through<Eigen::half>(); }
   SUBCASE("bfloat16") { nan_passes_through<Eigen::bfloat16>(); }
+}
+
+TEST_CASE("save_maps into an unwritable folder throws and leaves nothing, also when run as root") {
+  act_test::scratch_dir dir;
+  const std::string locked = dir.file("locked");
+  REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+  REQUIRE(::mkdir(locked.c_str(), 0555) == 0);
+  const act::map_set maps = loaded_maps();
+  // Root ignores folder permissions, so the write runs in a child that gives root up first.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::geteuid() == 0 && ::setuid(65534) != 0) ::_exit(3);
+    try {
+      act::save_maps(locked + "/m.safetensors", maps);
+    } catch (const act::io_error& e) {
+      ::_exit(std::strstr(e.what(), "m.safetensors") != nullptr ? 0 : 2);
+    } catch (...) {
+      ::_exit(4);
+    }
+    ::_exit(1);  // the write succeeded: the folder was not unwritable
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  ::chmod(locked.c_str(), 0755);
+  CHECK(std::filesystem::is_empty(locked));
+}
+
+TEST_CASE("save_maps that fails midway keeps the previous map file and leaves no temporary file") {
+  act_test::scratch_dir dir;
+  const std::string path = dir.file("m.safetensors");
+  act::save_maps(path, loaded_maps());
+  act::map_set big;
+  big.insert("wide", act::affine_map<float>::identity(100000), {});
+  // A file-size limit makes write() fail partway, like a full disk; SIGXFSZ ignored to get EFBIG instead.
+  rlimit old_limit{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit limit = old_limit;
+  limit.rlim_cur = 4096;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
+  bool threw = false;
+  try {
+    act::save_maps(path, big);
+  } catch (const act::io_error&) {
+    threw = true;
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+  CHECK(threw);
+  CHECK(dir.entries() == std::vector<std::string>{"m.safetensors"});
+  CHECK(act::load_maps(path).sites() == std::vector<std::string>{"bounded", "unbounded"});
 }
