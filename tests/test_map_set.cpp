@@ -13,7 +13,7 @@ act::affine_map<float> shift_map(Eigen::Index d, float shift) {
 
 TEST_CASE("sites without a map are left alone") {
   act::map_set maps;
-  maps.insert("blk.1.attn_out", shift_map(2, 1.0f), {"mean", 10, 12, "mean"});
+  maps.insert("blk.1.attn_out", shift_map(2, 1.0f), {"mean", 10, 12, "mean", "all"});
   std::vector<float> x = {0, 0, 0, 0};
   CHECK_FALSE(maps("blk.2.attn_out", act::view(x.data(), 2, 2)));
   CHECK(x == std::vector<float>{0, 0, 0, 0});
