@@ -196,3 +196,41 @@ TEST_CASE("quantile_hook: bad maps, strengths and buffers raise the documented e
   map.knots_source(3, 1) = map.knots_source(2, 1) - 1.0f;
   CHECK_THROWS_AS(act::quantile_hook(map, 1.0), act::invalid_argument);
 }
+
+// Wide rows go through the kernel that runs 8 neighbouring searches side by side; the tail of a
+// row (d not a multiple of 8) goes element by element. Both must agree with the reference.
+TEST_CASE_TEMPLATE("wide rows: side-by-side searches match the reference transport", T, float, Eigen::half) {
+  std::mt19937_64 rng(8);
+  std::gamma_distribution<float> skew(2.0f, 1.0f);
+  std::normal_distribution<float> z;
+  const Eigen::Index d = 21;
+  Eigen::MatrixXf a(300, d), b(250, d);
+  for (Eigen::Index i = 0; i < a.size(); ++i) a.data()[i] = skew(rng) - 2.0f;
+  for (Eigen::Index i = 0; i < b.size(); ++i) b.data()[i] = 0.5f * z(rng) + ((i % 3) ? 1.0f : -2.0f);
+  act::quantile_act_options opts;
+  opts.knots = 37;  // not a power of two: uneven search steps
+  const auto map = act::quantile_act(opts).fit(a, b).map;
+  const Eigen::Index rows = 40;
+  auto buf = random_buffer<T>(static_cast<std::size_t>(rows * d), 12);
+  buf[0] = static_cast<T>(std::numeric_limits<float>::quiet_NaN());
+  buf[1] = static_cast<T>(std::numeric_limits<float>::infinity());
+  buf[2] = static_cast<T>(map.knots_source(0, 2));           // exactly the first knot
+  buf[3] = static_cast<T>(map.knots_source(36, 3));          // exactly the last knot
+  buf[4] = static_cast<T>(map.knots_source(17, 4));          // an inner knot
+  buf[5] = static_cast<T>(map.knots_source(0, 5) - 100.0f);  // far below
+  const auto before = buf;
+  act::quantile_hook<float>(map, 0.7)(act::view(buf.data(), rows, d));
+  for (Eigen::Index r = 0; r < rows; ++r)
+    for (Eigen::Index c = 0; c < d; ++c) {
+      const auto i = static_cast<std::size_t>(r * d + c);
+      const float v = static_cast<float>(before[i]);
+      CAPTURE(r);
+      CAPTURE(c);
+      if (!std::isfinite(v)) {
+        CHECK(std::memcmp(&buf[i], &before[i], sizeof(T)) == 0);
+        continue;
+      }
+      const float expected = static_cast<float>(static_cast<T>(map.transport(c, v, 0.7)));
+      CHECK(static_cast<float>(buf[i]) == doctest::Approx(expected).epsilon(2e-3).scale(1.0));
+    }
+}
