@@ -262,7 +262,7 @@ MAP = [
      "this library reads '1'"),
     ("map_no_maps.safetensors", map_file({}), "metadata only, no tensors", "holds no maps"),
     ("map_unknown_field.safetensors", map_file({"s": dict(GOOD_SITE, gamma=[1.0, 1.0, 1.0])}), "tensor s.gamma",
-     "is not '<site>.omega|beta|lower|upper'"),
+     "is not '<site>.omega|beta|lower|upper"),
     ("map_missing_beta.safetensors", map_file({"s": {"omega": [1.0, 1.0]}}), "s.omega without s.beta",
      "has no tensor 's.beta'"),
     ("map_lower_without_upper.safetensors", map_file({"s": {"omega": [1.0], "beta": [0.0], "lower": [0.0]}}),
