@@ -1,6 +1,8 @@
 /// toy_diffusion_experiments: style control and concept negation on the toy diffusion model with
 /// channel-spatial transport maps at every block's GroupNorm output, at every denoising step.
 ///   toy_diffusion_experiments [--json FILE] [--quick] [--png-dir DIR] [--weights-dir DIR]
+///   diagnostics: [--concept SHAPE] [--negation-target others|SHAPE] [--negation-support q0_100|all]
+///                [--methods m1,m2,...] [--negation-only] (the JSON then holds only those)
 ///
 /// Estimation (documented choices):
 /// - Pooling: per image, the spatial mean of each channel (paper, diffusion). One map per
@@ -22,6 +24,7 @@
 #include <act/quantile_hook.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -44,14 +47,24 @@ using namespace toy_diffusion;
 const std::array<const char*, 4> method_names = {"linear_act", "mean_act", "itic", "quantile_act"};
 const std::array<double, 5> strengths = {0.0, 0.25, 0.5, 0.75, 1.0};
 constexpr int target_style = style_striped;
-constexpr int concept_shape = 0;  // circle
 
 struct settings {
   int n_fit = 256;   ///< images per source / target set
   int n_eval = 160;  ///< images per strength
   int steps = 20;    ///< Euler steps
   int grid_columns = 8;
+  int concept_shape = 0;       ///< circle
+  int negation_target = -1;    ///< -1: the other shapes; else that one shape (diagnostic)
+  bool negation_bounded = true;
+  bool negation_only = false;  ///< skip the style experiment (diagnostics)
+  std::vector<std::string> methods{method_names.begin(), method_names.end()};
 };
+
+int shape_index(const std::string& name) {
+  for (int i = 0; i < n_shapes; ++i)
+    if (name == shape_names()[static_cast<std::size_t>(i)]) return i;
+  return -1;
+}
 
 /// The fitted maps of one method: one per (site, step), affine or quantile.
 struct map_bank {
@@ -108,7 +121,7 @@ std::vector<Eigen::MatrixXf> target_means(const denoiser<float>& model, const st
 }
 
 /// Fits one method's maps causally along the source trajectories (see the file comment).
-map_bank fit_maps(const denoiser<float>& model, const std::string& method, bool mitigation, const std::vector<prompt>& source,
+map_bank fit_maps(const denoiser<float>& model, const std::string& method, bool bounded, const std::vector<prompt>& source,
                   std::uint64_t seed, const std::vector<Eigen::MatrixXf>& targets, int steps) {
   const int n_sites = static_cast<int>(denoiser_sites().size());
   map_bank bank;
@@ -125,7 +138,7 @@ map_bank fit_maps(const denoiser<float>& model, const std::string& method, bool 
     const Eigen::MatrixXf& b = targets[k];
     if (method == "linear_act") {
       act::linear_act_options o;
-      o.support = mitigation ? act::support::min_max() : act::support::unbounded();
+      o.support = bounded ? act::support::min_max() : act::support::unbounded();
       bank.affine[k] = act::affine_hook<float>(act::linear_act(o).fit(a, b).map, 1.0);
     } else if (method == "mean_act") {
       bank.affine[k] = act::affine_hook<float>(act::mean_act{}.fit(a, b).map, 1.0);
@@ -190,7 +203,11 @@ struct negation_row {
 };
 
 int usage() {
-  std::fputs("usage: toy_diffusion_experiments [--json FILE] [--quick] [--png-dir DIR] [--weights-dir DIR]\n", stderr);
+  std::fputs(
+      "usage: toy_diffusion_experiments [--json FILE] [--quick] [--png-dir DIR] [--weights-dir DIR]\n"
+      "       diagnostics: [--concept SHAPE] [--negation-target others|SHAPE] [--negation-support q0_100|all]\n"
+      "                    [--methods linear_act,mean_act,itic,quantile_act] [--negation-only]\n",
+      stderr);
   return 2;
 }
 
@@ -201,6 +218,10 @@ int main(int argc, char** argv) {
   settings s;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--negation-only") {
+      s.negation_only = true;
+      continue;
+    }
     if (a == "--quick") {
       s.n_fit = 12;
       s.n_eval = 8;
@@ -209,11 +230,35 @@ int main(int argc, char** argv) {
     }
     if (i + 1 >= argc) return usage();
     if (a == "--json") json_path = argv[++i];
+    else if (a == "--concept") {
+      s.concept_shape = shape_index(argv[++i]);
+      if (s.concept_shape < 0) return usage();
+    } else if (a == "--negation-target") {
+      const std::string t = argv[++i];
+      s.negation_target = t == "others" ? -1 : shape_index(t);
+      if (t != "others" && s.negation_target < 0) return usage();
+    } else if (a == "--negation-support") {
+      const std::string t = argv[++i];
+      if (t != "all" && t != "q0_100") return usage();
+      s.negation_bounded = t == "q0_100";
+    } else if (a == "--methods") {
+      s.methods.clear();
+      std::string list = argv[++i];
+      for (std::size_t b = 0; b <= list.size();) {
+        std::size_t e = list.find(',', b);
+        if (e == std::string::npos) e = list.size();
+        const std::string m = list.substr(b, e - b);
+        if (std::find(method_names.begin(), method_names.end(), m) == method_names.end()) return usage();
+        s.methods.push_back(m);
+        b = e + 1;
+      }
+    }
     else if (a == "--png-dir") png_dir = argv[++i];
     else if (a == "--weights-dir") weights_dir = argv[++i];
     else return usage();
   }
   try {
+    const int concept_shape = s.concept_shape;
     const auto start = std::chrono::steady_clock::now();
     const denoiser<float> model = load_denoiser(weights_dir + "/denoiser.safetensors");
     const classifier<float> judge = load_classifier(weights_dir + "/classifier.safetensors");
@@ -231,43 +276,53 @@ int main(int argc, char** argv) {
     std::vector<prompt> neg_source, neg_target, neg_eval;
     for (int i = 0; i < s.n_fit; ++i) {
       neg_source.push_back({concept_shape, i % (n_styles + 1)});
-      neg_target.push_back({1 + (i / (n_styles + 1)) % (n_shapes - 1), i % (n_styles + 1)});
+      const int other = (concept_shape + 1 + (i / (n_styles + 1)) % (n_shapes - 1)) % n_shapes;
+      neg_target.push_back({s.negation_target < 0 ? other : s.negation_target, i % (n_styles + 1)});
     }
     for (int i = 0; i < s.n_eval; ++i) neg_eval.push_back({concept_shape, i % (n_styles + 1)});
 
-    const auto style_targets = target_means(model, style_target, fit_target_seed, s.steps);
+    const bool style_on = !s.negation_only;
+    std::vector<Eigen::MatrixXf> style_targets;
+    fmap<float> style_plain;
+    if (style_on) {
+      style_targets = target_means(model, style_target, fit_target_seed, s.steps);
+      style_plain = steered_samples(model, nullptr, 0.0, style_eval, eval_seed, s.steps);
+    }
     const auto neg_targets = target_means(model, neg_target, fit_target_seed, s.steps);
-    const fmap<float> style_plain = steered_samples(model, nullptr, 0.0, style_eval, eval_seed, s.steps);
     const fmap<float> neg_plain = steered_samples(model, nullptr, 0.0, neg_eval, eval_seed, s.steps);
 
     std::vector<style_row> style_rows;
     std::vector<negation_row> neg_rows;
-    for (const char* method : method_names) {
-      map_bank style_bank = fit_maps(model, method, false, style_source, fit_source_seed, style_targets, s.steps);
-      map_bank neg_bank = fit_maps(model, method, true, neg_source, fit_source_seed, neg_targets, s.steps);
+    for (const std::string& method : s.methods) {
+      map_bank style_bank;
+      if (style_on) style_bank = fit_maps(model, method, false, style_source, fit_source_seed, style_targets, s.steps);
+      map_bank neg_bank = fit_maps(model, method, s.negation_bounded, neg_source, fit_source_seed, neg_targets, s.steps);
       std::vector<fmap<float>> style_grid, neg_grid;
       for (double lambda : strengths) {
-        fmap<float> imgs = lambda == 0.0 ? style_plain : steered_samples(model, &style_bank, lambda, style_eval, eval_seed, s.steps);
-        const auto j = judge.classify(imgs);
-        int styled = 0, kept = 0;
-        for (int i = 0; i < s.n_eval; ++i) {
-          styled += j[static_cast<std::size_t>(i)].style == target_style;
-          kept += j[static_cast<std::size_t>(i)].shape == style_eval[static_cast<std::size_t>(i)].shape;
+        if (style_on) {
+          fmap<float> imgs = lambda == 0.0 ? style_plain : steered_samples(model, &style_bank, lambda, style_eval, eval_seed, s.steps);
+          const auto j = judge.classify(imgs);
+          int styled = 0, kept = 0;
+          for (int i = 0; i < s.n_eval; ++i) {
+            styled += j[static_cast<std::size_t>(i)].style == target_style;
+            kept += j[static_cast<std::size_t>(i)].shape == style_eval[static_cast<std::size_t>(i)].shape;
+          }
+          style_rows.push_back({method, lambda, static_cast<double>(styled) / s.n_eval, static_cast<double>(kept) / s.n_eval});
+          style_grid.push_back(std::move(imgs));
+          fmt::print("{:<13} lambda {:.2f}  style rate {:.3f}  fidelity {:.3f}\n", method, lambda, style_rows.back().style_rate,
+                     style_rows.back().fidelity);
         }
-        style_rows.push_back({method, lambda, static_cast<double>(styled) / s.n_eval, static_cast<double>(kept) / s.n_eval});
-        style_grid.push_back(std::move(imgs));
-
         fmap<float> nimgs = lambda == 0.0 ? neg_plain : steered_samples(model, &neg_bank, lambda, neg_eval, eval_seed, s.steps);
         const auto jn = judge.classify(nimgs);
         int still = 0;
         for (int i = 0; i < s.n_eval; ++i) still += jn[static_cast<std::size_t>(i)].shape == concept_shape;
         neg_rows.push_back({method, lambda, static_cast<double>(still) / s.n_eval});
         neg_grid.push_back(std::move(nimgs));
-        fmt::print("{:<13} lambda {:.2f}  style rate {:.3f}  fidelity {:.3f}  | concept rate {:.3f}\n", method, lambda,
-                   style_rows.back().style_rate, style_rows.back().fidelity, neg_rows.back().concept_rate);
+        fmt::print("{:<13} lambda {:.2f}  concept rate {:.3f} ({})\n", method, lambda, neg_rows.back().concept_rate,
+                   shape_names()[static_cast<std::size_t>(concept_shape)]);
         std::fflush(stdout);
       }
-      write_grid(png_dir + "/toy_diffusion_style_" + method + ".png", style_grid, s.grid_columns);
+      if (style_on) write_grid(png_dir + "/toy_diffusion_style_" + method + ".png", style_grid, s.grid_columns);
       write_grid(png_dir + "/toy_diffusion_negation_" + method + ".png", neg_grid, s.grid_columns);
     }
 
