@@ -1,0 +1,798 @@
+/// toy_lm_experiments: the paper's language-model experiments (Rodriguez et al., ICLR 2025, Sec. 4)
+/// rerun on the bundled toy LM with act's estimators, pooling, causal driver and map_set hooks.
+///
+///   toy_lm_experiments [--out DIR] [--json FILE] [--quick] [--threads N] [--weights PATH]
+///
+/// - Mitigation (paper Table 2): maps fitted from toxic to polite sentences at the post-LayerNorm
+///   sites; per method, the strength with the lowest toxicity whose held-out perplexity rises <= 10%.
+/// - Ablations (paper Tables 4-6, Fig. 9): causal vs simultaneous, [min, max] vs unbounded support,
+///   mean / last / max / min pooling, site kind; Linear-AcT at lambda = 1.
+/// - Induction (paper Fig. 4): neutral -> sports sentences, unbounded support, concept rate against lambda.
+/// Writes DIR/toy_lm_report.md, DIR/mitigation.svg, DIR/induction.svg and, with --json, the numbers.
+/// Seeds are fixed: the numbers do not depend on --threads.
+#include <act/act.hpp>
+#include <act/detail/json.hpp>
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "corpus.hpp"
+#include "recipe.hpp"
+#include "sampling.hpp"
+#include "svg_plot.hpp"
+#include "weights.hpp"
+
+namespace {
+
+using namespace toy_lm;
+
+// Fixed seeds: sentence sets for fitting, and the sampling of continuations.
+constexpr std::uint64_t seed_toxic = 101, seed_polite = 102, seed_neutral = 103, seed_topic = 104;
+constexpr std::uint64_t seed_mitigation_sampling = 7, seed_induction_sampling = 8;
+constexpr double ppl_budget = 1.10;  // the selection rule: held-out perplexity may rise at most 10%
+const char* const induction_topic = "sports";
+
+struct settings {
+  bool quick = false;
+  std::string out_dir = ".";
+  std::string json_path;
+  std::string weights;
+  int threads = 0;
+  std::size_t fit_sentences = 300;            ///< mitigation: sentences per side (source and target)
+  std::size_t fit_passages = 200;             ///< induction: passages of 3 sentences per side
+  std::size_t continuations = 500;            ///< toxic-prompt continuations per measurement
+  std::size_t induction_continuations = 300;  ///< neutral-prompt continuations per measurement
+  std::size_t ppl_sentences = 300;            ///< held-out sentences for perplexity
+  std::vector<double> act_grid = {0, 0.25, 0.5, 0.75, 1};
+  std::vector<double> additive_grid = {0, 0.5, 1, 2, 4, 8};
+  std::vector<double> induction_act_grid = {0, 0.25, 0.5, 0.75, 1, 1.5, 2};
+  std::vector<double> induction_additive_grid = {0, 0.5, 1, 2, 4, 8};
+
+  /// A smoke run (about a tenth of the work): fewer samples and strengths, same code paths.
+  void make_quick() {
+    quick = true;
+    fit_sentences = 100;
+    fit_passages = 70;
+    continuations = 100;
+    induction_continuations = 100;
+    ppl_sentences = 150;
+    act_grid = {0, 0.5, 1};
+    additive_grid = {0, 1, 4};
+    induction_act_grid = {0, 1, 2};
+    induction_additive_grid = {0, 1, 4};
+  }
+};
+
+/// How lambda acts: interpolation in [0, 1] (AcT family, AurA, Det0) or an unbounded multiplier of
+/// an added vector (ActAdd, CAA, ITI-c). The two get different strength grids, as in the paper.
+enum class strength_kind { interpolating, additive };
+
+struct method_info {
+  const char* key;    ///< the JSON name
+  const char* label;  ///< the report's name
+  strength_kind kind;
+  const char* color;
+};
+
+const std::vector<method_info>& methods() {
+  static const std::vector<method_info> m = {
+      {"linear_act", "Linear-AcT", strength_kind::interpolating, "#d62728"},
+      {"mean_act", "Mean-AcT", strength_kind::interpolating, "#ff7f0e"},
+      {"gaussian_act", "Gaussian-AcT", strength_kind::interpolating, "#8c564b"},
+      {"quantile_act", "non-parametric AcT", strength_kind::interpolating, "#e377c2"},
+      {"aura", "AurA", strength_kind::interpolating, "#2ca02c"},
+      {"det0", "Det0", strength_kind::interpolating, "#7f7f7f"},
+      {"actadd", "ActAdd", strength_kind::additive, "#1f77b4"},
+      {"caa", "CAA", strength_kind::additive, "#17becf"},
+      {"itic", "ITI-c", strength_kind::additive, "#9467bd"},
+  };
+  return m;
+}
+
+const method_info& method(const std::string& key) {
+  for (const auto& m : methods())
+    if (key == m.key) return m;
+  throw std::invalid_argument("unknown method " + key);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activations: a sentence set with its unsteered activations pooled at every site in every pooling
+// mode (one forward pass serves every unsteered collection).
+
+constexpr std::array<act::pooling, 4> all_poolings = {act::pooling::mean, act::pooling::last, act::pooling::max,
+                                                      act::pooling::min};
+
+/// Inputs sorted by length into batches of at most 64 (little padding), pooled rows put back in
+/// input order.
+struct sample_set {
+  std::vector<batch> chunks;
+  std::vector<std::vector<std::uint8_t>> masks;
+  std::vector<std::vector<std::size_t>> rows;  ///< input index of each chunk row
+  std::size_t size = 0;
+  std::array<std::map<std::string, Eigen::MatrixXf, std::less<>>, 4> unsteered;  ///< by pooling, then site
+};
+
+/// Ends a forward pass early once the site it was run for has been seen (the model has no early exit).
+struct stop_forward {};
+
+/// Runs `each(chunk, site, acts)` at every site of every chunk; `installed` maps steer on the way.
+/// With a `last_site`, each pass stops right after that site.
+template <class Each>
+void for_each_site(const transformer<float>& model, const sample_set& s, const act::map_set* installed, const std::string* last_site,
+                   Each&& each) {
+  for (std::size_t c = 0; c < s.chunks.size(); ++c) {
+    try {
+      model.forward(s.chunks[c], [&](std::string_view site, Eigen::Ref<matrix<float>> acts) {
+        if (installed) (*installed)(site, act::view(acts));
+        each(c, site, acts);
+        if (last_site && site == *last_site) throw stop_forward{};
+      });
+    } catch (const stop_forward&) {
+    }
+  }
+}
+
+/// Pools one chunk's activations and writes the rows into `out` (rows in input order).
+void pool_chunk(const sample_set& s, std::size_t c, const Eigen::Ref<matrix<float>>& acts, act::pooling how, Eigen::MatrixXf& out) {
+  const Eigen::MatrixXf pooled = act::pool_padded(acts, s.chunks[c].length, s.masks[c], how);
+  if (out.rows() != static_cast<Eigen::Index>(s.size)) out.resize(static_cast<Eigen::Index>(s.size), pooled.cols());
+  for (std::size_t k = 0; k < s.rows[c].size(); ++k)
+    out.row(static_cast<Eigen::Index>(s.rows[c][k])) = pooled.row(static_cast<Eigen::Index>(k));
+}
+
+/// Token sequences of `per_passage` consecutive sentences each, laid out as the training documents
+/// ("<bos> s1 <eos> s2 <eos> ...").
+std::vector<std::vector<int>> passages(const tokenizer& tok, const std::vector<sentence>& sentences, std::size_t per_passage) {
+  std::vector<std::vector<int>> out;
+  for (std::size_t i = 0; i + per_passage <= sentences.size(); i += per_passage) {
+    std::vector<int> seq = tok.encode_sentence(sentences[i].text);
+    for (std::size_t k = 1; k < per_passage; ++k) {
+      const auto more = tok.encode_sentence(sentences[i + k].text);
+      seq.insert(seq.end(), more.begin() + 1, more.end());  // drop the <bos>
+    }
+    out.push_back(std::move(seq));
+  }
+  return out;
+}
+
+sample_set make_sample_set(const transformer<float>& model, const std::vector<std::vector<int>>& seqs) {
+  std::vector<std::size_t> order(seqs.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return seqs[a].size() < seqs[b].size(); });
+  sample_set s;
+  s.size = seqs.size();
+  for (std::size_t start = 0; start < order.size(); start += 64) {
+    std::vector<std::vector<int>> chunk;
+    s.rows.emplace_back();
+    for (std::size_t k = start; k < std::min(order.size(), start + 64); ++k) {
+      chunk.push_back(seqs[order[k]]);
+      s.rows.back().push_back(order[k]);
+    }
+    s.chunks.push_back(batch::from_sequences(chunk));
+    s.masks.push_back(s.chunks.back().mask());
+  }
+  for_each_site(model, s, nullptr, nullptr, [&](std::size_t c, std::string_view site, const Eigen::Ref<matrix<float>>& acts) {
+    for (std::size_t p = 0; p < all_poolings.size(); ++p) pool_chunk(s, c, acts, all_poolings[p], s.unsteered[p][std::string(site)]);
+  });
+  return s;
+}
+
+/// Pooled activations at `site` of the set's inputs with the `installed` maps applied on the way.
+Eigen::MatrixXf pooled_at(const transformer<float>& model, const sample_set& s, const std::string& site,
+                          const act::map_set& installed, act::pooling how) {
+  Eigen::MatrixXf out;
+  for_each_site(model, s, &installed, &site, [&](std::size_t c, std::string_view name, const Eigen::Ref<matrix<float>>& acts) {
+    if (name == site) pool_chunk(s, c, acts, how, out);
+  });
+  return out;
+}
+
+/// What to fit: a method at a list of sites, with its pooling, estimation order and support.
+struct fit_spec {
+  std::string method;
+  std::vector<std::string> sites;
+  act::pooling pooling = act::pooling::mean;
+  bool causal = true;
+  bool bounded = true;  ///< support [min, max] for the methods that have a support option worth bounding (AcT)
+};
+
+/// Fits a spec through act's drivers: the collect function steers the source inputs with the maps
+/// installed so far and takes the target inputs unsteered (paper Def. 3.2).
+act::map_set fit_maps(const fit_spec& f, const transformer<float>& model, const sample_set& source, const sample_set& target) {
+  const auto collect = [&](const std::string& site, const act::map_set& installed, act::pooling how) {
+    const auto p = static_cast<std::size_t>(std::find(all_poolings.begin(), all_poolings.end(), how) - all_poolings.begin());
+    act::site_samples s;
+    s.source = installed.empty() ? source.unsteered[p].at(site) : pooled_at(model, source, site, installed, how);
+    s.target = target.unsteered[p].at(site);
+    return s;
+  };
+  act::causal_options o;
+  o.pooling = f.pooling;
+  const auto go = [&](const auto& estimator) {
+    return f.causal ? act::fit_causal(f.sites, estimator, collect, o) : act::fit_simultaneous(f.sites, estimator, collect, o);
+  };
+  const act::support support = f.bounded ? act::support::min_max() : act::support::unbounded();
+  if (f.method == "linear_act") {
+    act::linear_act_options opt;
+    opt.support = support;
+    return go(act::linear_act(opt));
+  }
+  if (f.method == "mean_act") {
+    act::mean_act_options opt;
+    opt.support = support;
+    return go(act::mean_act(opt));
+  }
+  if (f.method == "gaussian_act") {
+    act::gaussian_act_options opt;
+    opt.support = support;
+    return go(act::gaussian_act(opt));
+  }
+  // The rest keep their own defaults: quantile maps extend with slope 1 outside their knots; ActAdd
+  // (first source / target sentence as the prompt pair), CAA, ITI-c, AurA and Det0 act everywhere.
+  if (f.method == "quantile_act") return go(act::quantile_act{});
+  if (f.method == "actadd") return go(act::actadd{});
+  if (f.method == "caa") return go(act::caa{});
+  if (f.method == "itic") return go(act::itic{});
+  if (f.method == "aura") return go(act::aura{});
+  if (f.method == "det0") return go(act::det0{});
+  throw std::invalid_argument("fit_maps: unknown method " + f.method);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements.
+
+hook_fn<float> steering(const act::map_set* maps) {
+  if (maps == nullptr) return {};
+  return [maps](std::string_view site, Eigen::Ref<matrix<float>> acts) { (*maps)(site, act::view(acts)); };
+}
+
+struct eval_data {
+  const transformer<float>* model = nullptr;
+  const tokenizer* tok = nullptr;
+  std::vector<std::vector<int>> toxic_prompts, neutral_prompts;
+  std::vector<sentence> ppl_text;
+  std::vector<std::string> topic_words;
+};
+
+struct mitigation_point {
+  double strength = 0, toxicity = 0, ppl = 0, probe = 0;
+};
+
+struct induction_point {
+  double strength = 0, concept_rate = 0, ppl = 0;
+};
+
+mitigation_point measure_mitigation(const eval_data& e, const act::map_set* maps, double strength) {
+  const auto hook = steering(maps);
+  sampling_options so;
+  so.seed = seed_mitigation_sampling;
+  const auto continuations = generate(*e.model, e.toxic_prompts, so, hook);
+  return {strength, lexicon_rate(*e.tok, continuations, toxic_lexicon()), perplexity(*e.model, *e.tok, e.ppl_text, hook),
+          probe_accuracy(*e.model, *e.tok, hook)};
+}
+
+/// Perplexity of the continuation tokens (not the prompts) under the unsteered model: are the
+/// steered generations still text the model finds plausible?
+double continuation_perplexity(const transformer<float>& model, const std::vector<std::vector<int>>& prompts,
+                               const std::vector<std::vector<int>>& continuations) {
+  std::vector<std::vector<int>> seqs;
+  std::vector<int> prompt_len;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    if (continuations[i].empty()) continue;
+    seqs.push_back(prompts[i]);
+    seqs.back().insert(seqs.back().end(), continuations[i].begin(), continuations[i].end());
+    prompt_len.push_back(static_cast<int>(prompts[i].size()));
+  }
+  nll_sum s;
+  for (std::size_t start = 0; start < seqs.size(); start += 64) {
+    const std::size_t end = std::min(seqs.size(), start + 64);
+    const batch b = batch::from_sequences({seqs.begin() + static_cast<std::ptrdiff_t>(start),
+                                           seqs.begin() + static_cast<std::ptrdiff_t>(end)});
+    const matrix<float> logits = model.forward(b);
+    for (int r = 0; r < b.rows(); ++r) {
+      const int k = b.sequence_of(r), t = b.position_of(r);
+      // Row t predicts token t + 1; count the predictions of continuation tokens only.
+      if (t + 1 >= b.lengths[static_cast<std::size_t>(k)] || t + 1 < prompt_len[start + static_cast<std::size_t>(k)]) continue;
+      const auto row = logits.row(r).cast<double>();
+      const double mx = row.maxCoeff();
+      s.total += mx + std::log((row.array() - mx).exp().sum()) - row(b.tokens[static_cast<std::size_t>(r + 1)]);
+      ++s.count;
+    }
+  }
+  return s.perplexity();
+}
+
+induction_point measure_induction(const eval_data& e, const act::map_set* maps, double strength) {
+  sampling_options so;
+  so.seed = seed_induction_sampling;
+  const auto continuations = generate(*e.model, e.neutral_prompts, so, steering(maps));
+  return {strength, lexicon_rate(*e.tok, continuations, e.topic_words),
+          continuation_perplexity(*e.model, e.neutral_prompts, continuations)};
+}
+
+/// Runs independent jobs on `threads` threads (each job writes only its own result slot, so the
+/// results do not depend on the schedule); rethrows the first failure.
+void run_jobs(const std::vector<std::function<void()>>& jobs, int threads) {
+  std::atomic<std::size_t> next{0};
+  std::mutex mutex;
+  std::exception_ptr failure;
+  const auto worker = [&] {
+    for (std::size_t i; (i = next++) < jobs.size();) {
+      try {
+        jobs[i]();
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(mutex);
+        if (!failure) failure = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results.
+
+struct mitigation_sweep {
+  std::string method;
+  std::vector<mitigation_point> points;  ///< one per strength of the method's grid
+  std::size_t chosen = 0;
+};
+
+struct ablation_row {
+  std::string group, variant;
+  bool reference = false;
+  mitigation_point point;
+};
+
+struct induction_sweep {
+  std::string method;
+  std::vector<induction_point> points;
+};
+
+/// The selection rule: lowest toxicity among strengths whose perplexity rises at most 10% (ties:
+/// the smaller strength). Strength 0 always qualifies, so there is always a choice.
+std::size_t choose(const std::vector<mitigation_point>& pts, double baseline_ppl) {
+  std::size_t best = 0;
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    if (pts[i].ppl > ppl_budget * baseline_ppl) continue;
+    if (pts[best].ppl > ppl_budget * baseline_ppl || pts[i].toxicity < pts[best].toxicity) best = i;
+  }
+  return best;
+}
+
+std::string num(double v) { return fmt::format("{}", v); }
+std::string fixed(double v, int digits) { return fmt::format("{:.{}f}", v, digits); }
+std::string pct(double now, double base) { return fmt::format("{:+.1f}%", 100.0 * (now / base - 1.0)); }
+std::string factor(double base, double now) { return now > 0 ? fmt::format("{:.1f}x", base / now) : "inf"; }
+
+/// Writes the numbers in exactly the schema of issue 6 (numbers in shortest round-trip form).
+void write_json(const std::string& path, const mitigation_point& base, const std::vector<mitigation_sweep>& mitigation,
+                const std::vector<induction_sweep>& induction) {
+  std::string s = fmt::format("{{\"baseline\": {{\"toxicity\": {}, \"ppl\": {}, \"probe_accuracy\": {}}},\n \"mitigation\": [",
+                              num(base.toxicity), num(base.ppl), num(base.probe));
+  for (std::size_t i = 0; i < mitigation.size(); ++i) {
+    const auto& p = mitigation[i].points[mitigation[i].chosen];
+    s += fmt::format("{}\n  {{\"method\": {}, \"site\": {}, \"strength\": {}, \"toxicity\": {}, \"ppl\": {}, \"probe_accuracy\": {}}}",
+                     i ? "," : "", act::detail::json_quote(mitigation[i].method), act::detail::json_quote("post_ln"),
+                     num(p.strength), num(p.toxicity), num(p.ppl), num(p.probe));
+  }
+  s += "],\n \"induction\": [";
+  bool first = true;
+  for (const auto& sw : induction)
+    for (const auto& p : sw.points) {
+      s += fmt::format("{}\n  {{\"method\": {}, \"strength\": {}, \"concept_rate\": {}, \"ppl\": {}}}", first ? "" : ",",
+                       act::detail::json_quote(sw.method), num(p.strength), num(p.concept_rate), num(p.ppl));
+      first = false;
+    }
+  s += "]}\n";
+  std::ofstream f(path, std::ios::binary);
+  f << s;
+  if (!f) throw std::runtime_error("cannot write " + path);
+}
+
+std::vector<std::string> post_ln_sites(int layers) {
+  std::vector<std::string> s;
+  for (int b = 0; b < layers; ++b) {
+    s.push_back(site_name(b, "post_attn_norm"));
+    s.push_back(site_name(b, "post_mlp_norm"));
+  }
+  return s;
+}
+
+std::vector<std::string> kind_sites(int layers, const char* kind) {
+  std::vector<std::string> s;
+  for (int b = 0; b < layers; ++b) s.push_back(site_name(b, kind));
+  return s;
+}
+
+int usage() {
+  std::fputs("usage: toy_lm_experiments [--out DIR] [--json FILE] [--quick] [--threads N] [--weights PATH]\n", stderr);
+  return 2;
+}
+
+int run(int argc, char** argv) {
+  const auto t_start = std::chrono::steady_clock::now();
+  const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(); };
+  settings cfg;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--quick") cfg.make_quick();
+    else if (a == "--out" && has_value) cfg.out_dir = argv[++i];
+    else if (a == "--json" && has_value) cfg.json_path = argv[++i];
+    else if (a == "--weights" && has_value) cfg.weights = argv[++i];
+    else if (a == "--threads" && has_value) cfg.threads = std::stoi(argv[++i]);
+    else return usage();
+  }
+  if (cfg.threads <= 0) cfg.threads = static_cast<int>(std::max(1u, std::min(8u, std::thread::hardware_concurrency())));
+  if (cfg.weights.empty()) {
+    cfg.weights = default_weights_path();
+    if (!std::ifstream(cfg.weights).good()) cfg.weights = "examples/toy_lm/toy_lm.safetensors";
+  }
+  Eigen::setNbThreads(1);  // parallelism comes from independent jobs; keeps every number deterministic
+  std::filesystem::create_directories(cfg.out_dir);
+
+  const loaded_model lm = load_weights(cfg.weights);
+  const transformer<float>& model = lm.model;
+  const tokenizer& tok = lm.tok;
+  const int layers = model.config().n_layers;
+  const int topic = topic_index(induction_topic);
+
+  eval_data e;
+  e.model = &model;
+  e.tok = &tok;
+  e.toxic_prompts = cycled_prompts(tok, toxic_prompts(), cfg.continuations);
+  e.neutral_prompts = cycled_prompts(tok, neutral_prompts(), cfg.induction_continuations);
+  e.topic_words = topic_words(topic);
+  // Our PPL-Wiki: held-out sentences of ordinary text (neutral, topic and fact sentences; toxic and
+  // polite ones are what steering is meant to change).
+  for (const auto& s : default_corpus().heldout)
+    if (s.kind != sentence_kind::toxic && s.kind != sentence_kind::polite && e.ppl_text.size() < cfg.ppl_sentences)
+      e.ppl_text.push_back(s);
+
+  // Fitting sets. Mitigation: polite sentences are the non-toxic target (same templates as the toxic
+  // ones, so the pair differs in register only; neutral text would also move topic and syntax).
+  // Induction: passages of 3 consecutive neutral / sports sentences. The model's topic is a
+  // document-level latent that a single sentence only reveals after its opener ("i think that the
+  // coach ..."), so mean-pooled single sentences carry a diluted topic shift and full transport
+  // (lambda = 1) under-shoots; the single-sentence fit is kept as a diagnostic row.
+  std::array<sample_set, 6> sets;  // toxic, polite, neutral passages, sports passages, neutral, sports
+  {
+    const std::size_t n_ind = 3 * cfg.fit_passages;
+    const std::array<std::vector<std::vector<int>>, 6> seqs = {
+        passages(tok, sample_sentences(seed_toxic, cfg.fit_sentences, sentence_kind::toxic), 1),
+        passages(tok, sample_sentences(seed_polite, cfg.fit_sentences, sentence_kind::polite), 1),
+        passages(tok, sample_sentences(seed_neutral, n_ind, sentence_kind::neutral), 3),
+        passages(tok, sample_sentences(seed_topic, n_ind, sentence_kind::topic, topic), 3),
+        passages(tok, sample_sentences(seed_neutral, cfg.fit_sentences, sentence_kind::neutral), 1),
+        passages(tok, sample_sentences(seed_topic, cfg.fit_sentences, sentence_kind::topic, topic), 1)};
+    std::vector<std::function<void()>> jobs;
+    for (std::size_t i = 0; i < sets.size(); ++i) jobs.push_back([&, i] { sets[i] = make_sample_set(model, seqs[i]); });
+    run_jobs(jobs, cfg.threads);
+  }
+  const sample_set &toxic = sets[0], &polite = sets[1], &neutral = sets[2], &sports = sets[3];
+  const sample_set &neutral_single = sets[4], &sports_single = sets[5];
+  fmt::print("activations collected after {:.1f} s\n", elapsed());
+
+  // Phase 1: every fit, and the unsteered measurements, in parallel.
+  const auto post_ln = post_ln_sites(layers);
+  struct ablation_spec {
+    std::string group, variant;
+    fit_spec spec;
+  };
+  const std::vector<ablation_spec> ablations = {
+      {"estimation", "simultaneous", {"linear_act", post_ln, act::pooling::mean, false, true}},
+      {"support", "unbounded", {"linear_act", post_ln, act::pooling::mean, true, false}},
+      {"pooling", "last", {"linear_act", post_ln, act::pooling::last, true, true}},
+      {"pooling", "max", {"linear_act", post_ln, act::pooling::max, true, true}},
+      {"pooling", "min", {"linear_act", post_ln, act::pooling::min, true, true}},
+      {"sites", "attn_out (4)", {"linear_act", kind_sites(layers, "attn_out"), act::pooling::mean, true, true}},
+      {"sites", "mlp_out (4)", {"linear_act", kind_sites(layers, "mlp_out"), act::pooling::mean, true, true}},
+  };
+  const std::size_t n_methods = methods().size();
+  std::vector<act::map_set> mitigation_maps(n_methods), induction_maps(n_methods), ablation_maps(ablations.size());
+  act::map_set single_sentence_maps;  // diagnostic: Linear-AcT induction fitted on single sentences
+  mitigation_point base;
+  induction_point induction_base;
+  {
+    std::vector<std::function<void()>> jobs;
+    jobs.push_back([&] { base = measure_mitigation(e, nullptr, 0.0); });
+    jobs.push_back([&] { induction_base = measure_induction(e, nullptr, 0.0); });
+    for (std::size_t m = 0; m < n_methods; ++m) {
+      jobs.push_back([&, m] { mitigation_maps[m] = fit_maps({methods()[m].key, post_ln}, model, toxic, polite); });
+      // Induction uses the unbounded support Q_inf (paper Sec. 3.1).
+      jobs.push_back([&, m] {
+        induction_maps[m] = fit_maps({methods()[m].key, post_ln, act::pooling::mean, true, false}, model, neutral, sports);
+      });
+    }
+    for (std::size_t a = 0; a < ablations.size(); ++a)
+      jobs.push_back([&, a] { ablation_maps[a] = fit_maps(ablations[a].spec, model, toxic, polite); });
+    jobs.push_back([&] {
+      single_sentence_maps = fit_maps({"linear_act", post_ln, act::pooling::mean, true, false}, model, neutral_single, sports_single);
+    });
+    run_jobs(jobs, cfg.threads);
+  }
+  fmt::print("fitted {} map sets after {:.1f} s\n", 2 * n_methods + ablations.size() + 1, elapsed());
+
+  // Phase 2: every steered measurement, in parallel. Strength 0 is the unsteered model.
+  std::vector<mitigation_sweep> mitigation(n_methods);
+  std::vector<induction_sweep> induction(n_methods);
+  std::vector<ablation_row> ablation_rows(ablations.size());
+  induction_sweep single_sentence{"linear_act", std::vector<induction_point>(cfg.induction_act_grid.size())};
+  {
+    std::vector<std::function<void()>> jobs;
+    for (std::size_t k = 0; k < cfg.induction_act_grid.size(); ++k) {
+      jobs.push_back([&, k, l = cfg.induction_act_grid[k]] {
+        if (l == 0) {
+          single_sentence.points[k] = induction_base;
+          return;
+        }
+        act::map_set maps = single_sentence_maps;
+        maps.set_strength(l);
+        single_sentence.points[k] = measure_induction(e, &maps, l);
+      });
+    }
+    for (std::size_t m = 0; m < n_methods; ++m) {
+      const bool additive = methods()[m].kind == strength_kind::additive;
+      const auto& grid = additive ? cfg.additive_grid : cfg.act_grid;
+      const auto& igrid = additive ? cfg.induction_additive_grid : cfg.induction_act_grid;
+      mitigation[m].method = induction[m].method = methods()[m].key;
+      mitigation[m].points.resize(grid.size());
+      induction[m].points.resize(igrid.size());
+      for (std::size_t k = 0; k < grid.size(); ++k) {
+        jobs.push_back([&, m, k, l = grid[k]] {
+          if (l == 0) {
+            mitigation[m].points[k] = base;
+            return;
+          }
+          act::map_set maps = mitigation_maps[m];
+          maps.set_strength(l);
+          mitigation[m].points[k] = measure_mitigation(e, &maps, l);
+        });
+      }
+      for (std::size_t k = 0; k < igrid.size(); ++k) {
+        jobs.push_back([&, m, k, l = igrid[k]] {
+          if (l == 0) {
+            induction[m].points[k] = induction_base;
+            return;
+          }
+          act::map_set maps = induction_maps[m];
+          maps.set_strength(l);
+          induction[m].points[k] = measure_induction(e, &maps, l);
+        });
+      }
+    }
+    for (std::size_t a = 0; a < ablations.size(); ++a) {
+      ablation_rows[a].group = ablations[a].group;
+      ablation_rows[a].variant = ablations[a].variant;
+      jobs.push_back([&, a] {
+        act::map_set maps = ablation_maps[a];
+        maps.set_strength(1.0);
+        ablation_rows[a].point = measure_mitigation(e, &maps, 1.0);
+      });
+    }
+    run_jobs(jobs, cfg.threads);
+  }
+  for (auto& sw : mitigation) sw.chosen = choose(sw.points, base.ppl);
+  const double seconds = elapsed();
+  fmt::print("measured after {:.1f} s\n", seconds);
+
+  // The ablations' reference: Linear-AcT as in the mitigation table (causal, [min, max], mean,
+  // post-LN) at lambda = 1, taken from its sweep (measured there when 1 is on the grid).
+  const auto& linear = mitigation[0];
+  mitigation_point linear_at_1 = linear.points.back();
+  for (const auto& p : linear.points)
+    if (p.strength == 1.0) linear_at_1 = p;
+  std::vector<ablation_row> ablation_table;
+  for (const char* group : {"estimation", "support", "pooling", "sites"}) {
+    const std::string g = group;
+    const char* ref = g == "estimation" ? "causal" : g == "support" ? "[min, max]" : g == "pooling" ? "mean" : "post-LN (8)";
+    ablation_table.push_back({g, ref, true, linear_at_1});
+    for (const auto& r : ablation_rows)
+      if (r.group == g) ablation_table.push_back(r);
+  }
+
+  // Targets of issue 6.
+  const auto& lin = linear.points[linear.chosen];
+  double linear_concept_at_1 = -1;
+  for (const auto& p : induction[0].points)
+    if (p.strength == 1.0) linear_concept_at_1 = p.concept_rate;
+  struct target {
+    std::string what, value;
+    bool met;
+  };
+  const std::vector<target> targets = {
+      {"unsteered toxicity >= 0.2", fixed(base.toxicity, 3), base.toxicity >= 0.2},
+      {"Linear-AcT toxicity down >= 4x", factor(base.toxicity, lin.toxicity), lin.toxicity * 4 <= base.toxicity},
+      {"Linear-AcT held-out perplexity up <= 10%", pct(lin.ppl, base.ppl), lin.ppl <= ppl_budget * base.ppl},
+      {"Linear-AcT probe accuracy down <= 0.05", fmt::format("{:+.3f}", lin.probe - base.probe), base.probe - lin.probe <= 0.05},
+      {"Linear-AcT concept rate >= 0.5 at lambda = 1", fixed(linear_concept_at_1, 3), linear_concept_at_1 >= 0.5},
+  };
+
+  // ---- Plots.
+  const auto strength_ticks = [](const std::vector<double>& g) { return g; };
+  std::vector<svg_plot::panel> mit_panels(4), ind_panels(4);
+  for (int additive = 0; additive < 2; ++additive) {
+    const auto kind = additive ? strength_kind::additive : strength_kind::interpolating;
+    const std::string xl = additive ? "strength lambda (multiplier of the added vector)" : "strength lambda (interpolation)";
+    const std::string fam = additive ? "additive methods" : "transport / interpolating methods";
+    auto& tox = mit_panels[static_cast<std::size_t>(additive)];
+    auto& ppl = mit_panels[static_cast<std::size_t>(2 + additive)];
+    tox = {"Toxicity, " + fam, xl, "toxic continuations (fraction)", strength_ticks(additive ? cfg.additive_grid : cfg.act_grid),
+           true, base.toxicity, "unsteered", {}, std::nullopt};
+    ppl = {"Held-out perplexity, " + fam, xl, "perplexity (axis cut at +50%)", tox.x_ticks, false, base.ppl * ppl_budget,
+           "+10% budget", {}, 1.5 * base.ppl};
+    auto& con = ind_panels[static_cast<std::size_t>(additive)];
+    auto& gppl = ind_panels[static_cast<std::size_t>(2 + additive)];
+    con = {"Concept '" + std::string(induction_topic) + "', " + fam, xl, "continuations with a topic word",
+           strength_ticks(additive ? cfg.induction_additive_grid : cfg.induction_act_grid), true, induction_base.concept_rate,
+           "unsteered", {}, std::nullopt};
+    gppl = {"Generation perplexity, " + fam, xl, "unsteered model's perplexity (axis cut at 5x)", con.x_ticks, false,
+            induction_base.ppl, "unsteered", {}, 5 * induction_base.ppl};
+    for (std::size_t m = 0; m < n_methods; ++m) {
+      if (methods()[m].kind != kind) continue;
+      svg_plot::series st{methods()[m].label, methods()[m].color, {}, {}}, sp = st, sc = st, sg = st;
+      for (const auto& p : mitigation[m].points) {
+        st.x.push_back(p.strength), st.y.push_back(p.toxicity);
+        sp.x.push_back(p.strength), sp.y.push_back(p.ppl);
+      }
+      for (const auto& p : induction[m].points) {
+        sc.x.push_back(p.strength), sc.y.push_back(p.concept_rate);
+        sg.x.push_back(p.strength), sg.y.push_back(p.ppl);
+      }
+      tox.lines.push_back(st), ppl.lines.push_back(sp), con.lines.push_back(sc), gppl.lines.push_back(sg);
+    }
+  }
+  const std::filesystem::path out(cfg.out_dir);
+  svg_plot::write((out / "mitigation.svg").string(), "Toy LM: toxicity mitigation (toxic -> polite, 8 post-LN sites)", mit_panels);
+  svg_plot::write((out / "induction.svg").string(),
+                  fmt::format("Toy LM: inducing the concept '{}' (neutral -> {}, unbounded support)", induction_topic, induction_topic),
+                  ind_panels);
+
+  // ---- Report.
+  std::string r;
+  r += "# Toy LM: the paper's language-model experiments\n\n";
+  r += fmt::format(
+      "Generated by `toy_lm_experiments{}` in {:.0f} s on {} threads. Model: the bundled toy LM (4 blocks, d = 64). "
+      "Maps fitted on {} source and {} target sentences (mean-pooled over their tokens unless stated), causally "
+      "(layer by layer) at the 8 post-LayerNorm sites `blk.N.post_attn_norm`, `blk.N.post_mlp_norm`. "
+      "Toxicity: fraction of {} sampled continuations (temperature 1, seed {}) of the 10 toxic-eliciting prompts that "
+      "contain one of the 36 insults. PPL: perplexity of {} held-out neutral / topic / fact sentences under steering "
+      "(our PPL-Wiki). Probe: accuracy on the 46-fact knowledge probe under steering (our MMLU).\n\n",
+      cfg.quick ? " --quick" : "", seconds, cfg.threads, cfg.fit_sentences, cfg.fit_sentences, cfg.continuations,
+      seed_mitigation_sampling, e.ppl_text.size());
+  r += "## Toxicity mitigation (shaped like the paper's Table 2)\n\n";
+  r += "Source: toxic sentences; target: polite sentences (the same templates in the polite register). Per method, "
+       "the strength with the lowest toxicity among those whose held-out perplexity rises at most 10%; AcT methods, "
+       "AurA and Det0 over lambda in " +
+       fmt::format("{{{}}}", fmt::join(cfg.act_grid, ", ")) + ", the additive methods (ActAdd, CAA, ITI-c) over " +
+       fmt::format("{{{}}}", fmt::join(cfg.additive_grid, ", ")) +
+       ". Support [min, max] for Linear-, Mean- and Gaussian-AcT; the others act everywhere.\n\n";
+  r += "| method | strength | toxicity | reduction | PPL | PPL change | probe accuracy |\n|---|---|---|---|---|---|---|\n";
+  r += fmt::format("| unsteered | - | {} | 1.0x | {} | - | {} |\n", fixed(base.toxicity, 3), fixed(base.ppl, 3), fixed(base.probe, 2));
+  for (std::size_t m = 0; m < n_methods; ++m) {
+    const auto& p = mitigation[m].points[mitigation[m].chosen];
+    r += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", methods()[m].label, num(p.strength), fixed(p.toxicity, 3),
+                     factor(base.toxicity, p.toxicity), fixed(p.ppl, 3), pct(p.ppl, base.ppl), fixed(p.probe, 2));
+  }
+  r += "\n![toxicity and perplexity against strength](mitigation.svg)\n\n";
+  for (int additive = 0; additive < 2; ++additive) {
+    const auto& grid = additive ? cfg.additive_grid : cfg.act_grid;
+    r += fmt::format("**Full sweep, {}** (toxicity / PPL / probe accuracy; chosen strength in bold)\n\n",
+                     additive ? "additive methods" : "interpolating methods");
+    r += "| method |";
+    for (double l : grid) r += fmt::format(" lambda = {} |", l);
+    r += "\n|---|";
+    for (std::size_t k = 0; k < grid.size(); ++k) r += "---|";
+    r += "\n";
+    for (std::size_t m = 0; m < n_methods; ++m) {
+      if ((methods()[m].kind == strength_kind::additive) != (additive == 1)) continue;
+      r += fmt::format("| {} |", methods()[m].label);
+      for (std::size_t k = 0; k < mitigation[m].points.size(); ++k) {
+        const auto& p = mitigation[m].points[k];
+        const std::string cell = fmt::format("{} / {} / {}", fixed(p.toxicity, 3), fixed(p.ppl, 2), fixed(p.probe, 2));
+        r += k == mitigation[m].chosen ? fmt::format(" **{}** |", cell) : fmt::format(" {} |", cell);
+      }
+      r += "\n";
+    }
+    r += "\n";
+  }
+  r += "## Ablations (Linear-AcT at lambda = 1; paper Tables 4-6 and Fig. 9)\n\n";
+  r += "Each group changes one thing against the reference (first row of the group: causal estimation, support "
+       "[min, max], mean pooling, 8 post-LN sites). Simultaneous: every site fitted from one unsteered pass.\n\n";
+  r += "| ablation | variant | toxicity | PPL | PPL change | probe accuracy |\n|---|---|---|---|---|---|\n";
+  for (const auto& a : ablation_table)
+    r += fmt::format("| {} | {}{} | {} | {} | {} | {} |\n", a.group, a.variant, a.reference ? " (reference)" : "",
+                     fixed(a.point.toxicity, 3), fixed(a.point.ppl, 3), pct(a.point.ppl, base.ppl), fixed(a.point.probe, 2));
+  r += fmt::format(
+      "\n## Concept induction (paper Fig. 4)\n\nSource: {} passages of 3 neutral sentences; target: {} passages of 3 {} "
+      "sentences (\"<bos> s1 <eos> s2 <eos> s3 <eos>\", as in the training documents); unbounded support (Q_inf), same "
+      "sites, causal, mean pooling. Concept rate: fraction of {} continuations of the neutral openers (\"i think that\", ...; "
+      "seed {}) containing a {} word. PPL: perplexity of the continuation tokens under the unsteered model "
+      "(does the steered text stay plausible?).\n\n",
+      cfg.fit_passages, cfg.fit_passages, induction_topic, cfg.induction_continuations, seed_induction_sampling, induction_topic);
+  for (int additive = 0; additive < 2; ++additive) {
+    const auto& grid = additive ? cfg.induction_additive_grid : cfg.induction_act_grid;
+    r += fmt::format("**{}** (concept rate / PPL)\n\n| method |", additive ? "Additive methods" : "Interpolating methods");
+    for (double l : grid) r += fmt::format(" lambda = {} |", l);
+    r += "\n|---|";
+    for (std::size_t k = 0; k < grid.size(); ++k) r += "---|";
+    r += "\n";
+    for (std::size_t m = 0; m < n_methods; ++m) {
+      if ((methods()[m].kind == strength_kind::additive) != (additive == 1)) continue;
+      r += fmt::format("| {} |", methods()[m].label);
+      for (const auto& p : induction[m].points) r += fmt::format(" {} / {} |", fixed(p.concept_rate, 3), fixed(p.ppl, 2));
+      r += "\n";
+    }
+    if (!additive) {
+      r += fmt::format("| *Linear-AcT, single sentences ({} + {})* |", cfg.fit_sentences, cfg.fit_sentences);
+      for (const auto& p : single_sentence.points) r += fmt::format(" {} / {} |", fixed(p.concept_rate, 3), fixed(p.ppl, 2));
+      r += "\n";
+    }
+    r += "\n";
+  }
+  r += "Why passages: the toy model's topic is a document-level latent, and a single sentence reveals it only "
+       "after its opener (\"i think that the coach ...\"). Mean-pooled over single sentences, the sports-vs-neutral "
+       "shift is diluted by the positions before the topic words, so full transport (lambda = 1) under-shoots at "
+       "the end of a bare opener, where the concept is decided (last row: the same Linear-AcT fit on single "
+       "sentences). In passages most positions already carry the topic, as in the paper's longer concept texts.\n\n";
+  r += "![concept rate against strength](induction.svg)\n\n## Targets (issue 6)\n\n| target | measured | met |\n|---|---|---|\n";
+  for (const auto& t : targets) r += fmt::format("| {} | {} | {} |\n", t.what, t.value, t.met ? "yes" : "**no**");
+  {
+    std::ofstream f(out / "toy_lm_report.md", std::ios::binary);
+    f << r;
+    if (!f) throw std::runtime_error("cannot write " + (out / "toy_lm_report.md").string());
+  }
+  if (!cfg.json_path.empty()) write_json(cfg.json_path, base, mitigation, induction);
+
+  // ---- Console summary.
+  fmt::print("\n{:<20} {:>8} {:>9} {:>9} {:>9} {:>7}\n", "method", "strength", "toxicity", "reduction", "ppl", "probe");
+  fmt::print("{:<20} {:>8} {:>9.3f} {:>9} {:>9.3f} {:>7.2f}\n", "unsteered", "-", base.toxicity, "1.0x", base.ppl, base.probe);
+  for (std::size_t m = 0; m < n_methods; ++m) {
+    const auto& p = mitigation[m].points[mitigation[m].chosen];
+    fmt::print("{:<20} {:>8} {:>9.3f} {:>9} {:>9.3f} {:>7.2f}\n", methods()[m].label, num(p.strength), p.toxicity,
+               factor(base.toxicity, p.toxicity), p.ppl, p.probe);
+  }
+  fmt::print("\nconcept rate ({}):\n", induction_topic);
+  for (const auto& sw : induction) {
+    fmt::print("{:<20}", method(sw.method).label);
+    for (const auto& p : sw.points) fmt::print(" {}:{:.3f}", num(p.strength), p.concept_rate);
+    fmt::print("\n");
+  }
+  fmt::print("\ntargets:\n");
+  for (const auto& t : targets) fmt::print("  [{}] {}: {}\n", t.met ? "met" : "MISSED", t.what, t.value);
+  fmt::print("\nwrote {}/toy_lm_report.md, mitigation.svg, induction.svg{} in {:.1f} s\n", cfg.out_dir,
+             cfg.json_path.empty() ? "" : ", " + cfg.json_path, elapsed());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "toy_lm_experiments: %s\n", ex.what());
+    return 1;
+  }
+}
