@@ -42,7 +42,7 @@ map_set fit_sites(const char* who, const std::vector<std::string>& sites, const 
     const site_samples s = collect(site, causal ? maps : none, options.pooling);
     const auto fit = estimator.fit(s.source, s.target);
     maps.insert(site, fit.map,
-                {std::string(Estimator::name), fit.source_samples, fit.target_samples, std::string(to_string(options.pooling))});
+                {std::string(Estimator::name), fit.source_samples, fit.target_samples, std::string(to_string(options.pooling)), ""});
   }
   return maps;
 }
