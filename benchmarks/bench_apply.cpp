@@ -181,8 +181,8 @@ void BM_apply_quantile(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_memcpy)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_scale_inplace)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_memcpy)->Args({4096, 4096})->Args({4096, 2048})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_scale_inplace)->Args({4096, 4096})->Args({4096, 2048})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_f32)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_f32_unbounded)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_bf16)->Args({4096, 4096})->Unit(benchmark::kMillisecond);

@@ -162,6 +162,14 @@ void narrow(const float* src, std::uint16_t* dst, std::ptrdiff_t n) {
 
 
 #if defined(__GNUC__)
+#if defined(__F16C__)
+#include <immintrin.h>
+/// The vector half conversions use F16C (see widen_half).
+#define ACT_HARDWARE_HALF 1
+#else
+#define ACT_HARDWARE_HALF 0
+#endif
+
 /// GCC/Clang vector extensions: one kernel source that the compiler lowers to SSE2, AVX2 or AVX-512
 /// (whatever the build targets), without intrinsics or -march requirements.
 #define ACT_VECTOR_KERNELS 1
@@ -205,16 +213,45 @@ inline void narrow_bf16(const f32& v, u16& h) {
   h = __builtin_convertvector((rounded & ~is_nan) | (nan & is_nan), u16);
 }
 
-/// Same rules as half_bits_to_float_soft / float_to_half_bits_soft (or F16C when Eigen uses it).
+/// Splits the lanes of x:y (x first) into the even-numbered ones and the odd-numbered ones.
+inline void deinterleave(const f32& x, const f32& y, f32& even, f32& odd) {
+#if defined(__clang__)
+#define ACT_SHUFFLE(...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#else
+#define ACT_SHUFFLE(...) __builtin_shuffle(x, y, i32{__VA_ARGS__})
+#endif
+#if defined(__AVX512F__)
+  even = ACT_SHUFFLE(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  odd = ACT_SHUFFLE(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+#elif defined(__AVX__)
+  even = ACT_SHUFFLE(0, 2, 4, 6, 8, 10, 12, 14);
+  odd = ACT_SHUFFLE(1, 3, 5, 7, 9, 11, 13, 15);
+#else
+  even = ACT_SHUFFLE(0, 2, 4, 6);
+  odd = ACT_SHUFFLE(1, 3, 5, 7);
+#endif
+#undef ACT_SHUFFLE
+}
+
+/// float -> bfloat16 bits left in the upper half of each lane (lower half zero), round to nearest
+/// even, for kernels that keep two bfloat16 values per 32-bit lane. Equals float_to_bf16_bits for
+/// every input except NaNs with a payload in the low 16 bits; callers must not pass those. (A NaN
+/// made by arithmetic, such as inf * 0, is the default NaN, whose low 16 bits are zero, so it is exact.)
+inline void round_bf16_high_non_nan(const f32& v, u32& h) {
+  const u32 u = ((u32)(v));
+  h = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+}
+
+/// half <-> float, `lanes` at a time. With F16C (any -march that has it) these are the hardware
+/// conversions; otherwise the rules of half_bits_to_float_soft / float_to_half_bits_soft. The two
+/// agree on every non-NaN value (IEEE round to nearest even) and differ only in NaN payloads.
+/// (Eigen 3.4 under GCC always uses its software path: its F16C switch tests only for Clang.)
 inline void widen_half(const u16& h, f32& v) {
-#if defined(EIGEN_HAS_FP16_C)
-  // F16C implies AVX, so lanes is 8 or 16: convert eight at a time.
-  for (int k = 0; k < lanes; k += 8) {
-    __m128i h8;
-    std::memcpy(&h8, reinterpret_cast<const char*>(&h) + 2 * k, 16);
-    const __m256 f8 = _mm256_cvtph_ps(h8);
-    std::memcpy(reinterpret_cast<char*>(&v) + 4 * k, &f8, 32);
-  }
+#if ACT_HARDWARE_HALF && defined(__AVX512F__)
+  // maskz forms: the plain ones start from _mm512_undefined_*, which GCC 12 warns about at -O0.
+  v = ((f32)(_mm512_maskz_cvtph_ps(0xffff, (__m256i)(h))));
+#elif ACT_HARDWARE_HALF
+  v = ((f32)(_mm256_cvtph_ps((__m128i)(h))));  // F16C implies AVX: lanes is 8
 #else
   constexpr std::uint32_t shifted_exp = 0x7c00u << 13;
   const u32 x = __builtin_convertvector(h, u32);
@@ -231,13 +268,10 @@ inline void widen_half(const u16& h, f32& v) {
 #endif
 }
 inline void narrow_half(const f32& v, u16& h) {
-#if defined(EIGEN_HAS_FP16_C)
-  for (int k = 0; k < lanes; k += 8) {
-    __m256 f8;
-    std::memcpy(&f8, reinterpret_cast<const char*>(&v) + 4 * k, 32);
-    const __m128i h8 = _mm256_cvtps_ph(f8, _MM_FROUND_TO_NEAREST_INT);
-    std::memcpy(reinterpret_cast<char*>(&h) + 2 * k, &h8, 16);
-  }
+#if ACT_HARDWARE_HALF && defined(__AVX512F__)
+  h = ((u16)(_mm512_maskz_cvtps_ph(0xffff, (__m512)(v), _MM_FROUND_TO_NEAREST_INT)));
+#elif ACT_HARDWARE_HALF
+  h = ((u16)(_mm256_cvtps_ph((__m256)(v), _MM_FROUND_TO_NEAREST_INT)));
 #else
   u32 f = ((u32)(v));
   const u32 sign = f & 0x80000000u;
