@@ -96,9 +96,10 @@ class linear_act {
 
     detail::parallel_for(d, options.threads, [&](Eigen::Index begin, Eigen::Index end) {
       std::vector<Scalar> a, b;  // per-thread buffers, reused across neurons
+      detail::radix_buffers<Scalar> scratch;
       for (Eigen::Index j = begin; j < end; ++j) {
-        detail::sorted_column(source, j, a);
-        detail::sorted_column(target, j, b);
+        detail::sorted_column(source, j, a, scratch);
+        detail::sorted_column(target, j, b, scratch);
         const auto m = detail::coupled_moments_of_sorted(a, b);
         const bool constant_source = a.front() == a.back();
         const double omega = constant_source ? 1.0 : m.cov / m.var_a;

@@ -59,9 +59,10 @@ void for_each_sorted_neuron(const Eigen::MatrixBase<DA>& source, const Eigen::Ma
   using Scalar = typename DA::Scalar;
   parallel_for(source.cols(), threads, [&](Eigen::Index begin, Eigen::Index end) {
     std::vector<Scalar> a, b;  // per-thread buffers, reused across neurons
+    radix_buffers<Scalar> scratch;
     for (Eigen::Index j = begin; j < end; ++j) {
-      sorted_column(source, j, a);
-      sorted_column(target, j, b);
+      sorted_column(source, j, a, scratch);
+      sorted_column(target, j, b, scratch);
       const auto m = coupled_moments_of_sorted(a, b);
       body(neuron_samples<Scalar>{j, a, b, m});
     }

@@ -9,6 +9,8 @@
 
 #include <Eigen/Core>
 
+#include "radix_sort.hpp"
+
 namespace act::detail {
 
 /// Copies column `j` of `x` into `out` (resized to x.rows()). Contiguous columns are copied straight.
@@ -19,11 +21,11 @@ void copy_column(const Eigen::MatrixBase<Derived>& x, Eigen::Index j, std::vecto
   dst = x.col(j).template cast<T>();
 }
 
-/// Column `j` of `x`, sorted ascending, in `out`.
+/// Column `j` of `x`, sorted ascending, in `out`; `buffers` is the caller's (per-thread) scratch.
 template <class Derived, class T>
-void sorted_column(const Eigen::MatrixBase<Derived>& x, Eigen::Index j, std::vector<T>& out) {
+void sorted_column(const Eigen::MatrixBase<Derived>& x, Eigen::Index j, std::vector<T>& out, radix_buffers<T>& buffers) {
   copy_column(x, j, out);
-  std::sort(out.begin(), out.end());
+  radix_sort(out, buffers);
 }
 
 /// The p-th percentile (0..100) of ascending `sorted` values, interpolating linearly between order
