@@ -3,6 +3,7 @@
 /// the same buffer. Sizes are /rows/neurons; bytes_per_second counts bytes read plus written.
 
 #include <act/affine_hook.hpp>
+#include <act/detail/parallel.hpp>
 #include <act/quantile_act.hpp>
 #include <act/quantile_hook.hpp>
 
@@ -88,6 +89,22 @@ void BM_scale_inplace(benchmark::State& state) {
   for (auto _ : state) {
     float* p = buf.data();
     for (std::size_t i = 0, n = buf.size(); i < n; ++i) p[i] *= 0.999f;  // vectorised by GCC at -O3
+    benchmark::DoNotOptimize(buf.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, 2 * rows * d * static_cast<std::int64_t>(sizeof(float)));
+}
+
+/// The floor for the _mt hooks: the same in-place multiply split over threads the way the hook splits
+/// rows (act::detail::parallel_for, a thread start per call included).
+void BM_scale_inplace_mt(benchmark::State& state) {
+  const auto rows = state.range(0), d = state.range(1);
+  auto buf = activations_buffer<float>(rows, d);
+  for (auto _ : state) {
+    act::detail::parallel_for(rows, static_cast<int>(state.range(2)), [&](Eigen::Index begin, Eigen::Index end) {
+      float* p = buf.data() + begin * d;
+      for (std::size_t i = 0, n = static_cast<std::size_t>((end - begin) * d); i < n; ++i) p[i] *= 0.999f;
+    });
     benchmark::DoNotOptimize(buf.data());
     benchmark::ClobberMemory();
   }
@@ -190,6 +207,7 @@ BENCHMARK(BM_apply_f16)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_per_row_lambda)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_quantile)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_channel_spatial)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_scale_inplace_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_f32_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_bf16_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
 
