@@ -95,11 +95,11 @@ class linear_act {
     diag.w2_after.resize(d);
 
     detail::parallel_for(d, options.threads, [&](Eigen::Index begin, Eigen::Index end) {
-      std::vector<Scalar> a, b;  // per-thread buffers, reused across neurons
-      detail::radix_buffers<Scalar> scratch;
+      detail::sorted_columns<DA> source_columns(source);  // per-thread buffers, reused across neurons
+      detail::sorted_columns<DB> target_columns(target);
       for (Eigen::Index j = begin; j < end; ++j) {
-        detail::sorted_column(source, j, a, scratch);
-        detail::sorted_column(target, j, b, scratch);
+        const std::vector<Scalar>& a = source_columns(j);
+        const std::vector<Scalar>& b = target_columns(j);
         const auto m = detail::coupled_moments_of_sorted(a, b);
         const bool constant_source = a.front() == a.back();
         const double omega = constant_source ? 1.0 : m.cov / m.var_a;

@@ -58,11 +58,11 @@ void for_each_sorted_neuron(const Eigen::MatrixBase<DA>& source, const Eigen::Ma
                             Body&& body) {
   using Scalar = typename DA::Scalar;
   parallel_for(source.cols(), threads, [&](Eigen::Index begin, Eigen::Index end) {
-    std::vector<Scalar> a, b;  // per-thread buffers, reused across neurons
-    radix_buffers<Scalar> scratch;
+    sorted_columns<DA> source_columns(source);  // per-thread buffers, reused across neurons
+    sorted_columns<DB> target_columns(target);
     for (Eigen::Index j = begin; j < end; ++j) {
-      sorted_column(source, j, a, scratch);
-      sorted_column(target, j, b, scratch);
+      const std::vector<Scalar>& a = source_columns(j);
+      const std::vector<Scalar>& b = target_columns(j);
       const auto m = coupled_moments_of_sorted(a, b);
       body(neuron_samples<Scalar>{j, a, b, m});
     }
