@@ -21,21 +21,33 @@ struct coupled_moments {
   double cov = 0;
 };
 
+/// Sum of term(i) for i in [0, n) in eight interleaved partial sums, added up in a fixed order.
+/// One running sum is a chain of dependent additions; eight chains overlap (and vectorise), which
+/// makes these passes several times faster. The result is deterministic.
+template <class Term>
+double interleaved_sum(std::size_t n, Term term) {
+  constexpr std::size_t ways = 8;
+  double part[ways] = {};
+  std::size_t i = 0;
+  for (; i + ways <= n; i += ways)
+    for (std::size_t k = 0; k < ways; ++k) part[k] += term(i + k);
+  for (; i < n; ++i) part[i % ways] += term(i);
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
 template <class T>
 double mean_of(const std::vector<T>& x) {
-  double s = 0;
-  for (const T v : x) s += static_cast<double>(v);
-  return s / static_cast<double>(x.size());
+  return interleaved_sum(x.size(), [&](std::size_t i) { return static_cast<double>(x[i]); }) / static_cast<double>(x.size());
 }
 
 template <class T>
 double centred_square_mean(const std::vector<T>& x, double mean) {
-  double s = 0;
-  for (const T v : x) {
-    const double c = static_cast<double>(v) - mean;
-    s += c * c;
-  }
-  return s / static_cast<double>(x.size());
+  return interleaved_sum(x.size(),
+                         [&](std::size_t i) {
+                           const double c = static_cast<double>(x[i]) - mean;
+                           return c * c;
+                         }) /
+         static_cast<double>(x.size());
 }
 
 /// Moments of ascending samples `a` and `b` under the monotone coupling (two passes: means, then
@@ -50,9 +62,10 @@ coupled_moments coupled_moments_of_sorted(const std::vector<T>& a, const std::ve
   const std::size_t na = a.size(), nb = b.size();
   double cov = 0;
   if (na == nb) {
-    for (std::size_t i = 0; i < na; ++i)
-      cov += (static_cast<double>(a[i]) - m.mean_a) * (static_cast<double>(b[i]) - m.mean_b);
-    m.cov = cov / static_cast<double>(na);
+    m.cov = interleaved_sum(na, [&](std::size_t i) {
+              return (static_cast<double>(a[i]) - m.mean_a) * (static_cast<double>(b[i]) - m.mean_b);
+            }) /
+            static_cast<double>(na);
     return m;
   }
   // Walk both level grids; integer arithmetic keeps the weights exact.
