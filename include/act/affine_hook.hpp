@@ -430,6 +430,7 @@ class affine_hook {
       load(p + 3 * group + lane0, hi);
       f32 v[R];
       u16 raw[R];
+#pragma GCC unroll 8
       for (int k = 0; k < R; ++k) {
         S* x = static_cast<S*>(rows[k]) + c + lane0;
         if constexpr (std::is_same_v<S, float>) {
@@ -442,6 +443,7 @@ class affine_hook {
             widen_half(raw[k], v[k]);
         }
       }
+#pragma GCC unroll 8
       for (int k = 0; k < R; ++k) {
         f32 y;
         if constexpr (per_row)
@@ -461,6 +463,7 @@ class affine_hook {
           raw[k] = (moved & keep) | (raw[k] & ~keep);
         }
       }
+#pragma GCC unroll 8
       for (int k = 0; k < R; ++k) {
         S* x = static_cast<S*>(rows[k]) + c + lane0;
         if constexpr (std::is_same_v<S, float>)
