@@ -403,10 +403,15 @@ class affine_hook {
           const u32 bits = q == 0 ? w[k] << 16 : w[k] & 0xffff0000u;
           const f32 v = (f32)(bits);
           const f32 y = per_row ? v + strength[k] * (a[q] * v + b[q]) : v * a[q] + b[q];
-          const u32 inside = (u32)((lo[q] <= v) & (v <= hi[q]));
+          const i32 inside = (lo[q] <= v) & (v <= hi[q]);
+          // NaN inputs never get here: they fail the support test. The even lane's low half is
+          // shifted out below, so it skips the mask.
           u32 moved;
-          round_bf16_high_non_nan(y, moved);  // NaN inputs never get here: they fail the support test
-          merged[q] = (moved & inside) | (bits & ~inside);
+          if (q == 0)
+            round_bf16_high_unmasked_non_nan(y, moved);
+          else
+            round_bf16_high_non_nan(y, moved);
+          merged[q] = inside ? moved : bits;
         }
         w[k] = (merged[0] >> 16) | merged[1];
       }
