@@ -292,10 +292,9 @@ class affine_hook {
     if constexpr (std::is_same_v<Scalar, float>) {
       const Eigen::Index d = dim(), groups = (d + pair_group - 1) / pair_group * 2;
       packed_.assign(static_cast<std::size_t>(groups * group_floats + group), 0.0f);
-      float* base = packed_.data() + aligned_offset(packed_);
       constexpr float inf = std::numeric_limits<float>::infinity();
       for (Eigen::Index c = 0; c < groups * group; ++c) {
-        float* p = base + (c / group) * group_floats + c % group;
+        float* p = packed_coefficients() + (c / group) * group_floats + c % group;
         const bool real = c < d;
         p[0 * group] = real ? scale_[c] : 1.0f;
         p[1 * group] = real ? shift_[c] : 0.0f;
@@ -307,14 +306,15 @@ class affine_hook {
     }
   }
 
-  /// Packed coefficients start at the first 64-byte boundary of their vector (which has 16 floats of
-  /// slack), so that every group is whole cache lines; recomputed per call because copies of the hook
-  /// move the storage.
-  static std::size_t aligned_offset(const std::vector<float>& packed) {
-    const auto address = reinterpret_cast<std::uintptr_t>(packed.data());
+  /// The packed coefficients start at the first 64-byte boundary of packed_ (which has 16 floats of
+  /// slack), so that every group is one set of whole cache lines; recomputed per call because copies
+  /// of the hook move the storage.
+  float* packed_coefficients() { return packed_.data() + aligned_offset(); }
+  const float* packed_coefficients() const { return packed_.data() + aligned_offset(); }
+  std::size_t aligned_offset() const {
+    const auto address = reinterpret_cast<std::uintptr_t>(packed_.data());
     return (64 - address % 64) % 64 / sizeof(float);
   }
-  static const float* aligned(const std::vector<float>& packed) { return packed.data() + aligned_offset(packed); }
 
 #if defined(ACT_VECTOR_KERNELS)
   /// Vector kernel for float coefficients on float/half/bfloat16 rows. Rows go eight at a time: each
@@ -348,7 +348,7 @@ class affine_hook {
         transport_group<RowMap::per_row, S, R>(at, c, p, strength);
     };
     const Eigen::Index d = dim(), groups = (d + width - 1) / width;
-    const float* packed = aligned(packed_);
+    const float* packed = packed_coefficients();
     for (Eigen::Index g = 0; g < groups; ++g) {
       const Eigen::Index c = g * width;
       const float* p = packed + g * (width / group) * group_floats;
@@ -405,12 +405,10 @@ class affine_hook {
           const f32 y = per_row ? v + strength[k] * (a[q] * v + b[q]) : v * a[q] + b[q];
           const i32 inside = (lo[q] <= v) & (v <= hi[q]);
           // NaN inputs never get here: they fail the support test. The even lane's low half is
-          // shifted out below, so it skips the mask.
+          // shifted out below; only the odd lane needs it cleared.
           u32 moved;
-          if (q == 0)
-            round_bf16_high_unmasked_non_nan(y, moved);
-          else
-            round_bf16_high_non_nan(y, moved);
+          round_bf16_high_non_nan(y, moved);
+          if (q == 1) moved &= 0xffff0000u;
           merged[q] = inside ? moved : bits;
         }
         w[k] = (merged[0] >> 16) | merged[1];

@@ -235,16 +235,12 @@ inline void deinterleave(const f32& x, const f32& y, f32& even, f32& odd) {
 #undef ACT_SHUFFLE
 }
 
-/// float -> bfloat16 bits left in the upper half of each lane (lower half zero), round to nearest
-/// even, for kernels that keep two bfloat16 values per 32-bit lane. Equals float_to_bf16_bits for
-/// every input except NaNs with a payload in the low 16 bits; callers must not pass those. (A NaN
-/// made by arithmetic, such as inf * 0, is the default NaN, whose low 16 bits are zero, so it is exact.)
+/// float -> bfloat16 bits in the upper half of each lane, round to nearest even; the lower half is
+/// left as garbage (callers shift it out or mask it), for kernels that keep two bfloat16 values per
+/// 32-bit lane. Equals float_to_bf16_bits for every input except NaNs with a payload in the low 16
+/// bits; callers must not pass those. (A NaN made by arithmetic, such as inf * 0, is the default NaN,
+/// whose low 16 bits are zero, so it is exact.)
 inline void round_bf16_high_non_nan(const f32& v, u32& h) {
-  const u32 u = ((u32)(v));
-  h = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-}
-/// The same with the lower half left as garbage, for callers that shift it out.
-inline void round_bf16_high_unmasked_non_nan(const f32& v, u32& h) {
   const u32 u = ((u32)(v));
   h = u + 0x7fffu + ((u >> 16) & 1u);
 }
