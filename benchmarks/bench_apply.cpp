@@ -3,7 +3,7 @@
 /// the same buffer. Sizes are /rows/neurons; bytes_per_second counts bytes read plus written.
 
 #include <act/affine_hook.hpp>
-#include <act/detail/parallel.hpp>
+#include <act/detail/kernels/parallel.hpp>
 #include <act/quantile_act.hpp>
 #include <act/quantile_hook.hpp>
 

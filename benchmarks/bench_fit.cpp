@@ -7,7 +7,7 @@
 #include <act/linear_act.hpp>
 #include <act/mean_act.hpp>
 #include <act/quantile_act.hpp>
-#include <act/detail/radix_sort.hpp>
+#include <act/detail/numeric/radix_sort.hpp>
 
 #include <algorithm>
 #include <random>

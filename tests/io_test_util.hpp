@@ -11,7 +11,7 @@
 
 #include <doctest/doctest.h>
 
-#include <act/detail/file.hpp>
+#include <act/detail/io/file.hpp>
 #include <act/error.hpp>
 
 namespace act_test {

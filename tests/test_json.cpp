@@ -1,4 +1,4 @@
-#include <act/detail/json.hpp>
+#include <act/detail/io/json.hpp>
 
 #include <string>
 

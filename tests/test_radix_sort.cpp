@@ -1,5 +1,5 @@
 // The radix sort used by every fit, against std::sort on awkward inputs.
-#include <act/detail/radix_sort.hpp>
+#include <act/detail/numeric/radix_sort.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -78,7 +78,7 @@ class progress_line {
 Eigen::MatrixXf load_samples(const std::string& path) {
   const auto a = act::read_npy(path);
   if (a.shape.size() != 2)
-    act::detail::raise<act::format_error>("{}: expected a 2-D array [samples x neurons], got {} dimension(s)", path,
+    act::raise<act::format_error>("{}: expected a 2-D array [samples x neurons], got {} dimension(s)", path,
                                           a.shape.size());
   Eigen::MatrixXf m(static_cast<Eigen::Index>(a.rows()), static_cast<Eigen::Index>(a.cols()));
   for (Eigen::Index i = 0; i < m.rows(); ++i)
@@ -156,7 +156,7 @@ std::string choose_site(const act::map_set& maps, const arguments& args, const s
   if (args.has("site")) {
     const std::string site = args.required("site");
     if (!maps.contains(site))
-      act::detail::raise<act::invalid_argument>("{}: no site '{}' (sites: {})", path, site, fmt::join(maps.sites(), ", "));
+      act::raise<act::invalid_argument>("{}: no site '{}' (sites: {})", path, site, fmt::join(maps.sites(), ", "));
     return site;
   }
   if (maps.size() != 1)
@@ -182,7 +182,7 @@ int apply(int argc, char** argv) {
   try {
     maps(site, act::view(x));
   } catch (const act::shape_error& e) {
-    act::detail::raise<act::shape_error>("{}: {}", input, e.what());
+    act::raise<act::shape_error>("{}: {}", input, e.what());
   }
   if (a.shape.size() == 1)
     act::save_npy_vector(output, Eigen::Map<const Eigen::VectorXf>(x.data(), x.size()));
@@ -247,16 +247,16 @@ int export_gguf(int argc, char** argv) {
     const auto* m = std::get_if<act::affine_map<float>>(&maps.at(site).map);
     // A control vector can only add a constant: the map must be a pure shift everywhere.
     if (m == nullptr || m->bounded() || !(m->omega == 1.0f).all())
-      act::detail::raise<act::invalid_argument>(
+      act::raise<act::invalid_argument>(
           "{}: site '{}' is not additive (a control vector needs omega = 1 and an unbounded support; refit with "
           "--method mean/caa/actadd/pca/itic --support all)",
           map_path, site);
     const long layer = layer_of(site);
     if (layer < 1)
-      act::detail::raise<act::invalid_argument>("{}: site '{}' has no layer number >= 1 in its name (as in 'blk.12')",
+      act::raise<act::invalid_argument>("{}: site '{}' has no layer number >= 1 in its name (as in 'blk.12')",
                                                 map_path, site);
     if (cv.directions.count(static_cast<int>(layer)))
-      act::detail::raise<act::invalid_argument>("{}: two sites map to layer {} (site '{}')", map_path, layer, site);
+      act::raise<act::invalid_argument>("{}: two sites map to layer {} (site '{}')", map_path, layer, site);
     std::vector<float> direction(static_cast<std::size_t>(m->dim()));
     for (Eigen::Index j = 0; j < m->dim(); ++j) direction[static_cast<std::size_t>(j)] = static_cast<float>(lambda * m->beta[j]);
     cv.directions[static_cast<int>(layer)] = std::move(direction);

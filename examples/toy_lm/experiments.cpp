@@ -11,7 +11,7 @@
 /// Writes DIR/toy_lm_report.md, DIR/mitigation.svg, DIR/induction.svg and, with --json, the numbers.
 /// Seeds are fixed: the numbers do not depend on --threads.
 #include <act/act.hpp>
-#include <act/detail/json.hpp>
+#include <act/detail/io/json.hpp>
 #include <fmt/core.h>
 #include <fmt/format.h>
 

@@ -1,48 +1,6 @@
 #pragma once
 /// \file caa.hpp
-/// CAA (contrastive activation addition, also ITI-m): add a multiple of the mean difference of target and source.
+/// Deprecated: forwards to <act/estimators/caa.hpp> (act 0.2 moved the headers into one folder per layer).
+/// Kept for act 0.2 only; include <act/estimators/caa.hpp> or a module header such as <act/act.hpp>.
 
-#include <string_view>
-
-#include <Eigen/Core>
-
-#include "detail/affine_estimator.hpp"
-#include "linear_act.hpp"
-#include "support.hpp"
-
-namespace act {
-
-/// Options of CAA.
-struct caa_options {
-  /// Where the vector is added; unbounded, as CAA adds it to every activation.
-  act::support support = support::unbounded();
-  /// Threads over neurons for the diagnostics (1 = the calling thread only, 0 = all cores).
-  int threads = 1;
-};
-
-/// CAA / ITI-m (paper Table 1): omega = 1, beta = m_B - m_A.
-///
-/// The samples may be paired (row i of source and target from one prompt pair) or unpaired: the mean
-/// of the paired differences equals the difference of the means, so both give this beta and the
-/// counts may differ. lambda multiplies beta (a + lambda beta), unbounded: CAA's "multiplier". The
-/// map equals Mean-AcT's; the methods differ in how samples are pooled (CAA: last token) and in
-/// how lambda is read, so they keep separate names in map files.
-class caa {
- public:
-  static constexpr std::string_view name = "caa";
-
-  caa_options options;
-
-  caa() = default;
-  explicit caa(caa_options opts) : options(opts) {}
-
-  /// Throws as linear_act::fit.
-  template <class DA, class DB>
-  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-    return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
-      return detail::affine_coefficients{1.0, s.moments.mean_b - s.moments.mean_a};
-    });
-  }
-};
-
-}  // namespace act
+#include <act/estimators/caa.hpp>

@@ -1,12 +1,6 @@
 #pragma once
 /// \file version.hpp
-/// The library version: the one place it is written (CMake parses these lines).
+/// Deprecated: forwards to <act/core/version.hpp> (act 0.2 moved the headers into one folder per layer).
+/// Kept for act 0.2 only; include <act/core/version.hpp> or a module header such as <act/act.hpp>.
 
-#define ACT_VERSION_MAJOR 0
-#define ACT_VERSION_MINOR 1
-#define ACT_VERSION_PATCH 0
-
-namespace act {
-/// Version as a single integer, major * 10000 + minor * 100 + patch.
-inline constexpr int version = ACT_VERSION_MAJOR * 10000 + ACT_VERSION_MINOR * 100 + ACT_VERSION_PATCH;
-}  // namespace act
+#include <act/core/version.hpp>

@@ -13,10 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "act/detail/file.hpp"
-#include "act/error.hpp"
-
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "act's file readers assume a little-endian machine");
+#include <act/detail/io/file.hpp>
+#include <act/core/error.hpp>
 
 namespace act {
 
@@ -365,18 +363,18 @@ inline void gguf_pad(std::vector<unsigned char>& out, std::uint64_t alignment) {
 /// each aligned to 32 bytes. Throws invalid_argument / shape_error for unusable input.
 inline std::vector<unsigned char> serialize_control_vector(const control_vector& cv) {
   using detail::gguf_put;
-  if (cv.directions.empty()) detail::raise<invalid_argument>("control vector has no directions");
+  if (cv.directions.empty()) raise<invalid_argument>("control vector has no directions");
   const std::size_t length = cv.directions.begin()->second.size();
-  if (length == 0) detail::raise<invalid_argument>("control vector direction for layer {} is empty", cv.directions.begin()->first);
+  if (length == 0) raise<invalid_argument>("control vector direction for layer {} is empty", cv.directions.begin()->first);
   for (const auto& [layer, direction] : cv.directions) {
-    if (layer < 1) detail::raise<invalid_argument>("control vector layer {} is invalid: layers start at 1", layer);
+    if (layer < 1) raise<invalid_argument>("control vector layer {} is invalid: layers start at 1", layer);
     if (direction.size() != length) {
-      detail::raise<shape_error>("control vector direction for layer {} has length {}, expected {}", layer,
+      raise<shape_error>("control vector direction for layer {} has length {}, expected {}", layer,
                                  direction.size(), length);
     }
   }
   if (cv.directions.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
-    detail::raise<invalid_argument>("control vector has too many layers");
+    raise<invalid_argument>("control vector has too many layers");
   }
 
   std::vector<unsigned char> out = {'G', 'G', 'U', 'F'};  // (insert into an empty vector trips GCC 12's -Wstringop-overflow)
@@ -422,7 +420,6 @@ inline void write_control_vector(const std::string& path, const control_vector& 
 /// named direction.N (N >= 1) of one common length; model_hint and layer_count are optional.
 inline control_vector parse_control_vector(const unsigned char* data, std::size_t size, std::string_view origin) {
   using detail::gguf_type;
-  using detail::raise;
   const detail::gguf_contents g = detail::parse_gguf(data, size, origin);
 
   const detail::gguf_value* arch = g.find("general.architecture");

@@ -20,14 +20,13 @@
 #include <string_view>
 #include <vector>
 
-#include <fmt/ranges.h>
-
-#include "../affine_map.hpp"
-#include "../error.hpp"
-#include "../map_set.hpp"
-#include "../quantile_map.hpp"
-#include "../version.hpp"
-#include "safetensors.hpp"
+#include <act/core/error.hpp>
+#include <act/core/version.hpp>
+#include <act/detail/io/text.hpp>
+#include <act/io/safetensors.hpp>
+#include <act/maps/affine_map.hpp>
+#include <act/maps/quantile_map.hpp>
+#include <act/sites/map_set.hpp>
 
 namespace act {
 
@@ -70,7 +69,7 @@ struct site_tensors {
 inline Eigen::ArrayXf load_vector(const safetensors_tensor& t, std::string_view origin, std::uint64_t d, bool allow_inf) {
   if (t.shape.size() != 1 || t.shape[0] != d)
     raise<format_error>("{}: tensor '{}' has shape [{}] but the site has d = {}", origin, t.name,
-                        fmt::join(t.shape, ", "), d);
+                        detail::join_numbers(t.shape, ", "), d);
   const std::vector<float> values = t.to_floats();
   for (std::size_t i = 0; i < values.size(); ++i)
     if (std::isnan(values[i]) || (!allow_inf && std::isinf(values[i])))
@@ -82,7 +81,7 @@ inline Eigen::ArrayXf load_vector(const safetensors_tensor& t, std::string_view 
 inline Eigen::MatrixXf load_knots(const safetensors_tensor& t, std::string_view origin, std::uint64_t d) {
   if (t.shape.size() != 2 || t.shape[0] == 0 || t.shape[1] != d)
     raise<format_error>("{}: tensor '{}' has shape [{}] but must be [K, {}] with K >= 1", origin, t.name,
-                        fmt::join(t.shape, ", "), d);
+                        detail::join_numbers(t.shape, ", "), d);
   const std::vector<float> values = t.to_floats();
   for (std::size_t i = 0; i < values.size(); ++i)
     if (!std::isfinite(values[i]))
@@ -142,9 +141,9 @@ inline safetensors_file maps_to_safetensors(const map_set& maps) {
 inline map_set maps_from_safetensors(const safetensors_file& file, std::string_view origin) {
   const auto version = file.metadata.find("act.format_version");
   if (version == file.metadata.end())
-    detail::raise<format_error>("{}: metadata key 'act.format_version' is missing: not an act map file", origin);
+    raise<format_error>("{}: metadata key 'act.format_version' is missing: not an act map file", origin);
   if (version->second != map_format_version)
-    detail::raise<format_error>("{}: act.format_version is '{}', this library reads '{}'", origin, version->second,
+    raise<format_error>("{}: act.format_version is '{}', this library reads '{}'", origin, version->second,
                                 map_format_version);
 
   static const std::set<std::string, std::less<>> known = {"omega", "beta", "lower", "upper", "knots_source",
@@ -153,10 +152,10 @@ inline map_set maps_from_safetensors(const safetensors_file& file, std::string_v
   for (const auto& t : file.tensors) {
     const auto dot = t.name.rfind('.');
     if (dot == std::string::npos || dot == 0 || known.count(std::string_view(t.name).substr(dot + 1)) == 0)
-      detail::raise<format_error>("{}: tensor '{}' is not '<site>.omega|beta|lower|upper|knots_source|knots_target'", origin, t.name);
+      raise<format_error>("{}: tensor '{}' is not '<site>.omega|beta|lower|upper|knots_source|knots_target'", origin, t.name);
     sites[t.name.substr(0, dot)].fields[t.name.substr(dot + 1)] = &t;
   }
-  if (sites.empty()) detail::raise<format_error>("{}: holds no maps", origin);
+  if (sites.empty()) raise<format_error>("{}: holds no maps", origin);
 
   map_set maps;
   // Plain references, not a structured binding: C++17 forbids lambdas capturing bindings (Clang refuses).
@@ -169,11 +168,11 @@ inline map_set maps_from_safetensors(const safetensors_file& file, std::string_v
     };
     const safetensors_tensor* omega = field("omega");
     const safetensors_tensor* beta = field("beta");
-    if (!omega) detail::raise<format_error>("{}: site '{}' has no tensor '{}.omega'", origin, site, site);
-    if (!beta) detail::raise<format_error>("{}: site '{}' has no tensor '{}.beta'", origin, site, site);
+    if (!omega) raise<format_error>("{}: site '{}' has no tensor '{}.omega'", origin, site, site);
+    if (!beta) raise<format_error>("{}: site '{}' has no tensor '{}.beta'", origin, site, site);
     if (omega->shape.size() != 1 || omega->shape[0] == 0)
-      detail::raise<format_error>("{}: tensor '{}' must be 1-D and non-empty, has shape [{}]", origin, omega->name,
-                                  fmt::join(omega->shape, ", "));
+      raise<format_error>("{}: tensor '{}' must be 1-D and non-empty, has shape [{}]", origin, omega->name,
+                                  detail::join_numbers(omega->shape, ", "));
     const std::uint64_t d = omega->shape[0];
     affine_map<float> m;
     m.omega = detail::load_vector(*omega, origin, d, false);
@@ -181,7 +180,7 @@ inline map_set maps_from_safetensors(const safetensors_file& file, std::string_v
     const safetensors_tensor* lower = field("lower");
     const safetensors_tensor* upper = field("upper");
     if ((lower == nullptr) != (upper == nullptr))
-      detail::raise<format_error>("{}: site '{}' has '{}' without '{}'", origin, site, lower ? lower->name : upper->name,
+      raise<format_error>("{}: site '{}' has '{}' without '{}'", origin, site, lower ? lower->name : upper->name,
                                   lower ? site + ".upper" : site + ".lower");
     if (lower) {
       // Bounds may be infinite (a one-sided support), never NaN.
@@ -189,27 +188,27 @@ inline map_set maps_from_safetensors(const safetensors_file& file, std::string_v
       m.upper = detail::load_vector(*upper, origin, d, true);
       for (Eigen::Index j = 0; j < m.lower.size(); ++j)
         if (!(m.lower[j] <= m.upper[j]))
-          detail::raise<format_error>("{}: site '{}': lower > upper at neuron {} ({} > {})", origin, site, j, m.lower[j],
+          raise<format_error>("{}: site '{}': lower > upper at neuron {} ({} > {})", origin, site, j, m.lower[j],
                                       m.upper[j]);
     }
     const safetensors_tensor* knots_source = field("knots_source");
     const safetensors_tensor* knots_target = field("knots_target");
     if ((knots_source == nullptr) != (knots_target == nullptr))
-      detail::raise<format_error>("{}: site '{}' has '{}' without '{}'", origin, site,
+      raise<format_error>("{}: site '{}' has '{}' without '{}'", origin, site,
                                   knots_source ? knots_source->name : knots_target->name,
                                   knots_source ? site + ".knots_target" : site + ".knots_source");
     quantile_map<float> q;
     if (knots_source) {
-      if (lower) detail::raise<format_error>("{}: site '{}' has both knots and a support; quantile maps carry no support", origin, site);
+      if (lower) raise<format_error>("{}: site '{}' has both knots and a support; quantile maps carry no support", origin, site);
       q.knots_source = detail::load_knots(*knots_source, origin, d);
       q.knots_target = detail::load_knots(*knots_target, origin, d);
       if (q.knots_target.rows() != q.knots_source.rows())
-        detail::raise<format_error>("{}: '{}' has {} knots but '{}' has {}", origin, knots_source->name, q.knots_source.rows(),
+        raise<format_error>("{}: '{}' has {} knots but '{}' has {}", origin, knots_source->name, q.knots_source.rows(),
                                     knots_target->name, q.knots_target.rows());
       try {
         q.validate();
       } catch (const error& e) {
-        detail::raise<format_error>("{}: site '{}': {}", origin, site, e.what());
+        raise<format_error>("{}: site '{}': {}", origin, site, e.what());
       }
     }
     map_info info;
@@ -222,7 +221,7 @@ inline map_set maps_from_safetensors(const safetensors_file& file, std::string_v
     if (const auto* v = meta("support")) info.support = *v;
     if (const auto* v = meta("samples"))
       if (!detail::parse_samples(*v, info.source_samples, info.target_samples))
-        detail::raise<format_error>("{}: act.samples.{} is '{}', expected 'n_a,n_b'", origin, site, *v);
+        raise<format_error>("{}: act.samples.{} is '{}', expected 'n_a,n_b'", origin, site, *v);
     if (knots_source)
       maps.insert(site, q, info);
     else
@@ -233,7 +232,7 @@ inline map_set maps_from_safetensors(const safetensors_file& file, std::string_v
 
 /// Writes `maps` to `path` atomically (temporary file in the same folder, then rename).
 inline void save_maps(const std::string& path, const map_set& maps) {
-  if (maps.empty()) detail::raise<invalid_argument>("save_maps: {}: the map set is empty", path);
+  if (maps.empty()) raise<invalid_argument>("save_maps: {}: the map set is empty", path);
   write_safetensors(path, maps_to_safetensors(maps));
 }
 

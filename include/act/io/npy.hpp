@@ -14,9 +14,9 @@
 
 #include <Eigen/Core>
 
-#include "act/detail/file.hpp"
-#include "act/error.hpp"
-#include "act/io/safetensors.hpp"  // dtype and the element decoders
+#include <act/detail/io/file.hpp>
+#include <act/core/error.hpp>
+#include <act/io/dtype.hpp>
 
 namespace act {
 
@@ -195,7 +195,6 @@ inline dtype npy_descr_type(const std::string& descr, std::string_view origin) {
 /// Parses a .npy file held in memory. `origin` names the file in messages. Throws format_error naming
 /// the file and the field at fault.
 inline npy_array parse_npy(const unsigned char* data, std::size_t size, std::string_view origin) {
-  using detail::raise;
   static constexpr unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (size < 6 || std::memcmp(data, magic, 6) != 0) raise<format_error>("{}: bad magic, not a .npy file", origin);
   if (size < 8) raise<format_error>("{}: truncated header (no version)", origin);
@@ -269,7 +268,7 @@ Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> load_npy_matrix(const std::stri
   const std::size_t rows = a.rows(), cols = a.cols();
   if (rows > static_cast<std::size_t>(std::numeric_limits<Eigen::Index>::max()) ||
       cols > static_cast<std::size_t>(std::numeric_limits<Eigen::Index>::max())) {
-    detail::raise<format_error>("{}: header field 'shape' is too large for a matrix", path);
+    raise<format_error>("{}: header field 'shape' is too large for a matrix", path);
   }
   Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> m(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
   for (std::size_t i = 0; i < rows; ++i) {
@@ -293,7 +292,7 @@ std::vector<unsigned char> serialize_npy(const Eigen::MatrixBase<Derived>& m, bo
   // Prefix (10 bytes) + header + '\n' must be a multiple of 64 so the data is aligned.
   while ((10 + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
-  if (header.size() > 65535) detail::raise<invalid_argument>("npy header too long");
+  if (header.size() > 65535) raise<invalid_argument>("npy header too long");
 
   std::vector<unsigned char> out{0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
   out.push_back(static_cast<unsigned char>(header.size() & 0xFF));
@@ -321,7 +320,7 @@ void save_npy(const std::string& path, const Eigen::MatrixBase<Derived>& m) {
 template <class Derived>
 void save_npy_vector(const std::string& path, const Eigen::MatrixBase<Derived>& v) {
   if (v.rows() != 1 && v.cols() != 1)
-    detail::raise<shape_error>("save_npy_vector: {}: [{} x {}] is not a vector", path, v.rows(), v.cols());
+    raise<shape_error>("save_npy_vector: {}: [{} x {}] is not a vector", path, v.rows(), v.cols());
   detail::atomic_write(path, serialize_npy(v, true));
 }
 

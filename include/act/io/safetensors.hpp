@@ -14,101 +14,15 @@
 
 #include <Eigen/Core>
 
-#include "act/detail/file.hpp"
-#include "act/detail/json.hpp"
-#include "act/error.hpp"
-
-// The readers copy little-endian bytes straight into floats.
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "act's file readers assume a little-endian machine");
+#include <act/detail/io/file.hpp>
+#include <act/detail/io/json.hpp>
+#include <act/detail/io/text.hpp>
+#include <act/io/dtype.hpp>
+#include <act/core/error.hpp>
 
 namespace act {
 
-/// Element types a safetensors tensor may hold here.
-enum class dtype { f32, f64, f16, bf16 };
-
-/// Bytes per element of `type`.
-inline std::size_t dtype_size(dtype type) {
-  switch (type) {
-    case dtype::f32: return 4;
-    case dtype::f64: return 8;
-    case dtype::f16: return 2;
-    case dtype::bf16: return 2;
-  }
-  return 0;
-}
-
-/// The safetensors spelling of `type` ("F32", "F64", "F16", "BF16").
-inline const char* dtype_name(dtype type) {
-  switch (type) {
-    case dtype::f32: return "F32";
-    case dtype::f64: return "F64";
-    case dtype::f16: return "F16";
-    case dtype::bf16: return "BF16";
-  }
-  return "?";
-}
-
 namespace detail {
-
-/// Product of `shape`, or false when it does not fit in 64 bits.
-inline bool checked_product(const std::vector<std::uint64_t>& shape, std::uint64_t& out) {
-  std::uint64_t n = 1;
-  for (const std::uint64_t d : shape) {
-    if (d != 0 && n > std::numeric_limits<std::uint64_t>::max() / d) return false;
-    n *= d;
-  }
-  out = n;
-  return true;
-}
-
-/// Decodes element `i` of little-endian raw data of `type` to double.
-inline double decode_element(const unsigned char* p, dtype type, std::size_t i) {
-  switch (type) {
-    case dtype::f32: {
-      float f;
-      std::memcpy(&f, p + 4 * i, 4);
-      return f;
-    }
-    case dtype::f64: {
-      double d;
-      std::memcpy(&d, p + 8 * i, 8);
-      return d;
-    }
-    case dtype::f16: {
-      std::uint16_t bits;
-      std::memcpy(&bits, p + 2 * i, 2);
-      return static_cast<double>(static_cast<float>(Eigen::numext::bit_cast<Eigen::half>(bits)));
-    }
-    case dtype::bf16: {
-      std::uint16_t bits;
-      std::memcpy(&bits, p + 2 * i, 2);
-      return static_cast<double>(static_cast<float>(Eigen::numext::bit_cast<Eigen::bfloat16>(bits)));
-    }
-  }
-  return 0.0;
-}
-
-/// Encodes `value` as element `i` of little-endian raw data of `type` (rounding to nearest for 16 bits).
-inline void encode_element(unsigned char* p, dtype type, std::size_t i, double value) {
-  switch (type) {
-    case dtype::f32: {
-      const auto f = static_cast<float>(value);
-      std::memcpy(p + 4 * i, &f, 4);
-      return;
-    }
-    case dtype::f64: std::memcpy(p + 8 * i, &value, 8); return;
-    case dtype::f16: {
-      const auto bits = Eigen::numext::bit_cast<std::uint16_t>(Eigen::half(static_cast<float>(value)));
-      std::memcpy(p + 2 * i, &bits, 2);
-      return;
-    }
-    case dtype::bf16: {
-      const auto bits = Eigen::numext::bit_cast<std::uint16_t>(Eigen::bfloat16(static_cast<float>(value)));
-      std::memcpy(p + 2 * i, &bits, 2);
-      return;
-    }
-  }
-}
 
 /// Largest header the reader accepts; the reference implementation uses the same bound. It caps the
 /// memory a hostile header can make the JSON parser allocate.
@@ -127,7 +41,7 @@ struct safetensors_tensor {
   std::size_t element_count() const {
     std::uint64_t n = 0;
     if (!detail::checked_product(shape, n) || n > std::numeric_limits<std::size_t>::max()) {
-      detail::raise<shape_error>("tensor '{}': shape product overflows", name);
+      raise<shape_error>("tensor '{}': shape product overflows", name);
     }
     return static_cast<std::size_t>(n);
   }
@@ -174,7 +88,7 @@ struct safetensors_tensor {
     t.shape = std::move(shape);
     const std::size_t n = t.element_count();
     if (n > std::numeric_limits<std::size_t>::max() / dtype_size(type)) {
-      detail::raise<shape_error>("tensor '{}': byte size overflows", t.name);
+      raise<shape_error>("tensor '{}': byte size overflows", t.name);
     }
     t.bytes.resize(n * dtype_size(type));
     return t;
@@ -183,7 +97,7 @@ struct safetensors_tensor {
   std::size_t checked_count() const {
     const std::size_t n = element_count();
     if (n > std::numeric_limits<std::size_t>::max() / dtype_size(type) || bytes.size() != n * dtype_size(type)) {
-      detail::raise<shape_error>("tensor '{}': {} bytes do not match shape with {} elements of {}", name,
+      raise<shape_error>("tensor '{}': {} bytes do not match shape with {} elements of {}", name,
                                  bytes.size(), n, dtype_name(type));
     }
     return n;
@@ -221,8 +135,7 @@ inline std::uint64_t safetensors_uint(const json_value& v, std::string_view orig
 /// validated before any tensor data is copied; errors throw format_error naming the file and tensor.
 inline safetensors_file parse_safetensors(const unsigned char* data, std::size_t size, std::string_view origin) {
   using detail::json_value;
-  using detail::raise;
-  if (size < 8) raise<format_error>("{}: file is {} bytes, too short for the 8-byte safetensors header length", origin, size);
+    if (size < 8) raise<format_error>("{}: file is {} bytes, too short for the 8-byte safetensors header length", origin, size);
   std::uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | data[i];
   if (header_len > size - 8) {
@@ -376,21 +289,21 @@ inline std::vector<unsigned char> serialize_safetensors(const safetensors_file& 
   std::uint64_t offset = 0;
   for (std::size_t i = 0; i < file.tensors.size(); ++i) {
     const safetensors_tensor& t = file.tensors[i];
-    if (t.name.empty()) detail::raise<invalid_argument>("tensor {}: empty name", i);
-    if (t.name == "__metadata__") detail::raise<invalid_argument>("tensor name '__metadata__' is reserved");
+    if (t.name.empty()) raise<invalid_argument>("tensor {}: empty name", i);
+    if (t.name == "__metadata__") raise<invalid_argument>("tensor name '__metadata__' is reserved");
     for (std::size_t j = 0; j < i; ++j) {
-      if (file.tensors[j].name == t.name) detail::raise<invalid_argument>("duplicate tensor name '{}'", t.name);
+      if (file.tensors[j].name == t.name) raise<invalid_argument>("duplicate tensor name '{}'", t.name);
     }
     const std::size_t n = t.element_count();
     if (n > std::numeric_limits<std::size_t>::max() / dtype_size(t.type) || t.bytes.size() != n * dtype_size(t.type)) {
-      detail::raise<shape_error>("tensor '{}': {} bytes do not match shape with {} elements of {}", t.name, t.bytes.size(), n,
+      raise<shape_error>("tensor '{}': {} bytes do not match shape with {} elements of {}", t.name, t.bytes.size(), n,
                                  dtype_name(t.type));
     }
     if (!first) header += ',';
     first = false;
     detail::append_json_string(header, t.name);
     header += fmt::format(":{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{},{}]}}", dtype_name(t.type),
-                          fmt::join(t.shape, ","), offset, offset + t.bytes.size());
+                          detail::join_numbers(t.shape, ","), offset, offset + t.bytes.size());
     offset += t.bytes.size();
   }
   header += '}';

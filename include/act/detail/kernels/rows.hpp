@@ -6,11 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <string_view>
 
 #include <Eigen/Core>
 
-#include "../error.hpp"
-#include "parallel.hpp"
+#include <act/core/error.hpp>
+#include <act/detail/kernels/parallel.hpp>
 
 namespace act::detail {
 
@@ -42,29 +43,31 @@ void for_rows_threaded(Eigen::Index rows, Eigen::Index cols, int threads, Eigen:
 }
 
 /// A mask needs one entry per row.
-inline void check_mask_size(const char* who, std::size_t mask_size, Eigen::Index rows) {
+inline void check_mask_size(std::string_view who, std::string_view mode, std::size_t mask_size, Eigen::Index rows) {
   if (mask_size != static_cast<std::size_t>(rows))
-    raise<shape_error>("{}: mask has {} entries but the buffer has {} rows", who, mask_size, rows);
+    raise<shape_error>("{}{}: mask has {} entries but the buffer has {} rows", who, mode, mask_size, rows);
 }
 
 /// Packed sequence lengths are >= 1 each and add up to the buffer's rows.
-inline void check_sequence_lengths(const char* who, const Eigen::Index* lengths, std::size_t sequences, Eigen::Index rows) {
+inline void check_sequence_lengths(std::string_view who, std::string_view mode, const Eigen::Index* lengths,
+                                   std::size_t sequences, Eigen::Index rows) {
   Eigen::Index total = 0;
   for (std::size_t k = 0; k < sequences; ++k) {
-    if (lengths[k] <= 0) raise<invalid_argument>("{}: lengths[{}] = {}; need >= 1", who, k, lengths[k]);
+    if (lengths[k] <= 0) raise<invalid_argument>("{}{}: lengths[{}] = {}; need >= 1", who, mode, k, lengths[k]);
     total += lengths[k];
   }
   if (total != rows)
-    raise<shape_error>("{}: {} lengths add up to {} rows but the buffer has {} rows", who, sequences, total, rows);
+    raise<shape_error>("{}{}: {} lengths add up to {} rows but the buffer has {} rows", who, mode, sequences, total, rows);
 }
 
 /// One finite strength per row.
-inline void check_row_strengths(const char* who, const float* lambdas, std::size_t count, Eigen::Index rows) {
+inline void check_row_strengths(std::string_view who, std::string_view mode, const float* lambdas, std::size_t count,
+                                Eigen::Index rows) {
   if (count != static_cast<std::size_t>(rows))
-    raise<shape_error>("{}: {} strengths for a buffer of {} rows", who, count, rows);
+    raise<shape_error>("{}{}: {} strengths for a buffer of {} rows", who, mode, count, rows);
   for (std::size_t r = 0; r < count; ++r)
     if (!std::isfinite(lambdas[r]))
-      raise<invalid_argument>("{}: lambdas[{}] = {}; strengths must be finite", who, r, lambdas[r]);
+      raise<invalid_argument>("{}{}: lambdas[{}] = {}; strengths must be finite", who, mode, r, lambdas[r]);
 }
 
 }  // namespace act::detail

@@ -15,7 +15,10 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "act/error.hpp"
+#include <act/core/error.hpp>
+
+// The readers copy little-endian bytes straight into floats.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "act's file readers assume a little-endian machine");
 
 namespace act::detail {
 

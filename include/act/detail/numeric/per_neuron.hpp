@@ -1,7 +1,8 @@
 #pragma once
-/// \file affine_estimator.hpp
-/// The per-neuron loop every affine estimator shares: sorted columns, coupled moments, support
-/// bounds and diagnostics, with the estimator supplying only omega and beta.
+/// \file per_neuron.hpp
+/// The per-neuron loop every estimator shares: validated inputs, each neuron's samples sorted with their
+/// coupled moments, the support band and the diagnostics. An affine estimator supplies only omega and
+/// beta per neuron (fit_affine_per_neuron); quantile_act walks the same loop (for_each_sorted_neuron).
 
 #include <algorithm>
 #include <cmath>
@@ -11,12 +12,12 @@
 
 #include <Eigen/Core>
 
-#include "../linear_act.hpp"
-#include "../support.hpp"
-#include "check.hpp"
-#include "columns.hpp"
-#include "coupling.hpp"
-#include "parallel.hpp"
+#include <act/core/support.hpp>
+#include <act/detail/kernels/parallel.hpp>
+#include <act/detail/numeric/columns.hpp>
+#include <act/detail/numeric/coupling.hpp>
+#include <act/detail/numeric/samples.hpp>
+#include <act/maps/fit_result.hpp>
 
 namespace act::detail {
 
@@ -35,8 +36,8 @@ struct affine_coefficients {
   double beta = 0.0;
 };
 
-/// R^2 of the least-squares line through the coupled pairs (as linear_act reports it): 1 for a
-/// constant target (exact fit), 0 when only the source is constant.
+/// R^2 of the least-squares line through the coupled pairs: 1 for a constant target (exact fit), 0 when
+/// only the source is constant.
 template <class Scalar>
 double coupled_r2(const neuron_samples<Scalar>& s) {
   const auto& m = s.moments;
@@ -45,9 +46,26 @@ double coupled_r2(const neuron_samples<Scalar>& s) {
   return std::min(1.0, m.cov * m.cov / (m.var_a * m.var_b));
 }
 
-/// Diagnostics arrays sized for d neurons (filled per neuron by the estimators).
-inline fit_diagnostics sized_diagnostics(Eigen::Index d) {
-  return {Eigen::ArrayXd(d), Eigen::ArrayXd(d), Eigen::ArrayXd(d)};
+/// A result for validated inputs: sample counts set, diagnostics sized for d neurons (the estimator
+/// sizes and fills the map).
+template <class Map, class DA, class DB>
+fit_result<Map> start_fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) {
+  static_assert(std::is_same_v<typename DA::Scalar, typename DB::Scalar>, "source and target must share a scalar type");
+  static_assert(std::is_floating_point_v<typename DA::Scalar>, "samples must be float or double");
+  check_source_target(source, target);
+  const Eigen::Index d = source.cols();
+  fit_result<Map> out;
+  out.source_samples = source.rows();
+  out.target_samples = target.rows();
+  out.diagnostics = {Eigen::ArrayXd(d), Eigen::ArrayXd(d), Eigen::ArrayXd(d)};
+  return out;
+}
+
+/// R^2 and W2 before transport of neuron s.index; W2 after is the caller's (it depends on the map).
+template <class Scalar>
+void record_coupling(fit_diagnostics& diag, const neuron_samples<Scalar>& s) {
+  diag.r2[s.index] = coupled_r2(s);
+  diag.w2_before[s.index] = std::sqrt(transported_w2_squared(s.moments, 1.0, 0.0));
 }
 
 /// Calls body(neuron_samples) for every neuron (column) of already validated inputs, on up to
@@ -69,21 +87,15 @@ void for_each_sorted_neuron(const Eigen::MatrixBase<DA>& source, const Eigen::Ma
   });
 }
 
-/// Validates the inputs as linear_act does, then per neuron asks `coefficients(neuron_samples)` for
-/// omega and beta (omega >= 0, so the diagnostics' coupling stays optimal) and fills the support band
-/// of the source and linear_act's diagnostics.
+/// Validates the inputs, then per neuron asks `coefficients(neuron_samples)` for omega and beta
+/// (omega >= 0, so the diagnostics' coupling stays optimal) and fills the support band of the source and
+/// the diagnostics.
 template <class DA, class DB, class Coefficients>
 affine_fit<typename DA::Scalar> fit_affine_per_neuron(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target,
                                                       const support& band, int threads, Coefficients&& coefficients) {
   using Scalar = typename DA::Scalar;
-  static_assert(std::is_same_v<Scalar, typename DB::Scalar>, "source and target must share a scalar type");
-  static_assert(std::is_floating_point_v<Scalar>, "samples must be float or double");
-  check_source_target(source, target);
-
+  auto out = start_fit<affine_map<Scalar>>(source, target);
   const Eigen::Index d = source.cols();
-  affine_fit<Scalar> out;
-  out.source_samples = source.rows();
-  out.target_samples = target.rows();
   auto& map = out.map;
   map.omega.resize(d);
   map.beta.resize(d);
@@ -91,7 +103,6 @@ affine_fit<typename DA::Scalar> fit_affine_per_neuron(const Eigen::MatrixBase<DA
     map.lower.resize(d);
     map.upper.resize(d);
   }
-  out.diagnostics = sized_diagnostics(d);
   auto& diag = out.diagnostics;
 
   for_each_sorted_neuron(source, target, threads, [&](const neuron_samples<Scalar>& s) {
@@ -103,15 +114,14 @@ affine_fit<typename DA::Scalar> fit_affine_per_neuron(const Eigen::MatrixBase<DA
       map.lower[j] = static_cast<Scalar>(percentile_of_sorted(s.source_sorted, band.lower_percent));
       map.upper[j] = static_cast<Scalar>(percentile_of_sorted(s.source_sorted, band.upper_percent));
     }
-    diag.r2[j] = coupled_r2(s);
-    diag.w2_before[j] = std::sqrt(transported_w2_squared(s.moments, 1.0, 0.0));
+    record_coupling(diag, s);
     diag.w2_after[j] = std::sqrt(transported_w2_squared(s.moments, c.omega, c.beta));
   });
   return out;
 }
 
 /// One score per neuron from its sorted samples, `score(neuron_samples) -> double`, after validating
-/// the inputs as linear_act does.
+/// the inputs.
 template <class DA, class DB, class Score>
 Eigen::ArrayXd score_per_neuron(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target, int threads,
                                 Score&& score) {
@@ -120,12 +130,6 @@ Eigen::ArrayXd score_per_neuron(const Eigen::MatrixBase<DA>& source, const Eigen
   Eigen::ArrayXd out(source.cols());
   for_each_sorted_neuron(source, target, threads, [&](const neuron_samples<Scalar>& s) { out[s.index] = score(s); });
   return out;
-}
-
-/// Per-column means in double, as a column vector of length d.
-template <class Derived>
-Eigen::VectorXd column_means(const Eigen::MatrixBase<Derived>& x) {
-  return x.template cast<double>().colwise().mean().transpose();
 }
 
 /// Sample standard deviation (divisor n - 1) of n >= 2 values from their population variance (divisor n).

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "act/error.hpp"
+#include <act/core/error.hpp>
 
 namespace act::detail {
 

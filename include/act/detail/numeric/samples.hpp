@@ -1,6 +1,6 @@
 #pragma once
-/// \file check.hpp
-/// Argument checks shared by estimators and hooks: shapes, sample counts, finiteness, strengths.
+/// \file samples.hpp
+/// Checks of the samples every estimator is given: shapes, sample counts, finiteness.
 
 #include <cmath>
 #include <cstddef>
@@ -11,7 +11,7 @@
 
 #include <Eigen/Core>
 
-#include "../error.hpp"
+#include <act/core/error.hpp>
 
 namespace act::detail {
 
@@ -70,11 +70,6 @@ void check_source_target(const Eigen::MatrixBase<DA>& source, const Eigen::Matri
                        source.cols(), target.rows(), target.cols());
   check_finite("source", source);
   check_finite("target", target);
-}
-
-/// A strength must be a finite number.
-inline void check_strength(std::string_view name, double lambda) {
-  if (!std::isfinite(lambda)) raise<invalid_argument>("{}: strength must be finite, got {}", name, lambda);
 }
 
 }  // namespace act::detail

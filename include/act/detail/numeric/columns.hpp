@@ -9,7 +9,7 @@
 
 #include <Eigen/Core>
 
-#include "radix_sort.hpp"
+#include <act/detail/numeric/radix_sort.hpp>
 
 namespace act::detail {
 

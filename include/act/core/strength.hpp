@@ -1,0 +1,58 @@
+#pragma once
+/// \file strength.hpp
+/// The strength rule of every act map, in the forms the code evaluates it:
+///
+///   T_lambda(a) = (1 - lambda) a + lambda T(a) = a + lambda (T(a) - a).
+///
+/// lambda = 0 is the identity, 1 full transport, > 1 extrapolates. For an affine T(a) = omega a + beta
+/// the result at a fixed lambda is affine again, with scale 1 + lambda (omega - 1) and shift lambda beta
+/// (this is what hooks precompute, what folds into a linear layer and what a control vector holds).
+/// Every map, hook, kernel and tool evaluates the rule through these functions; they are templates, so
+/// they also work on the kernels' vector types.
+
+#include <cmath>
+#include <string_view>
+
+#include <act/core/error.hpp>
+
+namespace act {
+
+/// (1 - lambda) a + lambda t for t = T(a): the paper's form, exact at lambda = 0 and lambda = 1.
+template <class V, class S>
+V blend(const V& a, const V& t, S lambda) {
+  return V((S(1) - lambda) * a + lambda * t);
+}
+
+/// a + lambda d for the displacement d = T(a) - a: one multiply-add per element.
+template <class V, class S>
+V displace(const V& a, const V& d, S lambda) {
+  return V(a + lambda * d);
+}
+
+/// Scale of an affine map at strength lambda, from omega - 1: 1 + lambda (omega - 1).
+template <class V, class S>
+V strength_scale(const V& omega_minus_one, S lambda) {
+  return V(S(1) + lambda * omega_minus_one);
+}
+
+/// Shift of an affine map at strength lambda: lambda beta.
+template <class V, class S>
+V strength_shift(const V& beta, S lambda) {
+  return V(lambda * beta);
+}
+
+/// An affine map at a fixed strength, applied: a scale + shift.
+template <class V, class C>
+V scale_shift(const V& a, const C& scale, const C& shift) {
+  return V(a * scale + shift);
+}
+
+namespace detail {
+
+/// A strength must be a finite number; `who` names the caller in the message.
+inline void check_strength(std::string_view who, double lambda) {
+  if (!std::isfinite(lambda)) raise<invalid_argument>("{}: strength must be finite, got {}", who, lambda);
+}
+
+}  // namespace detail
+}  // namespace act

@@ -1,0 +1,56 @@
+#pragma once
+/// \file support.hpp
+/// Where a fitted map is trusted: everywhere, or a band of the source's quantiles per neuron.
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include <act/core/error.hpp>
+
+namespace act {
+
+/// The transport support to estimate: unbounded, or the [lo %, hi %] quantile band of the source.
+///
+/// The paper's Q_o is `support::min_max()` (the band 0-100: [min, max] of the source), its Q_inf is
+/// `support::unbounded()`. Bands use linear interpolation between order statistics (numpy's default).
+struct support {
+  bool bounded = true;
+  double lower_percent = 0.0;
+  double upper_percent = 100.0;
+
+  static support unbounded() { return {false, 0.0, 100.0}; }
+  static support min_max() { return {true, 0.0, 100.0}; }
+  /// The band between the `lo`-th and `hi`-th percentiles of the source, 0 <= lo < hi <= 100.
+  static support quantile_band(double lo, double hi) {
+    if (!(lo >= 0.0 && lo < hi && hi <= 100.0))
+      raise<invalid_argument>("support: quantile band [{}, {}] must satisfy 0 <= lo < hi <= 100", lo, hi);
+    return {true, lo, hi};
+  }
+
+  /// The command-line spelling: "all", "q0_100", "q1_99", "q0.5_99.5".
+  std::string to_string() const {
+    if (!bounded) return "all";
+    return fmt::format("q{}_{}", lower_percent, upper_percent);
+  }
+
+  /// Parses the command-line spelling (see to_string).
+  static support parse(std::string_view text) {
+    if (text == "all") return unbounded();
+    const auto bar = text.find('_');
+    if (text.size() < 4 || text[0] != 'q' || bar == std::string_view::npos)
+      raise<invalid_argument>("support: '{}' is not 'all' or 'qLO_HI' (e.g. q0_100, q1_99)", text);
+    const auto number = [&](std::string_view part) {
+      const std::string s(part);
+      char* end = nullptr;
+      const double v = std::strtod(s.c_str(), &end);
+      if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v))
+        raise<invalid_argument>("support: '{}' in '{}' is not a number", part, text);
+      return v;
+    };
+    return quantile_band(number(text.substr(1, bar - 1)), number(text.substr(bar + 1)));
+  }
+};
+
+}  // namespace act

@@ -1,0 +1,55 @@
+#pragma once
+/// \file gaussian_act.hpp
+/// Gaussian-AcT: the 1-D optimal transport map between Gaussians fitted to each neuron's source and target.
+
+#include <string_view>
+
+#include <Eigen/Core>
+
+#include <act/detail/numeric/per_neuron.hpp>
+#include <act/maps/fit_result.hpp>
+#include <act/core/support.hpp>
+
+namespace act {
+
+/// Options of Gaussian-AcT.
+struct gaussian_act_options {
+  /// Where the map applies; [min, max] of the source by default, as Linear-AcT (the same family of
+  /// interpolating AcT maps, whose support the paper found best for mitigation).
+  act::support support = support::min_max();
+  /// Threads over neurons (1 = the calling thread only, 0 = all cores).
+  int threads = 1;
+};
+
+/// Gaussian-AcT (paper Table 1, reference "gaussian_ot"): omega = sd_B / sd_A, beta = m_B - omega m_A,
+/// with sample standard deviations (divisor n - 1). This is the exact OT map when both sides are Gaussian.
+///
+/// lambda interpolates: T_lambda(a) = (1 - lambda) a + lambda T(a); lambda = 1 matches mean and sd.
+/// A constant source neuron (sd_A = 0) has no defined ratio; its map is the mean shift (omega = 1,
+/// beta = m_B - m_A), as in linear_act. Results are always finite.
+class gaussian_act {
+ public:
+  static constexpr std::string_view name = "gaussian";
+  static constexpr std::string_view title = "Gaussian-AcT";
+  static constexpr bool additive = false;
+  using options_type = gaussian_act_options;
+
+  gaussian_act_options options;
+
+  gaussian_act() = default;
+  explicit gaussian_act(gaussian_act_options opts) : options(opts) {}
+
+  /// Throws as linear_act::fit.
+  template <class DA, class DB>
+  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+    return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
+      const auto& m = s.moments;
+      if (s.source_sorted.front() == s.source_sorted.back()) return detail::affine_coefficients{1.0, m.mean_b - m.mean_a};
+      const double omega = detail::sample_sd(m.var_b, s.target_sorted.size()) /
+                           detail::sample_sd(m.var_a, s.source_sorted.size());
+      return detail::affine_coefficients{omega, m.mean_b - omega * m.mean_a};
+    });
+  }
+};
+
+}  // namespace act

@@ -1,0 +1,66 @@
+#pragma once
+/// \file linear_act.hpp
+/// Linear-AcT: a least-squares affine map per neuron on the monotone (sorted) coupling of source and
+/// target samples, with a transport support and per-neuron fit diagnostics.
+
+#include <string_view>
+
+#include <Eigen/Core>
+
+#include <act/core/support.hpp>
+#include <act/detail/numeric/per_neuron.hpp>
+#include <act/maps/fit_result.hpp>
+
+namespace act {
+
+/// Options of Linear-AcT.
+struct linear_act_options {
+  /// Where the map applies; the paper's default for mitigation is [min, max] of the source.
+  act::support support = support::min_max();
+  /// Threads over neurons (1 = the calling thread only, 0 = all cores).
+  int threads = 1;
+};
+
+/// Linear-AcT (paper Def. 3.1): per neuron, sort the source samples a and target samples b, pair them
+/// by quantile and fit b ~ omega a + beta by least squares:
+///   omega = sum (a - m_a)(b - m_b) / sum (a - m_a)^2,   beta = m_b - omega m_a.
+/// With unequal counts the pairs are those of the monotone optimal coupling of the two empirical
+/// distributions (see detail/coupling.hpp); equal counts reduce to plain sorted matching.
+///
+/// Degenerate neurons: a constant source has no slope; its map is the mean shift (omega = 1,
+/// beta = m_b - m_a). A constant target gives omega = 0, beta = m_b. Results are always finite.
+///
+/// Inputs are [n x d] Eigen expressions (rows are samples, columns neurons) in float or double; the
+/// map has the inputs' scalar type; all sums run in double. Column-major inputs are read in place.
+///
+///     act::linear_act est;                                  // support [min, max]
+///     auto fit = est.fit(source, target);                   // source [n_a x d], target [n_b x d]
+///     act::affine_hook hook(fit.map, 0.5f);                 // apply at strength 0.5
+class linear_act {
+ public:
+  /// Registry traits (estimators/registry.hpp): command-line name, display name, and whether lambda
+  /// multiplies an added vector (additive) or interpolates towards the transported value.
+  static constexpr std::string_view name = "linear";
+  static constexpr std::string_view title = "Linear-AcT";
+  static constexpr bool additive = false;
+  using options_type = linear_act_options;
+
+  linear_act_options options;
+
+  linear_act() = default;
+  explicit linear_act(linear_act_options opts) : options(opts) {}
+
+  /// Throws act::shape_error when the neuron counts differ, act::invalid_argument for fewer than 2
+  /// samples on a side, act::non_finite_error naming the first NaN/Inf sample.
+  template <class DA, class DB>
+  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+    return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
+      const auto& m = s.moments;
+      const bool constant_source = s.source_sorted.front() == s.source_sorted.back();
+      const double omega = constant_source ? 1.0 : m.cov / m.var_a;
+      return detail::affine_coefficients{omega, m.mean_b - omega * m.mean_a};
+    });
+  }
+};
+
+}  // namespace act

@@ -1,0 +1,52 @@
+#pragma once
+/// \file mean_act.hpp
+/// Mean-AcT: shift every neuron by the difference of target and source means, at an interpolating strength.
+
+#include <string_view>
+
+#include <Eigen/Core>
+
+#include <act/detail/numeric/per_neuron.hpp>
+#include <act/maps/fit_result.hpp>
+#include <act/core/support.hpp>
+
+namespace act {
+
+/// Options of Mean-AcT.
+struct mean_act_options {
+  /// Where the map applies; unbounded by default (the paper's Q_inf), which makes the map at a fixed
+  /// lambda exactly a llama.cpp control vector lambda (m_B - m_A).
+  act::support support = support::unbounded();
+  /// Threads over neurons for the diagnostics (1 = the calling thread only, 0 = all cores).
+  int threads = 1;
+};
+
+/// Mean-AcT (paper Table 1): omega = 1, beta = m_B - m_A per neuron.
+///
+/// lambda interpolates as for every AcT map, T_lambda(a) = (1 - lambda) a + lambda T(a) = a + lambda beta:
+/// lambda = 1 moves the source mean onto the target mean. Diagnostics as linear_act's.
+///
+///     auto fit = act::mean_act{}.fit(source, target);   // [n_a x d], [n_b x d]
+///     act::affine_hook hook(fit.map, 1.0);
+class mean_act {
+ public:
+  static constexpr std::string_view name = "mean";
+  static constexpr std::string_view title = "Mean-AcT";
+  static constexpr bool additive = false;
+  using options_type = mean_act_options;
+
+  mean_act_options options;
+
+  mean_act() = default;
+  explicit mean_act(mean_act_options opts) : options(opts) {}
+
+  /// Throws as linear_act::fit (shape_error, invalid_argument for < 2 rows, non_finite_error).
+  template <class DA, class DB>
+  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+    return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
+      return detail::affine_coefficients{1.0, s.moments.mean_b - s.moments.mean_a};
+    });
+  }
+};
+
+}  // namespace act

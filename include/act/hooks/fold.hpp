@@ -1,0 +1,52 @@
+#pragma once
+/// \file fold.hpp
+/// Zero-cost steering: fold a fixed-strength affine map into the linear layer that produces the site.
+
+#include <Eigen/Core>
+
+#include <act/core/error.hpp>
+#include <act/maps/affine_map.hpp>
+
+namespace act {
+
+/// Folds T_lambda(y) = scale * y + shift (scale = 1 + lambda (omega - 1), shift = lambda beta) into
+/// the layer y = W x + c that produces the steered site, in place:
+///   W' = diag(scale) W,   c' = scale * c + shift,
+/// so that W' x + c' = T_lambda(W x + c) and inference pays nothing (paper App. A).
+///
+/// `weight` is [d_out x d_in] (PyTorch's nn.Linear layout: one row per output neuron) and `bias` has
+/// d_out entries, d_out = map.dim(). Any writable Eigen object works (matrices, maps, blocks).
+///
+/// Only maps with an unbounded support fold. With a bounded support the map is piecewise: outputs
+/// outside [lower, upper] must pass through unchanged, and whether an output is inside depends on the
+/// input x; no fixed W', c' can express "transport only where the result lands in an interval", so
+/// such maps must run as a hook (act::affine_hook). They raise act::invalid_argument here.
+///
+///     act::fold_into_linear(w, c, fit.map_unbounded, 1.0);  // then run the model without the hook
+template <class DW, class DC, class MapScalar>
+void fold_into_linear(const Eigen::MatrixBase<DW>& weight, const Eigen::MatrixBase<DC>& bias, const affine_map<MapScalar>& map,
+                      double lambda) {
+  map.validate();
+  if (map.bounded())
+    raise<invalid_argument>(
+        "fold_into_linear: the map has a bounded support; a support gate depends on the input and cannot be folded "
+        "into weights (fit with support::unbounded() or apply it with affine_hook)");
+  const Eigen::Index d = map.dim();
+  if (weight.rows() != d)
+    raise<shape_error>("fold_into_linear: weight is [{} x {}] but the map has {} neurons (need one row per output neuron)",
+                               weight.rows(), weight.cols(), d);
+  if (bias.size() != d)
+    raise<shape_error>("fold_into_linear: bias has {} entries but the map has {} neurons", bias.size(), d);
+  const auto coeffs = map.at_strength(lambda);  // also rejects a non-finite lambda
+  // Eigen's idiom for writable temporaries (blocks, maps) passed by const reference.
+  auto& w = const_cast<Eigen::MatrixBase<DW>&>(weight).derived();
+  auto& c = const_cast<Eigen::MatrixBase<DC>&>(bias).derived();
+  using WS = typename DW::Scalar;
+  using CS = typename DC::Scalar;
+  for (Eigen::Index j = 0; j < d; ++j) {
+    w.row(j) *= static_cast<WS>(coeffs.scale[j]);
+    c(j) = static_cast<CS>(coeffs.scale[j]) * c(j) + static_cast<CS>(coeffs.shift[j]);
+  }
+}
+
+}  // namespace act

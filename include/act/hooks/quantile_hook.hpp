@@ -1,0 +1,117 @@
+#pragma once
+/// \file quantile_hook.hpp
+/// Applies a quantile (non-parametric) map at strength lambda, in place, to activation buffers.
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include <act/core/strength.hpp>
+#include <act/detail/kernels/quantile_rows.hpp>
+#include <act/hooks/row_modes.hpp>
+#include <act/maps/quantile_map.hpp>
+
+namespace act {
+
+/// A functor applying a quantile_map at strength lambda: x <- x + lambda (T(x) - x) for every finite
+/// x; NaN and +-Inf are left untouched, bit for bit. lambda = 0 touches nothing. Same interface as
+/// affine_hook (the row modes of act::row_modes), so a set of maps can hold either.
+///
+///     act::quantile_hook hook(fit.map, 1.0);     // fit.map: act::quantile_map<float>
+///     hook(act::view(buf, tokens, d));           // float* / double* / Eigen::half* / Eigen::bfloat16*
+///
+/// The hook stores each neuron's knots and segments as detail/kernels/quantile_rows.hpp describes; each
+/// element costs a binary search and two multiply-adds. Lambda is applied at call time (one multiply), so
+/// set_strength is O(1) and per_row shares the kernel.
+/// `Scalar` is the arithmetic type of the coefficients (float by default; half and bfloat16 buffers
+/// compute in float).
+template <class Scalar = float>
+class quantile_hook : public row_modes<quantile_hook<Scalar>> {
+ public:
+  static constexpr std::string_view name = "quantile_hook";
+  /// A search per element makes this kernel several times slower than the affine one, so threads pay
+  /// off on smaller buffers.
+  static constexpr Eigen::Index min_elements_per_thread = Eigen::Index(1) << 14;
+
+  quantile_hook() = default;
+
+  /// Throws as quantile_map::validate for a malformed map, act::invalid_argument for a non-finite lambda.
+  template <class MapScalar>
+  quantile_hook(const quantile_map<MapScalar>& map, double lambda) {
+    map.validate();
+    dim_ = map.dim();
+    k_ = map.knots();
+    knots_.resize(static_cast<std::size_t>(dim_ * k_));
+    segments_.resize(static_cast<std::size_t>(dim_ * (k_ + 1)));
+    constexpr double most = static_cast<double>(std::numeric_limits<Scalar>::max());
+    for (Eigen::Index c = 0; c < dim_; ++c) {
+      const MapScalar* x = map.knots_source.col(c).data();
+      const MapScalar* y = map.knots_target.col(c).data();
+      Scalar* kx = knots_.data() + c * k_;
+      detail::quantile_segment<Scalar>* seg = segments_.data() + c * (k_ + 1);
+      for (Eigen::Index k = 0; k < k_; ++k) kx[k] = static_cast<Scalar>(x[k]);
+      seg[0] = {Scalar(0), static_cast<Scalar>(static_cast<double>(y[0]) - static_cast<double>(x[0]))};
+      for (Eigen::Index s = 1; s < k_; ++s) {
+        const double x0 = static_cast<double>(x[s - 1]), x1 = static_cast<double>(x[s]);
+        const double y0 = static_cast<double>(y[s - 1]), y1 = static_cast<double>(y[s]);
+        // A zero-width segment (repeated knot) is never selected by the search; its g is unused.
+        const double g = x1 > x0 ? std::clamp((y1 - y0) / (x1 - x0) - 1.0, -most, most) : 0.0;
+        seg[s] = {static_cast<Scalar>(g), static_cast<Scalar>(y0 - x0)};
+      }
+      seg[k_] = {Scalar(0), static_cast<Scalar>(static_cast<double>(y[k_ - 1]) - static_cast<double>(x[k_ - 1]))};
+    }
+    set_strength(lambda);
+  }
+
+  /// Number of neurons the hook expects per row.
+  Eigen::Index dim() const { return dim_; }
+  /// Knots per neuron.
+  Eigen::Index knots() const { return k_; }
+  double strength() const { return lambda_; }
+
+  /// Changes lambda (O(1): lambda is applied per element).
+  void set_strength(double lambda) {
+    detail::check_strength("quantile_hook lambda", lambda);
+    lambda_ = lambda;
+  }
+
+ private:
+  friend class row_modes<quantile_hook>;
+
+  detail::quantile_kernel<Scalar> kernel() const { return {dim_, k_, knots_.data(), segments_.data()}; }
+
+  template <class T>
+  void apply_rows(T* data, Eigen::Index row_stride, Eigen::Index col_stride, Eigen::Index begin, Eigen::Index end) const {
+    kernel().rows(data, row_stride, col_stride, begin, end, lambda_);
+  }
+
+  template <class T>
+  void apply_rows_per_row(T* data, Eigen::Index row_stride, Eigen::Index col_stride, Eigen::Index begin, Eigen::Index end,
+                          const float* lambdas) const {
+    kernel().rows_per_row(data, row_stride, col_stride, begin, end, lambdas);
+  }
+
+  /// lambda (T(m) - m) for a finite mean m.
+  template <class C>
+  bool spatial_displacement(Eigen::Index c, C m, C& delta) const {
+    if (!std::isfinite(m)) return false;
+    delta = static_cast<C>(lambda_) * kernel().displacement(c, m);
+    return true;
+  }
+
+  double lambda_ = 0.0;
+  Eigen::Index dim_ = 0;
+  Eigen::Index k_ = 0;
+  std::vector<Scalar> knots_;                            ///< [d x K], neuron-major
+  std::vector<detail::quantile_segment<Scalar>> segments_;  ///< [d x (K + 1)], neuron-major
+};
+
+/// `quantile_hook hook(map, lambda)` computes in the map's scalar type.
+template <class MapScalar>
+quantile_hook(const quantile_map<MapScalar>&, double) -> quantile_hook<MapScalar>;
+
+}  // namespace act

@@ -1,0 +1,139 @@
+#pragma once
+/// \file row_modes.hpp
+/// The ways a hook can be applied to a buffer, shared by every hook: all rows (optionally on threads),
+/// masked rows, the last row of each packed sequence, one strength per row, and channel-spatial feature
+/// maps. A hook derives from row_modes<Hook> and supplies the kernels; this class does the checks and
+/// picks the rows.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include <act/core/error.hpp>
+#include <act/detail/kernels/rows.hpp>
+#include <act/detail/kernels/storage.hpp>
+#include <act/hooks/activations.hpp>
+
+namespace act {
+
+/// Row modes of a hook `Hook`, which provides:
+/// - `name` (for messages), `min_elements_per_thread`, `dim()`, `strength()`;
+/// - `apply_rows(data, row_stride, col_stride, begin, end)`: rows [begin, end) at the hook's strength;
+/// - `apply_rows_per_row(data, row_stride, col_stride, begin, end, lambdas)`: row r at lambdas[r];
+/// - `spatial_displacement(channel, mean, delta) -> bool`: T_lambda(mean) - mean, or false to leave the
+///   channel alone.
+template <class Hook>
+class row_modes {
+ public:
+  /// Every row of `x`.
+  template <class T>
+  void operator()(activations<T> x) const {
+    check_cols(x, "");
+    if (hook().strength() == 0.0) return;
+    apply(x, 0, x.rows);
+  }
+
+  /// Every row of `x`, split into contiguous row ranges over up to `threads` threads (0 = all cores).
+  /// Results are bit-identical to the single-threaded call: each element is computed the same way.
+  template <class T>
+  void operator()(activations<T> x, int threads) const {
+    check_cols(x, "");
+    if (hook().strength() == 0.0) return;
+    detail::for_rows_threaded(x.rows, x.cols, threads, Hook::min_elements_per_thread,
+                              [&](Eigen::Index begin, Eigen::Index end) { apply(x, begin, end); });
+  }
+
+  /// Rows whose `mask` entry is non-zero; `mask` has one entry per row.
+  template <class T>
+  void masked(activations<T> x, const std::uint8_t* mask, std::size_t mask_size) const {
+    check_cols(x, "::masked");
+    detail::check_mask_size(Hook::name, "::masked", mask_size, x.rows);
+    if (hook().strength() == 0.0) return;
+    detail::for_selected_runs(
+        x.rows, [mask](Eigen::Index r) { return mask[r] != 0; }, [&](Eigen::Index b, Eigen::Index e) { apply(x, b, e); });
+  }
+  template <class T>
+  void masked(activations<T> x, const std::vector<std::uint8_t>& mask) const {
+    masked(x, mask.data(), mask.size());
+  }
+
+  /// The last row of each sequence, for buffers packing sequences one after another:
+  /// `lengths[k]` rows belong to sequence k, and the lengths add up to the buffer's rows.
+  template <class T>
+  void last_rows(activations<T> x, const Eigen::Index* lengths, std::size_t sequences) const {
+    check_cols(x, "::last_rows");
+    detail::check_sequence_lengths(Hook::name, "::last_rows", lengths, sequences, x.rows);
+    if (hook().strength() == 0.0) return;
+    Eigen::Index end = 0;
+    for (std::size_t k = 0; k < sequences; ++k) {
+      end += lengths[k];
+      apply(x, end - 1, end);
+    }
+  }
+  template <class T>
+  void last_rows(activations<T> x, const std::vector<Eigen::Index>& lengths) const {
+    last_rows(x, lengths.data(), lengths.size());
+  }
+
+  /// One strength per row (a serving batch whose requests ask different strengths); the hook's own
+  /// lambda is ignored. Rows with lambda = 0 are untouched.
+  template <class T>
+  void per_row(activations<T> x, const float* lambdas, std::size_t count) const {
+    check_cols(x, "::per_row");
+    detail::check_row_strengths(Hook::name, "::per_row", lambdas, count, x.rows);
+    detail::for_selected_runs(
+        x.rows, [lambdas](Eigen::Index r) { return lambdas[r] != 0.0f; },
+        [&](Eigen::Index b, Eigen::Index e) { hook().apply_rows_per_row(x.data, x.row_stride, x.col_stride, b, e, lambdas); });
+  }
+  template <class T>
+  void per_row(activations<T> x, const std::vector<float>& lambdas) const {
+    per_row(x, lambdas.data(), lambdas.size());
+  }
+
+  /// Channel-spatial mode for feature maps: `data` holds `images` blocks of [channels x positions]
+  /// (channel-major, e.g. C x H*W). Per image and channel, the spatial mean m is transported, and
+  /// T_lambda(m) - m is added to every position of that channel (affine maps: only when m lies in the
+  /// support).
+  template <class T>
+  void channel_spatial(T* data, Eigen::Index images, Eigen::Index channels, Eigen::Index positions) const {
+    if (channels != hook().dim())
+      raise<shape_error>("{}::channel_spatial: {} channels but the map has {} neurons", Hook::name, channels, hook().dim());
+    if (images < 0 || positions <= 0)
+      raise<shape_error>("{}::channel_spatial: need images >= 0 and positions >= 1, got {} and {}", Hook::name, images,
+                         positions);
+    if (hook().strength() == 0.0) return;
+    using C = typename detail::storage_traits<std::remove_const_t<T>>::compute;
+    for (Eigen::Index i = 0; i < images; ++i)
+      for (Eigen::Index c = 0; c < channels; ++c) {
+        T* p = data + (i * channels + c) * positions;
+        double sum = 0;
+        for (Eigen::Index k = 0; k < positions; ++k) sum += static_cast<double>(static_cast<C>(p[k]));
+        C delta{};
+        if (!hook().spatial_displacement(c, static_cast<C>(sum / static_cast<double>(positions)), delta)) continue;
+        for (Eigen::Index k = 0; k < positions; ++k) p[k] = static_cast<T>(static_cast<C>(p[k]) + delta);
+      }
+  }
+
+ protected:
+  row_modes() = default;
+
+ private:
+  const Hook& hook() const { return static_cast<const Hook&>(*this); }
+
+  template <class T>
+  void apply(const activations<T>& x, Eigen::Index begin, Eigen::Index end) const {
+    hook().apply_rows(x.data, x.row_stride, x.col_stride, begin, end);
+  }
+
+  template <class T>
+  void check_cols(const activations<T>& x, std::string_view mode) const {
+    if (x.cols != hook().dim())
+      raise<shape_error>("{}{}: buffer is [{} x {}] but the map has {} neurons", Hook::name, mode, x.rows, x.cols, hook().dim());
+  }
+};
+
+}  // namespace act

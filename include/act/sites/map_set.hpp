@@ -1,0 +1,199 @@
+#pragma once
+/// \file map_set.hpp
+/// A named set of maps (site name -> affine or non-parametric map) that host code asks at each hook point, with a global
+/// strength and per-site overrides. Sites without a map are left alone.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <act/core/error.hpp>
+#include <act/core/strength.hpp>
+#include <act/hooks/activations.hpp>
+#include <act/hooks/affine_hook.hpp>
+#include <act/hooks/quantile_hook.hpp>
+#include <act/maps/fit_result.hpp>
+
+namespace act {
+
+/// Where a site's map came from; saved with it in map files.
+struct map_info {
+  std::string method;             ///< estimator name: "linear", "mean", ...
+  Eigen::Index source_samples = 0;
+  Eigen::Index target_samples = 0;
+  std::string pooling = "mean";   ///< how tokens were pooled into samples
+  std::string support;            ///< the support option fitted with ("q0_100", "all", ...), if known
+};
+
+/// Site name -> map, applied at a strength lambda (global, or overridden per site).
+///
+///     act::map_set maps;
+///     maps.insert("blk.3.post_attn_norm", fit.map, {"linear", n_a, n_b});
+///     maps.set_strength(0.8);                            // every site
+///     maps.set_strength("blk.3.post_attn_norm", 1.0);    // this one only
+///     // inside the forward pass, at every hook point:
+///     maps(site_name, act::view(buf, tokens, d));        // no map at this site: nothing happens
+///
+/// Applying is const and thread-safe; changing maps or strengths is not (do it between passes).
+class map_set {
+ public:
+  using map_type = any_map<float>;
+  using hook_type = std::variant<affine_hook<float>, quantile_hook<float>>;
+
+  /// One site's map, provenance, optional strength override and the hook fused at its strength.
+  struct entry {
+    map_type map;
+    map_info info;
+    std::optional<double> strength;
+    hook_type hook;
+  };
+
+  /// Adds or replaces the map of `site` (cast to float, validated).
+  template <class Scalar>
+  void insert(std::string site, const affine_map<Scalar>& map, map_info info = {}) {
+    emplace(std::move(site), map_type{map.template cast<float>()}, std::move(info));
+  }
+
+  /// Adds or replaces the non-parametric map of `site` (cast to float, validated).
+  template <class Scalar>
+  void insert(std::string site, const quantile_map<Scalar>& map, map_info info = {}) {
+    emplace(std::move(site), map_type{map.template cast<float>()}, std::move(info));
+  }
+
+  /// Adds or replaces the map of `site`, whichever kind it holds.
+  template <class Scalar>
+  void insert(std::string site, const any_map<Scalar>& map, map_info info = {}) {
+    std::visit([&](const auto& m) { insert(std::move(site), m, std::move(info)); }, map);
+  }
+
+  bool contains(std::string_view site) const { return entries_.find(site) != entries_.end(); }
+  std::size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  void erase(std::string_view site) {
+    if (auto it = entries_.find(site); it != entries_.end()) entries_.erase(it);
+  }
+
+  /// Site names in lexicographic order.
+  std::vector<std::string> sites() const {
+    std::vector<std::string> out;
+    out.reserve(entries_.size());
+    for (const auto& kv : entries_) out.push_back(kv.first);
+    return out;
+  }
+
+  /// The entry of `site`, or nullptr. Hosts may keep the pointer to skip the name lookup per call
+  /// (valid until the set is changed).
+  const entry* find(std::string_view site) const {
+    const auto it = entries_.find(site);
+    return it == entries_.end() ? nullptr : &it->second;
+  }
+
+  /// The entry of `site`; throws act::invalid_argument naming it when absent.
+  const entry& at(std::string_view site) const {
+    if (const entry* e = find(site)) return *e;
+    raise<invalid_argument>("map_set: no map for site '{}'", site);
+  }
+
+  /// The global strength (default 1), used by every site without an override.
+  double strength() const { return global_strength_; }
+  void set_strength(double lambda) {
+    detail::check_strength("map_set strength", lambda);
+    global_strength_ = lambda;
+    for (auto& kv : entries_)
+      if (!kv.second.strength) rebuild_hook(kv.second);
+  }
+
+  /// The strength in force at `site`.
+  double strength(std::string_view site) const {
+    const entry& e = at(site);
+    return e.strength ? *e.strength : global_strength_;
+  }
+  /// Overrides the strength of one site.
+  void set_strength(std::string_view site, double lambda) {
+    detail::check_strength(site, lambda);
+    entry& e = mutable_at(site);
+    e.strength = lambda;
+    rebuild_hook(e);
+  }
+  /// Drops a site's override: it follows the global strength again.
+  void reset_strength(std::string_view site) {
+    entry& e = mutable_at(site);
+    e.strength.reset();
+    rebuild_hook(e);
+  }
+
+  /// The hook point: applies the map of `site` to `x` in place. Returns false (and touches nothing)
+  /// when the set has no map for `site`.
+  template <class T>
+  bool operator()(std::string_view site, activations<T> x) const {
+    return visit_hook(site, [&](const auto& hook) { hook(x); });
+  }
+
+  /// Like operator() but only on the last row of each packed sequence (see row_modes::last_rows).
+  template <class T>
+  bool last_rows(std::string_view site, activations<T> x, const std::vector<Eigen::Index>& lengths) const {
+    return visit_hook(site, [&](const auto& hook) { hook.last_rows(x, lengths); });
+  }
+
+  /// Like operator() but only on rows whose mask entry is non-zero.
+  template <class T>
+  bool masked(std::string_view site, activations<T> x, const std::vector<std::uint8_t>& mask) const {
+    return visit_hook(site, [&](const auto& hook) { hook.masked(x, mask); });
+  }
+
+  /// One strength per row, ignoring the set's strengths (a serving batch with mixed requests).
+  template <class T>
+  bool per_row(std::string_view site, activations<T> x, const std::vector<float>& lambdas) const {
+    return visit_hook(site, [&](const auto& hook) { hook.per_row(x, lambdas); });
+  }
+
+  /// Calls `f(hook)` with the hook of `site` (an affine_hook<float> or a quantile_hook<float>, fused at
+  /// the site's strength); returns false, calling nothing, when the set has no map for `site`.
+  template <class F>
+  bool visit_hook(std::string_view site, F&& f) const {
+    const entry* e = find(site);
+    if (e == nullptr) return false;
+    std::visit(f, e->hook);
+    return true;
+  }
+
+ private:
+  void emplace(std::string site, map_type map, map_info info) {
+    if (site.empty()) raise<invalid_argument>("map_set: site name is empty");
+    std::visit([&](const auto& m) {
+      try {
+        m.validate();
+      } catch (const error& ex) {
+        raise<invalid_argument>("map_set: map for site '{}': {}", site, ex.what());
+      }
+    }, map);
+    entry e{std::move(map), std::move(info), std::nullopt, {}};
+    rebuild_hook(e);
+    entries_.insert_or_assign(std::move(site), std::move(e));
+  }
+
+  entry& mutable_at(std::string_view site) {
+    const auto it = entries_.find(site);
+    if (it == entries_.end()) raise<invalid_argument>("map_set: no map for site '{}'", site);
+    return it->second;
+  }
+
+  /// Rebuilds the entry's hook at its strength in force.
+  void rebuild_hook(entry& e) const {
+    const double lambda = e.strength ? *e.strength : global_strength_;
+    std::visit([&](const auto& m) { e.hook = make_hook(m, lambda); }, e.map);
+  }
+
+  static hook_type make_hook(const affine_map<float>& m, double lambda) { return affine_hook<float>(m, lambda); }
+  static hook_type make_hook(const quantile_map<float>& m, double lambda) { return quantile_hook<float>(m, lambda); }
+
+  double global_strength_ = 1.0;
+  std::map<std::string, entry, std::less<>> entries_;
+};
+
+}  // namespace act
