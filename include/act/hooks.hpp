@@ -16,3 +16,9 @@
 #include <act/hooks/row_modes.hpp>
 #include <act/io/map_file.hpp>
 #include <act/sites/map_set.hpp>
+
+#if defined(ACT_COMPILED) && !defined(ACT_COMPILED_SOURCE)
+#include <act/detail/instantiations.hpp>
+// Compiled once in act::act_compiled.
+ACT_INSTANTIATE_HOOKS(extern)
+#endif

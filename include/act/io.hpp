@@ -8,3 +8,9 @@
 #include <act/io/map_file.hpp>
 #include <act/io/npy.hpp>
 #include <act/io/safetensors.hpp>
+
+#if defined(ACT_COMPILED) && !defined(ACT_COMPILED_SOURCE)
+#include <act/detail/instantiations.hpp>
+// Compiled once in act::act_compiled.
+ACT_INSTANTIATE_IO(extern)
+#endif

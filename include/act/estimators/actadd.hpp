@@ -47,9 +47,9 @@ class actadd {
     detail::check_source_target(source, target);
     check_row("source_row", options.source_row, source.rows());
     check_row("target_row", options.target_row, target.rows());
-    const Eigen::VectorXd beta = (target.row(options.target_row).template cast<double>() -
-                                  source.row(options.source_row).template cast<double>())
-                                     .transpose();
+    using W = detail::work_scalar_t<typename DA::Scalar>;
+    const detail::work_vector<typename DA::Scalar> beta =
+        (target.row(options.target_row).template cast<W>() - source.row(options.source_row).template cast<W>()).transpose();
     return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [&](const auto& s) {
       return detail::affine_coefficients{1.0, beta[s.index]};
     });

@@ -49,34 +49,35 @@ inline double softplus(double z) { return z > 0 ? z + std::log1p(std::exp(-z)) :
 /// intercept, which is not penalised) with labels y in {0, 1}. Newton's method with a backtracking
 /// (Armijo) line search from theta = 0: deterministic, and quadratically convergent on this strictly
 /// convex objective. Each step costs O(n d^2 + d^3). Returns theta = (w, b) and the iterations used.
-/// (A template so that the solver is only compiled where an ITI-c fit is.)
 template <class Matrix, class Vector>
-Eigen::VectorXd fit_logistic(const Matrix& x1, const Vector& y, double l2, int max_iterations, double tolerance,
-                             int& iterations) {
+auto fit_logistic(const Matrix& x1, const Vector& y, double l2, int max_iterations, double tolerance, int& iterations) {
+  using vector = Eigen::Matrix<typename Matrix::Scalar, Eigen::Dynamic, 1>;
+  using array = Eigen::Array<typename Matrix::Scalar, Eigen::Dynamic, 1>;
+  using matrix = Eigen::Matrix<typename Matrix::Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   const Eigen::Index n = x1.rows(), p = x1.cols();
   const double inv_n = 1.0 / static_cast<double>(n);
-  Eigen::VectorXd penalty = Eigen::VectorXd::Constant(p, l2);
+  vector penalty = vector::Constant(p, l2);
   penalty[p - 1] = 0.0;
-  const auto objective = [&](const Eigen::VectorXd& theta) {
-    const Eigen::VectorXd z = x1 * theta;
+  const auto objective = [&](const vector& theta) {
+    const vector z = x1 * theta;
     double loss = 0;
     for (Eigen::Index i = 0; i < n; ++i) loss += softplus(z[i]) - y[i] * z[i];
     return loss * inv_n + 0.5 * theta.cwiseProduct(penalty).dot(theta);
   };
-  Eigen::VectorXd theta = Eigen::VectorXd::Zero(p);
+  vector theta = vector::Zero(p);
   double f = objective(theta);
   iterations = 0;
   for (; iterations < max_iterations; ++iterations) {
-    const Eigen::ArrayXd z = (x1 * theta).array();
-    const Eigen::ArrayXd prob = 1.0 / (1.0 + (-z).exp());
-    const Eigen::VectorXd grad = x1.transpose() * (prob - y.array()).matrix() * inv_n + penalty.cwiseProduct(theta);
-    if (grad.lpNorm<Eigen::Infinity>() < tolerance) break;
-    const Eigen::ArrayXd weight = prob * (1.0 - prob) * inv_n;
-    Eigen::MatrixXd hessian = x1.transpose() * weight.matrix().asDiagonal() * x1;
+    const array z = (x1 * theta).array();
+    const array prob = 1.0 / (1.0 + (-z).exp());
+    const vector grad = x1.transpose() * (prob - y.array()).matrix() * inv_n + penalty.cwiseProduct(theta);
+    if (grad.template lpNorm<Eigen::Infinity>() < tolerance) break;
+    const array weight = prob * (1.0 - prob) * inv_n;
+    matrix hessian = x1.transpose() * weight.matrix().asDiagonal() * x1;
     // The ridge only damps the step where the curvature vanishes (saturated probabilities, the
     // unpenalised intercept); the gradient, hence the optimum, is unchanged.
-    hessian.diagonal() += penalty + Eigen::VectorXd::Constant(p, 1e-12);
-    const Eigen::VectorXd step = -hessian.ldlt().solve(grad);
+    hessian.diagonal() += penalty + vector::Constant(p, 1e-12);
+    const vector step = -hessian.ldlt().solve(grad);
     const double slope = grad.dot(step);
     double t = 1.0, f_new = objective(theta + step);
     for (int halving = 0; halving < 60 && !(f_new <= f + 1e-4 * t * slope); ++halving) {
@@ -114,7 +115,7 @@ class itic {
 
   template <class DA, class DB>
   affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-    const Eigen::VectorXd beta = shift(source, target);
+    const auto beta = shift(source, target);
     return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [&](const auto& s) {
       return detail::affine_coefficients{1.0, beta[s.index]};
     });
@@ -130,28 +131,29 @@ class itic {
       raise<invalid_argument>("itic: max_iterations must be >= 1, got {}", options.max_iterations);
     if (!(options.tolerance >= 0.0))
       raise<invalid_argument>("itic: tolerance must be >= 0, got {}", options.tolerance);
+    using W = detail::work_scalar_t<typename DA::Scalar>;
+    using row_vector = detail::work_row_vector<typename DA::Scalar>;
     const Eigen::Index na = source.rows(), nb = target.rows(), d = source.cols();
-    Eigen::MatrixXd x1(na + nb, d + 1);
-    x1.topLeftCorner(na, d) = source.template cast<double>();
-    x1.bottomLeftCorner(nb, d) = target.template cast<double>();
+    detail::work_matrix<typename DA::Scalar> x1(na + nb, d + 1);
+    x1.topLeftCorner(na, d) = source.template cast<W>();
+    x1.bottomLeftCorner(nb, d) = target.template cast<W>();
     x1.col(d).setOnes();
-    Eigen::VectorXd y(na + nb);
+    detail::work_vector<typename DA::Scalar> y(na + nb);
     y.head(na).setZero();
     y.tail(nb).setOnes();
 
-    Eigen::RowVectorXd mean = Eigen::RowVectorXd::Zero(d);
-    Eigen::RowVectorXd scale = Eigen::RowVectorXd::Ones(d);
+    row_vector mean = row_vector::Zero(d);
+    row_vector scale = row_vector::Ones(d);
     if (options.standardize) {
       mean = x1.leftCols(d).colwise().mean();
       x1.leftCols(d).rowwise() -= mean;
-      const Eigen::RowVectorXd sd = (x1.leftCols(d).colwise().squaredNorm() / static_cast<double>(na + nb)).cwiseSqrt();
+      const row_vector sd = (x1.leftCols(d).colwise().squaredNorm() / static_cast<W>(na + nb)).cwiseSqrt();
       // A constant neuron is 0 after centring; any scale leaves it 0, and 1 avoids dividing by zero.
-      scale = (sd.array() > 0.0).select(sd, 1.0);
+      scale = (sd.array() > W(0)).select(sd, W(1));
       x1.leftCols(d).array().rowwise() /= scale.array();
     }
     itic_probe out;
-    const Eigen::VectorXd theta =
-        detail::fit_logistic(x1, y, options.l2, options.max_iterations, options.tolerance, out.iterations);
+    const auto theta = detail::fit_logistic(x1, y, options.l2, options.max_iterations, options.tolerance, out.iterations);
     // w . (x - mean) / scale + b = (w / scale) . x + (b - (w / scale) . mean)
     out.normal = theta.head(d).cwiseQuotient(scale.transpose());
     out.offset = theta[d] - out.normal.dot(mean.transpose());
@@ -160,16 +162,19 @@ class itic {
 
  private:
   template <class DA, class DB>
-  Eigen::VectorXd shift(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+  detail::work_vector<typename DA::Scalar> shift(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+    using W = detail::work_scalar_t<typename DA::Scalar>;
+    using vector = detail::work_vector<typename DA::Scalar>;
     const itic_probe p = probe(source, target);
-    const double norm = p.normal.norm();
-    if (!(norm > 0.0)) return Eigen::VectorXd::Zero(source.cols());
-    const Eigen::VectorXd u = p.normal / norm;
+    const vector normal = p.normal.template cast<W>();
+    const W norm = normal.norm();
+    if (!(norm > W(0))) return vector::Zero(source.cols());
+    const vector u = normal / norm;
     const Eigen::Index na = source.rows(), nb = target.rows();
-    Eigen::VectorXd projected(na + nb);
-    projected.head(na) = source.template cast<double>() * u;
-    projected.tail(nb) = target.template cast<double>() * u;
-    const double m = projected.mean();
+    vector projected(na + nb);
+    projected.head(na) = source.template cast<W>() * u;
+    projected.tail(nb) = target.template cast<W>() * u;
+    const W m = projected.mean();
     const double sd = detail::sample_sd((projected.array() - m).square().mean(), static_cast<std::size_t>(na + nb));
     return u * sd;
   }

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
+#include <act/detail/numeric/symmetric_eigen.hpp>
 
 #include <act/detail/numeric/per_neuron.hpp>
 #include <act/detail/numeric/samples.hpp>
@@ -31,16 +31,17 @@ namespace detail {
 /// The eigenproblem is solved exactly (Eigen's SelfAdjointEigenSolver) on the smaller of the d x d
 /// scatter X^T X and the n x n Gram X X^T (whose leading eigenvector u gives X^T u): deterministic,
 /// with no convergence tolerance to tune, at O(min(n, d)^3 + n d min(n, d)).
-/// (A template so that the eigensolver is only compiled where a PCA fit is.)
 template <class Matrix>
-Eigen::VectorXd leading_direction(const Matrix& x, double negligible) {
+Eigen::Matrix<typename Matrix::Scalar, Eigen::Dynamic, 1> leading_direction(const Matrix& x, double negligible) {
+  using matrix = Eigen::Matrix<typename Matrix::Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  using vector = Eigen::Matrix<typename Matrix::Scalar, Eigen::Dynamic, 1>;
   const bool scatter = x.cols() <= x.rows();
-  const Eigen::MatrixXd gram = scatter ? Eigen::MatrixXd(x.transpose() * x) : Eigen::MatrixXd(x * x.transpose());
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(gram);
+  const matrix gram = scatter ? matrix(x.transpose() * x) : matrix(x * x.transpose());
+  Eigen::SelfAdjointEigenSolver<matrix> solver(gram);
   if (solver.info() != Eigen::Success) raise<invalid_argument>("pca: the eigensolver did not converge");
   const Eigen::Index top = gram.rows() - 1;  // eigenvalues come in ascending order
   if (!(solver.eigenvalues()[top] > negligible)) return {};
-  Eigen::VectorXd v = scatter ? Eigen::VectorXd(solver.eigenvectors().col(top)) : Eigen::VectorXd(x.transpose() * solver.eigenvectors().col(top));
+  vector v = scatter ? vector(solver.eigenvectors().col(top)) : vector(x.transpose() * solver.eigenvectors().col(top));
   const double norm = v.norm();
   if (!(norm > 0.0)) return {};
   return v / norm;
@@ -78,7 +79,7 @@ class pca_direction {
     if (source.rows() != target.rows())
       raise<shape_error>("pca: paired differences need equal counts, but source has {} rows and target has {}",
                                  source.rows(), target.rows());
-    const Eigen::VectorXd beta = direction(source, target);
+    const auto beta = direction(source, target);
     return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [&](const auto& s) {
       return detail::affine_coefficients{1.0, beta[s.index]};
     });
@@ -86,14 +87,16 @@ class pca_direction {
 
  private:
   template <class DA, class DB>
-  static Eigen::VectorXd direction(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) {
-    Eigen::MatrixXd diff = target.template cast<double>() - source.template cast<double>();
-    const Eigen::RowVectorXd mean = diff.colwise().mean();
+  static detail::work_vector<typename DA::Scalar> direction(const Eigen::MatrixBase<DA>& source,
+                                                            const Eigen::MatrixBase<DB>& target) {
+    using W = detail::work_scalar_t<typename DA::Scalar>;
+    detail::work_matrix<typename DA::Scalar> diff = target.template cast<W>() - source.template cast<W>();
+    const detail::work_row_vector<typename DA::Scalar> mean = diff.colwise().mean();
     // Centring identical differences leaves rounding noise of relative size ~1e-16 per entry, whose
     // scatter is ~1e-32 of the raw one; anything below 1e-20 of it is treated as no spread.
     const double negligible = 1e-20 * diff.squaredNorm();
     diff.rowwise() -= mean;
-    const Eigen::VectorXd v = detail::leading_direction(diff, negligible);
+    const auto v = detail::leading_direction(diff, negligible);
     if (v.size() == 0) return mean.transpose();
     // v (m . v) is the same for v and -v, so it points from source to target (beta . m >= 0)
     // whichever sign the eigensolver returned.

@@ -38,36 +38,14 @@ class affine_hook : public row_modes<affine_hook<Scalar>> {
 
   /// Throws act::invalid_argument for a malformed map or a non-finite lambda.
   template <class MapScalar>
-  affine_hook(const affine_map<MapScalar>& map, double lambda) {
-    map.validate();
-    omega_minus_one_ = map.omega.template cast<Scalar>() - Scalar(1);
-    beta_ = map.beta.template cast<Scalar>();
-    if (map.bounded()) {
-      lower_ = map.lower.template cast<Scalar>();
-      upper_ = map.upper.template cast<Scalar>();
-    } else {
-      // Infinite bounds keep one kernel for both cases; NaN still fails both comparisons.
-      lower_ = vector_type::Constant(map.dim(), -std::numeric_limits<Scalar>::infinity());
-      upper_ = vector_type::Constant(map.dim(), std::numeric_limits<Scalar>::infinity());
-    }
-    set_strength(lambda);
-  }
+  affine_hook(const affine_map<MapScalar>& map, double lambda);
 
   /// Number of neurons the hook expects per row.
   Eigen::Index dim() const { return beta_.size(); }
   double strength() const { return lambda_; }
 
   /// Changes lambda (re-fuses the coefficients: O(d)).
-  void set_strength(double lambda) {
-    detail::check_strength("affine_hook lambda", lambda);
-    lambda_ = lambda;
-    const Scalar l = static_cast<Scalar>(lambda);
-    scale_ = strength_scale(omega_minus_one_, l);
-    shift_ = strength_shift(beta_, l);
-    if constexpr (std::is_same_v<Scalar, float>)
-      detail::pack_affine(packed_, dim(), scale_.data(), shift_.data(), lower_.data(), upper_.data(), omega_minus_one_.data(),
-                          beta_.data());
-  }
+  void set_strength(double lambda);
 
  private:
   friend class row_modes<affine_hook>;
@@ -102,6 +80,37 @@ class affine_hook : public row_modes<affine_hook<Scalar>> {
   vector_type scale_, shift_;
   std::vector<float> packed_;  ///< float hooks only: see detail::pack_affine
 };
+
+// Out of the class, so that these are not inline (see detail/instantiations.hpp).
+
+template <class Scalar>
+template <class MapScalar>
+affine_hook<Scalar>::affine_hook(const affine_map<MapScalar>& map, double lambda) {
+  map.validate();
+  omega_minus_one_ = map.omega.template cast<Scalar>() - Scalar(1);
+  beta_ = map.beta.template cast<Scalar>();
+  if (map.bounded()) {
+    lower_ = map.lower.template cast<Scalar>();
+    upper_ = map.upper.template cast<Scalar>();
+  } else {
+    // Infinite bounds keep one kernel for both cases; NaN still fails both comparisons.
+    lower_ = vector_type::Constant(map.dim(), -std::numeric_limits<Scalar>::infinity());
+    upper_ = vector_type::Constant(map.dim(), std::numeric_limits<Scalar>::infinity());
+  }
+  set_strength(lambda);
+}
+
+template <class Scalar>
+void affine_hook<Scalar>::set_strength(double lambda) {
+  detail::check_strength("affine_hook lambda", lambda);
+  lambda_ = lambda;
+  const Scalar l = static_cast<Scalar>(lambda);
+  scale_ = strength_scale(omega_minus_one_, l);
+  shift_ = strength_shift(beta_, l);
+  if constexpr (std::is_same_v<Scalar, float>)
+    detail::pack_affine(packed_, dim(), scale_.data(), shift_.data(), lower_.data(), upper_.data(), omega_minus_one_.data(),
+                        beta_.data());
+}
 
 /// `affine_hook hook(map, lambda)` computes in the map's scalar type.
 template <class MapScalar>

@@ -41,31 +41,7 @@ class quantile_hook : public row_modes<quantile_hook<Scalar>> {
 
   /// Throws as quantile_map::validate for a malformed map, act::invalid_argument for a non-finite lambda.
   template <class MapScalar>
-  quantile_hook(const quantile_map<MapScalar>& map, double lambda) {
-    map.validate();
-    dim_ = map.dim();
-    k_ = map.knots();
-    knots_.resize(static_cast<std::size_t>(dim_ * k_));
-    segments_.resize(static_cast<std::size_t>(dim_ * (k_ + 1)));
-    constexpr double most = static_cast<double>(std::numeric_limits<Scalar>::max());
-    for (Eigen::Index c = 0; c < dim_; ++c) {
-      const MapScalar* x = map.knots_source.col(c).data();
-      const MapScalar* y = map.knots_target.col(c).data();
-      Scalar* kx = knots_.data() + c * k_;
-      detail::quantile_segment<Scalar>* seg = segments_.data() + c * (k_ + 1);
-      for (Eigen::Index k = 0; k < k_; ++k) kx[k] = static_cast<Scalar>(x[k]);
-      seg[0] = {Scalar(0), static_cast<Scalar>(static_cast<double>(y[0]) - static_cast<double>(x[0]))};
-      for (Eigen::Index s = 1; s < k_; ++s) {
-        const double x0 = static_cast<double>(x[s - 1]), x1 = static_cast<double>(x[s]);
-        const double y0 = static_cast<double>(y[s - 1]), y1 = static_cast<double>(y[s]);
-        // A zero-width segment (repeated knot) is never selected by the search; its g is unused.
-        const double g = x1 > x0 ? std::clamp((y1 - y0) / (x1 - x0) - 1.0, -most, most) : 0.0;
-        seg[s] = {static_cast<Scalar>(g), static_cast<Scalar>(y0 - x0)};
-      }
-      seg[k_] = {Scalar(0), static_cast<Scalar>(static_cast<double>(y[k_ - 1]) - static_cast<double>(x[k_ - 1]))};
-    }
-    set_strength(lambda);
-  }
+  quantile_hook(const quantile_map<MapScalar>& map, double lambda);
 
   /// Number of neurons the hook expects per row.
   Eigen::Index dim() const { return dim_; }
@@ -109,6 +85,35 @@ class quantile_hook : public row_modes<quantile_hook<Scalar>> {
   std::vector<Scalar> knots_;                            ///< [d x K], neuron-major
   std::vector<detail::quantile_segment<Scalar>> segments_;  ///< [d x (K + 1)], neuron-major
 };
+
+// Out of the class, so that it is not inline (see detail/instantiations.hpp).
+template <class Scalar>
+template <class MapScalar>
+quantile_hook<Scalar>::quantile_hook(const quantile_map<MapScalar>& map, double lambda) {
+  map.validate();
+  dim_ = map.dim();
+  k_ = map.knots();
+  knots_.resize(static_cast<std::size_t>(dim_ * k_));
+  segments_.resize(static_cast<std::size_t>(dim_ * (k_ + 1)));
+  constexpr double most = static_cast<double>(std::numeric_limits<Scalar>::max());
+  for (Eigen::Index c = 0; c < dim_; ++c) {
+    const MapScalar* x = map.knots_source.col(c).data();
+    const MapScalar* y = map.knots_target.col(c).data();
+    Scalar* kx = knots_.data() + c * k_;
+    detail::quantile_segment<Scalar>* seg = segments_.data() + c * (k_ + 1);
+    for (Eigen::Index k = 0; k < k_; ++k) kx[k] = static_cast<Scalar>(x[k]);
+    seg[0] = {Scalar(0), static_cast<Scalar>(static_cast<double>(y[0]) - static_cast<double>(x[0]))};
+    for (Eigen::Index s = 1; s < k_; ++s) {
+      const double x0 = static_cast<double>(x[s - 1]), x1 = static_cast<double>(x[s]);
+      const double y0 = static_cast<double>(y[s - 1]), y1 = static_cast<double>(y[s]);
+      // A zero-width segment (repeated knot) is never selected by the search; its g is unused.
+      const double g = x1 > x0 ? std::clamp((y1 - y0) / (x1 - x0) - 1.0, -most, most) : 0.0;
+      seg[s] = {static_cast<Scalar>(g), static_cast<Scalar>(y0 - x0)};
+    }
+    seg[k_] = {Scalar(0), static_cast<Scalar>(static_cast<double>(y[k_ - 1]) - static_cast<double>(x[k_ - 1]))};
+  }
+  set_strength(lambda);
+}
 
 /// `quantile_hook hook(map, lambda)` computes in the map's scalar type.
 template <class MapScalar>

@@ -31,92 +31,39 @@ class row_modes {
  public:
   /// Every row of `x`.
   template <class T>
-  void operator()(activations<T> x) const {
-    check_cols(x, "");
-    if (hook().strength() == 0.0) return;
-    apply(x, 0, x.rows);
-  }
+  void operator()(activations<T> x) const;
 
   /// Every row of `x`, split into contiguous row ranges over up to `threads` threads (0 = all cores).
   /// Results are bit-identical to the single-threaded call: each element is computed the same way.
   template <class T>
-  void operator()(activations<T> x, int threads) const {
-    check_cols(x, "");
-    if (hook().strength() == 0.0) return;
-    detail::for_rows_threaded(x.rows, x.cols, threads, Hook::min_elements_per_thread,
-                              [&](Eigen::Index begin, Eigen::Index end) { apply(x, begin, end); });
-  }
+  void operator()(activations<T> x, int threads) const;
 
   /// Rows whose `mask` entry is non-zero; `mask` has one entry per row.
   template <class T>
-  void masked(activations<T> x, const std::uint8_t* mask, std::size_t mask_size) const {
-    check_cols(x, "::masked");
-    detail::check_mask_size(Hook::name, "::masked", mask_size, x.rows);
-    if (hook().strength() == 0.0) return;
-    detail::for_selected_runs(
-        x.rows, [mask](Eigen::Index r) { return mask[r] != 0; }, [&](Eigen::Index b, Eigen::Index e) { apply(x, b, e); });
-  }
+  void masked(activations<T> x, const std::uint8_t* mask, std::size_t mask_size) const;
   template <class T>
-  void masked(activations<T> x, const std::vector<std::uint8_t>& mask) const {
-    masked(x, mask.data(), mask.size());
-  }
+  void masked(activations<T> x, const std::vector<std::uint8_t>& mask) const;
 
   /// The last row of each sequence, for buffers packing sequences one after another:
   /// `lengths[k]` rows belong to sequence k, and the lengths add up to the buffer's rows.
   template <class T>
-  void last_rows(activations<T> x, const Eigen::Index* lengths, std::size_t sequences) const {
-    check_cols(x, "::last_rows");
-    detail::check_sequence_lengths(Hook::name, "::last_rows", lengths, sequences, x.rows);
-    if (hook().strength() == 0.0) return;
-    Eigen::Index end = 0;
-    for (std::size_t k = 0; k < sequences; ++k) {
-      end += lengths[k];
-      apply(x, end - 1, end);
-    }
-  }
+  void last_rows(activations<T> x, const Eigen::Index* lengths, std::size_t sequences) const;
   template <class T>
-  void last_rows(activations<T> x, const std::vector<Eigen::Index>& lengths) const {
-    last_rows(x, lengths.data(), lengths.size());
-  }
+  void last_rows(activations<T> x, const std::vector<Eigen::Index>& lengths) const;
 
   /// One strength per row (a serving batch whose requests ask different strengths); the hook's own
   /// lambda is ignored. Rows with lambda = 0 are untouched.
   template <class T>
-  void per_row(activations<T> x, const float* lambdas, std::size_t count) const {
-    check_cols(x, "::per_row");
-    detail::check_row_strengths(Hook::name, "::per_row", lambdas, count, x.rows);
-    detail::for_selected_runs(
-        x.rows, [lambdas](Eigen::Index r) { return lambdas[r] != 0.0f; },
-        [&](Eigen::Index b, Eigen::Index e) { hook().apply_rows_per_row(x.data, x.row_stride, x.col_stride, b, e, lambdas); });
-  }
+  void per_row(activations<T> x, const float* lambdas, std::size_t count) const;
   template <class T>
-  void per_row(activations<T> x, const std::vector<float>& lambdas) const {
-    per_row(x, lambdas.data(), lambdas.size());
-  }
+  void per_row(activations<T> x, const std::vector<float>& lambdas) const;
 
   /// Channel-spatial mode for feature maps: `data` holds `images` blocks of [channels x positions]
   /// (channel-major, e.g. C x H*W). Per image and channel, the spatial mean m is transported, and
   /// T_lambda(m) - m is added to every position of that channel (affine maps: only when m lies in the
   /// support).
   template <class T>
-  void channel_spatial(T* data, Eigen::Index images, Eigen::Index channels, Eigen::Index positions) const {
-    if (channels != hook().dim())
-      raise<shape_error>("{}::channel_spatial: {} channels but the map has {} neurons", Hook::name, channels, hook().dim());
-    if (images < 0 || positions <= 0)
-      raise<shape_error>("{}::channel_spatial: need images >= 0 and positions >= 1, got {} and {}", Hook::name, images,
-                         positions);
-    if (hook().strength() == 0.0) return;
-    using C = typename detail::storage_traits<std::remove_const_t<T>>::compute;
-    for (Eigen::Index i = 0; i < images; ++i)
-      for (Eigen::Index c = 0; c < channels; ++c) {
-        T* p = data + (i * channels + c) * positions;
-        double sum = 0;
-        for (Eigen::Index k = 0; k < positions; ++k) sum += static_cast<double>(static_cast<C>(p[k]));
-        C delta{};
-        if (!hook().spatial_displacement(c, static_cast<C>(sum / static_cast<double>(positions)), delta)) continue;
-        for (Eigen::Index k = 0; k < positions; ++k) p[k] = static_cast<T>(static_cast<C>(p[k]) + delta);
-      }
-  }
+  void channel_spatial(T* data, Eigen::Index images, Eigen::Index channels, Eigen::Index positions) const;
 
  protected:
   row_modes() = default;
@@ -135,5 +82,96 @@ class row_modes {
       raise<shape_error>("{}{}: buffer is [{} x {}] but the map has {} neurons", Hook::name, mode, x.rows, x.cols, hook().dim());
   }
 };
+
+// Out of the class, so that these are not inline: linking act::act_compiled (detail/instantiations.hpp)
+// then keeps their code out of every translation unit.
+
+template <class Hook>
+template <class T>
+void row_modes<Hook>::operator()(activations<T> x) const {
+  check_cols(x, "");
+  if (hook().strength() == 0.0) return;
+  apply(x, 0, x.rows);
+}
+
+template <class Hook>
+template <class T>
+void row_modes<Hook>::operator()(activations<T> x, int threads) const {
+  check_cols(x, "");
+  if (hook().strength() == 0.0) return;
+  detail::for_rows_threaded(x.rows, x.cols, threads, Hook::min_elements_per_thread,
+                            [&](Eigen::Index begin, Eigen::Index end) { apply(x, begin, end); });
+}
+
+template <class Hook>
+template <class T>
+void row_modes<Hook>::masked(activations<T> x, const std::uint8_t* mask, std::size_t mask_size) const {
+  check_cols(x, "::masked");
+  detail::check_mask_size(Hook::name, "::masked", mask_size, x.rows);
+  if (hook().strength() == 0.0) return;
+  detail::for_selected_runs(
+      x.rows, [mask](Eigen::Index r) { return mask[r] != 0; }, [&](Eigen::Index b, Eigen::Index e) { apply(x, b, e); });
+}
+
+template <class Hook>
+template <class T>
+void row_modes<Hook>::masked(activations<T> x, const std::vector<std::uint8_t>& mask) const {
+  masked(x, mask.data(), mask.size());
+}
+
+template <class Hook>
+template <class T>
+void row_modes<Hook>::last_rows(activations<T> x, const Eigen::Index* lengths, std::size_t sequences) const {
+  check_cols(x, "::last_rows");
+  detail::check_sequence_lengths(Hook::name, "::last_rows", lengths, sequences, x.rows);
+  if (hook().strength() == 0.0) return;
+  Eigen::Index end = 0;
+  for (std::size_t k = 0; k < sequences; ++k) {
+    end += lengths[k];
+    apply(x, end - 1, end);
+  }
+}
+
+template <class Hook>
+template <class T>
+void row_modes<Hook>::last_rows(activations<T> x, const std::vector<Eigen::Index>& lengths) const {
+  last_rows(x, lengths.data(), lengths.size());
+}
+
+template <class Hook>
+template <class T>
+void row_modes<Hook>::per_row(activations<T> x, const float* lambdas, std::size_t count) const {
+  check_cols(x, "::per_row");
+  detail::check_row_strengths(Hook::name, "::per_row", lambdas, count, x.rows);
+  detail::for_selected_runs(
+      x.rows, [lambdas](Eigen::Index r) { return lambdas[r] != 0.0f; },
+      [&](Eigen::Index b, Eigen::Index e) { hook().apply_rows_per_row(x.data, x.row_stride, x.col_stride, b, e, lambdas); });
+}
+
+template <class Hook>
+template <class T>
+void row_modes<Hook>::per_row(activations<T> x, const std::vector<float>& lambdas) const {
+  per_row(x, lambdas.data(), lambdas.size());
+}
+
+template <class Hook>
+template <class T>
+void row_modes<Hook>::channel_spatial(T* data, Eigen::Index images, Eigen::Index channels, Eigen::Index positions) const {
+  if (channels != hook().dim())
+    raise<shape_error>("{}::channel_spatial: {} channels but the map has {} neurons", Hook::name, channels, hook().dim());
+  if (images < 0 || positions <= 0)
+    raise<shape_error>("{}::channel_spatial: need images >= 0 and positions >= 1, got {} and {}", Hook::name, images, positions);
+  if (hook().strength() == 0.0) return;
+  using C = typename detail::storage_traits<std::remove_const_t<T>>::compute;
+  for (Eigen::Index i = 0; i < images; ++i)
+    for (Eigen::Index c = 0; c < channels; ++c) {
+      T* p = data + (i * channels + c) * positions;
+      double sum = 0;
+      for (Eigen::Index k = 0; k < positions; ++k) sum += static_cast<double>(static_cast<C>(p[k]));
+      C delta{};
+      if (!hook().spatial_displacement(c, static_cast<C>(sum / static_cast<double>(positions)), delta)) continue;
+      for (Eigen::Index k = 0; k < positions; ++k) p[k] = static_cast<T>(static_cast<C>(p[k]) + delta);
+    }
+}
 
 }  // namespace act

@@ -76,11 +76,14 @@ struct gguf_contents {
   }
 };
 
-/// Bounds-checked little-endian reader; every read names what it was reading when it runs out.
+/// Bounds-checked little-endian reader over bytes of type `Byte`; every read names what it was reading
+/// when it runs out.
+template <class Byte>
 class gguf_cursor {
+  static_assert(sizeof(Byte) == 1, "file contents are bytes: char, unsigned char or std::byte");
+
  public:
-  gguf_cursor(const unsigned char* data, std::size_t size, std::string_view origin)
-      : data_(data), size_(size), origin_(origin) {}
+  gguf_cursor(const Byte* data, std::size_t size, std::string_view origin) : data_(data), size_(size), origin_(origin) {}
 
   std::size_t position() const { return pos_; }
   std::size_t remaining() const { return size_ - pos_; }
@@ -116,7 +119,7 @@ class gguf_cursor {
   }
 
  private:
-  const unsigned char* data_;
+  const Byte* data_;
   std::size_t size_;
   std::string_view origin_;
   std::size_t pos_ = 0;
@@ -135,23 +138,24 @@ inline std::size_t gguf_scalar_size(std::uint32_t type) {
 }
 
 /// Reads one scalar (non-array) value of a known type.
-inline gguf_value gguf_read_scalar(gguf_cursor& in, gguf_type type, const std::string& key, std::string_view origin) {
+template <class Cursor>
+gguf_value gguf_read_scalar(Cursor& in, gguf_type type, const std::string& key, std::string_view origin) {
   gguf_value v;
   v.type = type;
   const std::string what = "value of '" + key + "'";
   switch (type) {
-    case gguf_type::u8: v.uint_value = in.read<std::uint8_t>(what); break;
-    case gguf_type::u16: v.uint_value = in.read<std::uint16_t>(what); break;
-    case gguf_type::u32: v.uint_value = in.read<std::uint32_t>(what); break;
-    case gguf_type::u64: v.uint_value = in.read<std::uint64_t>(what); break;
-    case gguf_type::i8: v.int_value = in.read<std::int8_t>(what); break;
-    case gguf_type::i16: v.int_value = in.read<std::int16_t>(what); break;
-    case gguf_type::i32: v.int_value = in.read<std::int32_t>(what); break;
-    case gguf_type::i64: v.int_value = in.read<std::int64_t>(what); break;
-    case gguf_type::f32: v.float_value = in.read<float>(what); break;
-    case gguf_type::f64: v.float_value = in.read<double>(what); break;
+    case gguf_type::u8: v.uint_value = in.template read<std::uint8_t>(what); break;
+    case gguf_type::u16: v.uint_value = in.template read<std::uint16_t>(what); break;
+    case gguf_type::u32: v.uint_value = in.template read<std::uint32_t>(what); break;
+    case gguf_type::u64: v.uint_value = in.template read<std::uint64_t>(what); break;
+    case gguf_type::i8: v.int_value = in.template read<std::int8_t>(what); break;
+    case gguf_type::i16: v.int_value = in.template read<std::int16_t>(what); break;
+    case gguf_type::i32: v.int_value = in.template read<std::int32_t>(what); break;
+    case gguf_type::i64: v.int_value = in.template read<std::int64_t>(what); break;
+    case gguf_type::f32: v.float_value = in.template read<float>(what); break;
+    case gguf_type::f64: v.float_value = in.template read<double>(what); break;
     case gguf_type::boolean:
-      v.uint_value = in.read<std::uint8_t>(what);
+      v.uint_value = in.template read<std::uint8_t>(what);
       if (v.uint_value > 1) raise<format_error>("{}: bool value of '{}' is {}, not 0 or 1", origin, key, v.uint_value);
       break;
     case gguf_type::string: v.string_value = in.read_string(what); break;
@@ -173,155 +177,157 @@ void gguf_refuse_duplicates(const Items& items, Name name, std::string_view orig
   }
 }
 
-/// Parses and validates the generic GGUF structure: header, metadata, tensor infos, data layout.
-/// Counts and lengths are checked against the bytes left before anything is reserved, so a hostile
-/// file cannot make the parser allocate more than its own size justifies.
-inline gguf_contents parse_gguf(const unsigned char* data, std::size_t size, std::string_view origin) {
-  gguf_contents out;
-  if (size < 4 || std::memcmp(data, "GGUF", 4) != 0) raise<format_error>("{}: bad magic, not a GGUF file", origin);
-  gguf_cursor in(data, size, origin);
-  in.skip(4, "magic");
-  out.version = in.read<std::uint32_t>("version");
+/// The header after the magic: a supported version, and element counts the file could hold at their smallest encodings
+/// (a KV pair: key length 8 + type 4 + 1 value byte; a tensor info: name length 8 + n_dims 4 + one dim 8
+/// + type 4 + offset 8).
+template <class Cursor>
+void read_gguf_header(Cursor& in, gguf_contents& out, std::uint64_t& tensor_count, std::uint64_t& kv_count,
+                      std::string_view origin) {
+  in.skip(4, "magic");  // checked by the caller
+  out.version = in.template read<std::uint32_t>("version");
   // Version 1 used 32-bit counts and lengths; 2 and 3 share this layout (3 added big-endian files, which
   // would show up here as absurd versions).
-  if (out.version != 3 && out.version != 2) {
-    raise<format_error>("{}: unsupported GGUF version {} (expected 3)", origin, out.version);
-  }
-  const auto tensor_count = in.read<std::uint64_t>("tensor count");
-  const auto kv_count = in.read<std::uint64_t>("metadata count");
-  // Smallest encodings: a KV pair is key length (8) + type (4) + 1 value byte; a tensor info is name
-  // length (8) + n_dims (4) + one dim (8) + type (4) + offset (8).
+  if (out.version != 3 && out.version != 2) raise<format_error>("{}: unsupported GGUF version {} (expected 3)", origin, out.version);
+  tensor_count = in.template read<std::uint64_t>("tensor count");
+  kv_count = in.template read<std::uint64_t>("metadata count");
   constexpr std::uint64_t min_kv = 13, min_tensor = 32;
-  if (kv_count > in.remaining() / min_kv) {
-    raise<format_error>("{}: metadata count {} is larger than the file could hold", origin, kv_count);
-  }
-  if (tensor_count > (in.remaining() - kv_count * min_kv) / min_tensor) {
+  if (kv_count > in.remaining() / min_kv) raise<format_error>("{}: metadata count {} is larger than the file could hold", origin, kv_count);
+  if (tensor_count > (in.remaining() - kv_count * min_kv) / min_tensor)
     raise<format_error>("{}: tensor count {} is larger than the file could hold", origin, tensor_count);
-  }
+}
 
+/// An array value: its element type and length are kept, its elements checked against the file and skipped.
+template <class Cursor>
+gguf_value read_gguf_array(Cursor& in, const std::string& key, std::string_view origin) {
+  gguf_value value;
+  value.type = gguf_type::array;
+  const auto elem = in.template read<std::uint32_t>("array type of '" + key + "'");
+  if (static_cast<gguf_type>(elem) == gguf_type::array)
+    raise<format_error>("{}: key '{}' holds nested arrays, which GGUF does not allow", origin, key);
+  const std::size_t elem_size = gguf_scalar_size(elem);
+  if (elem_size == std::numeric_limits<std::size_t>::max())
+    raise<format_error>("{}: unknown array element type {} for key '{}'", origin, elem, key);
+  value.array_type = static_cast<gguf_type>(elem);
+  value.array_size = in.template read<std::uint64_t>("array length of '" + key + "'");
+  // Strings take at least their 8-byte length each.
+  const std::uint64_t min_size = elem_size == 0 ? 8 : elem_size;
+  if (value.array_size > in.remaining() / min_size)
+    raise<format_error>("{}: array length {} for key '{}' is larger than the file could hold", origin, value.array_size, key);
+  if (elem_size != 0) {
+    in.skip(value.array_size * elem_size, "array '" + key + "'");
+    return value;
+  }
+  for (std::uint64_t i = 0; i < value.array_size; ++i) {
+    const auto len = in.template read<std::uint64_t>("string in array '" + key + "'");
+    if (len > in.remaining())
+      raise<format_error>("{}: string in array '{}' has length {}, past the end of the file", origin, key, len);
+    in.skip(len, "string in array '" + key + "'");
+  }
+  return value;
+}
+
+/// The metadata key-value pairs, in file order; keys unique.
+template <class Cursor>
+void read_gguf_metadata(Cursor& in, std::uint64_t kv_count, gguf_contents& out, std::string_view origin) {
   out.metadata.reserve(static_cast<std::size_t>(kv_count));
   for (std::uint64_t k = 0; k < kv_count; ++k) {
     std::string key = in.read_string("metadata key");
-    const auto type = in.read<std::uint32_t>("value type of '" + key + "'");
-    if (gguf_scalar_size(type) == std::numeric_limits<std::size_t>::max()) {
+    const auto type = in.template read<std::uint32_t>("value type of '" + key + "'");
+    if (gguf_scalar_size(type) == std::numeric_limits<std::size_t>::max())
       raise<format_error>("{}: unknown value type {} for key '{}'", origin, type, key);
-    }
-    gguf_value value;
-    if (static_cast<gguf_type>(type) == gguf_type::array) {
-      value.type = gguf_type::array;
-      const auto elem = in.read<std::uint32_t>("array type of '" + key + "'");
-      if (static_cast<gguf_type>(elem) == gguf_type::array) {
-        raise<format_error>("{}: key '{}' holds nested arrays, which GGUF does not allow", origin, key);
-      }
-      const std::size_t elem_size = gguf_scalar_size(elem);
-      if (elem_size == std::numeric_limits<std::size_t>::max()) {
-        raise<format_error>("{}: unknown array element type {} for key '{}'", origin, elem, key);
-      }
-      value.array_type = static_cast<gguf_type>(elem);
-      value.array_size = in.read<std::uint64_t>("array length of '" + key + "'");
-      // Strings take at least their 8-byte length each.
-      const std::uint64_t min_size = elem_size == 0 ? 8 : elem_size;
-      if (value.array_size > in.remaining() / min_size) {
-        raise<format_error>("{}: array length {} for key '{}' is larger than the file could hold", origin,
-                            value.array_size, key);
-      }
-      if (elem_size == 0) {
-        for (std::uint64_t i = 0; i < value.array_size; ++i) {
-          const auto len = in.read<std::uint64_t>("string in array '" + key + "'");
-          if (len > in.remaining()) {
-            raise<format_error>("{}: string in array '{}' has length {}, past the end of the file", origin, key, len);
-          }
-          in.skip(len, "string in array '" + key + "'");
-        }
-      } else {
-        in.skip(value.array_size * elem_size, "array '" + key + "'");
-      }
-    } else {
-      value = gguf_read_scalar(in, static_cast<gguf_type>(type), key, origin);
-    }
+    gguf_value value = static_cast<gguf_type>(type) == gguf_type::array ? read_gguf_array(in, key, origin)
+                                                                          : gguf_read_scalar(in, static_cast<gguf_type>(type), key, origin);
     out.metadata.emplace_back(std::move(key), std::move(value));
   }
-
-  gguf_refuse_duplicates(out.metadata, [](const auto& kv) -> const std::string& { return kv.first; }, origin,
-                         "metadata key");
-
+  gguf_refuse_duplicates(out.metadata, [](const auto& kv) -> const std::string& { return kv.first; }, origin, "metadata key");
   if (const gguf_value* a = out.find("general.alignment")) {
     if (a->type != gguf_type::u32) raise<format_error>("{}: general.alignment must be a uint32", origin);
-    if (a->uint_value == 0 || (a->uint_value & (a->uint_value - 1)) != 0) {
+    if (a->uint_value == 0 || (a->uint_value & (a->uint_value - 1)) != 0)
       raise<format_error>("{}: general.alignment {} is not a power of two", origin, a->uint_value);
-    }
     out.alignment = a->uint_value;
   }
+}
 
+/// The tensor infos, in file order: 1 to 4 dimensions whose product fits, F32, aligned offsets, unique names.
+template <class Cursor>
+void read_gguf_tensor_infos(Cursor& in, std::uint64_t tensor_count, gguf_contents& out, std::string_view origin) {
   out.tensors.reserve(static_cast<std::size_t>(tensor_count));
   for (std::uint64_t t = 0; t < tensor_count; ++t) {
     gguf_tensor_info info;
     info.name = in.read_string("tensor name");
-    const auto n_dims = in.read<std::uint32_t>("n_dims of '" + info.name + "'");
-    if (n_dims == 0 || n_dims > gguf_max_dims) {
+    const auto n_dims = in.template read<std::uint32_t>("n_dims of '" + info.name + "'");
+    if (n_dims == 0 || n_dims > gguf_max_dims)
       raise<format_error>("{}: tensor '{}' has n_dims {}; GGUF allows 1 to {}", origin, info.name, n_dims, gguf_max_dims);
-    }
     std::uint64_t count = 1;
     for (std::uint32_t d = 0; d < n_dims; ++d) {
-      const auto dim = in.read<std::uint64_t>("dimensions of '" + info.name + "'");
+      const auto dim = in.template read<std::uint64_t>("dimensions of '" + info.name + "'");
       // ggml stores dimensions as int64.
       if (dim > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
-          (dim != 0 && count > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / dim)) {
+          (dim != 0 && count > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / dim))
         raise<format_error>("{}: tensor '{}' has dimensions whose product overflows", origin, info.name);
-      }
       count *= dim;
       info.dims.push_back(dim);
     }
-    info.type = in.read<std::uint32_t>("type of '" + info.name + "'");
-    if (info.type != ggml_type_f32) {
+    info.type = in.template read<std::uint32_t>("type of '" + info.name + "'");
+    if (info.type != ggml_type_f32)
       raise<format_error>("{}: tensor '{}' has ggml type {}; only F32 (0) is supported", origin, info.name, info.type);
-    }
-    if (count > std::numeric_limits<std::uint64_t>::max() / 4) {
+    if (count > std::numeric_limits<std::uint64_t>::max() / 4)
       raise<format_error>("{}: tensor '{}' has dimensions whose product overflows", origin, info.name);
-    }
     info.byte_size = count * 4;
-    info.offset = in.read<std::uint64_t>("offset of '" + info.name + "'");
-    if (info.offset % out.alignment != 0) {
+    info.offset = in.template read<std::uint64_t>("offset of '" + info.name + "'");
+    if (info.offset % out.alignment != 0)
       raise<format_error>("{}: tensor '{}' has misaligned data offset {} (alignment {})", origin, info.name, info.offset,
                           out.alignment);
-    }
     out.tensors.push_back(std::move(info));
   }
-
   gguf_refuse_duplicates(out.tensors, [](const gguf_tensor_info& t) -> const std::string& { return t.name; }, origin,
                          "tensor name");
+}
 
-  // The data section starts at the next multiple of the alignment after the tensor infos.
-  const std::uint64_t pos = in.position();
+/// The data section starts at the next multiple of the alignment after the tensor infos; every tensor's
+/// data lies inside the file, and no two tensors overlap (well-formed writers never alias data).
+template <class Contents>
+void place_gguf_data(Contents& out, std::uint64_t pos, std::size_t size, std::string_view origin) {
   const std::uint64_t start = (pos + out.alignment - 1) / out.alignment * out.alignment;
   if (out.tensors.empty()) {
     out.data_start = static_cast<std::size_t>(std::min<std::uint64_t>(start, size));
-    return out;
+    return;
   }
   if (start > size) raise<format_error>("{}: data section starts at {}, past the end of the file ({} bytes)", origin, start, size);
   out.data_start = static_cast<std::size_t>(start);
   const std::uint64_t data_size = size - out.data_start;
-  for (const gguf_tensor_info& t : out.tensors) {
-    if (t.offset > data_size || t.byte_size > data_size - t.offset) {
+  for (const gguf_tensor_info& t : out.tensors)
+    if (t.offset > data_size || t.byte_size > data_size - t.offset)
       raise<format_error>("{}: tensor '{}' data ({} bytes at offset {}) runs past the end of the file", origin, t.name,
                           t.byte_size, t.offset);
-    }
-  }
-  // Overlapping tensors would alias each other's data; well-formed writers never produce them.
   std::vector<const gguf_tensor_info*> order;
   order.reserve(out.tensors.size());
   for (const gguf_tensor_info& t : out.tensors) order.push_back(&t);
   std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return a->offset < b->offset; });
-  for (std::size_t i = 1; i < order.size(); ++i) {
-    if (order[i]->offset < order[i - 1]->offset + order[i - 1]->byte_size) {
+  for (std::size_t i = 1; i < order.size(); ++i)
+    if (order[i]->offset < order[i - 1]->offset + order[i - 1]->byte_size)
       raise<format_error>("{}: tensors '{}' and '{}' overlap", origin, order[i - 1]->name, order[i]->name);
-    }
-  }
+}
+
+/// Parses and validates the generic GGUF structure: header, metadata, tensor infos, data layout.
+/// Counts and lengths are checked against the bytes left before anything is reserved, so a hostile
+/// file cannot make the parser allocate more than its own size justifies.
+template <class Byte>
+gguf_contents parse_gguf(const Byte* data, std::size_t size, std::string_view origin) {
+  if (size < 4 || std::memcmp(data, "GGUF", 4) != 0) raise<format_error>("{}: bad magic, not a GGUF file", origin);
+  gguf_cursor<Byte> in(data, size, origin);
+  gguf_contents out;
+  std::uint64_t tensor_count = 0, kv_count = 0;
+  read_gguf_header(in, out, tensor_count, kv_count, origin);
+  read_gguf_metadata(in, kv_count, out, origin);
+  read_gguf_tensor_infos(in, tensor_count, out, origin);
+  place_gguf_data(out, in.position(), size, origin);
   return out;
 }
 
 /// Layer number in a tensor name "direction.N" (N >= 1, decimal digits only), or throws.
-inline int control_vector_layer(const std::string& name, std::string_view origin) {
+template <class String>
+int control_vector_layer(const String& name, std::string_view origin) {
   constexpr std::string_view prefix = "direction.";
   const bool shaped = name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
                       std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
@@ -339,19 +345,21 @@ inline int control_vector_layer(const std::string& name, std::string_view origin
 }
 
 /// Appends little-endian raw bytes of a trivially copyable value.
-template <class T>
-void gguf_put(std::vector<unsigned char>& out, const T& value) {
+template <class T, class Bytes>
+void gguf_put(Bytes& out, const T& value) {
   unsigned char raw[sizeof(T)];
   std::memcpy(raw, &value, sizeof(T));
   out.insert(out.end(), raw, raw + sizeof(T));
 }
 
-inline void gguf_put_string(std::vector<unsigned char>& out, std::string_view s) {
+template <class Bytes>
+void gguf_put_string(Bytes& out, std::string_view s) {
   gguf_put<std::uint64_t>(out, s.size());
   out.insert(out.end(), s.begin(), s.end());
 }
 
-inline void gguf_pad(std::vector<unsigned char>& out, std::uint64_t alignment) {
+template <class Bytes>
+void gguf_pad(Bytes& out, std::uint64_t alignment) {
   while (out.size() % alignment != 0) out.push_back(0);
 }
 
@@ -361,7 +369,9 @@ inline void gguf_pad(std::vector<unsigned char>& out, std::uint64_t alignment) {
 /// controlvector.model_hint, controlvector.layer_count (int32, the number of direction tensors, as
 /// llama.cpp's cvector-generator writes it), and F32 tensors direction.N in ascending layer order,
 /// each aligned to 32 bytes. Throws invalid_argument / shape_error for unusable input.
-inline std::vector<unsigned char> serialize_control_vector(const control_vector& cv) {
+/// (`Byte`: unsigned char or char.)
+template <class Byte = unsigned char>
+std::vector<Byte> serialize_control_vector(const control_vector& cv) {
   using detail::gguf_put;
   if (cv.directions.empty()) raise<invalid_argument>("control vector has no directions");
   const std::size_t length = cv.directions.begin()->second.size();
@@ -377,7 +387,7 @@ inline std::vector<unsigned char> serialize_control_vector(const control_vector&
     raise<invalid_argument>("control vector has too many layers");
   }
 
-  std::vector<unsigned char> out = {'G', 'G', 'U', 'F'};  // (insert into an empty vector trips GCC 12's -Wstringop-overflow)
+  std::vector<Byte> out = {'G', 'G', 'U', 'F'};  // (insert into an empty vector trips GCC 12's -Wstringop-overflow)
   gguf_put<std::uint32_t>(out, 3);
   gguf_put<std::uint64_t>(out, cv.directions.size());
   gguf_put<std::uint64_t>(out, 3);
@@ -411,14 +421,16 @@ inline std::vector<unsigned char> serialize_control_vector(const control_vector&
 }
 
 /// Writes a control vector as a GGUF file, atomically (a failed write leaves no file).
-inline void write_control_vector(const std::string& path, const control_vector& cv) {
-  detail::atomic_write(path, serialize_control_vector(cv));
+template <class Path>
+void write_control_vector(const Path& path, const control_vector& cv) {
+  detail::atomic_write(detail::path_string(path), serialize_control_vector(cv));
 }
 
 /// Parses a control vector held in memory, validating the whole GGUF structure first. `origin` names
 /// the file in messages. Requires general.architecture = "controlvector" and only F32 1-D tensors
 /// named direction.N (N >= 1) of one common length; model_hint and layer_count are optional.
-inline control_vector parse_control_vector(const unsigned char* data, std::size_t size, std::string_view origin) {
+template <class Byte>
+control_vector parse_control_vector(const Byte* data, std::size_t size, std::string_view origin) {
   using detail::gguf_type;
   const detail::gguf_contents g = detail::parse_gguf(data, size, origin);
 
@@ -459,9 +471,11 @@ inline control_vector parse_control_vector(const unsigned char* data, std::size_
 }
 
 /// Reads and validates the control vector at `path`.
-inline control_vector read_control_vector(const std::string& path) {
-  const std::vector<unsigned char> bytes = detail::read_file(path);
-  return parse_control_vector(bytes.data(), bytes.size(), path);
+template <class Path>
+control_vector read_control_vector(const Path& path) {
+  const std::string name = detail::path_string(path);
+  const std::vector<unsigned char> bytes = detail::read_file(name);
+  return parse_control_vector(bytes.data(), bytes.size(), name);
 }
 
 }  // namespace act

@@ -44,6 +44,8 @@ struct npy_header {
 
 /// Parser for the Python literal dict in a .npy header, e.g.
 /// {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
+/// (A template on the character type only so that it is compiled where a .npy file is read.)
+template <class Char = char>
 class npy_header_parser {
  public:
   npy_header_parser(std::string_view text, std::string_view origin) : text_(text), origin_(origin) {}
@@ -177,7 +179,8 @@ class npy_header_parser {
 };
 
 /// Maps a .npy descr to an element type, or throws naming the field.
-inline dtype npy_descr_type(const std::string& descr, std::string_view origin) {
+template <class String>
+dtype npy_descr_type(const String& descr, std::string_view origin) {
   if (!descr.empty() && descr[0] == '>') {
     raise<format_error>("{}: header field 'descr' is '{}': big-endian data is not supported", origin, descr);
   }
@@ -194,7 +197,10 @@ inline dtype npy_descr_type(const std::string& descr, std::string_view origin) {
 
 /// Parses a .npy file held in memory. `origin` names the file in messages. Throws format_error naming
 /// the file and the field at fault.
-inline npy_array parse_npy(const unsigned char* data, std::size_t size, std::string_view origin) {
+template <class Byte>
+npy_array parse_npy(const Byte* bytes, std::size_t size, std::string_view origin) {
+  static_assert(sizeof(Byte) == 1, "file contents are bytes: char, unsigned char or std::byte");
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes);
   static constexpr unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (size < 6 || std::memcmp(data, magic, 6) != 0) raise<format_error>("{}: bad magic, not a .npy file", origin);
   if (size < 8) raise<format_error>("{}: truncated header (no version)", origin);
@@ -213,7 +219,7 @@ inline npy_array parse_npy(const unsigned char* data, std::size_t size, std::str
                         size - prefix);
   }
   const std::string_view text(reinterpret_cast<const char*>(data + prefix), header_len);
-  const detail::npy_header h = detail::npy_header_parser(text, origin).parse();
+  const detail::npy_header h = detail::npy_header_parser<char>(text, origin).parse();
 
   const dtype type = detail::npy_descr_type(h.descr, origin);
   if (h.shape.size() != 1 && h.shape.size() != 2) {
@@ -256,9 +262,11 @@ inline npy_array parse_npy(const unsigned char* data, std::size_t size, std::str
 }
 
 /// Reads and validates the .npy file at `path`.
-inline npy_array read_npy(const std::string& path) {
-  const std::vector<unsigned char> bytes = detail::read_file(path);
-  return parse_npy(bytes.data(), bytes.size(), path);
+template <class Path>
+npy_array read_npy(const Path& path) {
+  const std::string name = detail::path_string(path);
+  const std::vector<unsigned char> bytes = detail::read_file(name);
+  return parse_npy(bytes.data(), bytes.size(), name);
 }
 
 /// Loads a .npy file as a matrix: 2-D arrays as stored [rows x cols], a 1-D array of length n as [1 x n].

@@ -9,6 +9,7 @@
 
 #include <act/core/error.hpp>
 #include <act/core/strength.hpp>
+#include <act/maps/affine_map.hpp>
 
 namespace act {
 
@@ -95,5 +96,23 @@ struct quantile_map {
       }
   }
 };
+
+/// Per neuron, the least-squares line through a quantile map's knots (x_k, y_k): the affine summary map
+/// files store beside the knots for readers that only know affine maps. Unbounded.
+template <class Scalar>
+affine_map<Scalar> least_squares_line(const quantile_map<Scalar>& q) {
+  using vector = Eigen::Array<double, Eigen::Dynamic, 1>;
+  affine_map<Scalar> line = affine_map<Scalar>::identity(q.dim());
+  for (Eigen::Index j = 0; j < q.dim(); ++j) {
+    const vector x = q.knots_source.col(j).template cast<double>().array();
+    const vector y = q.knots_target.col(j).template cast<double>().array();
+    const double mx = x.mean(), my = y.mean();
+    const double sxx = (x - mx).square().sum(), sxy = ((x - mx) * (y - my)).sum();
+    const double slope = sxx > 0 ? sxy / sxx : 1.0;  // one knot, or all equal: a shift
+    line.omega[j] = static_cast<Scalar>(slope);
+    line.beta[j] = static_cast<Scalar>(my - slope * mx);
+  }
+  return line;
+}
 
 }  // namespace act

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -30,7 +31,8 @@ struct map_info {
   std::string support;            ///< the support option fitted with ("q0_100", "all", ...), if known
 };
 
-/// Site name -> map, applied at a strength lambda (global, or overridden per site).
+/// Site name -> map, applied at a strength lambda (global, or overridden per site). Maps are stored
+/// and applied in `Scalar` (act::map_set: float, for float, half and bfloat16 buffers).
 ///
 ///     act::map_set maps;
 ///     maps.insert("blk.3.post_attn_norm", fit.map, {"linear", n_a, n_b});
@@ -40,10 +42,12 @@ struct map_info {
 ///     maps(site_name, act::view(buf, tokens, d));        // no map at this site: nothing happens
 ///
 /// Applying is const and thread-safe; changing maps or strengths is not (do it between passes).
-class map_set {
+template <class Scalar>
+class basic_map_set {
  public:
-  using map_type = any_map<float>;
-  using hook_type = std::variant<affine_hook<float>, quantile_hook<float>>;
+  using scalar_type = Scalar;
+  using map_type = any_map<Scalar>;
+  using hook_type = std::variant<affine_hook<Scalar>, quantile_hook<Scalar>>;
 
   /// One site's map, provenance, optional strength override and the hook fused at its strength.
   struct entry {
@@ -53,107 +57,56 @@ class map_set {
     hook_type hook;
   };
 
-  /// Adds or replaces the map of `site` (cast to float, validated).
-  template <class Scalar>
-  void insert(std::string site, const affine_map<Scalar>& map, map_info info = {}) {
-    emplace(std::move(site), map_type{map.template cast<float>()}, std::move(info));
-  }
-
-  /// Adds or replaces the non-parametric map of `site` (cast to float, validated).
-  template <class Scalar>
-  void insert(std::string site, const quantile_map<Scalar>& map, map_info info = {}) {
-    emplace(std::move(site), map_type{map.template cast<float>()}, std::move(info));
-  }
-
+  /// Adds or replaces the map of `site` (cast to Scalar, validated).
+  template <class MapScalar>
+  void insert(std::string site, const affine_map<MapScalar>& map, map_info info = {});
+  /// Adds or replaces the non-parametric map of `site` (cast to Scalar, validated).
+  template <class MapScalar>
+  void insert(std::string site, const quantile_map<MapScalar>& map, map_info info = {});
   /// Adds or replaces the map of `site`, whichever kind it holds.
-  template <class Scalar>
-  void insert(std::string site, const any_map<Scalar>& map, map_info info = {}) {
-    std::visit([&](const auto& m) { insert(std::move(site), m, std::move(info)); }, map);
-  }
+  template <class MapScalar>
+  void insert(std::string site, const any_map<MapScalar>& map, map_info info = {});
 
   bool contains(std::string_view site) const { return entries_.find(site) != entries_.end(); }
   std::size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
-  void erase(std::string_view site) {
-    if (auto it = entries_.find(site); it != entries_.end()) entries_.erase(it);
-  }
+  void erase(std::string_view site);
 
   /// Site names in lexicographic order.
-  std::vector<std::string> sites() const {
-    std::vector<std::string> out;
-    out.reserve(entries_.size());
-    for (const auto& kv : entries_) out.push_back(kv.first);
-    return out;
-  }
+  std::vector<std::string> sites() const;
 
   /// The entry of `site`, or nullptr. Hosts may keep the pointer to skip the name lookup per call
   /// (valid until the set is changed).
-  const entry* find(std::string_view site) const {
-    const auto it = entries_.find(site);
-    return it == entries_.end() ? nullptr : &it->second;
-  }
-
+  const entry* find(std::string_view site) const;
   /// The entry of `site`; throws act::invalid_argument naming it when absent.
-  const entry& at(std::string_view site) const {
-    if (const entry* e = find(site)) return *e;
-    raise<invalid_argument>("map_set: no map for site '{}'", site);
-  }
+  const entry& at(std::string_view site) const;
 
   /// The global strength (default 1), used by every site without an override.
   double strength() const { return global_strength_; }
-  void set_strength(double lambda) {
-    detail::check_strength("map_set strength", lambda);
-    global_strength_ = lambda;
-    for (auto& kv : entries_)
-      if (!kv.second.strength) rebuild_hook(kv.second);
-  }
-
+  void set_strength(double lambda);
   /// The strength in force at `site`.
-  double strength(std::string_view site) const {
-    const entry& e = at(site);
-    return e.strength ? *e.strength : global_strength_;
-  }
+  double strength(std::string_view site) const;
   /// Overrides the strength of one site.
-  void set_strength(std::string_view site, double lambda) {
-    detail::check_strength(site, lambda);
-    entry& e = mutable_at(site);
-    e.strength = lambda;
-    rebuild_hook(e);
-  }
+  void set_strength(std::string_view site, double lambda);
   /// Drops a site's override: it follows the global strength again.
-  void reset_strength(std::string_view site) {
-    entry& e = mutable_at(site);
-    e.strength.reset();
-    rebuild_hook(e);
-  }
+  void reset_strength(std::string_view site);
 
   /// The hook point: applies the map of `site` to `x` in place. Returns false (and touches nothing)
   /// when the set has no map for `site`.
   template <class T>
-  bool operator()(std::string_view site, activations<T> x) const {
-    return visit_hook(site, [&](const auto& hook) { hook(x); });
-  }
-
+  bool operator()(std::string_view site, activations<T> x) const;
   /// Like operator() but only on the last row of each packed sequence (see row_modes::last_rows).
   template <class T>
-  bool last_rows(std::string_view site, activations<T> x, const std::vector<Eigen::Index>& lengths) const {
-    return visit_hook(site, [&](const auto& hook) { hook.last_rows(x, lengths); });
-  }
-
+  bool last_rows(std::string_view site, activations<T> x, const std::vector<Eigen::Index>& lengths) const;
   /// Like operator() but only on rows whose mask entry is non-zero.
   template <class T>
-  bool masked(std::string_view site, activations<T> x, const std::vector<std::uint8_t>& mask) const {
-    return visit_hook(site, [&](const auto& hook) { hook.masked(x, mask); });
-  }
-
+  bool masked(std::string_view site, activations<T> x, const std::vector<std::uint8_t>& mask) const;
   /// One strength per row, ignoring the set's strengths (a serving batch with mixed requests).
   template <class T>
-  bool per_row(std::string_view site, activations<T> x, const std::vector<float>& lambdas) const {
-    return visit_hook(site, [&](const auto& hook) { hook.per_row(x, lambdas); });
-  }
+  bool per_row(std::string_view site, activations<T> x, const std::vector<float>& lambdas) const;
 
-  /// Calls `f(hook)` with the hook of `site` (an affine_hook<float> or a quantile_hook<float>, fused at
-  /// the site's strength); returns false, calling nothing, when the set has no map for `site`.
+  /// Calls `f(hook)` with the hook of `site` (an affine_hook<Scalar> or a quantile_hook<Scalar>, fused
+  /// at the site's strength); returns false, calling nothing, when the set has no map for `site`.
   template <class F>
   bool visit_hook(std::string_view site, F&& f) const {
     const entry* e = find(site);
@@ -163,37 +116,153 @@ class map_set {
   }
 
  private:
-  void emplace(std::string site, map_type map, map_info info) {
-    if (site.empty()) raise<invalid_argument>("map_set: site name is empty");
-    std::visit([&](const auto& m) {
-      try {
-        m.validate();
-      } catch (const error& ex) {
-        raise<invalid_argument>("map_set: map for site '{}': {}", site, ex.what());
-      }
-    }, map);
-    entry e{std::move(map), std::move(info), std::nullopt, {}};
-    rebuild_hook(e);
-    entries_.insert_or_assign(std::move(site), std::move(e));
-  }
-
-  entry& mutable_at(std::string_view site) {
-    const auto it = entries_.find(site);
-    if (it == entries_.end()) raise<invalid_argument>("map_set: no map for site '{}'", site);
-    return it->second;
-  }
-
+  void emplace(std::string site, map_type map, map_info info);
+  entry& mutable_at(std::string_view site);
   /// Rebuilds the entry's hook at its strength in force.
-  void rebuild_hook(entry& e) const {
-    const double lambda = e.strength ? *e.strength : global_strength_;
-    std::visit([&](const auto& m) { e.hook = make_hook(m, lambda); }, e.map);
-  }
-
-  static hook_type make_hook(const affine_map<float>& m, double lambda) { return affine_hook<float>(m, lambda); }
-  static hook_type make_hook(const quantile_map<float>& m, double lambda) { return quantile_hook<float>(m, lambda); }
+  void rebuild_hook(entry& e) const;
 
   double global_strength_ = 1.0;
   std::map<std::string, entry, std::less<>> entries_;
 };
+
+// Member definitions out of the class, so that they are not inline: linking act::act_compiled
+// (detail/instantiations.hpp) then keeps their code out of every translation unit.
+
+template <class Scalar>
+template <class MapScalar>
+void basic_map_set<Scalar>::insert(std::string site, const affine_map<MapScalar>& map, map_info info) {
+  emplace(std::move(site), map_type{map.template cast<Scalar>()}, std::move(info));
+}
+
+template <class Scalar>
+template <class MapScalar>
+void basic_map_set<Scalar>::insert(std::string site, const quantile_map<MapScalar>& map, map_info info) {
+  emplace(std::move(site), map_type{map.template cast<Scalar>()}, std::move(info));
+}
+
+template <class Scalar>
+template <class MapScalar>
+void basic_map_set<Scalar>::insert(std::string site, const any_map<MapScalar>& map, map_info info) {
+  std::visit([&](const auto& m) { insert(std::move(site), m, std::move(info)); }, map);
+}
+
+template <class Scalar>
+void basic_map_set<Scalar>::erase(std::string_view site) {
+  if (auto it = entries_.find(site); it != entries_.end()) entries_.erase(it);
+}
+
+template <class Scalar>
+std::vector<std::string> basic_map_set<Scalar>::sites() const {
+  std::vector<std::string> out;
+  out.reserve(entries_.size());
+  for (const auto& kv : entries_) out.push_back(kv.first);
+  return out;
+}
+
+template <class Scalar>
+auto basic_map_set<Scalar>::find(std::string_view site) const -> const entry* {
+  const auto it = entries_.find(site);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+template <class Scalar>
+auto basic_map_set<Scalar>::at(std::string_view site) const -> const entry& {
+  if (const entry* e = find(site)) return *e;
+  raise<invalid_argument>("map_set: no map for site '{}'", site);
+}
+
+template <class Scalar>
+void basic_map_set<Scalar>::set_strength(double lambda) {
+  detail::check_strength("map_set strength", lambda);
+  global_strength_ = lambda;
+  for (auto& kv : entries_)
+    if (!kv.second.strength) rebuild_hook(kv.second);
+}
+
+template <class Scalar>
+double basic_map_set<Scalar>::strength(std::string_view site) const {
+  const entry& e = at(site);
+  return e.strength ? *e.strength : global_strength_;
+}
+
+template <class Scalar>
+void basic_map_set<Scalar>::set_strength(std::string_view site, double lambda) {
+  detail::check_strength(site, lambda);
+  entry& e = mutable_at(site);
+  e.strength = lambda;
+  rebuild_hook(e);
+}
+
+template <class Scalar>
+void basic_map_set<Scalar>::reset_strength(std::string_view site) {
+  entry& e = mutable_at(site);
+  e.strength.reset();
+  rebuild_hook(e);
+}
+
+template <class Scalar>
+template <class T>
+bool basic_map_set<Scalar>::operator()(std::string_view site, activations<T> x) const {
+  return visit_hook(site, [&](const auto& hook) { hook(x); });
+}
+
+template <class Scalar>
+template <class T>
+bool basic_map_set<Scalar>::last_rows(std::string_view site, activations<T> x, const std::vector<Eigen::Index>& lengths) const {
+  return visit_hook(site, [&](const auto& hook) { hook.last_rows(x, lengths); });
+}
+
+template <class Scalar>
+template <class T>
+bool basic_map_set<Scalar>::masked(std::string_view site, activations<T> x, const std::vector<std::uint8_t>& mask) const {
+  return visit_hook(site, [&](const auto& hook) { hook.masked(x, mask); });
+}
+
+template <class Scalar>
+template <class T>
+bool basic_map_set<Scalar>::per_row(std::string_view site, activations<T> x, const std::vector<float>& lambdas) const {
+  return visit_hook(site, [&](const auto& hook) { hook.per_row(x, lambdas); });
+}
+
+template <class Scalar>
+void basic_map_set<Scalar>::emplace(std::string site, map_type map, map_info info) {
+  if (site.empty()) raise<invalid_argument>("map_set: site name is empty");
+  std::visit(
+      [&](const auto& m) {
+        try {
+          m.validate();
+        } catch (const error& ex) {
+          raise<invalid_argument>("map_set: map for site '{}': {}", site, ex.what());
+        }
+      },
+      map);
+  entry e{std::move(map), std::move(info), std::nullopt, {}};
+  rebuild_hook(e);
+  entries_.insert_or_assign(std::move(site), std::move(e));
+}
+
+template <class Scalar>
+auto basic_map_set<Scalar>::mutable_at(std::string_view site) -> entry& {
+  const auto it = entries_.find(site);
+  if (it == entries_.end()) raise<invalid_argument>("map_set: no map for site '{}'", site);
+  return it->second;
+}
+
+template <class Scalar>
+void basic_map_set<Scalar>::rebuild_hook(entry& e) const {
+  const double lambda = e.strength ? *e.strength : global_strength_;
+  std::visit(
+      [&](const auto& m) {
+        using map = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<map, affine_map<Scalar>>)
+          e.hook = affine_hook<Scalar>(m, lambda);
+        else
+          e.hook = quantile_hook<Scalar>(m, lambda);
+      },
+      e.map);
+}
+
+/// The map set hosts use: float maps, applied to float, half and bfloat16 buffers.
+using map_set = basic_map_set<float>;
 
 }  // namespace act

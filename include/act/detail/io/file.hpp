@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <fcntl.h>
@@ -21,6 +22,16 @@
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "act's file readers assume a little-endian machine");
 
 namespace act::detail {
+
+/// A path argument as a string: std::string, std::string_view, C strings, or std::filesystem::path (and
+/// anything else with a `string()` member).
+template <class Path>
+std::string path_string(const Path& path) {
+  if constexpr (std::is_convertible_v<const Path&, std::string_view>)
+    return std::string(std::string_view(path));
+  else
+    return path.string();
+}
 
 /// Text of errno for messages.
 inline std::string errno_text(int code) { return std::strerror(code); }
@@ -46,7 +57,10 @@ class unique_fd {
 };
 
 /// Reads the whole file at `path`. Throws io_error naming the path when it cannot be opened or read.
-inline std::vector<unsigned char> read_file(const std::string& path) {
+/// (Templates here and below only so that translation units that do no I/O compile none of it.)
+template <class Path>
+std::vector<unsigned char> read_file(const Path& file) {
+  const std::string path = path_string(file);
   unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) raise<io_error>("{}: cannot open for reading: {}", path, errno_text(errno));
   struct stat info {};
@@ -81,7 +95,10 @@ inline std::string parent_folder(const std::string& path) {
 /// part. The data goes to a temporary file in the same folder (rename is only atomic within one file
 /// system), is fsynced, then renamed over the target. On any failure the temporary file is removed and
 /// io_error names the path; the target is left as it was.
-inline void atomic_write(const std::string& path, const unsigned char* data, std::size_t size) {
+template <class Byte>
+void atomic_write(const std::string& path, const Byte* bytes, std::size_t size) {
+  static_assert(sizeof(Byte) == 1, "atomic_write writes bytes");
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes);
   if (path.empty()) raise<io_error>("cannot write a file with an empty path");
   const std::size_t slash = path.find_last_of('/');
   const std::string folder = parent_folder(path);
@@ -131,7 +148,8 @@ inline void atomic_write(const std::string& path, const unsigned char* data, std
 }
 
 /// Convenience overload for a byte vector.
-inline void atomic_write(const std::string& path, const std::vector<unsigned char>& bytes) {
+template <class Byte>
+void atomic_write(const std::string& path, const std::vector<Byte>& bytes) {
   atomic_write(path, bytes.data(), bytes.size());
 }
 

@@ -53,12 +53,16 @@ inline const char* json_kind_name(json_value::kind k) {
 }
 
 /// Recursive-descent parser over a byte range. Errors throw format_error with the byte offset.
+/// (A template on the character type only so that a translation unit compiles it where it parses JSON.)
+template <class Char = char>
 class json_parser {
+  static_assert(sizeof(Char) == 1, "JSON text is UTF-8: char-sized units");
+
  public:
   /// Deep enough for any real header; bounds recursion so hostile input cannot exhaust the stack.
   static constexpr int max_depth = 64;
 
-  explicit json_parser(std::string_view text) : text_(text) {}
+  explicit json_parser(std::basic_string_view<Char> text) : text_(reinterpret_cast<const char*>(text.data()), text.size()) {}
 
   /// Parses exactly one value surrounded by optional whitespace.
   json_value parse_document() {
@@ -351,8 +355,12 @@ class json_parser {
   }
 };
 
-/// Parses a complete JSON document. Throws format_error naming the byte offset of the problem.
-inline json_value parse_json(std::string_view text) { return json_parser(text).parse_document(); }
+/// Parses a complete JSON document (a string or string_view). Throws format_error naming the byte offset
+/// of the problem.
+template <class Text>
+json_value parse_json(const Text& text) {
+  return json_parser<char>(std::string_view(text)).parse_document();
+}
 
 /// Appends `s` to `out` as a quoted JSON string, escaping quotes, backslashes and control characters.
 inline void append_json_string(std::string& out, std::string_view s) {

@@ -15,6 +15,18 @@
 
 namespace act::detail {
 
+/// The scalar estimators compute in: double for float and double samples. Eigen types spelt with it
+/// depend on the samples' type, so a header that uses them costs nothing to compile until an estimator
+/// is instantiated (a non-dependent Eigen::MatrixXd in a template is compiled where it is written).
+template <class Scalar>
+using work_scalar_t = std::conditional_t<(sizeof(Scalar) > sizeof(double)), Scalar, double>;
+template <class Scalar>
+using work_matrix = Eigen::Matrix<work_scalar_t<Scalar>, Eigen::Dynamic, Eigen::Dynamic>;
+template <class Scalar>
+using work_vector = Eigen::Matrix<work_scalar_t<Scalar>, Eigen::Dynamic, 1>;
+template <class Scalar>
+using work_row_vector = Eigen::Matrix<work_scalar_t<Scalar>, 1, Eigen::Dynamic>;
+
 /// Throws unless `x` has at least `min_rows` rows and at least one column.
 template <class Derived>
 void check_sample_shape(std::string_view name, const Eigen::MatrixBase<Derived>& x, Eigen::Index min_rows = 2) {

@@ -1,0 +1,4 @@
+// The umbrella header, nothing used.
+#include <act/act.hpp>
+
+int main() { return 0; }

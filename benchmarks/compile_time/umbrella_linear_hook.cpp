@@ -1,0 +1,11 @@
+// The umbrella header, a Linear-AcT fit and an affine hook.
+#include <act/act.hpp>
+
+int main() {
+  const Eigen::MatrixXf source = Eigen::MatrixXf::Random(64, 8), target = Eigen::MatrixXf::Random(64, 8);
+  const auto fit = act::linear_act{}.fit(source, target);
+  act::affine_hook hook(fit.map, 0.5);
+  Eigen::MatrixXf x = Eigen::MatrixXf::Random(4, 8);
+  hook(act::view(x));
+  return x(0, 0) > 0;
+}
