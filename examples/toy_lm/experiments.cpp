@@ -11,7 +11,6 @@
 /// Writes DIR/toy_lm_report.md, DIR/mitigation.svg, DIR/induction.svg and, with --json, the numbers.
 /// Seeds are fixed: the numbers do not depend on --threads.
 #include <act/act.hpp>
-#include <act/detail/io/json.hpp>
 #include <fmt/core.h>
 #include <fmt/format.h>
 
@@ -32,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/report.hpp"
 #include "corpus.hpp"
 #include "recipe.hpp"
 #include "sampling.hpp"
@@ -41,6 +41,7 @@
 namespace {
 
 using namespace toy_lm;
+using examples_common::json_string;
 
 // Fixed seeds: sentence sets for fitting, and the sampling of continuations.
 constexpr std::uint64_t seed_toxic = 101, seed_polite = 102, seed_neutral = 103, seed_topic = 104;
@@ -394,7 +395,7 @@ void write_json(const std::string& path, const mitigation_point& base, const std
   for (std::size_t i = 0; i < mitigation.size(); ++i) {
     const auto& p = mitigation[i].points[mitigation[i].chosen];
     s += fmt::format("{}\n  {{\"method\": {}, \"site\": {}, \"strength\": {}, \"toxicity\": {}, \"ppl\": {}, \"probe_accuracy\": {}}}",
-                     i ? "," : "", act::detail::json_quote(mitigation[i].method), act::detail::json_quote("post_ln"),
+                     i ? "," : "", json_string(mitigation[i].method), json_string("post_ln"),
                      num(p.strength), num(p.toxicity), num(p.ppl), num(p.probe));
   }
   s += "],\n \"induction\": [";
@@ -402,13 +403,11 @@ void write_json(const std::string& path, const mitigation_point& base, const std
   for (const auto& sw : induction)
     for (const auto& p : sw.points) {
       s += fmt::format("{}\n  {{\"method\": {}, \"strength\": {}, \"concept_rate\": {}, \"ppl\": {}}}", first ? "" : ",",
-                       act::detail::json_quote(sw.method), num(p.strength), num(p.concept_rate), num(p.ppl));
+                       json_string(sw.method), num(p.strength), num(p.concept_rate), num(p.ppl));
       first = false;
     }
   s += "]}\n";
-  std::ofstream f(path, std::ios::binary);
-  f << s;
-  if (!f) throw std::runtime_error("cannot write " + path);
+  examples_common::write_file(path, s);
 }
 
 std::vector<std::string> post_ln_sites(int layers) {
