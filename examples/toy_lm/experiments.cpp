@@ -81,37 +81,34 @@ struct settings {
   }
 };
 
-/// How lambda acts: interpolation in [0, 1] (AcT family, AurA, Det0) or an unbounded multiplier of
-/// an added vector (ActAdd, CAA, ITI-c). The two get different strength grids, as in the paper.
-enum class strength_kind { interpolating, additive };
-
-struct method_info {
-  const char* key;    ///< the JSON name
-  const char* label;  ///< the report's name
-  strength_kind kind;
+/// A method the experiments compare. Its name (also its key in the JSON), display title and what its
+/// strength means come from act's method registry; the plot colour and the support choice are the
+/// experiments' own.
+struct compared_method {
+  std::string_view name;  ///< act's registry name, e.g. "linear"
   const char* color;
+  /// Fitted with the experiment's support ([min, max], or unbounded for induction and the support
+  /// ablation), as the paper does for its AcT transport maps; the others keep their default.
+  bool follows_support;
+
+  std::string_view title() const { return act::method(name).title; }
+  /// How lambda acts: an unbounded multiplier of an added vector (ActAdd, CAA, ITI-c) or an
+  /// interpolation in [0, 1] (AcT family, AurA, Det0). The two get different strength grids, as in the paper.
+  bool multiplier() const { return act::method(name).strength == act::strength_meaning::multiplier; }
 };
 
-const std::vector<method_info>& methods() {
-  static const std::vector<method_info> m = {
-      {"linear_act", "Linear-AcT", strength_kind::interpolating, "#d62728"},
-      {"mean_act", "Mean-AcT", strength_kind::interpolating, "#ff7f0e"},
-      {"gaussian_act", "Gaussian-AcT", strength_kind::interpolating, "#8c564b"},
-      {"quantile_act", "non-parametric AcT", strength_kind::interpolating, "#e377c2"},
-      {"aura", "AurA", strength_kind::interpolating, "#2ca02c"},
-      {"det0", "Det0", strength_kind::interpolating, "#7f7f7f"},
-      {"actadd", "ActAdd", strength_kind::additive, "#1f77b4"},
-      {"caa", "CAA", strength_kind::additive, "#17becf"},
-      {"itic", "ITI-c", strength_kind::additive, "#9467bd"},
+/// The methods compared, in the report's order: interpolating, then additive.
+const std::vector<compared_method>& methods() {
+  static const std::vector<compared_method> m = {
+      {"linear", "#d62728", true},    {"mean", "#ff7f0e", true}, {"gaussian", "#8c564b", true},
+      {"quantile", "#e377c2", false}, {"aura", "#2ca02c", false}, {"det0", "#7f7f7f", false},
+      {"actadd", "#1f77b4", false},   {"caa", "#17becf", false},  {"itic", "#9467bd", false},
   };
   return m;
 }
 
-const method_info& method(const std::string& key) {
-  for (const auto& m : methods())
-    if (key == m.key) return m;
-  throw std::invalid_argument("unknown method " + key);
-}
+/// Linear-AcT, the method of the ablations, the targets and the single-sentence diagnostic.
+const compared_method& linear() { return methods()[0]; }
 
 // ---------------------------------------------------------------------------------------------
 // Activations: a sentence set with its unsteered activations pooled at every site in every pooling
@@ -207,11 +204,11 @@ Eigen::MatrixXf pooled_at(const transformer<float>& model, const sample_set& s, 
 
 /// What to fit: a method at a list of sites, with its pooling, estimation order and support.
 struct fit_spec {
-  std::string method;
+  const compared_method* method;
   std::vector<std::string> sites;
   act::pooling pooling = act::pooling::mean;
   bool causal = true;
-  bool bounded = true;  ///< support [min, max] for the methods that have a support option worth bounding (AcT)
+  bool bounded = true;  ///< support [min, max] (else unbounded) for the methods that follow the experiment's support
 };
 
 /// Fits a spec through act's drivers: the collect function steers the source inputs with the maps
@@ -226,34 +223,12 @@ act::map_set fit_maps(const fit_spec& f, const transformer<float>& model, const 
   };
   act::causal_options o;
   o.pooling = f.pooling;
-  const auto go = [&](const auto& estimator) {
-    return f.causal ? act::fit_causal(f.sites, estimator, collect, o) : act::fit_simultaneous(f.sites, estimator, collect, o);
-  };
-  const act::support support = f.bounded ? act::support::min_max() : act::support::unbounded();
-  if (f.method == "linear_act") {
-    act::linear_act_options opt;
-    opt.support = support;
-    return go(act::linear_act(opt));
-  }
-  if (f.method == "mean_act") {
-    act::mean_act_options opt;
-    opt.support = support;
-    return go(act::mean_act(opt));
-  }
-  if (f.method == "gaussian_act") {
-    act::gaussian_act_options opt;
-    opt.support = support;
-    return go(act::gaussian_act(opt));
-  }
-  // The rest keep their own defaults: quantile maps extend with slope 1 outside their knots; ActAdd
-  // (first source / target sentence as the prompt pair), CAA, ITI-c, AurA and Det0 act everywhere.
-  if (f.method == "quantile_act") return go(act::quantile_act{});
-  if (f.method == "actadd") return go(act::actadd{});
-  if (f.method == "caa") return go(act::caa{});
-  if (f.method == "itic") return go(act::itic{});
-  if (f.method == "aura") return go(act::aura{});
-  if (f.method == "det0") return go(act::det0{});
-  throw std::invalid_argument("fit_maps: unknown method " + f.method);
+  // The rest keep the registry's defaults: quantile maps extend with slope 1 outside their knots;
+  // ActAdd (first source / target sentence as the prompt pair), CAA, ITI-c, AurA and Det0 act everywhere.
+  act::fit_settings settings;
+  if (f.method->follows_support) settings.support = f.bounded ? act::support::min_max() : act::support::unbounded();
+  const act::method_estimator estimator(f.method->name, settings);
+  return f.causal ? act::fit_causal(f.sites, estimator, collect, o) : act::fit_simultaneous(f.sites, estimator, collect, o);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -514,13 +489,13 @@ struct ablation_spec {
 std::vector<ablation_spec> ablation_specs(int layers) {
   const auto post_ln = post_ln_sites(layers);
   return {
-      {"estimation", "simultaneous", {"linear_act", post_ln, act::pooling::mean, false, true}},
-      {"support", "unbounded", {"linear_act", post_ln, act::pooling::mean, true, false}},
-      {"pooling", "last", {"linear_act", post_ln, act::pooling::last, true, true}},
-      {"pooling", "max", {"linear_act", post_ln, act::pooling::max, true, true}},
-      {"pooling", "min", {"linear_act", post_ln, act::pooling::min, true, true}},
-      {"sites", "attn_out (4)", {"linear_act", kind_sites(layers, "attn_out"), act::pooling::mean, true, true}},
-      {"sites", "mlp_out (4)", {"linear_act", kind_sites(layers, "mlp_out"), act::pooling::mean, true, true}},
+      {"estimation", "simultaneous", {&linear(), post_ln, act::pooling::mean, false, true}},
+      {"support", "unbounded", {&linear(), post_ln, act::pooling::mean, true, false}},
+      {"pooling", "last", {&linear(), post_ln, act::pooling::last, true, true}},
+      {"pooling", "max", {&linear(), post_ln, act::pooling::max, true, true}},
+      {"pooling", "min", {&linear(), post_ln, act::pooling::min, true, true}},
+      {"sites", "attn_out (4)", {&linear(), kind_sites(layers, "attn_out"), act::pooling::mean, true, true}},
+      {"sites", "mlp_out (4)", {&linear(), kind_sites(layers, "mlp_out"), act::pooling::mean, true, true}},
   };
 }
 
@@ -547,17 +522,17 @@ fitted_maps fit_all(const eval_data& e, const fitting_sets& sets, const std::vec
   jobs.push_back([&] { f.base = measure_mitigation(e, nullptr, 0.0); });
   jobs.push_back([&] { f.induction_base = measure_induction(e, nullptr, 0.0); });
   for (std::size_t m = 0; m < n_methods; ++m) {
-    jobs.push_back([&, m] { f.mitigation[m] = fit_maps({methods()[m].key, post_ln}, model, sets.toxic, sets.polite); });
+    jobs.push_back([&, m] { f.mitigation[m] = fit_maps({&methods()[m], post_ln}, model, sets.toxic, sets.polite); });
     // Induction uses the unbounded support Q_inf (paper Sec. 3.1).
     jobs.push_back([&, m] {
-      f.induction[m] = fit_maps({methods()[m].key, post_ln, act::pooling::mean, true, false}, model, sets.neutral, sets.sports);
+      f.induction[m] = fit_maps({&methods()[m], post_ln, act::pooling::mean, true, false}, model, sets.neutral, sets.sports);
     });
   }
   for (std::size_t a = 0; a < ablations.size(); ++a)
     jobs.push_back([&, a] { f.ablation[a] = fit_maps(ablations[a].spec, model, sets.toxic, sets.polite); });
   jobs.push_back([&] {
     f.single_sentence =
-        fit_maps({"linear_act", post_ln, act::pooling::mean, true, false}, model, sets.neutral_single, sets.sports_single);
+        fit_maps({&linear(), post_ln, act::pooling::mean, true, false}, model, sets.neutral_single, sets.sports_single);
   });
   run_jobs(jobs, cfg.threads);
   return f;
@@ -611,14 +586,14 @@ results measure_all(const eval_data& e, const fitted_maps& f, const std::vector<
   res.induction_base = f.induction_base;
   res.mitigation.resize(n_methods);
   res.induction.resize(n_methods);
-  res.single_sentence.method = "linear_act";
+  res.single_sentence.method = linear().name;
   std::vector<ablation_row>& rows = res.ablations;
   rows.resize(ablations.size());
   std::vector<std::function<void()>> jobs;
   add_sweep_jobs(jobs, f.single_sentence, cfg.induction_act_grid, res.induction_base, res.single_sentence.points, induction_at);
   for (std::size_t m = 0; m < n_methods; ++m) {
-    const bool additive = methods()[m].kind == strength_kind::additive;
-    res.mitigation[m].method = res.induction[m].method = methods()[m].key;
+    const bool additive = methods()[m].multiplier();
+    res.mitigation[m].method = res.induction[m].method = methods()[m].name;
     add_sweep_jobs(jobs, f.mitigation[m], additive ? cfg.additive_grid : cfg.act_grid, res.base, res.mitigation[m].points,
                    mitigation_at);
     add_sweep_jobs(jobs, f.induction[m], additive ? cfg.induction_additive_grid : cfg.induction_act_grid, res.induction_base,
@@ -686,7 +661,6 @@ void write_plots(const settings& cfg, const results& res) {
   const auto strength_ticks = [](const std::vector<double>& g) { return g; };
   std::vector<svg_plot::panel> mit_panels(4), ind_panels(4);
   for (int additive = 0; additive < 2; ++additive) {
-    const auto kind = additive ? strength_kind::additive : strength_kind::interpolating;
     const std::string xl = additive ? "strength lambda (multiplier of the added vector)" : "strength lambda (interpolation)";
     const std::string fam = additive ? "additive methods" : "transport / interpolating methods";
     auto& tox = mit_panels[static_cast<std::size_t>(additive)];
@@ -703,8 +677,8 @@ void write_plots(const settings& cfg, const results& res) {
     gppl = {"Generation perplexity, " + fam, xl, "unsteered model's perplexity (axis cut at 5x)", con.x_ticks, false,
             induction_base.ppl, "unsteered", {}, 5 * induction_base.ppl};
     for (std::size_t m = 0; m < methods().size(); ++m) {
-      if (methods()[m].kind != kind) continue;
-      svg_plot::series st{methods()[m].label, methods()[m].color, {}, {}}, sp = st, sc = st, sg = st;
+      if (methods()[m].multiplier() != (additive == 1)) continue;
+      svg_plot::series st{std::string(methods()[m].title()), methods()[m].color, {}, {}}, sp = st, sc = st, sg = st;
       for (const auto& p : res.mitigation[m].points) {
         st.x.push_back(p.strength), st.y.push_back(p.toxicity);
         sp.x.push_back(p.strength), sp.y.push_back(p.ppl);
@@ -757,7 +731,7 @@ std::string report_mitigation(const settings& cfg, const results& res, std::size
   r += fmt::format("| unsteered | - | {} | 1.0x | {} | - | {} |\n", fixed(base.toxicity, 3), fixed(base.ppl, 3), fixed(base.probe, 2));
   for (std::size_t m = 0; m < methods().size(); ++m) {
     const auto& p = res.mitigation[m].points[res.mitigation[m].chosen];
-    r += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", methods()[m].label, num(p.strength), fixed(p.toxicity, 3),
+    r += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", methods()[m].title(), num(p.strength), fixed(p.toxicity, 3),
                      factor(base.toxicity, p.toxicity), fixed(p.ppl, 3), pct(p.ppl, base.ppl), fixed(p.probe, 2));
   }
   r += "\n![toxicity and perplexity against strength](mitigation.svg)\n\n";
@@ -766,9 +740,9 @@ std::string report_mitigation(const settings& cfg, const results& res, std::size
                      additive ? "additive methods" : "interpolating methods");
     r += strength_columns(additive ? cfg.additive_grid : cfg.act_grid);
     for (std::size_t m = 0; m < methods().size(); ++m) {
-      if ((methods()[m].kind == strength_kind::additive) != (additive == 1)) continue;
+      if (methods()[m].multiplier() != (additive == 1)) continue;
       const auto& sw = res.mitigation[m];
-      r += fmt::format("| {} |", methods()[m].label);
+      r += fmt::format("| {} |", methods()[m].title());
       for (std::size_t k = 0; k < sw.points.size(); ++k) {
         const auto& p = sw.points[k];
         const std::string cell = fmt::format("{} / {} / {}", fixed(p.toxicity, 3), fixed(p.ppl, 2), fixed(p.probe, 2));
@@ -809,8 +783,8 @@ std::string report_induction(const settings& cfg, const results& res) {
     r += fmt::format("**{}** (concept rate / PPL)\n\n", additive ? "Additive methods" : "Interpolating methods");
     r += strength_columns(additive ? cfg.induction_additive_grid : cfg.induction_act_grid);
     for (std::size_t m = 0; m < methods().size(); ++m) {
-      if ((methods()[m].kind == strength_kind::additive) != (additive == 1)) continue;
-      r += fmt::format("| {} |", methods()[m].label);
+      if (methods()[m].multiplier() != (additive == 1)) continue;
+      r += fmt::format("| {} |", methods()[m].title());
       row(res.induction[m].points);
     }
     if (!additive) {
@@ -846,12 +820,12 @@ void print_summary(const settings& cfg, const results& res, const stopwatch& clo
   fmt::print("{:<20} {:>8} {:>9.3f} {:>9} {:>9.3f} {:>7.2f}\n", "unsteered", "-", base.toxicity, "1.0x", base.ppl, base.probe);
   for (std::size_t m = 0; m < methods().size(); ++m) {
     const auto& p = res.mitigation[m].points[res.mitigation[m].chosen];
-    fmt::print("{:<20} {:>8} {:>9.3f} {:>9} {:>9.3f} {:>7.2f}\n", methods()[m].label, num(p.strength), p.toxicity,
+    fmt::print("{:<20} {:>8} {:>9.3f} {:>9} {:>9.3f} {:>7.2f}\n", methods()[m].title(), num(p.strength), p.toxicity,
                factor(base.toxicity, p.toxicity), p.ppl, p.probe);
   }
   fmt::print("\nconcept rate ({}):\n", induction_topic);
   for (const auto& sw : res.induction) {
-    fmt::print("{:<20}", method(sw.method).label);
+    fmt::print("{:<20}", act::method(sw.method).title);
     for (const auto& p : sw.points) fmt::print(" {}:{:.3f}", num(p.strength), p.concept_rate);
     fmt::print("\n");
   }
