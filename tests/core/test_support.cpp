@@ -1,4 +1,4 @@
-#include <act/support.hpp>
+#include <act/core/support.hpp>
 
 #include <doctest/doctest.h>
 

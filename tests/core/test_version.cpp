@@ -1,4 +1,4 @@
-#include <act/version.hpp>
+#include <act/core/version.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,9 @@
 // The vectorised apply path: 16-bit conversions against Eigen's, kernel against a scalar reference,
 // multi-threaded against single-threaded.
-#include <act/affine_hook.hpp>
+#include <act/detail/kernels/convert.hpp>
+#include <act/detail/kernels/simd.hpp>
+#include <act/detail/kernels/storage.hpp>
+#include <act/hooks/affine_hook.hpp>
 
 #include <cmath>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include <act/actadd.hpp>
+#include <act/estimators/actadd.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include <act/aura.hpp>
+#include <act/estimators/aura.hpp>
 
 #include <random>
 

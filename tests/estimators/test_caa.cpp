@@ -1,4 +1,4 @@
-#include <act/caa.hpp>
+#include <act/estimators/caa.hpp>
 
 #include <limits>
 

@@ -1,4 +1,4 @@
-#include <act/det0.hpp>
+#include <act/estimators/det0.hpp>
 
 #include <algorithm>
 #include <functional>

@@ -1,14 +1,14 @@
 // Every affine estimator of the family fits and applies through act::affine_hook.
-#include <act/actadd.hpp>
-#include <act/affine_hook.hpp>
-#include <act/aura.hpp>
-#include <act/caa.hpp>
-#include <act/det0.hpp>
-#include <act/gaussian_act.hpp>
-#include <act/itic.hpp>
-#include <act/linear_act.hpp>
-#include <act/mean_act.hpp>
-#include <act/pca_direction.hpp>
+#include <act/estimators/actadd.hpp>
+#include <act/estimators/aura.hpp>
+#include <act/estimators/caa.hpp>
+#include <act/estimators/det0.hpp>
+#include <act/estimators/gaussian_act.hpp>
+#include <act/estimators/itic.hpp>
+#include <act/estimators/linear_act.hpp>
+#include <act/estimators/mean_act.hpp>
+#include <act/estimators/pca_direction.hpp>
+#include <act/hooks/affine_hook.hpp>
 
 #include <random>
 #include <string_view>

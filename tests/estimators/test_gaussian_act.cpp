@@ -1,4 +1,4 @@
-#include <act/gaussian_act.hpp>
+#include <act/estimators/gaussian_act.hpp>
 
 #include <cmath>
 #include <limits>

@@ -1,4 +1,4 @@
-#include <act/itic.hpp>
+#include <act/estimators/itic.hpp>
 
 #include <cmath>
 #include <cstring>

@@ -1,3 +1,4 @@
+// The old single-header path on purpose: this test keeps the deprecated forwarding headers in use.
 #include <act/linear_act.hpp>
 
 #include <algorithm>

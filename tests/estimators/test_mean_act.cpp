@@ -1,4 +1,4 @@
-#include <act/mean_act.hpp>
+#include <act/estimators/mean_act.hpp>
 
 #include <cmath>
 #include <limits>

@@ -1,4 +1,4 @@
-#include <act/pca_direction.hpp>
+#include <act/estimators/pca_direction.hpp>
 
 #include <algorithm>
 #include <numeric>

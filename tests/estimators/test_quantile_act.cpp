@@ -1,5 +1,5 @@
-#include <act/linear_act.hpp>
-#include <act/quantile_act.hpp>
+#include <act/estimators/linear_act.hpp>
+#include <act/estimators/quantile_act.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include <act/affine_hook.hpp>
+#include <act/hooks/affine_hook.hpp>
 
 #include <cmath>
 #include <cstring>

@@ -1,5 +1,5 @@
-#include <act/affine_hook.hpp>
-#include <act/fold.hpp>
+#include <act/hooks/affine_hook.hpp>
+#include <act/hooks/fold.hpp>
 
 #include <random>
 

@@ -1,5 +1,5 @@
-#include <act/quantile_act.hpp>
-#include <act/quantile_hook.hpp>
+#include <act/estimators/quantile_act.hpp>
+#include <act/hooks/quantile_hook.hpp>
 
 #include <cmath>
 #include <cstdint>

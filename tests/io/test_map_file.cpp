@@ -1,5 +1,5 @@
+#include <act/estimators/quantile_act.hpp>
 #include <act/io/map_file.hpp>
-#include <act/quantile_act.hpp>
 
 #include <algorithm>
 #include <cstdio>

@@ -1,14 +1,14 @@
 // Issue 9, documented behaviour on degenerate numbers: every estimator refuses NaN, +Inf and -Inf samples
 // and empty inputs with an error naming the argument; applying maps loaded from a file leaves NaN
 // activations bit-identical (payload included) in every buffer type.
-#include <act/actadd.hpp>
-#include <act/affine_hook.hpp>
-#include <act/caa.hpp>
-#include <act/gaussian_act.hpp>
+#include <act/estimators/actadd.hpp>
+#include <act/estimators/caa.hpp>
+#include <act/estimators/gaussian_act.hpp>
+#include <act/estimators/linear_act.hpp>
+#include <act/estimators/mean_act.hpp>
+#include <act/hooks/affine_hook.hpp>
 #include <act/io/map_file.hpp>
-#include <act/linear_act.hpp>
-#include <act/map_set.hpp>
-#include <act/mean_act.hpp>
+#include <act/sites/map_set.hpp>
 
 #include <sys/resource.h>
 #include <sys/stat.h>

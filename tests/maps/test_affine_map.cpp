@@ -1,4 +1,4 @@
-#include <act/affine_map.hpp>
+#include <act/maps/affine_map.hpp>
 
 #include <limits>
 

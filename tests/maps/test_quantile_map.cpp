@@ -1,4 +1,4 @@
-#include <act/quantile_map.hpp>
+#include <act/maps/quantile_map.hpp>
 
 #include <cmath>
 #include <limits>

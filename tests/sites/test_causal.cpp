@@ -1,5 +1,5 @@
-#include <act/causal.hpp>
-#include <act/linear_act.hpp>
+#include <act/estimators/linear_act.hpp>
+#include <act/sites/causal.hpp>
 
 #include <random>
 

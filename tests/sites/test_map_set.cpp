@@ -1,5 +1,5 @@
-#include <act/map_set.hpp>
-#include <act/quantile_act.hpp>
+#include <act/estimators/quantile_act.hpp>
+#include <act/sites/map_set.hpp>
 
 #include <doctest/doctest.h>
 

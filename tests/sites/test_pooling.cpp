@@ -1,4 +1,4 @@
-#include <act/pooling.hpp>
+#include <act/sites/pooling.hpp>
 
 #include <doctest/doctest.h>
 

@@ -11,8 +11,8 @@
 
 #include <doctest/doctest.h>
 
+#include <act/core/error.hpp>
 #include <act/detail/io/file.hpp>
-#include <act/error.hpp>
 
 namespace act_test {
 
