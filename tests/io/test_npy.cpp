@@ -63,7 +63,7 @@ TEST_CASE("npy round trip of float and double matrices") {
   // Expressions work too, and the header is padded to 64 bytes with a newline as NumPy writes it.
   act::save_npy(dir.file("t.npy"), f.transpose());
   CHECK(act::load_npy_matrix(dir.file("t.npy")) == f.transpose());
-  const auto raw = act::detail::read_file(dir.file("f.npy"));
+  const auto raw = act_test::read_bytes(dir.file("f.npy"));
   const std::size_t header_len = raw[8] | (raw[9] << 8);
   CHECK((10 + header_len) % 64 == 0);
   CHECK(raw[10 + header_len - 1] == '\n');

@@ -75,7 +75,7 @@ TEST_CASE("safetensors round trip for every dtype, with metadata") {
   CHECK(back.find("e.f64")->to_doubles() == dvalues);
   CHECK(back.find("missing") == nullptr);
   // The writer's header is padded to a multiple of 8 so the data stays aligned.
-  const std::vector<unsigned char> raw = act::detail::read_file(path);
+  const std::vector<unsigned char> raw = act_test::read_bytes(path);
   std::uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | raw[static_cast<std::size_t>(i)];
   CHECK(n % 8 == 0);

@@ -6,13 +6,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
 
 #include <act/core/error.hpp>
-#include <act/detail/io/file.hpp>
 
 namespace act_test {
 
@@ -69,7 +71,16 @@ inline void put_str(std::vector<unsigned char>& b, const std::string& s) { b.ins
 
 /// Writes bytes to a file non-atomically (test inputs only).
 inline void write_bytes(const std::string& path, const std::vector<unsigned char>& bytes) {
-  act::detail::atomic_write(path, bytes);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!out.flush()) throw std::runtime_error("cannot write " + path);
+}
+
+/// Every byte of a file (to check a writer's layout on disk).
+inline std::vector<unsigned char> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace act_test
