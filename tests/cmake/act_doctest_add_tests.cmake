@@ -1,7 +1,7 @@
 # Run after a test executable is built (see act_discover_tests in act_tests.cmake): lists the doctest cases
 # of each of its source files and writes one ctest test per case, named "<prefix><case>".
 # Arguments: -DEXE=<test executable> -DCASES=<file written by act_discover_tests> -DOUT=<ctest file to write>
-# CASES sets ACT_SOURCES (tests/-relative sources), ACT_PREFIXES (one per source), ACT_LABEL, ACT_WORKDIR.
+# CASES sets ACT_SOURCES (tests/-relative sources), ACT_PREFIXES and ACT_LABELS (one each per source), ACT_WORKDIR.
 #
 # Unlike doctest_discover_tests, a case name may hold ';' (a CMake list separator): the names are never
 # split into lists, and every test fails if its filter ran no case, so a name that does not reach doctest
@@ -25,6 +25,7 @@ math(EXPR last "${count} - 1")
 foreach(i RANGE ${last})
   list(GET ACT_SOURCES ${i} source)
   list(GET ACT_PREFIXES ${i} prefix)
+  list(GET ACT_LABELS ${i} label)
   set(source_filter "--source-file=*/${source}")
   execute_process(COMMAND "${EXE}" ${source_filter} --list-test-cases
     OUTPUT_VARIABLE output ERROR_VARIABLE error RESULT_VARIABLE result WORKING_DIRECTORY "${ACT_WORKDIR}")
@@ -59,7 +60,7 @@ foreach(i RANGE ${last})
     act_bracket(exe_arg "${EXE}")
     act_bracket(dir_arg "${ACT_WORKDIR}")
     string(APPEND script "add_test(${name_arg} ${exe_arg} ${source_arg} ${case_arg})\n"
-      "set_tests_properties(${name_arg} PROPERTIES WORKING_DIRECTORY ${dir_arg} LABELS ${ACT_LABEL}"
+      "set_tests_properties(${name_arg} PROPERTIES WORKING_DIRECTORY ${dir_arg} LABELS ${label}"
       " FAIL_REGULAR_EXPRESSION [[test cases: 0 \\|]])\n")
     math(EXPR found "${found} + 1")
   endwhile()
