@@ -15,6 +15,7 @@
 
 #include <act/detail/io/file.hpp>
 #include <act/core/error.hpp>
+#include <act/core/text.hpp>
 
 namespace act {
 
@@ -368,7 +369,8 @@ void gguf_pad(Bytes& out, std::uint64_t alignment) {
 /// Serialises a control vector as GGUF v3: general.architecture = "controlvector",
 /// controlvector.model_hint, controlvector.layer_count (int32, the number of direction tensors, as
 /// llama.cpp's cvector-generator writes it), and F32 tensors direction.N in ascending layer order,
-/// each aligned to 32 bytes. Throws invalid_argument / shape_error for unusable input.
+/// each aligned to 32 bytes. Throws invalid_argument / shape_error for unusable input (invalid_argument for a
+/// model_hint that is not a valid name, act::check_name).
 /// (`Byte`: unsigned char or char.)
 template <class Byte = unsigned char>
 std::vector<Byte> serialize_control_vector(const control_vector& cv) {
@@ -383,6 +385,7 @@ std::vector<Byte> serialize_control_vector(const control_vector& cv) {
                                  direction.size(), length);
     }
   }
+  check_name("control vector model_hint", cv.model_hint);
   if (cv.directions.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
     raise<invalid_argument>("control vector has too many layers");
   }

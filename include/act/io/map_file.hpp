@@ -10,7 +10,9 @@
 ///                                            knots, a summary for readers that only know affine maps
 /// `__metadata__`: `act.format_version` = "1", and per site `act.method.<site>`, `act.samples.<site>`
 /// ("n_a,n_b"), `act.pooling.<site>`, `act.support.<site>`; plus `act.library_version`.
-/// Loading validates everything and names the offending tensor or key.
+/// Site names and the metadata values of a site are valid UTF-8 without control characters (act::check_name;
+/// a map_set refuses other names when they are inserted). Loading validates everything, these names
+/// included, and names the offending tensor or key.
 
 #include <cmath>
 #include <cstdint>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include <act/core/error.hpp>
+#include <act/core/text.hpp>
 #include <act/core/version.hpp>
 #include <act/detail/io/text.hpp>
 #include <act/io/safetensors.hpp>
@@ -192,9 +195,17 @@ map_info load_info(const std::string& site, const Metadata& metadata, std::strin
     const auto it = metadata.find(fmt::format("act.{}.{}", key, site));
     return it == metadata.end() ? nullptr : &it->second;
   };
-  if (const auto* v = meta("method")) info.method = *v;
-  if (const auto* v = meta("pooling")) info.pooling = *v;
-  if (const auto* v = meta("support")) info.support = *v;
+  // What a map set holds must be valid names (see act::check_name); a file cannot smuggle in others.
+  const auto text = [&](const char* key, std::string& out) {
+    const auto* v = meta(key);
+    if (v == nullptr) return;
+    if (const std::string problem = name_problem(*v); !problem.empty())
+      raise<format_error>("{}: act.{}.{} '{}' {}", origin, key, printable(site), printable(*v), problem);
+    out = *v;
+  };
+  text("method", info.method);
+  text("pooling", info.pooling);
+  text("support", info.support);
   if (const auto* v = meta("samples"))
     if (!parse_samples(*v, info.source_samples, info.target_samples))
       raise<format_error>("{}: act.samples.{} is '{}', expected 'n_a,n_b'", origin, site, *v);
@@ -248,6 +259,8 @@ basic_map_set<Scalar> maps_from_safetensors(const safetensors_file& file, std::s
   detail::check_map_format(file, origin);
   basic_map_set<Scalar> maps;
   for (const auto& [site, fields] : detail::tensors_by_site(file, origin)) {
+    if (const std::string problem = name_problem(site); !problem.empty())
+      raise<format_error>("{}: site name '{}' {}", origin, printable(site), problem);
     const affine_map<Scalar> m = detail::load_affine_part<Scalar>(site, fields, origin);
     const quantile_map<Scalar> q =
         detail::load_knots_part<Scalar>(site, fields, static_cast<std::uint64_t>(m.dim()), m.bounded(), origin);

@@ -15,6 +15,7 @@
 
 #include <act/core/error.hpp>
 #include <act/core/strength.hpp>
+#include <act/core/text.hpp>
 #include <act/hooks/activations.hpp>
 #include <act/hooks/affine_hook.hpp>
 #include <act/hooks/quantile_hook.hpp>
@@ -42,6 +43,10 @@ struct map_info {
 ///     maps(site_name, act::view(buf, tokens, d));        // no map at this site: nothing happens
 ///
 /// Applying is const and thread-safe; changing maps or strengths is not (do it between passes).
+///
+/// Site names are non-empty, valid UTF-8 without control characters, and so are the method, pooling and
+/// support of a map_info (act::check_name): insert refuses others, so every set can be saved to a map file
+/// and read back.
 template <class Scalar>
 class basic_map_set {
  public:
@@ -57,7 +62,7 @@ class basic_map_set {
     hook_type hook;
   };
 
-  /// Adds or replaces the map of `site` (cast to Scalar, validated).
+  /// Adds or replaces the map of `site` (cast to Scalar, validated; names checked as above).
   template <class MapScalar>
   void insert(std::string site, const affine_map<MapScalar>& map, map_info info = {});
   /// Adds or replaces the non-parametric map of `site` (cast to Scalar, validated).
@@ -227,6 +232,11 @@ bool basic_map_set<Scalar>::per_row(std::string_view site, activations<T> x, con
 template <class Scalar>
 void basic_map_set<Scalar>::emplace(std::string site, map_type map, map_info info) {
   if (site.empty()) raise<invalid_argument>("map_set: site name is empty");
+  check_name("map_set: site name", site);
+  const std::string field = fmt::format("map_set: site '{}': map_info", site);
+  check_name(field + ".method", info.method);
+  check_name(field + ".pooling", info.pooling);
+  check_name(field + ".support", info.support);
   std::visit(
       [&](const auto& m) {
         try {
