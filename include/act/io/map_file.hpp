@@ -265,10 +265,15 @@ basic_map_set<Scalar> maps_from_safetensors(const safetensors_file& file, std::s
     const quantile_map<Scalar> q =
         detail::load_knots_part<Scalar>(site, fields, static_cast<std::uint64_t>(m.dim()), m.bounded(), origin);
     map_info info = detail::load_info(site, file.metadata, origin);
-    if (q.dim() != 0)
-      maps.insert(site, q, std::move(info));
-    else
-      maps.insert(site, m, std::move(info));
+    try {
+      if (q.dim() != 0)
+        maps.insert(site, q, std::move(info));
+      else
+        maps.insert(site, m, std::move(info));
+    } catch (const error& e) {
+      // What the checks above let through and the set still refuses (a map whose displacement overflows).
+      raise<format_error>("{}: {}", origin, e.what());
+    }
   }
   return maps;
 }
