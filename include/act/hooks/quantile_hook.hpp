@@ -111,11 +111,15 @@ quantile_hook<Scalar>::quantile_hook(const quantile_map<MapScalar>& map, double 
     seg[k_] = {Scalar(0), static_cast<Scalar>(static_cast<double>(y[k_ - 1]) - static_cast<double>(x[k_ - 1]))};
     // The displacement T(a) - a is linear between knots and constant beyond them: largest at a knot.
     for (Eigen::Index s = 0; s <= k_; ++s)
-      if (std::abs(seg[s].h) > largest_shift_) {
+      if (!(std::abs(seg[s].h) <= largest_shift_)) {
         largest_shift_ = std::abs(seg[s].h);
         largest_shift_neuron_ = c;
       }
   }
+  if (!std::isfinite(static_cast<double>(largest_shift_)))
+    raise<non_finite_error>("quantile_hook: neuron {} moves a knot farther than the largest number the map's type holds "
+                            "(T(a) - a overflows at every strength)",
+                            largest_shift_neuron_);
   set_strength(lambda);
 }
 
