@@ -1,8 +1,10 @@
 #pragma once
 /// \file core.hpp
-/// act's core: the version, the exceptions, the support type and the strength rule every map follows.
+/// act's core: the version, the exceptions, the support type, the strength rule every map follows and the
+/// text rules for names act writes and text it shows.
 
 #include <act/core/error.hpp>
 #include <act/core/strength.hpp>
 #include <act/core/support.hpp>
+#include <act/core/text.hpp>
 #include <act/core/version.hpp>

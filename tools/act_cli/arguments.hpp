@@ -1,6 +1,10 @@
 #pragma once
 // Command-line parsing for act-cli: `--flag value` options after a subcommand, positional words.
 
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -53,18 +57,19 @@ class arguments {
     return it == values_.end() ? fallback : it->second;
   }
 
-  /// A number-valued option; `what` describes the accepted values in the error.
+  /// A number-valued option: a finite decimal (or hexadecimal) floating-point number. "1e309" is out of
+  /// range, "inf" and "nan" are not finite, anything else unparsed is not a number; all usage errors.
+  /// (Values too small for a double, like 1e-400, round to 0 or a subnormal and are accepted.)
   double number(const std::string& name, double fallback) const {
     if (!has(name)) return fallback;
     const std::string& text = values_.at(name);
-    std::size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(text, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != text.size() || text.empty()) throw usage_error(fmt::format("--{} '{}' is not a number", name, text));
+    char* end = nullptr;
+    errno = 0;
+    const double v = text.empty() || std::isspace(static_cast<unsigned char>(text[0])) ? 0.0 : std::strtod(text.c_str(), &end);
+    if (end == nullptr || end != text.c_str() + text.size()) throw usage_error(fmt::format("--{} '{}' is not a number", name, text));
+    if (errno == ERANGE && std::isinf(v))
+      throw usage_error(fmt::format("--{} '{}' is out of range (the largest number is about 1.8e308)", name, text));
+    if (!std::isfinite(v)) throw usage_error(fmt::format("--{} '{}' is not a finite number", name, text));
     return v;
   }
 

@@ -4,18 +4,21 @@
 // Exit status: 0 on success, 2 for usage errors (with the usage text), 1 for everything else (one line
 // on stderr naming the file and what is wrong).
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 #include <act/act.hpp>
 #include <fmt/core.h>
@@ -30,6 +33,7 @@ using act_cli::usage_error;
 constexpr const char* usage_text = R"(usage:
   act-cli fit --method M --source S.npy --target T.npy --out MAP.safetensors [--site NAME]
               [--support all|q0_100|qLO_HI] [--knots K] [--pooling mean|last|max|min] [--quiet]
+              [--lock-timeout SECONDS]
   act-cli apply --map MAP --strength L --input X.npy --output Y.npy [--site NAME]
   act-cli info MAP
   act-cli export-gguf --map MAP --out CV.gguf [--model-hint ARCH] [--strength L]
@@ -37,6 +41,8 @@ constexpr const char* usage_text = R"(usage:
 
   .npy arrays: rows are samples (or tokens), columns neurons; float32/float64/float16.
   methods: {}
+  fit adds its site to MAP under a lock, so parallel fits into one file keep every site.
+  No output may be one of the command's inputs.
 )";
 
 /// Prints "elapsed" on stderr once a second while a long fit runs, only when stderr is a terminal.
@@ -109,8 +115,19 @@ auto naming_files(const std::string& source, const std::string& target, F&& f) {
   }
 }
 
+/// Refuses, before any work, an output that is the same file as one of the inputs (same device and inode:
+/// `./a` and `a`, symlinks and hard links count), which the output would replace.
+void refuse_output_over_inputs(const char* output_option, const std::string& output,
+                               std::initializer_list<std::pair<const char*, std::string>> inputs) {
+  for (const auto& [option, input] : inputs)
+    if (act::same_file(output, input))
+      throw usage_error(fmt::format("--{} '{}' is the same file as --{} '{}'; writing it would replace that input",
+                                    output_option, output, option, input));
+}
+
 int fit(int argc, char** argv) {
-  const arguments args(argc, argv, 2, {"method", "source", "target", "out", "site", "support", "knots", "pooling"}, {"quiet"});
+  const arguments args(argc, argv, 2, {"method", "source", "target", "out", "site", "support", "knots", "pooling", "lock-timeout"},
+                       {"quiet"});
   if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
   const std::string method = args.required("method");
   const act::method_info* info = act::find_method(method);
@@ -130,9 +147,10 @@ int fit(int argc, char** argv) {
     if (info->kind != act::map_kind::quantile)
       throw usage_error(fmt::format("--knots applies to --method {} only",
                                     method_names_where([](const act::method_info& m) { return m.kind == act::map_kind::quantile; })));
+    // As in the library: 0 means a knot at every sample.
     const double k = args.number("knots", 128);
-    if (!(k >= 2 && k <= 1e9 && k == static_cast<double>(static_cast<long>(k))))
-      throw usage_error(fmt::format("--knots must be an integer >= 2, got '{}'", args.required("knots")));
+    if (!((k == 0 || k >= 2) && k <= 1e9 && k == static_cast<double>(static_cast<long>(k))))
+      throw usage_error(fmt::format("--knots must be 0 (every sample) or an integer >= 2, got '{}'", args.required("knots")));
     settings.knots = static_cast<int>(k);
   }
   const std::string pooling = args.value_or("pooling", "mean");
@@ -142,24 +160,32 @@ int fit(int argc, char** argv) {
     throw usage_error(e.what());
   }
   if (site.empty()) throw usage_error("--site must not be empty");
+  if (const std::string problem = act::name_problem(site); !problem.empty())
+    throw usage_error(fmt::format("--site '{}' {}: site names are valid UTF-8 without control characters", site, problem));
+  const double lock_seconds = args.number("lock-timeout", act::map_file_lock_timeout.count() / 1000.0);
+  if (!(lock_seconds >= 0 && lock_seconds <= 1e6))
+    throw usage_error(fmt::format("--lock-timeout must be between 0 and 1e6 seconds, got '{}'", args.required("lock-timeout")));
+  refuse_output_over_inputs("out", out, {{"source", source_path}, {"target", target_path}});
+  // An existing output must be a map file (its other sites are kept): find out before fitting.
+  if (struct stat st {}; ::stat(out.c_str(), &st) == 0 || errno != ENOENT) (void)act::load_maps(out);
 
   const Eigen::MatrixXf source = load_samples(source_path);
   const Eigen::MatrixXf target = load_samples(target_path);
-  // Adding to an existing map file keeps its other sites.
-  act::map_set maps = std::filesystem::exists(out) ? act::load_maps(out) : act::map_set{};
+  act::map_set fitted;
   {
     progress_line progress(fmt::format("fitting {} on {} x {} and {} x {}", method, source.rows(), source.cols(),
                                        target.rows(), target.cols()));
     naming_files(source_path, target_path, [&] {
       const auto fit = act::fit(method, source, target, settings);
-      maps.insert(site, fit.map, {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings)});
+      fitted.insert(site, fit.map, {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings)});
       return 0;
     });
   }
-  act::save_maps(out, maps);
+  // Under the file's lock: re-read it, add the site, write it. Parallel fits into one file keep every site.
+  act::update_map_file(out, fitted, std::chrono::milliseconds(static_cast<long long>(lock_seconds * 1000.0)));
   if (!args.has("quiet"))
-    fmt::print("{}: site '{}' fitted with {} on {} source and {} target samples of {} neurons (support {})\n", out, site,
-               method, source.rows(), target.rows(), source.cols(), support.to_string());
+    fmt::print("{}: site '{}' fitted with {} on {} source and {} target samples of {} neurons (support {})\n",
+               act::printable(out), site, method, source.rows(), target.rows(), source.cols(), support.to_string());
   return 0;
 }
 
@@ -182,9 +208,14 @@ int apply(int argc, char** argv) {
   const std::string map_path = args.required("map"), input = args.required("input"), output = args.required("output");
   const double lambda = args.number("strength", 0.0);
   if (!args.has("strength")) throw usage_error("missing --strength");
+  refuse_output_over_inputs("output", output, {{"map", map_path}, {"input", input}});
   act::map_set maps = act::load_maps(map_path);
   const std::string site = choose_site(maps, args, map_path);
-  maps.set_strength(lambda);
+  try {
+    maps.set_strength(site, lambda);
+  } catch (const act::non_finite_error& e) {
+    act::raise<act::non_finite_error>("{}: {}; nothing written", map_path, e.what());
+  }
 
   const auto a = act::read_npy(input);
   // Row-major float32 copy of the input; 1-D inputs are one row (and are written back 1-D).
@@ -194,6 +225,15 @@ int apply(int argc, char** argv) {
   } catch (const act::shape_error& e) {
     act::raise<act::shape_error>("{}: {}", input, e.what());
   }
+  // Finite coefficients can still overflow on large activations: refuse results that became Inf or NaN.
+  for (Eigen::Index r = 0; r < x.rows(); ++r)
+    for (Eigen::Index j = 0; j < x.cols(); ++j) {
+      const float before = static_cast<float>(a.values[static_cast<std::size_t>(r * x.cols() + j)]);
+      if (std::isfinite(before) && !std::isfinite(x(r, j)))
+        act::raise<act::non_finite_error>(
+            "{}: site '{}' at strength {} turns the finite value {} of {} (row {}, neuron {}) into {}; nothing written", map_path,
+            site, lambda, before, input, r, j, x(r, j));
+    }
   if (a.shape.size() == 1)
     act::save_npy_vector(output, Eigen::Map<const Eigen::VectorXf>(x.data(), x.size()));
   else
@@ -211,7 +251,9 @@ int info(int argc, char** argv) {
   if (args.positional().size() != 1) throw usage_error("info takes exactly one map file");
   const std::string path = args.positional()[0];
   const act::map_set maps = act::load_maps(path);
-  fmt::print("{}: {} site(s)\n\n", path, maps.size());
+  // Everything from the file goes through act::printable (as error messages do): no control character
+  // reaches the terminal and every site stays on its own line.
+  fmt::print("{}: {} site(s)\n\n", act::printable(path), maps.size());
   fmt::print("{:<28} {:<9} {:>6} {:<8} {:>15} {:<7} {:>29}   {:>29}\n", "site", "method", "d", "support", "samples n_a,n_b",
              "pooling", "omega min / mean / max", "beta min / mean / max");
   for (const auto& site : maps.sites()) {
@@ -221,9 +263,9 @@ int info(int argc, char** argv) {
     const act::affine_map<float> m = q ? act::least_squares_line(*q) : std::get<act::affine_map<float>>(e.map);
     const std::string support = q ? fmt::format("{} knots", q->knots())
                                   : e.info.support.empty() ? (m.bounded() ? "bounded" : "all") : e.info.support;
-    fmt::print("{:<28} {:<9} {:>6} {:<8} {:>15} {:<7} {:>29}   {:>29}\n", site, e.info.method, m.dim(), support,
-               fmt::format("{},{}", e.info.source_samples, e.info.target_samples), e.info.pooling, summary(m.omega),
-               summary(m.beta));
+    fmt::print("{:<28} {:<9} {:>6} {:<8} {:>15} {:<7} {:>29}   {:>29}\n", act::printable(site), act::printable(e.info.method),
+               m.dim(), act::printable(support), fmt::format("{},{}", e.info.source_samples, e.info.target_samples),
+               act::printable(e.info.pooling), summary(m.omega), summary(m.beta));
   }
   return 0;
 }
@@ -249,10 +291,13 @@ int export_gguf(int argc, char** argv) {
   if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
   const std::string map_path = args.required("map"), out = args.required("out");
   const double lambda = args.number("strength", 1.0);
-  if (!std::isfinite(lambda)) throw usage_error("--strength must be finite");
+  const std::string model_hint = args.value_or("model-hint", "unknown");
+  if (const std::string problem = act::name_problem(model_hint); !problem.empty())
+    throw usage_error(fmt::format("--model-hint '{}' {}", model_hint, problem));
+  refuse_output_over_inputs("out", out, {{"map", map_path}});
   const act::map_set maps = act::load_maps(map_path);
   act::control_vector cv;
-  cv.model_hint = args.value_or("model-hint", "unknown");
+  cv.model_hint = model_hint;
   for (const auto& site : maps.sites()) {
     const auto* m = std::get_if<act::affine_map<float>>(&maps.at(site).map);
     // A control vector can only add a constant: the map must be a pure shift everywhere.
@@ -268,7 +313,12 @@ int export_gguf(int argc, char** argv) {
     if (cv.directions.count(static_cast<int>(layer)))
       act::raise<act::invalid_argument>("{}: two sites map to layer {} (site '{}')", map_path, layer, site);
     std::vector<float> direction(static_cast<std::size_t>(m->dim()));
-    for (Eigen::Index j = 0; j < m->dim(); ++j) direction[static_cast<std::size_t>(j)] = static_cast<float>(lambda * m->beta[j]);
+    for (Eigen::Index j = 0; j < m->dim(); ++j) {
+      direction[static_cast<std::size_t>(j)] = static_cast<float>(lambda * m->beta[j]);
+      if (!std::isfinite(direction[static_cast<std::size_t>(j)]))
+        act::raise<act::non_finite_error>("{}: site '{}' at strength {}: lambda * beta overflows at neuron {} (beta {}); nothing written",
+                                          map_path, site, lambda, j, m->beta[j]);
+    }
     cv.directions[static_cast<int>(layer)] = std::move(direction);
   }
   act::write_control_vector(out, cv);
@@ -279,9 +329,13 @@ int import_gguf(int argc, char** argv) {
   const arguments args(argc, argv, 2, {"gguf", "out"}, {});
   if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
   const std::string in = args.required("gguf"), out = args.required("out");
+  refuse_output_over_inputs("out", out, {{"gguf", in}});
   const act::control_vector cv = act::read_control_vector(in);
   act::map_set maps;
   for (const auto& [layer, direction] : cv.directions) {
+    for (std::size_t i = 0; i < direction.size(); ++i)
+      if (!std::isfinite(direction[i]))
+        act::raise<act::format_error>("{}: tensor 'direction.{}' holds a non-finite value {} at index {}", in, layer, direction[i], i);
     auto m = act::affine_map<float>::identity(static_cast<Eigen::Index>(direction.size()));
     m.beta = Eigen::Map<const Eigen::ArrayXf>(direction.data(), m.dim());
     maps.insert(fmt::format("blk.{}", layer), m, {"controlvector", 0, 0, "unknown", "all"});
@@ -308,30 +362,17 @@ int main_dispatch(int argc, char** argv) {
 
 }  // namespace
 
-/// Messages quote names and values taken from hostile files; escaping control characters keeps the error
-/// on one line and stops a file from sending escape sequences to the user's terminal.
-static std::string one_line(std::string_view message) {
-  std::string out;
-  out.reserve(message.size());
-  for (const char c : message) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
-    else out += c;
-  }
-  return out;
-}
-
+// Messages quote names and values taken from hostile files; act::printable (the rule `info` uses too)
+// keeps each on one line and stops a file from sending escape sequences to the user's terminal.
 int main(int argc, char** argv) {
   try {
     return main_dispatch(argc, argv);
   } catch (const usage_error& e) {
-    fmt::print(stderr, "act-cli: {}\n", one_line(e.what()));
+    fmt::print(stderr, "act-cli: {}\n", act::printable(e.what()));
     fmt::print(stderr, usage_text, act::method_names());
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "act-cli: {}\n", one_line(e.what()));
+    fmt::print(stderr, "act-cli: {}\n", act::printable(e.what()));
     return 1;
   }
 }

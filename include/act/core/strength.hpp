@@ -64,5 +64,19 @@ inline void check_strength(std::string_view who, double lambda) {
   if (!std::isfinite(lambda)) raise<invalid_argument>("{}: strength must be finite, got {}", who, lambda);
 }
 
+/// Refuses the coefficients of an affine map fused at strength lambda (scale = 1 + lambda (omega - 1),
+/// shift = lambda beta, any arrays with size() and []) when one is Inf or NaN: they would turn finite
+/// activations non-finite. Throws non_finite_error naming `who`, lambda and the first such neuron.
+template <class Array>
+void check_fused(std::string_view who, double lambda, const Array& scale, const Array& shift) {
+  for (decltype(scale.size()) j = 0; j < scale.size(); ++j) {
+    const double a = static_cast<double>(scale[j]), b = static_cast<double>(shift[j]);
+    if (!std::isfinite(a) || !std::isfinite(b))
+      raise<non_finite_error>("{}: strength {} is too large for this map: neuron {} gets the non-finite coefficients scale {}, "
+                              "shift {}",
+                              who, lambda, j, a, b);
+  }
+}
+
 }  // namespace detail
 }  // namespace act

@@ -11,6 +11,7 @@
 /// any method (each estimator's fit, and act::fit by name) on column-major float and double matrices. Only functions
 /// defined outside their class (not inline) can be kept out this way; the headers define these so.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -84,7 +85,8 @@
   EXTERN template act::safetensors_file act::maps_to_safetensors(const act::map_set&);                        \
   EXTERN template act::map_set act::maps_from_safetensors<float>(const act::safetensors_file&, std::string_view); \
   EXTERN template void act::save_maps(const std::string&, const act::map_set&);                               \
-  EXTERN template act::map_set act::load_maps<float>(const std::string&);
+  EXTERN template act::map_set act::load_maps<float>(const std::string&);                                    \
+  EXTERN template act::map_set act::update_map_file(const std::string&, const act::map_set&, std::chrono::milliseconds);
 
 /// io/safetensors.hpp: std::string paths, unsigned char bytes.
 #define ACT_INSTANTIATE_SAFETENSORS(EXTERN)                                                                        \

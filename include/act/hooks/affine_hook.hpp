@@ -4,6 +4,7 @@
 
 #include <limits>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
@@ -37,7 +38,8 @@ class affine_hook : public row_modes<affine_hook<Scalar>> {
 
   affine_hook() = default;
 
-  /// Throws act::invalid_argument for a malformed map or a non-finite lambda.
+  /// Throws act::invalid_argument for a malformed map or a non-finite lambda, act::non_finite_error when
+  /// the coefficients at lambda overflow (see set_strength).
   template <class MapScalar>
   affine_hook(const affine_map<MapScalar>& map, double lambda);
 
@@ -45,7 +47,9 @@ class affine_hook : public row_modes<affine_hook<Scalar>> {
   Eigen::Index dim() const { return beta_.size(); }
   double strength() const { return lambda_; }
 
-  /// Changes lambda (re-fuses the coefficients: O(d)).
+  /// Changes lambda (re-fuses the coefficients: O(d)). A lambda at which a coefficient (scale or shift)
+  /// overflows to Inf or NaN would turn finite activations non-finite: it throws act::non_finite_error
+  /// naming lambda and the neuron, and the hook keeps its strength.
   void set_strength(double lambda);
 
  private:
@@ -93,10 +97,13 @@ affine_hook<Scalar>::affine_hook(const affine_map<MapScalar>& map, double lambda
 template <class Scalar>
 void affine_hook<Scalar>::set_strength(double lambda) {
   detail::check_strength("affine_hook lambda", lambda);
-  lambda_ = lambda;
   const Scalar l = static_cast<Scalar>(lambda);
-  scale_ = strength_scale(omega_minus_one_, l);
-  shift_ = strength_shift(beta_, l);
+  vector_type scale = strength_scale(omega_minus_one_, l);
+  vector_type shift = strength_shift(beta_, l);
+  detail::check_fused("affine_hook", lambda, scale, shift);
+  lambda_ = lambda;
+  scale_ = std::move(scale);
+  shift_ = std::move(shift);
   if constexpr (std::is_same_v<Scalar, float>)
     detail::pack_affine(packed_.storage(), dim(), scale_.data(), shift_.data(), lower_.data(), upper_.data(),
                         omega_minus_one_.data(), beta_.data());

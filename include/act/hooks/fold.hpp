@@ -2,6 +2,8 @@
 /// \file fold.hpp
 /// Zero-cost steering: fold a fixed-strength affine map into the linear layer that produces the site.
 
+#include <cmath>
+
 #include <Eigen/Core>
 
 #include <act/core/error.hpp>
@@ -22,6 +24,9 @@ namespace act {
 /// input x; no fixed W', c' can express "transport only where the result lands in an interval", so
 /// such maps must run as a hook (act::affine_hook). They raise act::invalid_argument here.
 ///
+/// A strength that would make a finite weight or bias (or a fused coefficient) Inf or NaN raises
+/// act::non_finite_error naming the strength and the entry; `weight` and `bias` are then unchanged.
+///
 ///     act::fold_into_linear(w, c, fit.map_unbounded, 1.0);  // then run the model without the hook
 template <class DW, class DC, class MapScalar>
 void fold_into_linear(const Eigen::MatrixBase<DW>& weight, const Eigen::MatrixBase<DC>& bias, const affine_map<MapScalar>& map,
@@ -37,12 +42,26 @@ void fold_into_linear(const Eigen::MatrixBase<DW>& weight, const Eigen::MatrixBa
                                weight.rows(), weight.cols(), d);
   if (bias.size() != d)
     raise<shape_error>("fold_into_linear: bias has {} entries but the map has {} neurons", bias.size(), d);
-  const auto coeffs = map.at_strength(lambda);  // also rejects a non-finite lambda
+  const auto coeffs = map.at_strength(lambda);  // also rejects a non-finite lambda and overflowing coefficients
   // Eigen's idiom for writable temporaries (blocks, maps) passed by const reference.
   auto& w = const_cast<Eigen::MatrixBase<DW>&>(weight).derived();
   auto& c = const_cast<Eigen::MatrixBase<DC>&>(bias).derived();
   using WS = typename DW::Scalar;
   using CS = typename DC::Scalar;
+  // A folded entry that overflows where the layer's was finite: refused before anything changes.
+  for (Eigen::Index j = 0; j < d; ++j) {
+    const CS folded_bias = static_cast<CS>(coeffs.scale[j]) * c(j) + static_cast<CS>(coeffs.shift[j]);
+    if (std::isfinite(static_cast<double>(c(j))) && !std::isfinite(static_cast<double>(folded_bias)))
+      raise<non_finite_error>("fold_into_linear: strength {} makes the bias of neuron {} non-finite ({} -> {})", lambda, j,
+                              static_cast<double>(c(j)), static_cast<double>(folded_bias));
+    for (Eigen::Index k = 0; k < w.cols(); ++k) {
+      const WS before = w(j, k);
+      const WS after = static_cast<WS>(coeffs.scale[j]) * before;
+      if (std::isfinite(static_cast<double>(before)) && !std::isfinite(static_cast<double>(after)))
+        raise<non_finite_error>("fold_into_linear: strength {} makes weight [{}, {}] non-finite ({} -> {})", lambda, j, k,
+                                static_cast<double>(before), static_cast<double>(after));
+    }
+  }
   for (Eigen::Index j = 0; j < d; ++j) {
     w.row(j) *= static_cast<WS>(coeffs.scale[j]);
     c(j) = static_cast<CS>(coeffs.scale[j]) * c(j) + static_cast<CS>(coeffs.shift[j]);

@@ -40,7 +40,8 @@ class quantile_hook : public row_modes<quantile_hook<Scalar>> {
 
   quantile_hook() = default;
 
-  /// Throws as quantile_map::validate for a malformed map, act::invalid_argument for a non-finite lambda.
+  /// Throws as quantile_map::validate for a malformed map, act::invalid_argument for a non-finite lambda,
+  /// act::non_finite_error for a lambda the map cannot take (see set_strength).
   template <class MapScalar>
   quantile_hook(const quantile_map<MapScalar>& map, double lambda);
 
@@ -50,9 +51,15 @@ class quantile_hook : public row_modes<quantile_hook<Scalar>> {
   Eigen::Index knots() const { return k_; }
   double strength() const { return lambda_; }
 
-  /// Changes lambda (O(1): lambda is applied per element).
+  /// Changes lambda (O(1): lambda is applied per element). A lambda at which the largest displacement
+  /// lambda (T(a) - a) of a knot overflows would turn finite activations non-finite: it throws
+  /// act::non_finite_error naming lambda and the neuron, and the hook keeps its strength.
   void set_strength(double lambda) {
     detail::check_strength("quantile_hook lambda", lambda);
+    const Scalar l = static_cast<Scalar>(lambda);
+    if (!std::isfinite(static_cast<double>(l)) || !std::isfinite(static_cast<double>(l * largest_shift_)))
+      raise<non_finite_error>("quantile_hook: strength {} is too large for this map: neuron {} would move a knot by {} x {}, which overflows",
+                              lambda, largest_shift_neuron_, lambda, static_cast<double>(largest_shift_));
     lambda_ = lambda;
   }
 
@@ -70,6 +77,8 @@ class quantile_hook : public row_modes<quantile_hook<Scalar>> {
   }
 
   double lambda_ = 0.0;
+  Scalar largest_shift_ = 0;                 ///< the largest |T(x_k) - x_k| over all knots
+  Eigen::Index largest_shift_neuron_ = 0;    ///< whose knot it is
   Eigen::Index dim_ = 0;
   Eigen::Index k_ = 0;
   std::vector<Scalar> knots_;                            ///< [d x K], neuron-major
@@ -101,7 +110,17 @@ quantile_hook<Scalar>::quantile_hook(const quantile_map<MapScalar>& map, double 
       seg[s] = {static_cast<Scalar>(g), static_cast<Scalar>(y0 - x0)};
     }
     seg[k_] = {Scalar(0), static_cast<Scalar>(static_cast<double>(y[k_ - 1]) - static_cast<double>(x[k_ - 1]))};
+    // The displacement T(a) - a is linear between knots and constant beyond them: largest at a knot.
+    for (Eigen::Index s = 0; s <= k_; ++s)
+      if (!(std::abs(seg[s].h) <= largest_shift_)) {
+        largest_shift_ = std::abs(seg[s].h);
+        largest_shift_neuron_ = c;
+      }
   }
+  if (!std::isfinite(static_cast<double>(largest_shift_)))
+    raise<non_finite_error>("quantile_hook: neuron {} moves a knot farther than the largest number the map's type holds "
+                            "(T(a) - a overflows at every strength)",
+                            largest_shift_neuron_);
   set_strength(lambda);
 }
 

@@ -6,6 +6,7 @@
 ///     act::control_vector cv = act::to_control_vector(maps, 1.0, "llama");   // then act::write_control_vector
 ///     act::map_set back = act::maps_from_control_vector(act::read_control_vector("cv.gguf"));
 
+#include <cmath>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -42,7 +43,8 @@ inline long site_layer(std::string_view site) {
 /// The control vector of `maps` at strength `lambda`: tensor `direction.N` = lambda * beta of the site whose
 /// name ends in layer number N (site_layer). Every map must be additive everywhere (an affine map with
 /// omega = 1 and an unbounded support) and name its own layer >= 1; otherwise act::invalid_argument names
-/// `origin` (e.g. the map file) and the site.
+/// `origin` (e.g. the map file) and the site; a strength at which lambda * beta overflows a float raises
+/// act::non_finite_error naming them and the strength.
 template <class Scalar>
 control_vector to_control_vector(const basic_map_set<Scalar>& maps, double lambda = 1.0, std::string model_hint = "unknown",
                                  std::string_view origin = "map set") {
@@ -62,19 +64,27 @@ control_vector to_control_vector(const basic_map_set<Scalar>& maps, double lambd
     if (cv.directions.count(static_cast<int>(layer)))
       raise<invalid_argument>("{}: two sites map to layer {} (site '{}')", origin, layer, site);
     std::vector<float> direction(static_cast<std::size_t>(m->dim()));
-    for (Eigen::Index j = 0; j < m->dim(); ++j)
+    for (Eigen::Index j = 0; j < m->dim(); ++j) {
       direction[static_cast<std::size_t>(j)] = static_cast<float>(strength_shift(static_cast<double>(m->beta[j]), lambda));
+      if (!std::isfinite(direction[static_cast<std::size_t>(j)]))
+        raise<non_finite_error>("{}: site '{}' at strength {}: lambda * beta overflows at neuron {} (beta {})", origin, site,
+                                lambda, j, static_cast<double>(m->beta[j]));
+    }
     cv.directions[static_cast<int>(layer)] = std::move(direction);
   }
   return cv;
 }
 
 /// Additive maps (omega = 1, unbounded) at sites "blk.N", one per direction of the control vector, with
-/// provenance method "controlvector", pooling "unknown", support "all".
+/// provenance method "controlvector", pooling "unknown", support "all". A direction holding Inf or NaN
+/// raises act::non_finite_error naming `origin` (e.g. the GGUF file), the tensor and the index.
 template <class Scalar = float>
-basic_map_set<Scalar> maps_from_control_vector(const control_vector& cv) {
+basic_map_set<Scalar> maps_from_control_vector(const control_vector& cv, std::string_view origin = "control vector") {
   basic_map_set<Scalar> maps;
   for (const auto& [layer, direction] : cv.directions) {
+    for (std::size_t j = 0; j < direction.size(); ++j)
+      if (!std::isfinite(direction[j]))
+        raise<non_finite_error>("{}: tensor 'direction.{}' holds a non-finite value {} at index {}", origin, layer, direction[j], j);
     auto m = affine_map<Scalar>::identity(static_cast<Eigen::Index>(direction.size()));
     for (std::size_t j = 0; j < direction.size(); ++j) m.beta[static_cast<Eigen::Index>(j)] = static_cast<Scalar>(direction[j]);
     maps.insert("blk." + std::to_string(layer), m, {"controlvector", 0, 0, "unknown", "all"});

@@ -3,6 +3,7 @@
 /// Writes and reads llama.cpp control vectors: GGUF v3 files holding F32 tensors `direction.N`.
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -15,6 +16,7 @@
 
 #include <act/detail/io/file.hpp>
 #include <act/core/error.hpp>
+#include <act/core/text.hpp>
 #include <act/detail/instantiations.hpp>
 
 namespace act {
@@ -369,7 +371,8 @@ void gguf_pad(Bytes& out, std::uint64_t alignment) {
 /// Serialises a control vector as GGUF v3: general.architecture = "controlvector",
 /// controlvector.model_hint, controlvector.layer_count (int32, the number of direction tensors, as
 /// llama.cpp's cvector-generator writes it), and F32 tensors direction.N in ascending layer order,
-/// each aligned to 32 bytes. Throws invalid_argument / shape_error for unusable input.
+/// each aligned to 32 bytes. Throws invalid_argument / shape_error for unusable input (non_finite_error for
+/// Inf or NaN in a direction, invalid_argument for a model_hint that is not a valid name, act::check_name).
 /// (`Byte`: unsigned char or char.)
 template <class Byte = unsigned char>
 std::vector<Byte> serialize_control_vector(const control_vector& cv) {
@@ -383,7 +386,12 @@ std::vector<Byte> serialize_control_vector(const control_vector& cv) {
       raise<shape_error>("control vector direction for layer {} has length {}, expected {}", layer,
                                  direction.size(), length);
     }
+    // Inf or NaN would be added to every activation of the layer; readers (act's included) refuse it.
+    for (std::size_t i = 0; i < direction.size(); ++i)
+      if (!std::isfinite(direction[i]))
+        raise<non_finite_error>("control vector direction for layer {} holds {} at index {}", layer, direction[i], i);
   }
+  check_name("control vector model_hint", cv.model_hint);
   if (cv.directions.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
     raise<invalid_argument>("control vector has too many layers");
   }

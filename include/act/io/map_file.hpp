@@ -10,18 +10,30 @@
 ///                                            knots, a summary for readers that only know affine maps
 /// `__metadata__`: `act.format_version` = "1", and per site `act.method.<site>`, `act.samples.<site>`
 /// ("n_a,n_b"), `act.pooling.<site>`, `act.support.<site>`; plus `act.library_version`.
-/// Loading validates everything and names the offending tensor or key; a site whose method is in the
-/// registry must hold that method's kind of map.
+/// Site names and the metadata values of a site are valid UTF-8 without control characters (act::check_name;
+/// a map_set refuses other names when they are inserted). Loading validates everything, these names
+/// included, and names the offending tensor or key; a site whose method is in the registry must hold that
+/// method's kind of map.
+///
+/// save_maps replaces a file; update_map_file adds or replaces sites in it under a lock, so that processes
+/// fitting different sites into one file at the same time never lose each other's sites.
 
+#include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include <act/core/error.hpp>
+#include <act/core/text.hpp>
 #include <act/core/version.hpp>
+#include <act/detail/io/file.hpp>
 #include <act/detail/io/text.hpp>
 #include <act/estimators/registry.hpp>
 #include <act/io/safetensors.hpp>
@@ -195,9 +207,17 @@ map_info load_info(const std::string& site, const Metadata& metadata, std::strin
     const auto it = metadata.find(fmt::format("act.{}.{}", key, site));
     return it == metadata.end() ? nullptr : &it->second;
   };
-  if (const auto* v = meta("method")) info.method = *v;
-  if (const auto* v = meta("pooling")) info.pooling = *v;
-  if (const auto* v = meta("support")) info.support = *v;
+  // What a map set holds must be valid names (see act::check_name); a file cannot smuggle in others.
+  const auto text = [&](const char* key, std::string& out) {
+    const auto* v = meta(key);
+    if (v == nullptr) return;
+    if (const std::string problem = name_problem(*v); !problem.empty())
+      raise<format_error>("{}: act.{}.{} '{}' {}", origin, key, printable(site), printable(*v), problem);
+    out = *v;
+  };
+  text("method", info.method);
+  text("pooling", info.pooling);
+  text("support", info.support);
   if (const auto* v = meta("samples"))
     if (!parse_samples(*v, info.source_samples, info.target_samples))
       raise<format_error>("{}: act.samples.{} is '{}', expected 'n_a,n_b'", origin, site, *v);
@@ -261,15 +281,22 @@ basic_map_set<Scalar> maps_from_safetensors(const safetensors_file& file, std::s
   detail::check_map_format(file, origin);
   basic_map_set<Scalar> maps;
   for (const auto& [site, fields] : detail::tensors_by_site(file, origin)) {
+    if (const std::string problem = name_problem(site); !problem.empty())
+      raise<format_error>("{}: site name '{}' {}", origin, printable(site), problem);
     const affine_map<Scalar> m = detail::load_affine_part<Scalar>(site, fields, origin);
     const quantile_map<Scalar> q =
         detail::load_knots_part<Scalar>(site, fields, static_cast<std::uint64_t>(m.dim()), m.bounded(), origin);
     map_info info = detail::load_info(site, file.metadata, origin);
     detail::check_method_kind(site, info, q.dim() != 0, origin);
-    if (q.dim() != 0)
-      maps.insert(site, q, std::move(info));
-    else
-      maps.insert(site, m, std::move(info));
+    try {
+      if (q.dim() != 0)
+        maps.insert(site, q, std::move(info));
+      else
+        maps.insert(site, m, std::move(info));
+    } catch (const error& e) {
+      // What the checks above let through and the set still refuses (a map whose displacement overflows).
+      raise<format_error>("{}: {}", origin, e.what());
+    }
   }
   return maps;
 }
@@ -285,6 +312,61 @@ void save_maps(const std::string& path, const basic_map_set<Scalar>& maps) {
 template <class Scalar = float>
 basic_map_set<Scalar> load_maps(const std::string& path) {
   return maps_from_safetensors<Scalar>(read_safetensors(path), path);
+}
+
+/// How long update_map_file waits by default for other processes updating the same file: 60 s.
+inline constexpr std::chrono::milliseconds map_file_lock_timeout{60'000};
+
+/// Changes the map file at `path` in place, safely against other processes and threads doing the same:
+/// takes the file's lock, reads the file (a missing file is an empty map set), calls `edit(maps)` on what it
+/// holds, writes the result atomically (as save_maps) and releases the lock; returns the set as written.
+///
+///     act::update_map_file("detox.safetensors", [&](act::map_set& maps) { maps.erase("blk.3"); });
+///
+/// The guarantee: when every writer of a file goes through update_map_file (act-cli fit does), no update
+/// is lost: each edit sees every update finished before it, and they apply one at a time. Readers never
+/// wait and never see a partial file. The lock is an flock on the sibling file `.NAME.lock` (NAME
+/// shortened with a hash when it is very long), created when needed and removed by its holder; other
+/// programs may join the protocol described at detail::target_lock. A plain save_maps takes no lock and
+/// replaces the file wholesale.
+///
+/// Keep `edit` short (the lock is held while it runs): fit before, insert inside. When the lock is not
+/// free within `timeout`, throws io_error naming the file and nothing is written; so does any error of
+/// reading (a file that is not a valid map file is never replaced), of `edit` (whatever it throws
+/// propagates) or of writing. An edit that leaves the set empty is refused as in save_maps.
+template <class Scalar = float, class Path, class Edit,
+          class = std::enable_if_t<std::is_invocable_v<Edit&, basic_map_set<Scalar>&>>>
+basic_map_set<Scalar> update_map_file(const Path& path, Edit&& edit, std::chrono::milliseconds timeout = map_file_lock_timeout) {
+  const detail::target_path target = detail::target_of(path);
+  const detail::target_lock lock(target, timeout);
+  basic_map_set<Scalar> maps;
+  struct stat info {};
+  if (::stat(target.path.c_str(), &info) == 0 || errno != ENOENT) maps = load_maps<Scalar>(target.path);
+  edit(maps);
+  save_maps(target.path, maps);
+  return maps;
+}
+
+/// Adds the sites of `sites` to the map file at `path`, replacing sites of the same name and keeping the
+/// others, under the file's lock (update_map_file above; a missing file is created). Strength overrides
+/// are not part of a file and are not copied.
+///
+///     act::map_set fitted;
+///     fitted.insert("blk.12.post_attn_norm", fit.map, {"linear", fit.source_samples, fit.target_samples});
+///     act::update_map_file("detox.safetensors", fitted);   // one job per layer can do this in parallel
+template <class Scalar, class Path>
+basic_map_set<Scalar> update_map_file(const Path& path, const basic_map_set<Scalar>& sites,
+                                      std::chrono::milliseconds timeout = map_file_lock_timeout) {
+  if (sites.empty()) raise<invalid_argument>("update_map_file: {}: no sites to add", detail::path_string(path));
+  return update_map_file<Scalar>(
+      path,
+      [&sites](basic_map_set<Scalar>& maps) {
+        for (const auto& site : sites.sites()) {
+          const auto& e = sites.at(site);
+          maps.insert(site, e.map, e.info);
+        }
+      },
+      timeout);
 }
 
 }  // namespace act

@@ -19,6 +19,7 @@
 #include <act/detail/io/text.hpp>
 #include <act/io/dtype.hpp>
 #include <act/core/error.hpp>
+#include <act/core/text.hpp>
 #include <act/detail/instantiations.hpp>
 
 namespace act {
@@ -303,10 +304,23 @@ safetensors_file read_safetensors(const Path& path) {
 }
 
 /// Serialises `file` to safetensors bytes: header padded with spaces to a multiple of 8, tensors laid out
-/// contiguously in the order given. Throws invalid_argument / shape_error for inconsistent tensors.
+/// contiguously in the order given. Throws invalid_argument / shape_error for inconsistent tensors and for
+/// names or metadata that are not valid UTF-8 (control characters are fine: JSON escapes them).
 template <class Byte = unsigned char>
 std::vector<Byte> serialize_safetensors(const safetensors_file& file) {
   detail::check_byte_type<Byte>();
+  // The header is JSON, which is UTF-8: a name that is not cannot be written (readers would refuse the file).
+  const auto check_utf8 = [](const char* what, const std::string& text) {
+    const std::size_t at = detail::invalid_utf8_at(text);
+    if (at != std::string::npos)
+      raise<invalid_argument>("{} '{}' is not valid UTF-8 (byte 0x{:02x} at offset {}); a safetensors header cannot hold it",
+                              what, printable(text), static_cast<unsigned char>(text[at]), at);
+  };
+  for (const auto& [key, value] : file.metadata) {
+    check_utf8("metadata key", key);
+    check_utf8("metadata value", value);
+  }
+  for (const safetensors_tensor& t : file.tensors) check_utf8("tensor name", t.name);
   std::string header = "{";
   bool first = true;
   if (!file.metadata.empty()) {

@@ -52,10 +52,14 @@ struct affine_map {
   bool bounded() const { return lower.size() != 0; }
 
   /// Coefficients of the map at strength lambda: scale = 1 + lambda (omega - 1), shift = lambda beta.
+  /// Throws act::invalid_argument for a non-finite lambda and act::non_finite_error when a coefficient
+  /// overflows (lambda too large for this map, in Scalar).
   fused_coefficients<Scalar> at_strength(double lambda) const {
     detail::check_strength("affine_map::at_strength lambda", lambda);
     const Scalar l = static_cast<Scalar>(lambda);
-    return {strength_scale<vector_type>(omega - Scalar(1), l), strength_shift<vector_type>(beta, l)};
+    fused_coefficients<Scalar> c{strength_scale<vector_type>(omega - Scalar(1), l), strength_shift<vector_type>(beta, l)};
+    detail::check_fused("affine_map::at_strength", lambda, c.scale, c.shift);
+    return c;
   }
 
   /// Whether activation `a` of `neuron` lies in the support.

@@ -15,6 +15,7 @@
 
 #include <act/core/error.hpp>
 #include <act/core/strength.hpp>
+#include <act/core/text.hpp>
 #include <act/hooks/activations.hpp>
 #include <act/hooks/affine_hook.hpp>
 #include <act/hooks/quantile_hook.hpp>
@@ -43,6 +44,11 @@ struct map_info {
 ///     maps(site_name, act::view(buf, tokens, d));        // no map at this site: nothing happens
 ///
 /// Applying is const and thread-safe; changing maps or strengths is not (do it between passes).
+///
+/// Site names are non-empty, valid UTF-8 without control characters, and so are the method, pooling and
+/// support of a map_info (act::check_name): insert refuses others, so every set can be saved to a map file
+/// and read back. A strength at which a site's map would turn finite activations into Inf or NaN (its fused
+/// coefficients overflow) is refused by set_strength with the site's name; the set is then unchanged.
 template <class Scalar>
 class basic_map_set {
  public:
@@ -58,7 +64,7 @@ class basic_map_set {
     hook_type hook;
   };
 
-  /// Adds or replaces the map of `site` (cast to Scalar, validated).
+  /// Adds or replaces the map of `site` (cast to Scalar, validated; names checked as above).
   template <class MapScalar>
   void insert(std::string site, const affine_map<MapScalar>& map, map_info info = {});
   /// Adds or replaces the non-parametric map of `site` (cast to Scalar, validated).
@@ -119,8 +125,8 @@ class basic_map_set {
  private:
   void emplace(std::string site, map_type map, map_info info);
   entry& mutable_at(std::string_view site);
-  /// Rebuilds the entry's hook at its strength in force.
-  void rebuild_hook(entry& e) const;
+  /// The hook of `map` at strength `lambda`; a strength the map cannot take names `site`.
+  static hook_type make_hook(std::string_view site, const map_type& map, double lambda);
 
   double global_strength_ = 1.0;
   std::map<std::string, entry, std::less<>> entries_;
@@ -175,9 +181,15 @@ auto basic_map_set<Scalar>::at(std::string_view site) const -> const entry& {
 template <class Scalar>
 void basic_map_set<Scalar>::set_strength(double lambda) {
   detail::check_strength("map_set strength", lambda);
+  // Every hook first, then commit: a strength one site cannot take changes nothing.
+  std::vector<hook_type> hooks;
+  hooks.reserve(entries_.size());
+  for (const auto& kv : entries_)
+    if (!kv.second.strength) hooks.push_back(make_hook(kv.first, kv.second.map, lambda));
   global_strength_ = lambda;
+  auto next = hooks.begin();
   for (auto& kv : entries_)
-    if (!kv.second.strength) rebuild_hook(kv.second);
+    if (!kv.second.strength) kv.second.hook = std::move(*next++);
 }
 
 template <class Scalar>
@@ -190,15 +202,15 @@ template <class Scalar>
 void basic_map_set<Scalar>::set_strength(std::string_view site, double lambda) {
   detail::check_strength(site, lambda);
   entry& e = mutable_at(site);
+  e.hook = make_hook(site, e.map, lambda);
   e.strength = lambda;
-  rebuild_hook(e);
 }
 
 template <class Scalar>
 void basic_map_set<Scalar>::reset_strength(std::string_view site) {
   entry& e = mutable_at(site);
+  e.hook = make_hook(site, e.map, global_strength_);
   e.strength.reset();
-  rebuild_hook(e);
 }
 
 template <class Scalar>
@@ -228,6 +240,11 @@ bool basic_map_set<Scalar>::per_row(std::string_view site, activations<T> x, con
 template <class Scalar>
 void basic_map_set<Scalar>::emplace(std::string site, map_type map, map_info info) {
   if (site.empty()) raise<invalid_argument>("map_set: site name is empty");
+  check_name("map_set: site name", site);
+  const std::string field = fmt::format("map_set: site '{}': map_info", site);
+  check_name(field + ".method", info.method);
+  check_name(field + ".pooling", info.pooling);
+  check_name(field + ".support", info.support);
   std::visit(
       [&](const auto& m) {
         try {
@@ -237,9 +254,8 @@ void basic_map_set<Scalar>::emplace(std::string site, map_type map, map_info inf
         }
       },
       map);
-  entry e{std::move(map), std::move(info), std::nullopt, {}};
-  rebuild_hook(e);
-  entries_.insert_or_assign(std::move(site), std::move(e));
+  hook_type hook = make_hook(site, map, global_strength_);
+  entries_.insert_or_assign(std::move(site), entry{std::move(map), std::move(info), std::nullopt, std::move(hook)});
 }
 
 template <class Scalar>
@@ -250,17 +266,20 @@ auto basic_map_set<Scalar>::mutable_at(std::string_view site) -> entry& {
 }
 
 template <class Scalar>
-void basic_map_set<Scalar>::rebuild_hook(entry& e) const {
-  const double lambda = e.strength ? *e.strength : global_strength_;
-  std::visit(
-      [&](const auto& m) {
-        using map = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<map, affine_map<Scalar>>)
-          e.hook = affine_hook<Scalar>(m, lambda);
-        else
-          e.hook = quantile_hook<Scalar>(m, lambda);
-      },
-      e.map);
+auto basic_map_set<Scalar>::make_hook(std::string_view site, const map_type& map, double lambda) -> hook_type {
+  try {
+    return std::visit(
+        [&](const auto& m) -> hook_type {
+          using kind = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<kind, affine_map<Scalar>>)
+            return affine_hook<Scalar>(m, lambda);
+          else
+            return quantile_hook<Scalar>(m, lambda);
+        },
+        map);
+  } catch (const non_finite_error& ex) {
+    raise<non_finite_error>("map_set: site '{}': {}", site, ex.what());
+  }
 }
 
 /// The map set hosts use: float maps, applied to float, half and bfloat16 buffers.
