@@ -210,3 +210,24 @@ TEST_CASE("bad arguments raise errors naming what is wrong") {
   broken.lower[1] = 5.0f;  // above upper
   CHECK_THROWS_WITH_AS(act::affine_hook<float>(broken, 1.0), doctest::Contains("neuron 1"), act::invalid_argument);
 }
+
+TEST_CASE("copies of a hook apply the same map, wherever their storage lands") {
+  // The packed coefficients start at a 64-byte boundary of the hook's own storage; a copy made at a
+  // different offset once read the slack instead (found through the Python binding's MapSet.copy()).
+  act::affine_map<float> map = act::affine_map<float>::identity(40);
+  map.omega.setConstant(2.0f);
+  map.beta.setConstant(1.0f);
+  const act::affine_hook<float> original(map, 1.0);
+  std::vector<std::vector<float>> spacers;
+  for (int trial = 0; trial < 16; ++trial) {
+    spacers.emplace_back(static_cast<std::size_t>(1 + trial));  // moves the next allocation around
+    act::affine_hook<float> copy = original;
+    act::affine_hook<float> assigned;
+    assigned = copy;
+    std::vector<float> a(3 * 40, 1.0f), b = a;
+    copy(act::view(a.data(), 3, 40));
+    assigned(act::view(b.data(), 3, 40));
+    CHECK(a == std::vector<float>(3 * 40, 3.0f));
+    CHECK(b == a);
+  }
+}

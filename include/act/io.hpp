@@ -3,6 +3,7 @@
 /// Files: .npy arrays, safetensors, act's map files and llama.cpp control vectors (GGUF). Every reader
 /// validates untrusted input; every writer is atomic.
 
+#include <act/io/control_vector_maps.hpp>
 #include <act/io/dtype.hpp>
 #include <act/io/gguf.hpp>
 #include <act/io/map_file.hpp>

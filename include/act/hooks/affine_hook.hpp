@@ -52,19 +52,8 @@ class affine_hook : public row_modes<affine_hook<Scalar>> {
 
   detail::affine_kernel<Scalar> kernel() const {
     const float* packed = nullptr;
-    if constexpr (std::is_same_v<Scalar, float>) packed = detail::aligned_packed(packed_);
+    if constexpr (std::is_same_v<Scalar, float>) packed = packed_.data();
     return {dim(), scale_.data(), shift_.data(), lower_.data(), upper_.data(), omega_minus_one_.data(), beta_.data(), packed};
-  }
-
-  template <class T>
-  void apply_rows(T* data, Eigen::Index row_stride, Eigen::Index col_stride, Eigen::Index begin, Eigen::Index end) const {
-    kernel().rows(data, row_stride, col_stride, begin, end);
-  }
-
-  template <class T>
-  void apply_rows_per_row(T* data, Eigen::Index row_stride, Eigen::Index col_stride, Eigen::Index begin, Eigen::Index end,
-                          const float* lambdas) const {
-    kernel().rows_per_row(data, row_stride, col_stride, begin, end, lambdas);
   }
 
   /// T_lambda(m) - m = (scale - 1) m + shift, when m lies in the support.
@@ -78,7 +67,7 @@ class affine_hook : public row_modes<affine_hook<Scalar>> {
   double lambda_ = 0.0;
   vector_type omega_minus_one_, beta_, lower_, upper_;
   vector_type scale_, shift_;
-  std::vector<float> packed_;  ///< float hooks only: see detail::pack_affine
+  detail::packed_coefficients packed_;  ///< float hooks only: see detail::pack_affine
 };
 
 // Out of the class, so that these are not inline (see detail/instantiations.hpp).
@@ -108,8 +97,8 @@ void affine_hook<Scalar>::set_strength(double lambda) {
   scale_ = strength_scale(omega_minus_one_, l);
   shift_ = strength_shift(beta_, l);
   if constexpr (std::is_same_v<Scalar, float>)
-    detail::pack_affine(packed_, dim(), scale_.data(), shift_.data(), lower_.data(), upper_.data(), omega_minus_one_.data(),
-                        beta_.data());
+    detail::pack_affine(packed_.storage(), dim(), scale_.data(), shift_.data(), lower_.data(), upper_.data(),
+                        omega_minus_one_.data(), beta_.data());
 }
 
 /// `affine_hook hook(map, lambda)` computes in the map's scalar type.

@@ -67,6 +67,40 @@ inline std::size_t aligned_packed_offset(const float* data) {
 inline const float* aligned_packed(const std::vector<float>& packed) { return packed.data() + aligned_packed_offset(packed.data()); }
 inline float* aligned_packed(std::vector<float>& packed) { return packed.data() + aligned_packed_offset(packed.data()); }
 
+/// The packed coefficients of a float affine hook: a vector with 16 floats of slack whose groups start at its
+/// first 64-byte boundary. Where that boundary lies depends on where the storage landed, so a copy places
+/// the groups at its own boundary (a plain vector copy keeps the old offset, and the copied hook read the
+/// slack as coefficients). Moves keep the storage and so the offset.
+class packed_coefficients {
+ public:
+  packed_coefficients() = default;
+  packed_coefficients(const packed_coefficients& other) : values_(other.values_.size(), 0.0f) { copy_groups(other); }
+  packed_coefficients& operator=(const packed_coefficients& other) {
+    if (this != &other) {
+      values_.assign(other.values_.size(), 0.0f);
+      copy_groups(other);
+    }
+    return *this;
+  }
+  packed_coefficients(packed_coefficients&&) noexcept = default;
+  packed_coefficients& operator=(packed_coefficients&&) noexcept = default;
+  ~packed_coefficients() = default;
+
+  /// The vector pack_affine fills.
+  std::vector<float>& storage() { return values_; }
+  /// The first group (64-byte aligned), or null before packing.
+  const float* data() const { return values_.empty() ? nullptr : aligned_packed(values_); }
+
+ private:
+  void copy_groups(const packed_coefficients& other) {
+    if (values_.empty()) return;
+    const std::size_t groups_floats = values_.size() - static_cast<std::size_t>(affine_group);  // less the slack
+    std::copy_n(aligned_packed(other.values_), groups_floats, aligned_packed(values_));
+  }
+
+  std::vector<float> values_;
+};
+
 /// Interleaves float coefficients in groups of 16 neurons (one stream instead of six, and no 4 KB address
 /// aliasing between the coefficient arrays and the rows at d = 4096) into `packed`, which gets 16 floats of
 /// slack so that the groups can start at a 64-byte boundary (see aligned_packed). The group count is rounded
