@@ -5,6 +5,7 @@
 // Exit status (as act-cli): 0 on success, 2 for usage errors (with the usage text), 1 for everything else
 // (one line on stderr naming the file and what is wrong).
 
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,7 +42,7 @@ constexpr const char* usage_text = R"(usage:
                 [--support all|q0_100|qLO_HI] [--pooling mean|last] [--causal|--simultaneous] --out MAP.safetensors
   act-llama generate --model M.gguf [--maps MAP] [--strength L] --prompt TEXT [-n N] [--seed S] [--temp T]
 
-  options of every command: --threads N (default: up to 4 cores), --ctx N (context size; default fits the prompts)
+  options of every command: --threads N (default: half the cores, at most 4), --ctx N (context size; default fits the prompts)
   tensors: llama.cpp's graph tensor names, e.g. l_out-12 (output of block 12), attn_norm-3, ffn_out-7, ffn_inp-5
   prompt files: one prompt per line (empty lines skipped; \n \t \\ escapes as in llama.cpp's cvector-generator)
   capture writes DIR/<tensor>.npy, float32 [prompts x width]; fit writes an act map file (sites = tensor names)
@@ -100,9 +101,11 @@ context_ptr make_context(llama_model* model, llama_context_params params, act::l
   return ctx;
 }
 
+/// --threads, by default half the logical cores (about the physical ones), at most 4: llama.cpp's threads
+/// spin at barriers, and more threads than free cores can stall a decode for a long time.
 int threads_option(const arguments& args) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  return static_cast<int>(args.integer("threads", std::min(4u, cores), 1, 512));
+  return static_cast<int>(args.integer("threads", std::clamp(cores / 2, 1u, 4u), 1, 512));
 }
 
 // ---- prompts and tensors -------------------------------------------------------------------------------
@@ -367,6 +370,13 @@ int generate(int argc, char** argv) {
   }
 
   using clock = std::chrono::steady_clock;
+  // Processor time of the whole process (every thread), next to wall time: on a busy machine it still
+  // tells what the generation cost.
+  const auto cpu_seconds = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  };
   const auto decode = [&](llama_token* data, int32_t n) {
     const int32_t status = llama_decode(ctx.get(), llama_batch_get_one(data, n));
     if (!maps.empty()) cb.check();
@@ -376,6 +386,7 @@ int generate(int argc, char** argv) {
   const auto t0 = clock::now();
   decode(prompt_tokens.data(), static_cast<int32_t>(prompt_tokens.size()));
   const auto t1 = clock::now();
+  const double cpu1 = cpu_seconds();
   fmt::print("{}", prompt);
   std::fflush(stdout);
   long generated = 0;
@@ -387,13 +398,16 @@ int generate(int argc, char** argv) {
     decode(&next, 1);
   }
   const auto t2 = clock::now();
+  const double cpu_ms = (cpu_seconds() - cpu1) * 1e3;
   fmt::print("\n");
   std::fflush(stdout);
   const double prompt_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
   const double gen_s = std::chrono::duration<double>(t2 - t1).count();
-  fmt::print(stderr, "act-llama: prompt {} tokens in {:.2f} ms; {} tokens generated in {:.3f} s ({:.1f} tokens/s); {} map(s)\n",
+  fmt::print(stderr,
+             "act-llama: prompt {} tokens in {:.2f} ms; {} tokens generated in {:.3f} s ({:.1f} tokens/s, {:.3f} ms of "
+             "processor time per token); {} map(s)\n",
              tokens.size(), prompt_ms, generated, gen_s, gen_s > 0 ? static_cast<double>(generated) / gen_s : 0.0,
-             maps.size());
+             generated > 0 ? cpu_ms / static_cast<double>(generated) : 0.0, maps.size());
   return 0;
 }
 
