@@ -130,7 +130,7 @@ control_vector to_control_vector(const basic_map_set<Scalar>& maps, const contro
     }
     std::vector<float> direction(static_cast<std::size_t>(m->dim()));
     for (Eigen::Index j = 0; j < m->dim(); ++j)
-      direction[static_cast<std::size_t>(j)] = static_cast<float>(scale * static_cast<double>(m->beta[j]));
+      direction[static_cast<std::size_t>(j)] = static_cast<float>(strength_shift(static_cast<double>(m->beta[j]), scale));
     cv.directions[layer] = std::move(direction);
   }
 
