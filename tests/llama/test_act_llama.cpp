@@ -150,7 +150,7 @@ TEST_CASE("act-llama generate: greedy text, maps applied at their tensors, stren
   CHECK(s1.out == s2.out);
 }
 
-TEST_CASE("act-llama: bad input gives exit status 1 and one line; usage errors 2 with the usage text") {
+TEST_CASE("act-llama: bad input gives exit status 1 and one line, usage errors 2 with the usage text") {
   scratch_dir dir;
   write_lines(dir.file("p.txt"), happy_prompts());
   write_lines(dir.file("not.gguf"), {"this is not a model"});

@@ -106,7 +106,7 @@ TEST_CASE("adapter: a CAA map at l_out-2 gives the logits of its exported contro
   CHECK(logits_of(zero_ctx.get(), prompt, &nothing) == unsteered);
 }
 
-TEST_CASE("adapter: Linear-AcT at l_out-1 is T_lambda of the unsteered tensor, element by element; only later tensors change") {
+TEST_CASE("adapter: Linear-AcT at l_out-1 is T_lambda of the unsteered tensor, element by element, and only later tensors change") {
   const act::site_samples s = pooled("l_out-1");
   const auto fit = act::fit("linear", s.source, s.target);  // support [min, max] of the source
   act::map_set maps;
