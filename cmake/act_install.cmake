@@ -5,6 +5,7 @@ include(CMakePackageConfigHelpers)
 set(ACT_CMAKE_DIR ${CMAKE_INSTALL_DATADIR}/cmake/act)
 
 install(TARGETS act EXPORT actTargets FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY include/act/llama DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/act)  # needs llama.h, not in the file set
 install(TARGETS act_compiled EXPORT actTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(EXPORT actTargets NAMESPACE act:: DESTINATION ${ACT_CMAKE_DIR})
 export(EXPORT actTargets NAMESPACE act:: FILE ${PROJECT_BINARY_DIR}/actTargets.cmake)

@@ -1,4 +1,6 @@
+#include <act/io/control_vector_maps.hpp>
 #include <act/io/gguf.hpp>
+#include <act/io/map_file.hpp>
 
 #include <array>
 #include <cstdio>
@@ -125,7 +127,7 @@ TEST_CASE("gguf reader accepts other writers' choices") {
   g.str("some.double");
   put_u32(g.b, 12);
   act_test::put_f64(g.b, 2.5);
-  g.tensor("direction.7", {3}, 0).pad(64).floats(3);
+  g.tensor("direction.7", {3}, 0).pad(64).floats(3).pad(64);
   const auto cv = parse(g.b);
   CHECK(cv.model_hint.empty());
   REQUIRE(cv.directions.count(7) == 1);
@@ -323,7 +325,49 @@ TEST_CASE("gguf malformed: tensor direction.x") {
 TEST_CASE("gguf malformed: duplicate tensor names") {
   ACT_CHECK_ERROR(parse(with_tensors({"direction.1", "direction.1"})), act::format_error,
                   "duplicate tensor name 'direction.1'");
-  ACT_CHECK_ERROR(parse(with_tensors({"direction.1", "direction.01"})), act::format_error, "repeats layer 1");
+}
+
+TEST_CASE("gguf repeated layers are added up in file order, as llama.cpp's loader does") {
+  const auto cv = parse(with_tensors({"direction.1", "direction.01", "direction.2", "direction.1.again"}));
+  REQUIRE(cv.directions.size() == 2);
+  CHECK(cv.directions.at(1) == std::vector<float>{3, 6, 9, 12});
+  CHECK(cv.directions.at(2) == std::vector<float>{1, 2, 3, 4});
+}
+
+TEST_CASE("gguf direction names are read as llama.cpp reads them") {
+  // The part before the first '.' is "direction"; the number is read like std::stoi.
+  CHECK(parse(with_tensors({"direction.2.attn"})).directions.count(2) == 1);
+  CHECK(parse(with_tensors({"direction.+3"})).directions.count(3) == 1);
+  CHECK(parse(with_tensors({"direction. 4"})).directions.count(4) == 1);
+  CHECK(parse(with_tensors({"direction.007"})).directions.count(7) == 1);
+  ACT_CHECK_ERROR(parse(with_tensors({"direction.-0"})), act::format_error, "layer 0 is not allowed");
+  ACT_CHECK_ERROR(parse(with_tensors({" direction.1"})), act::format_error, "is not of the form direction.N");
+  ACT_CHECK_ERROR(parse(with_tensors({"direction"})), act::format_error, "is not of the form direction.N");
+  ACT_CHECK_ERROR(parse(with_tensors({"direction."})), act::format_error, "is not of the form direction.N");
+  // Its GGUF reader's name limit: 63 bytes.
+  CHECK(parse(with_tensors({"direction.1" + std::string(52, 'x')})).directions.count(1) == 1);
+  ACT_CHECK_ERROR(parse(with_tensors({"direction.1" + std::string(53, 'x')})), act::format_error, "allows 63 at most");
+}
+
+TEST_CASE("gguf directions may carry trailing dimensions of 1, as ggml counts dimensions") {
+  gguf_builder g;
+  g.header(1, 3).cv_meta().tensor("direction.1", {4, 1, 1}, 0).pad().floats(4).pad();
+  CHECK(parse(g.b).directions.at(1) == std::vector<float>{1, 2, 3, 4});
+  gguf_builder h;
+  h.header(1, 3).cv_meta().tensor("direction.1", {1, 4}, 0).pad().floats(4).pad();
+  ACT_CHECK_ERROR(parse(h.b), act::format_error, "has 2 dimensions, expected 1");
+}
+
+TEST_CASE("gguf tensors must be packed in file order, as llama.cpp's reader wants") {
+  gguf_builder gap;
+  gap.header(2, 3).cv_meta().tensor("direction.1", {4}, 0).tensor("direction.2", {4}, 64).pad().floats(4).pad().floats(8).floats(4).pad();
+  ACT_CHECK_ERROR(parse(gap.b), act::format_error, "tensor 'direction.2' has data offset 64 but llama.cpp requires 32");
+  gguf_builder reversed;
+  reversed.header(2, 3).cv_meta().tensor("direction.1", {4}, 32).tensor("direction.2", {4}, 0).pad().floats(4).pad().floats(4).pad();
+  ACT_CHECK_ERROR(parse(reversed.b), act::format_error, "has data offset 32 but llama.cpp requires 0");
+  gguf_builder empty_key;
+  empty_key.header(1, 4).cv_meta().kv_str("", "x").tensor("direction.1", {4}, 0).pad().floats(4).pad();
+  ACT_CHECK_ERROR(parse(empty_key.b), act::format_error, "a metadata key is empty");
 }
 
 TEST_CASE("gguf malformed: misaligned data offset") {
@@ -369,30 +413,26 @@ TEST_CASE("gguf malformed: no direction tensors") {
   ACT_CHECK_ERROR(parse(gguf_builder().header(0, 3).cv_meta().b), act::format_error, "no direction tensors");
 }
 
-TEST_CASE("gguf malformed: missing or wrong architecture") {
+TEST_CASE("gguf control vectors need no metadata: llama.cpp's loader reads none") {
   gguf_builder g;
-  g.header(1, 1).kv_str("controlvector.model_hint", "llama").tensor("direction.1", {4}, 0).pad().floats(4);
-  ACT_CHECK_ERROR(parse(g.b), act::format_error, "missing general.architecture");
+  g.header(1, 1).kv_str("controlvector.model_hint", "llama").tensor("direction.1", {4}, 0).pad().floats(4).pad();
+  CHECK(parse(g.b).model_hint == "llama");  // no general.architecture
   gguf_builder h;
-  h.header(1, 1).kv_str("general.architecture", "llama").tensor("direction.1", {4}, 0).pad().floats(4);
-  ACT_CHECK_ERROR(parse(h.b), act::format_error, "general.architecture is not \"controlvector\"");
-}
-
-TEST_CASE("gguf malformed: layer_count and model_hint of the wrong type") {
-  gguf_builder g;
-  g.header(1, 2).kv_str("general.architecture", "controlvector").kv_str("controlvector.layer_count", "3");
-  g.tensor("direction.1", {4}, 0).pad().floats(4);
-  ACT_CHECK_ERROR(parse(g.b), act::format_error, "layer_count is not a 32-bit integer");
-  gguf_builder h;
-  h.header(1, 2).kv_str("general.architecture", "controlvector").kv_u32("controlvector.model_hint", 3);
-  h.tensor("direction.1", {4}, 0).pad().floats(4);
-  ACT_CHECK_ERROR(parse(h.b), act::format_error, "model_hint is not a string");
+  h.header(1, 1).kv_str("general.architecture", "llama").tensor("direction.1", {4}, 0).pad().floats(4).pad();
+  CHECK(parse(h.b).directions.at(1) == std::vector<float>{1, 2, 3, 4});
+  // layer_count and model_hint of other types are ignored (the hint is kept only when it is a string).
+  gguf_builder k;
+  k.header(1, 3).kv_str("general.architecture", "controlvector").kv_str("controlvector.layer_count", "3");
+  k.kv_u32("controlvector.model_hint", 3).tensor("direction.1", {4}, 0).pad().floats(4).pad();
+  const auto cv = parse(k.b);
+  CHECK(cv.model_hint.empty());
+  CHECK(cv.directions.count(1) == 1);
 }
 
 TEST_CASE("gguf malformed: every truncation of a valid file is an error, never a crash") {
   const auto full = act::serialize_control_vector(sample_vector());
-  // The last direction holds 7 floats (28 bytes) padded to 32; the trailing padding is optional.
-  for (std::size_t n = 0; n < full.size() - 4; ++n) {
+  // Including a cut inside the padding after the last direction: llama.cpp's reader refuses that too.
+  for (std::size_t n = 0; n < full.size(); ++n) {
     CAPTURE(n);
     const std::vector<unsigned char> cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
     CHECK_THROWS_AS(parse(cut), act::format_error);
@@ -452,8 +492,138 @@ TEST_CASE("gguf output parses with @huggingface/gguf" * doctest::skip()) {
 #endif
 }
 
-TEST_CASE("gguf file without the optional padding after the last tensor is accepted") {
+TEST_CASE("gguf file without the padding after the last tensor is refused, as llama.cpp's reader refuses it") {
   auto full = act::serialize_control_vector(sample_vector());
   full.resize(full.size() - 4);
-  CHECK(parse(full).directions == sample_vector().directions);
+  ACT_CHECK_ERROR(parse(full), act::format_error, "the data section ends before the padding after the last tensor");
+}
+
+// ---- Map sets <-> control vectors (io/control_vector_maps.hpp) and model shapes. ----
+
+namespace {
+act::affine_map<float> shift(std::initializer_list<float> beta) {
+  auto m = act::affine_map<float>::identity(static_cast<Eigen::Index>(beta.size()));
+  Eigen::Index j = 0;
+  for (const float b : beta) m.beta[j++] = b;
+  return m;
+}
+const act::map_info additive{"caa", 10, 10, "mean", "all"};
+}  // namespace
+
+TEST_CASE("control vector sites: l_out-N and blk.N are the output of block N, nothing else is") {
+  CHECK(act::block_output_index("l_out-12") == 12);
+  CHECK(act::block_output_index("blk.3") == 3);
+  CHECK(act::block_output_index("blk.0") == 0);
+  for (const char* other : {"blk.2.post_attn_norm", "attn_norm-3", "l_out-", "l_out-1x", "blk.", "xl_out-1", "l_out-1234567890"})
+    CHECK_MESSAGE(!act::block_output_index(other), other);
+  CHECK(act::block_output_site(5) == "l_out-5");
+}
+
+TEST_CASE("to_control_vector: block outputs become direction.N; other sites need an explicit layer") {
+  act::map_set maps;
+  maps.insert("l_out-2", shift({1, 2}), additive);
+  maps.insert("blk.3", shift({-4, 0.5f}), additive);
+  act::control_vector_options o;
+  o.strength = 0.5;
+  const auto cv = act::to_control_vector(maps, o, "m.safetensors");
+  CHECK(cv.model_hint == "unknown");
+  CHECK(cv.directions.at(2) == std::vector<float>{0.5f, 1.0f});
+  CHECK(cv.directions.at(3) == std::vector<float>{-2.0f, 0.25f});
+  CHECK(act::to_control_vector(maps, 0.5, "llama").directions == cv.directions);  // the short form
+
+  act::map_set elsewhere;
+  elsewhere.insert("blk.2.post_attn_norm", shift({1, 2}), additive);
+  ACT_CHECK_ERROR(act::to_control_vector(elsewhere, act::control_vector_options{}, "m.safetensors"), act::invalid_argument,
+                  "m.safetensors: site 'blk.2.post_attn_norm' is not a block output");
+  act::control_vector_options at5;
+  at5.layer = 5;
+  CHECK(act::to_control_vector(elsewhere, at5).directions.count(5) == 1);
+  ACT_CHECK_ERROR(act::to_control_vector(maps, at5), act::invalid_argument, "needs a map set with one site; this one has 2");
+  at5.layer = 0;
+  ACT_CHECK_ERROR(act::to_control_vector(elsewhere, at5), act::invalid_argument, "layer 0 is invalid");
+
+  act::map_set first;
+  first.insert("l_out-0", shift({1, 2}), additive);
+  ACT_CHECK_ERROR(act::to_control_vector(first, act::control_vector_options{}), act::invalid_argument,
+                  "site 'l_out-0' is the output of block 0, which control vectors cannot reach");
+  act::map_set twice;
+  twice.insert("blk.3", shift({1, 2}), additive);
+  twice.insert("l_out-3", shift({1, 2}), additive);
+  ACT_CHECK_ERROR(act::to_control_vector(twice, act::control_vector_options{}), act::invalid_argument,
+                  "sites 'blk.3' and 'l_out-3' both name the output of block 3");
+  act::map_set scaled;
+  auto m = shift({1, 2});
+  m.omega[0] = 2;
+  scaled.insert("l_out-1", m, additive);
+  ACT_CHECK_ERROR(act::to_control_vector(scaled, act::control_vector_options{}), act::invalid_argument, "is not additive");
+}
+
+TEST_CASE("to_control_vector: --normalize gives unit directions; the hint comes from the options, the set, the model") {
+  act::map_set maps;
+  maps.insert("l_out-1", shift({3, 4}), additive);
+  act::control_vector_options o;
+  o.normalize = true;
+  o.strength = 2;
+  CHECK(act::to_control_vector(maps, o).directions.at(1) == std::vector<float>{1.2f, 1.6f});
+  act::map_set zero;
+  zero.insert("l_out-1", shift({0, 0}), additive);
+  ACT_CHECK_ERROR(act::to_control_vector(zero, o), act::invalid_argument, "zero direction, which cannot be normalised");
+
+  act::control_vector_options hint;
+  hint.model = act::gguf_model_info{"qwen2", 2, 4};
+  CHECK(act::to_control_vector(maps, hint).model_hint == "qwen2");
+  maps.metadata()["controlvector.model_hint"] = "llama";
+  CHECK(act::to_control_vector(maps, hint).model_hint == "llama");
+  hint.model_hint = "gemma2";
+  CHECK(act::to_control_vector(maps, hint).model_hint == "gemma2");
+  hint.model = act::gguf_model_info{"llama", 3, 4};
+  ACT_CHECK_ERROR(act::to_control_vector(maps, hint), act::invalid_argument, "has width 2 but the model's n_embd is 3");
+  hint.model = act::gguf_model_info{"llama", 2, 1};
+  ACT_CHECK_ERROR(act::to_control_vector(maps, hint), act::invalid_argument, "llama.cpp applies layers 1 to 0");
+}
+
+TEST_CASE("maps_from_control_vector: sites l_out-N, the model hint in the map file, back to the same vector") {
+  scratch_dir dir;
+  const act::control_vector cv = sample_vector();
+  const act::map_set maps = act::maps_from_control_vector(cv);
+  CHECK(maps.sites() == std::vector<std::string>{"l_out-1", "l_out-12", "l_out-2"});
+  CHECK(maps.metadata().at("controlvector.model_hint") == "llama");
+  CHECK(maps.at("l_out-2").info.method == "controlvector");
+  act::save_maps(dir.file("m.safetensors"), maps);
+  const act::control_vector back = act::to_control_vector(act::load_maps(dir.file("m.safetensors")), act::control_vector_options{});
+  CHECK(back.model_hint == "llama");
+  CHECK(back.directions == cv.directions);
+  CHECK(act::serialize_control_vector(back) == act::serialize_control_vector(cv));
+}
+
+TEST_CASE("read_gguf_model_info: the shape from a model's metadata; its tensors are not read") {
+  scratch_dir dir;
+  const auto write = [&](const std::vector<unsigned char>& bytes) {
+    const std::string path = dir.file("model.gguf");
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+    return path;
+  };
+  gguf_builder g;
+  g.header(1, 3).kv_str("general.architecture", "llama").kv_u32("llama.embedding_length", 4096);
+  g.str("llama.block_count");
+  put_u32(g.b, 10);  // u64
+  put_u64(g.b, 32);
+  g.tensor("token_embd.weight", {4096, 128256}, 0, 1);  // 1 GB of F16 the file does not hold
+  const auto info = act::read_gguf_model_info(write(g.b));
+  CHECK(info.architecture == "llama");
+  CHECK(info.n_embd == 4096);
+  CHECK(info.n_layer == 32);
+
+  gguf_builder missing;
+  missing.header(0, 2).kv_str("general.architecture", "llama").kv_u32("llama.embedding_length", 64);
+  ACT_CHECK_ERROR(act::read_gguf_model_info(write(missing.b)), act::format_error, "missing metadata 'llama.block_count'");
+  gguf_builder no_arch;
+  no_arch.header(0, 1).kv_u32("llama.block_count", 4);
+  ACT_CHECK_ERROR(act::read_gguf_model_info(write(no_arch.b)), act::format_error, "no general.architecture string");
+  ACT_CHECK_ERROR(act::read_gguf_model_info(write({'n', 'o', 'p', 'e', '!'})), act::format_error, "bad magic, not a GGUF file");
+  ACT_CHECK_ERROR(act::read_gguf_model_info(write({'G', 'G', 'U', 'F', 3, 0})), act::format_error, "runs past the end of the file");
+  ACT_CHECK_ERROR(act::read_gguf_model_info(dir.file("absent.gguf")), act::io_error, "cannot open");
 }

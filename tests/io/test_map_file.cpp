@@ -237,3 +237,18 @@ TEST_CASE("a site whose registered method fits the other kind of map is refused;
     CHECK(std::string(e.what()) == "kinds.safetensors: site 'q': method 'linear' fits affine maps, but the site has knots");
   }
 }
+
+TEST_CASE("map files keep the set's own metadata; act.* keys stay act's") {
+  const auto path = temp_path("act_test_metadata.safetensors");
+  auto maps = sample_maps();
+  maps.metadata()["controlvector.model_hint"] = "gemma2";
+  maps.metadata()["note"] = "fitted on 700 + 650 sentences";
+  act::save_maps(path, maps);
+  const auto loaded = act::load_maps(path);
+  CHECK(loaded.metadata() == maps.metadata());
+  const auto file = act::maps_to_safetensors(maps);
+  CHECK(file.metadata.at("controlvector.model_hint") == "gemma2");
+  maps.metadata()["act.method.blk.3"] = "linear";
+  CHECK_THROWS_WITH_AS(act::maps_to_safetensors(maps), doctest::Contains("'act.method.blk.3' is not allowed"), act::invalid_argument);
+  std::remove(path.c_str());
+}

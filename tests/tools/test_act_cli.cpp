@@ -158,12 +158,12 @@ TEST_CASE("a second site keeps the first; info lists both") {
 
 TEST_CASE("control vectors: export refuses non-additive maps, round trips additive ones") {
   workspace w;
-  // A pure shift at two layers, written through the library.
+  // A pure shift at two block outputs, written through the library: blk.N and l_out-N name the same place.
   act::map_set maps;
   auto shift = act::affine_map<float>::identity(5);
   shift.beta << 1, 2, 3, 4, 5;
   maps.insert("blk.4", shift, {"mean", 10, 10, "mean", "all"});
-  maps.insert("blk.12.mlp_out", shift, {"mean", 10, 10, "mean", "all"});
+  maps.insert("l_out-12", shift, {"mean", 10, 10, "mean", "all"});
   act::save_maps(w.path("add.safetensors"), maps);
   auto r = run(fmt::format("export-gguf --map {} --out {} --strength 2 --model-hint gemma2", w.path("add.safetensors"),
                            w.path("cv.gguf")));
@@ -174,11 +174,16 @@ TEST_CASE("control vectors: export refuses non-additive maps, round trips additi
   CHECK(cv.directions.at(4) == std::vector<float>{2, 4, 6, 8, 10});
   CHECK(cv.directions.count(12) == 1);
 
+  // Import names the sites l_out-N and keeps the model hint; exporting again gives the same file.
   r = run(fmt::format("import-gguf --gguf {} --out {}", w.path("cv.gguf"), w.path("back.safetensors")));
   REQUIRE_MESSAGE(r.status == 0, r.output);
   const auto back = act::load_maps(w.path("back.safetensors"));
-  CHECK(back.sites() == std::vector<std::string>{"blk.12", "blk.4"});
-  CHECK(std::get<act::affine_map<float>>(back.at("blk.4").map).beta[4] == 10.0f);
+  CHECK(back.sites() == std::vector<std::string>{"l_out-12", "l_out-4"});
+  CHECK(std::get<act::affine_map<float>>(back.at("l_out-4").map).beta[4] == 10.0f);
+  CHECK(back.metadata().at("controlvector.model_hint") == "gemma2");
+  r = run(fmt::format("export-gguf --map {} --out {}", w.path("back.safetensors"), w.path("again.gguf")));
+  REQUIRE_MESSAGE(r.status == 0, r.output);
+  CHECK(act::detail::read_file(w.path("again.gguf")) == act::detail::read_file(w.path("cv.gguf")));
 
   // Linear-AcT maps are not additive: refused, nothing written.
   REQUIRE(run(fmt::format("fit --method linear --source {} --target {} --out {} --site blk.3 --quiet", w.path("s.npy"),
@@ -188,6 +193,62 @@ TEST_CASE("control vectors: export refuses non-additive maps, round trips additi
   CHECK(r.status == 1);
   CHECK(r.output.find("not additive") != std::string::npos);
   CHECK_FALSE(fs::exists(w.path("no.gguf")));
+}
+
+TEST_CASE("control vectors: sites that are not block outputs need --layer; --normalize; --model checks the model") {
+  workspace w;
+  act::map_set maps;
+  auto shift = act::affine_map<float>::identity(4);
+  shift.beta << 3, 0, 4, 0;
+  maps.insert("blk.2.post_attn_norm", shift, {"caa", 10, 10, "mean", "all"});
+  act::save_maps(w.path("inner.safetensors"), maps);
+  auto r = run(fmt::format("export-gguf --map {} --out {}", w.path("inner.safetensors"), w.path("cv.gguf")));
+  CHECK(r.status == 1);
+  CHECK(r.output.find("site 'blk.2.post_attn_norm' is not a block output: llama.cpp adds control vectors to l_out-N") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(w.path("cv.gguf")));
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --normalize", w.path("inner.safetensors"), w.path("cv.gguf")));
+  REQUIRE_MESSAGE(r.status == 0, r.output);
+  CHECK(act::read_control_vector(w.path("cv.gguf")).directions.at(3) == std::vector<float>{0.6f, 0, 0.8f, 0});
+  CHECK(run(fmt::format("export-gguf --map {} --out {} --layer 0", w.path("inner.safetensors"), w.path("x.gguf"))).status == 2);
+  CHECK(run(fmt::format("export-gguf --map {} --out {} --layer 1.5", w.path("inner.safetensors"), w.path("x.gguf"))).status == 2);
+
+  act::map_set first;
+  first.insert("l_out-0", shift, {"caa", 10, 10, "mean", "all"});
+  act::save_maps(w.path("first.safetensors"), first);
+  r = run(fmt::format("export-gguf --map {} --out {}", w.path("first.safetensors"), w.path("x.gguf")));
+  CHECK(r.status == 1);
+  CHECK(r.output.find("output of block 0") != std::string::npos);
+
+  // --model: a GGUF model's n_embd and block count (a metadata-only stand-in for a model file).
+  const auto model = [&](std::uint32_t n_embd, std::uint32_t blocks) {
+    std::vector<unsigned char> b = {'G', 'G', 'U', 'F', 3, 0, 0, 0};
+    const auto u64 = [&](std::uint64_t v) { for (int i = 0; i < 8; ++i) b.push_back(static_cast<unsigned char>(v >> (8 * i))); };
+    const auto u32 = [&](std::uint32_t v) { for (int i = 0; i < 4; ++i) b.push_back(static_cast<unsigned char>(v >> (8 * i))); };
+    const auto str = [&](const std::string& s) { u64(s.size()); b.insert(b.end(), s.begin(), s.end()); };
+    u64(0);
+    u64(3);
+    str("general.architecture"), u32(8), str("llama");
+    str("llama.embedding_length"), u32(4), u32(n_embd);
+    str("llama.block_count"), u32(4), u32(blocks);
+    std::FILE* f = std::fopen(w.path("model.gguf").c_str(), "wb");
+    std::fwrite(b.data(), 1, b.size(), f);
+    std::fclose(f);
+    return w.path("model.gguf");
+  };
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"), w.path("m.gguf"), model(4, 4)));
+  REQUIRE_MESSAGE(r.status == 0, r.output);
+  CHECK(act::read_control_vector(w.path("m.gguf")).model_hint == "llama");
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"), w.path("n.gguf"), model(8, 4)));
+  CHECK(r.status == 1);
+  CHECK(r.output.find("has width 4 but the model's n_embd is 8") != std::string::npos);
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"), w.path("n.gguf"), model(4, 3)));
+  CHECK(r.status == 1);
+  CHECK(r.output.find("goes to layer 3, but the model has 3 blocks") != std::string::npos);
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"), w.path("n.gguf"),
+                      w.path("s.npy")));
+  CHECK(r.status == 1);
+  CHECK(r.output.find("bad magic, not a GGUF file") != std::string::npos);
 }
 
 TEST_CASE("usage errors exit 2 with the usage text; bad files exit 1 with one line") {

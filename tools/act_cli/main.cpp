@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <atomic>
@@ -36,10 +35,12 @@ constexpr const char* usage_text = R"(usage:
               [--lock-timeout SECONDS]
   act-cli apply --map MAP --strength L --input X.npy --output Y.npy [--site NAME]
   act-cli info MAP
-  act-cli export-gguf --map MAP --out CV.gguf [--model-hint ARCH] [--strength L]
+  act-cli export-gguf --map MAP --out CV.gguf [--model-hint ARCH] [--strength L] [--normalize] [--layer N] [--model M.gguf]
   act-cli import-gguf --gguf CV.gguf --out MAP.safetensors
 
   .npy arrays: rows are samples (or tokens), columns neurons; float32/float64/float16.
+  control vectors: site l_out-N (or blk.N), the output of block N, is direction.N (N >= 1); other sites need
+  --layer N. --normalize: unit length per direction; --model: check n_embd and the layers against the model.
   methods: {}
   fit adds its site to MAP under a lock, so parallel fits into one file keep every site.
   No output may be one of the command's inputs.
@@ -270,58 +271,28 @@ int info(int argc, char** argv) {
   return 0;
 }
 
-/// The last integer in a site's name: "blk.12" and "blk.12.attn_out" -> 12; -1 when there is none.
-long layer_of(const std::string& site) {
-  long value = -1;
-  for (std::size_t i = 0; i < site.size();) {
-    if (std::isdigit(static_cast<unsigned char>(site[i]))) {
-      std::size_t j = i;
-      while (j < site.size() && std::isdigit(static_cast<unsigned char>(site[j]))) ++j;
-      value = j - i > 9 ? -1 : std::stol(site.substr(i, j - i));
-      i = j;
-    } else {
-      ++i;
-    }
-  }
-  return value;
-}
-
 int export_gguf(int argc, char** argv) {
-  const arguments args(argc, argv, 2, {"map", "out", "model-hint", "strength"}, {});
+  const arguments args(argc, argv, 2, {"map", "out", "model-hint", "strength", "layer", "model"}, {"normalize"});
   if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
   const std::string map_path = args.required("map"), out = args.required("out");
-  const double lambda = args.number("strength", 1.0);
-  const std::string model_hint = args.value_or("model-hint", "unknown");
-  if (const std::string problem = act::name_problem(model_hint); !problem.empty())
-    throw usage_error(fmt::format("--model-hint '{}' {}", model_hint, problem));
-  refuse_output_over_inputs("out", out, {{"map", map_path}});
-  const act::map_set maps = act::load_maps(map_path);
-  act::control_vector cv;
-  cv.model_hint = model_hint;
-  for (const auto& site : maps.sites()) {
-    const auto* m = std::get_if<act::affine_map<float>>(&maps.at(site).map);
-    // A control vector can only add a constant: the map must be a pure shift everywhere.
-    if (m == nullptr || m->bounded() || !(m->omega == 1.0f).all())
-      act::raise<act::invalid_argument>(
-          "{}: site '{}' is not additive (a control vector needs omega = 1 and an unbounded support; refit with "
-          "--method {} --support all)",
-          map_path, site, method_names_where([](const act::method_info& m) { return m.additive; }));
-    const long layer = layer_of(site);
-    if (layer < 1)
-      act::raise<act::invalid_argument>("{}: site '{}' has no layer number >= 1 in its name (as in 'blk.12')",
-                                                map_path, site);
-    if (cv.directions.count(static_cast<int>(layer)))
-      act::raise<act::invalid_argument>("{}: two sites map to layer {} (site '{}')", map_path, layer, site);
-    std::vector<float> direction(static_cast<std::size_t>(m->dim()));
-    for (Eigen::Index j = 0; j < m->dim(); ++j) {
-      direction[static_cast<std::size_t>(j)] = static_cast<float>(lambda * m->beta[j]);
-      if (!std::isfinite(direction[static_cast<std::size_t>(j)]))
-        act::raise<act::non_finite_error>("{}: site '{}' at strength {}: lambda * beta overflows at neuron {} (beta {}); nothing written",
-                                          map_path, site, lambda, j, m->beta[j]);
-    }
-    cv.directions[static_cast<int>(layer)] = std::move(direction);
+  act::control_vector_options options;
+  options.strength = args.number("strength", 1.0);  // finite: arguments::number refuses the rest
+  options.normalize = args.has("normalize");
+  options.model_hint = args.value_or("model-hint", "");
+  if (const std::string problem = act::name_problem(options.model_hint); !problem.empty())
+    throw usage_error(fmt::format("--model-hint '{}' {}", options.model_hint, problem));
+  if (args.has("layer")) {
+    const double layer = args.number("layer", 0);
+    if (!(layer >= 1 && layer <= 1e9 && layer == static_cast<double>(static_cast<long>(layer))))
+      throw usage_error(fmt::format("--layer must be an integer >= 1 (control-vector layers start at 1), got '{}'",
+                                    args.required("layer")));
+    options.layer = static_cast<int>(layer);
   }
-  act::write_control_vector(out, cv);
+  refuse_output_over_inputs("out", out, {{"map", map_path}, {"model", args.value_or("model", "")}});
+  const act::map_set maps = act::load_maps(map_path);
+  if (args.has("model")) options.model = act::read_gguf_model_info(args.required("model"));
+  // Site names, layers, additivity, --normalize and the model checks: act::to_control_vector.
+  act::write_control_vector(out, act::to_control_vector(maps, options, map_path));
   return 0;
 }
 
@@ -330,17 +301,8 @@ int import_gguf(int argc, char** argv) {
   if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
   const std::string in = args.required("gguf"), out = args.required("out");
   refuse_output_over_inputs("out", out, {{"gguf", in}});
-  const act::control_vector cv = act::read_control_vector(in);
-  act::map_set maps;
-  for (const auto& [layer, direction] : cv.directions) {
-    for (std::size_t i = 0; i < direction.size(); ++i)
-      if (!std::isfinite(direction[i]))
-        act::raise<act::format_error>("{}: tensor 'direction.{}' holds a non-finite value {} at index {}", in, layer, direction[i], i);
-    auto m = act::affine_map<float>::identity(static_cast<Eigen::Index>(direction.size()));
-    m.beta = Eigen::Map<const Eigen::ArrayXf>(direction.data(), m.dim());
-    maps.insert(fmt::format("blk.{}", layer), m, {"controlvector", 0, 0, "unknown", "all"});
-  }
-  act::save_maps(out, maps);
+  // Sites l_out-N; controlvector.model_hint kept in the map file's metadata; Inf/NaN directions refused.
+  act::save_maps(out, act::maps_from_control_vector(act::read_control_vector(in), in));
   return 0;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 /// \file gguf.hpp
-/// Writes and reads llama.cpp control vectors: GGUF v3 files holding F32 tensors `direction.N`.
+/// Writes and reads llama.cpp control vectors: GGUF v3 files holding F32 tensors `direction.N`; reads
+/// the shape of a GGUF model (architecture, n_embd, block count) without reading its tensors.
 
 #include <algorithm>
 #include <cmath>
@@ -14,6 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <act/detail/io/file.hpp>
 #include <act/core/error.hpp>
 #include <act/core/text.hpp>
@@ -21,10 +26,18 @@
 
 namespace act {
 
-/// A llama.cpp control vector: one additive direction per layer, added to block N's output.
+/// A llama.cpp control vector: one additive direction per layer N >= 1, added to the output of 0-based
+/// block N (llama.cpp's graph tensor `l_out-N`).
 struct control_vector {
   std::string model_hint;                       ///< model architecture, e.g. "llama"
   std::map<int, std::vector<float>> directions;  ///< layer (>= 1) -> direction (all the same length)
+};
+
+/// What a GGUF model file says of its shape (read_gguf_model_info).
+struct gguf_model_info {
+  std::string architecture;  ///< general.architecture, e.g. "llama"
+  std::int64_t n_embd = 0;   ///< <architecture>.embedding_length: the width of l_out-N and of control vectors
+  std::int64_t n_layer = 0;  ///< <architecture>.block_count: blocks 0 .. n_layer - 1
 };
 
 namespace detail {
@@ -328,23 +341,135 @@ gguf_contents parse_gguf(const Byte* data, std::size_t size, std::string_view or
   return out;
 }
 
-/// Layer number in a tensor name "direction.N" (N >= 1, decimal digits only), or throws.
+/// llama.cpp's GGML_MAX_NAME: its GGUF reader refuses tensor names of this length or longer.
+inline constexpr std::size_t gguf_max_name = 64;
+
+/// The layer of a direction tensor, read as llama.cpp's control-vector loader reads it: the part before
+/// the first '.' must be "direction", and the rest is parsed like std::stoi (leading white space, a sign,
+/// decimal digits; anything after the digits is ignored: "direction.7", "direction.+7" and "direction.7.x"
+/// are all layer 7). Throws format_error for what that loader refuses: no number, a negative number, one
+/// beyond int, and layer 0.
 template <class String>
 int control_vector_layer(const String& name, std::string_view origin) {
-  constexpr std::string_view prefix = "direction.";
-  const bool shaped = name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
-                      std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
-                                  [](char c) { return c >= '0' && c <= '9'; });
-  if (!shaped) raise<format_error>("{}: tensor name '{}' is not of the form direction.N", origin, name);
+  const std::string_view n(name);
+  const auto dot = n.find('.');
+  const bool named = dot != std::string_view::npos && n.substr(0, dot) == "direction";
+  std::size_t i = named ? dot + 1 : n.size();
+  while (i < n.size() && (n[i] == ' ' || (n[i] >= '\t' && n[i] <= '\r'))) ++i;
+  bool negative = false;
+  if (i < n.size() && (n[i] == '+' || n[i] == '-')) negative = n[i++] == '-';
+  const std::size_t digits = i;
   long long layer = 0;
-  for (std::size_t i = prefix.size(); i < name.size(); ++i) {
-    layer = layer * 10 + (name[i] - '0');
-    if (layer > std::numeric_limits<int>::max()) raise<format_error>("{}: tensor '{}': layer number too large", origin, name);
+  bool too_large = false;
+  for (; i < n.size() && n[i] >= '0' && n[i] <= '9'; ++i) {
+    layer = too_large ? layer : layer * 10 + (n[i] - '0');
+    too_large = too_large || layer > std::numeric_limits<int>::max();
   }
+  if (!named || i == digits || (negative && layer != 0))
+    raise<format_error>("{}: tensor name '{}' is not of the form direction.N", origin, name);
+  if (too_large) raise<format_error>("{}: tensor '{}': layer number too large", origin, name);
   if (layer == 0) {
     raise<format_error>("{}: tensor '{}': layer 0 is not allowed, control-vector layers start at 1", origin, name);
   }
   return static_cast<int>(layer);
+}
+
+/// llama.cpp's GGUF reader wants tensor data packed in file order: each tensor at the running sum of the
+/// previous ones' sizes padded to the alignment, and the data section holding the last one's padding too.
+template <class Contents>
+void check_gguf_packed(const Contents& g, std::size_t file_size, std::string_view origin) {
+  std::uint64_t expected = 0;
+  for (const gguf_tensor_info& t : g.tensors) {
+    if (t.offset != expected)
+      raise<format_error>("{}: tensor '{}' has data offset {} but llama.cpp requires {} (tensors stored in file order, "
+                          "each padded to {} bytes)", origin, t.name, t.offset, expected, g.alignment);
+    expected += (t.byte_size + g.alignment - 1) / g.alignment * g.alignment;
+  }
+  if (file_size - g.data_start < expected)
+    raise<format_error>("{}: the data section ends before the padding after the last tensor ({} of {} bytes); "
+                        "llama.cpp's reader refuses such files", origin, file_size - g.data_start, expected);
+}
+
+/// Reads a file piece by piece through a small buffer, with gguf_cursor's interface: for GGUF model files,
+/// whose metadata is read and whose tensors are not.
+class gguf_file_cursor {
+ public:
+  gguf_file_cursor(int fd, std::uint64_t size, std::string_view origin) : fd_(fd), size_(size), origin_(origin) {}
+
+  std::size_t position() const { return static_cast<std::size_t>(pos_); }
+  std::size_t remaining() const { return static_cast<std::size_t>(size_ - pos_); }
+  void need(std::uint64_t n, std::string_view what) const {
+    if (n > size_ - pos_) {
+      raise<format_error>("{}: {} at offset {} runs past the end of the file ({} bytes needed, {} left)", origin_, what,
+                          pos_, n, size_ - pos_);
+    }
+  }
+  template <class T>
+  T read(std::string_view what) {
+    T value;
+    bytes(&value, sizeof(T), what);
+    return value;
+  }
+  void skip(std::uint64_t n, std::string_view what) {
+    need(n, what);
+    pos_ += n;
+  }
+  std::string read_string(std::string_view what) {
+    const auto len = read<std::uint64_t>(what);
+    if (len > size_ - pos_) {
+      raise<format_error>("{}: {} has length {} at offset {}, past the end of the file ({} bytes left)", origin_, what,
+                          len, pos_, size_ - pos_);
+    }
+    std::string s(static_cast<std::size_t>(len), '\0');
+    bytes(s.data(), s.size(), what);
+    return s;
+  }
+
+ private:
+  void bytes(void* out, std::size_t n, std::string_view what) {
+    need(n, what);
+    auto* dst = static_cast<char*>(out);
+    while (n > 0) {
+      if (pos_ < buffer_start_ || pos_ >= buffer_start_ + buffer_.size()) fill();
+      const std::size_t from = static_cast<std::size_t>(pos_ - buffer_start_);
+      const std::size_t take = std::min(n, buffer_.size() - from);
+      std::memcpy(dst, buffer_.data() + from, take);
+      dst += take;
+      n -= take;
+      pos_ += take;
+    }
+  }
+  void fill() {
+    buffer_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(1 << 16, size_ - pos_)));
+    buffer_start_ = pos_;
+    std::size_t got = 0;
+    while (got < buffer_.size()) {
+      const ssize_t r = ::pread(fd_, buffer_.data() + got, buffer_.size() - got, static_cast<off_t>(pos_ + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) raise<io_error>("{}: read failed: {}", origin_, errno_text(errno));
+      if (r == 0) raise<io_error>("{}: the file got shorter while it was read", origin_);
+      got += static_cast<std::size_t>(r);
+    }
+  }
+
+  int fd_;
+  std::uint64_t size_;
+  std::string_view origin_;
+  std::uint64_t pos_ = 0;
+  std::uint64_t buffer_start_ = 0;
+  std::vector<char> buffer_;
+};
+
+/// An integer metadata value of any integer type, or throws naming the key.
+inline std::int64_t gguf_integer(const gguf_value& v, std::string_view key, std::string_view origin) {
+  switch (v.type) {
+    case gguf_type::u8: case gguf_type::u16: case gguf_type::u32: case gguf_type::u64:
+      if (v.uint_value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) break;
+      return static_cast<std::int64_t>(v.uint_value);
+    case gguf_type::i8: case gguf_type::i16: case gguf_type::i32: case gguf_type::i64: return v.int_value;
+    default: break;
+  }
+  raise<format_error>("{}: metadata '{}' is not an integer", origin, key);
 }
 
 /// Appends little-endian raw bytes of a trivially copyable value.
@@ -435,47 +560,56 @@ void write_control_vector(const Path& path, const control_vector& cv) {
   detail::atomic_write(detail::path_string(path), serialize_control_vector(cv));
 }
 
-/// Parses a control vector held in memory, validating the whole GGUF structure first. `origin` names
-/// the file in messages. Requires general.architecture = "controlvector" and only F32 1-D tensors
-/// named direction.N (N >= 1) of one common length; model_hint and layer_count are optional.
+/// Parses a control vector held in memory, validating the whole GGUF structure first; `origin` names the
+/// file in messages. Accepts what llama.cpp's control-vector loader (common_control_vector_load) accepts
+/// and refuses what it or its GGUF reader refuses:
+/// - metadata is not required: any general.architecture, or none (llama.cpp reads no metadata);
+///   controlvector.model_hint is kept when it is a string;
+/// - every tensor is a direction (control_vector_layer: "direction.N", N >= 1), F32, with one dimension
+///   larger than 1 at most, the first ([n_embd], [n_embd, 1], ...), all of one length;
+/// - directions repeating a layer ("direction.1" and "direction.01") are added up, in file order;
+/// - tensor data packed in file order, names shorter than 64 bytes, no empty metadata key.
+/// Three malformed structures llama.cpp tolerates are refused as well: a bool other than 0 or 1, a tensor
+/// with 0 dimensions, and an empty direction (which no model can take).
 template <class Byte>
 control_vector parse_control_vector(const Byte* data, std::size_t size, std::string_view origin) {
   using detail::gguf_type;
   const detail::gguf_contents g = detail::parse_gguf(data, size, origin);
+  for (const auto& kv : g.metadata)
+    if (kv.first.empty()) raise<format_error>("{}: a metadata key is empty", origin);
 
-  const detail::gguf_value* arch = g.find("general.architecture");
-  if (arch == nullptr) raise<format_error>("{}: missing general.architecture (expected \"controlvector\")", origin);
-  if (arch->type != gguf_type::string || arch->string_value != "controlvector") {
-    raise<format_error>("{}: general.architecture is not \"controlvector\"", origin);
-  }
   control_vector cv;
-  if (const detail::gguf_value* hint = g.find("controlvector.model_hint")) {
-    if (hint->type != gguf_type::string) raise<format_error>("{}: controlvector.model_hint is not a string", origin);
-    cv.model_hint = hint->string_value;
-  }
-  if (const detail::gguf_value* count = g.find("controlvector.layer_count")) {
-    // llama.cpp writes int32; other writers use uint32. Its value is informational only.
-    if (count->type != gguf_type::i32 && count->type != gguf_type::u32) {
-      raise<format_error>("{}: controlvector.layer_count is not a 32-bit integer", origin);
-    }
-  }
+  if (const detail::gguf_value* hint = g.find("controlvector.model_hint"))
+    if (hint->type == gguf_type::string) cv.model_hint = hint->string_value;
   if (g.tensors.empty()) raise<format_error>("{}: control vector has no direction tensors", origin);
 
   const std::uint64_t length = g.tensors.front().dims.front();
   for (const detail::gguf_tensor_info& t : g.tensors) {
+    if (t.name.size() >= detail::gguf_max_name)
+      raise<format_error>("{}: tensor name '{}' is {} bytes long; llama.cpp allows {} at most", origin, t.name,
+                          t.name.size(), detail::gguf_max_name - 1);
     const int layer = detail::control_vector_layer(t.name, origin);
-    if (t.dims.size() != 1) raise<format_error>("{}: tensor '{}' has {} dimensions, expected 1", origin, t.name, t.dims.size());
-    if (t.dims[0] == 0) raise<format_error>("{}: tensor '{}' is empty", origin, t.name);
-    if (t.dims[0] != length) {
+    // ggml counts dimensions up to the last one larger than 1.
+    std::size_t dims = 1;
+    for (std::size_t d = 1; d < t.dims.size(); ++d)
+      if (t.dims[d] > 1) dims = d + 1;
+    if (dims != 1) raise<format_error>("{}: tensor '{}' has {} dimensions, expected 1", origin, t.name, dims);
+    std::uint64_t count = 1;
+    for (const auto d : t.dims) count *= d;
+    if (count == 0) raise<format_error>("{}: tensor '{}' is empty", origin, t.name);
+    if (count != length) {
       raise<format_error>("{}: tensor '{}' has length {} but '{}' has {}; all directions must be the same length", origin,
-                          t.name, t.dims[0], g.tensors.front().name, length);
+                          t.name, count, g.tensors.front().name, length);
     }
-    if (cv.directions.count(layer) != 0) raise<format_error>("{}: tensor '{}' repeats layer {}", origin, t.name, layer);
     // Allocation is justified: parse_gguf proved these bytes are in the file.
-    std::vector<float> values(static_cast<std::size_t>(t.dims[0]));
+    std::vector<float> values(static_cast<std::size_t>(count));
     std::memcpy(values.data(), data + g.data_start + t.offset, values.size() * sizeof(float));
-    cv.directions.emplace(layer, std::move(values));
+    const auto [it, fresh] = cv.directions.try_emplace(layer, values);
+    // llama.cpp adds repeated layers up (dst += src * strength, from zeros): the same float sums.
+    if (!fresh)
+      for (std::size_t j = 0; j < values.size(); ++j) it->second[j] += values[j];
   }
+  detail::check_gguf_packed(g, size, origin);
   return cv;
 }
 
@@ -485,6 +619,44 @@ control_vector read_control_vector(const Path& path) {
   const std::string name = detail::path_string(path);
   const std::vector<unsigned char> bytes = detail::read_file(name);
   return parse_control_vector(bytes.data(), bytes.size(), name);
+}
+
+/// The shape of the GGUF model at `path` (architecture, n_embd, block count), from its metadata only: the
+/// tensors, however large, are not read. Throws format_error when the file is not GGUF or lacks the keys.
+template <class Path>
+gguf_model_info read_gguf_model_info(const Path& file) {
+  const std::string path = detail::path_string(file);
+  detail::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) raise<io_error>("{}: cannot open for reading: {}", path, detail::errno_text(errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) raise<io_error>("{}: cannot stat: {}", path, detail::errno_text(errno));
+  if (S_ISDIR(st.st_mode)) raise<io_error>("{}: is a directory, not a file", path);
+  detail::gguf_file_cursor in(fd.get(), static_cast<std::uint64_t>(st.st_size), path);
+  if (st.st_size < 4) raise<format_error>("{}: bad magic, not a GGUF file", path);
+  char magic[4];
+  for (char& c : magic) c = in.read<char>("magic");
+  if (std::memcmp(magic, "GGUF", 4) != 0) raise<format_error>("{}: bad magic, not a GGUF file", path);
+  detail::gguf_file_cursor header(fd.get(), static_cast<std::uint64_t>(st.st_size), path);
+  detail::gguf_contents g;
+  std::uint64_t tensor_count = 0, kv_count = 0;
+  detail::read_gguf_header(header, g, tensor_count, kv_count, path);
+  detail::read_gguf_metadata(header, kv_count, g, path);
+
+  gguf_model_info info;
+  const detail::gguf_value* arch = g.find("general.architecture");
+  if (arch == nullptr || arch->type != detail::gguf_type::string || arch->string_value.empty())
+    raise<format_error>("{}: no general.architecture string: not a model file", path);
+  info.architecture = arch->string_value;
+  const auto integer = [&](const std::string& key) {
+    const detail::gguf_value* v = g.find(key);
+    if (v == nullptr) raise<format_error>("{}: missing metadata '{}'", path, key);
+    const std::int64_t n = detail::gguf_integer(*v, key, path);
+    if (n <= 0) raise<format_error>("{}: metadata '{}' is {}, expected a positive count", path, key, n);
+    return n;
+  };
+  info.n_embd = integer(info.architecture + ".embedding_length");
+  info.n_layer = integer(info.architecture + ".block_count");
+  return info;
 }
 
 }  // namespace act

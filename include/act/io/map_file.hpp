@@ -9,7 +9,8 @@
 ///                                            omega/beta are then the least-squares line through the
 ///                                            knots, a summary for readers that only know affine maps
 /// `__metadata__`: `act.format_version` = "1", and per site `act.method.<site>`, `act.samples.<site>`
-/// ("n_a,n_b"), `act.pooling.<site>`, `act.support.<site>`; plus `act.library_version`.
+/// ("n_a,n_b"), `act.pooling.<site>`, `act.support.<site>`; plus `act.library_version`. Every other key
+/// is the map set's own metadata (basic_map_set::metadata(), e.g. `controlvector.model_hint`), kept as is.
 /// Site names and the metadata values of a site are valid UTF-8 without control characters (act::check_name;
 /// a map_set refuses other names when they are inserted). Loading validates everything, these names
 /// included, and names the offending tensor or key; a site whose method is in the registry must hold that
@@ -272,6 +273,11 @@ safetensors_file maps_to_safetensors(const basic_map_set<Scalar>& maps) {
     file.metadata["act.support." + site] =
         !e.info.support.empty() ? e.info.support : q ? "knots" : m.bounded() ? "bounded" : "all";
   }
+  for (const auto& [key, value] : maps.metadata()) {
+    if (key.empty() || key.rfind("act.", 0) == 0)
+      raise<invalid_argument>("map_set metadata key '{}' is not allowed: keys starting with 'act.' are act's own", key);
+    file.metadata[key] = value;
+  }
   return file;
 }
 
@@ -298,6 +304,8 @@ basic_map_set<Scalar> maps_from_safetensors(const safetensors_file& file, std::s
       raise<format_error>("{}: {}", origin, e.what());
     }
   }
+  for (const auto& [key, value] : file.metadata)
+    if (key.rfind("act.", 0) != 0) maps.metadata()[key] = value;
   return maps;
 }
 

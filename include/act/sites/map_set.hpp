@@ -112,6 +112,11 @@ class basic_map_set {
   template <class T>
   bool per_row(std::string_view site, activations<T> x, const std::vector<float>& lambdas) const;
 
+  /// Notes kept with the set, key -> value, saved in map files next to act's own `act.*` keys (which
+  /// they may not use), e.g. "controlvector.model_hint" of an imported llama.cpp control vector.
+  std::map<std::string, std::string, std::less<>>& metadata() { return metadata_; }
+  const std::map<std::string, std::string, std::less<>>& metadata() const { return metadata_; }
+
   /// Calls `f(hook)` with the hook of `site` (an affine_hook<Scalar> or a quantile_hook<Scalar>, fused
   /// at the site's strength); returns false, calling nothing, when the set has no map for `site`.
   template <class F>
@@ -130,6 +135,7 @@ class basic_map_set {
 
   double global_strength_ = 1.0;
   std::map<std::string, entry, std::less<>> entries_;
+  std::map<std::string, std::string, std::less<>> metadata_;
 };
 
 // Member definitions out of the class, so that they are not inline: linking act::act_compiled

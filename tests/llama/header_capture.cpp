@@ -1,0 +1,2 @@
+// capture.hpp compiles on its own.
+#include <act/llama/capture.hpp>

@@ -1,0 +1,459 @@
+// act-llama: act on GGUF models in llama.cpp. Captures pooled activations of prompts, fits act maps from
+// a model's own activations (causally, layer by layer, by default) and generates text with maps applied at
+// llama.cpp's graph tensors, all through include/act/llama/eval_callback.hpp.
+//
+// Exit status (as act-cli): 0 on success, 2 for usage errors (with the usage text), 1 for everything else
+// (one line on stderr naming the file and what is wrong).
+
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <act/act.hpp>
+#include <act/io/control_vector_maps.hpp>
+#include <act/llama/capture.hpp>
+#include <act/llama/eval_callback.hpp>
+#include <fmt/core.h>
+#include <fmt/format.h>
+#include <llama.h>
+
+#include "arguments.hpp"
+
+namespace {
+
+using act_llama::arguments;
+using act_llama::usage_error;
+
+constexpr const char* usage_text = R"(usage:
+  act-llama capture --model M.gguf --prompts P.txt --tensors T1,T2,... [--pooling mean|last] --out DIR
+  act-llama fit --model M.gguf --source-prompts A.txt --target-prompts B.txt --tensors T1,T2,... --method M
+                [--support all|q0_100|qLO_HI] [--pooling mean|last] [--causal|--simultaneous] --out MAP.safetensors
+  act-llama generate --model M.gguf [--maps MAP] [--strength L] --prompt TEXT [-n N] [--seed S] [--temp T]
+
+  options of every command: --threads N (default: half the cores, at most 4), --ctx N (context size; default fits the prompts)
+  tensors: llama.cpp's graph tensor names, e.g. l_out-12 (output of block 12), attn_norm-3, ffn_out-7, ffn_inp-5
+  prompt files: one prompt per line (empty lines skipped; \n \t \\ escapes as in llama.cpp's cvector-generator)
+  capture writes DIR/<tensor>.npy, float32 [prompts x width]; fit writes an act map file (sites = tensor names)
+  generate: greedy with --temp 0 (default temp 0.8, seed 0, -n 32); every map of the file applies at its tensor
+  methods: {}
+  ACT_LLAMA_LOG=1 shows llama.cpp's own log on stderr.
+)";
+
+// ---- llama.cpp's log: silent unless asked for; its last error is kept for messages -----------------------
+
+std::string& last_llama_error() {
+  static std::string text;
+  return text;
+}
+
+void llama_log(ggml_log_level level, const char* text, void*) {
+  static const bool show = std::getenv("ACT_LLAMA_LOG") != nullptr && std::string_view(std::getenv("ACT_LLAMA_LOG")) != "0";
+  if (show) std::fputs(text, stderr);
+  if (level == GGML_LOG_LEVEL_ERROR) {
+    std::string line = text;
+    while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) last_llama_error() = line;
+  }
+}
+
+/// " (llama.cpp: <its last error>)" or "".
+std::string llama_said() {
+  return last_llama_error().empty() ? std::string() : fmt::format(" (llama.cpp: {})", last_llama_error());
+}
+
+// ---- model and context ---------------------------------------------------------------------------------
+
+struct model_deleter {
+  void operator()(llama_model* m) const { llama_model_free(m); }
+};
+struct context_deleter {
+  void operator()(llama_context* c) const { llama_free(c); }
+};
+using model_ptr = std::unique_ptr<llama_model, model_deleter>;
+using context_ptr = std::unique_ptr<llama_context, context_deleter>;
+
+/// The model at `path`, checked to be GGUF first so that a wrong file gets a clear message.
+model_ptr load_model(const std::string& path, act::gguf_model_info& info) {
+  info = act::read_gguf_model_info(path);
+  llama_model_params params = llama_model_default_params();
+  params.n_gpu_layers = 0;  // act edits tensors in host memory
+  model_ptr model(llama_model_load_from_file(path.c_str(), params));
+  if (!model) act::raise<act::format_error>("{}: llama.cpp could not load this model{}", path, llama_said());
+  return model;
+}
+
+context_ptr make_context(llama_model* model, llama_context_params params, act::llama::eval_callback* cb) {
+  if (cb != nullptr) cb->attach(params);
+  context_ptr ctx(llama_init_from_model(model, params));
+  if (!ctx) act::raise<act::invalid_argument>("llama.cpp could not create a context of {} tokens{}", params.n_ctx, llama_said());
+  return ctx;
+}
+
+/// --threads, by default half the logical cores (about the physical ones), at most 4: llama.cpp's threads
+/// spin at barriers, and more threads than free cores can stall a decode for a long time.
+int threads_option(const arguments& args) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<int>(args.integer("threads", std::clamp(cores / 2, 1u, 4u), 1, 512));
+}
+
+// ---- prompts and tensors -------------------------------------------------------------------------------
+
+/// llama.cpp's escapes in prompt files: \n \t \r \\ \" \' ; other backslashes stay.
+std::string unescape(const std::string& line) {
+  std::string out;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if (line[i] != '\\' || i + 1 == line.size()) {
+      out += line[i];
+      continue;
+    }
+    const char c = line[++i];
+    switch (c) {
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case '\\': out += '\\'; break;
+      case '"': out += '"'; break;
+      case '\'': out += '\''; break;
+      default: out += '\\'; out += c;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> read_prompts(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) act::raise<act::io_error>("{}: cannot open the prompt file", path);
+  std::vector<std::string> prompts;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) prompts.push_back(unescape(line));
+  }
+  if (in.bad()) act::raise<act::io_error>("{}: read failed", path);
+  if (prompts.empty()) act::raise<act::invalid_argument>("{}: no prompts (one per line)", path);
+  return prompts;
+}
+
+std::vector<std::string> tensor_list(const arguments& args) {
+  std::vector<std::string> out;
+  const std::string& text = args.required("tensors");
+  std::size_t from = 0;
+  while (from <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', from), text.size());
+    const std::string name = text.substr(from, comma - from);
+    if (name.empty()) throw usage_error(fmt::format("--tensors '{}' has an empty name", text));
+    if (name.find('/') != std::string::npos || name == "." || name == "..")
+      throw usage_error(fmt::format("--tensors: '{}' is not a tensor name", name));
+    if (std::find(out.begin(), out.end(), name) != out.end()) throw usage_error(fmt::format("--tensors: '{}' listed twice", name));
+    out.push_back(name);
+    from = comma + 1;
+  }
+  return out;
+}
+
+act::pooling pooling_option(const arguments& args) {
+  try {
+    return act::parse_pooling(args.value_or("pooling", "mean"));
+  } catch (const act::invalid_argument& e) {
+    throw usage_error(e.what());
+  }
+}
+
+/// Context size for prompts: --ctx, or the longest prompt rounded up to 64 (at least 512).
+uint32_t context_size(const arguments& args, const std::vector<std::vector<llama_token>>& prompts, std::size_t extra = 0) {
+  std::size_t longest = 0;
+  for (const auto& p : prompts) longest = std::max(longest, p.size());
+  const std::size_t fitted = std::max<std::size_t>(512, (longest + extra + 63) / 64 * 64);
+  return static_cast<uint32_t>(args.integer("ctx", static_cast<long>(fitted), 8, 1L << 24));
+}
+
+/// Progress on stderr: a line rewritten in place on a terminal; elsewhere a line every 5 s.
+class progress_report {
+ public:
+  explicit progress_report(std::string what) : what_(std::move(what)), tty_(isatty(STDERR_FILENO) != 0) {}
+  ~progress_report() {
+    if (tty_ && shown_) fmt::print(stderr, "\r\033[K");
+  }
+  void operator()(std::size_t done, std::size_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    const double since = std::chrono::duration<double>(now - last_).count();
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    if (elapsed < 1.0 || (!tty_ && since < 5.0) || (tty_ && since < 0.1)) return;
+    last_ = now;
+    shown_ = true;
+    fmt::print(stderr, tty_ ? "\r{}: {}/{} prompts, {:.0f} s" : "{}: {}/{} prompts, {:.0f} s\n", what_, done, total, elapsed);
+    std::fflush(stderr);
+  }
+
+ private:
+  std::string what_;
+  bool tty_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_ = start_;
+};
+
+// ---- capture -------------------------------------------------------------------------------------------
+
+/// Pooled samples of `tensors` for `prompts` on a fresh context of `model`, steered by `maps` when given.
+std::map<std::string, Eigen::MatrixXf> capture_on(llama_model* model, const std::vector<std::vector<llama_token>>& prompts,
+                                                  const std::vector<std::string>& tensors, act::pooling how,
+                                                  const act::map_set* maps, uint32_t n_ctx, int threads,
+                                                  const std::string& what, std::vector<std::string>* graph_names = nullptr) {
+  act::llama::eval_callback cb;
+  if (maps != nullptr && !maps->empty()) cb.steer(*maps, maps->strength());
+  context_ptr ctx = make_context(model, act::llama::capture_context_params(n_ctx, 16, threads), &cb);
+  progress_report progress(what);
+  auto samples = act::llama::capture_prompts(ctx.get(), cb, prompts, tensors, how,
+                                             [&](std::size_t done, std::size_t total) { progress(done, total); });
+  if (graph_names != nullptr) *graph_names = cb.graph_names();
+  return samples;
+}
+
+int capture(int argc, char** argv) {
+  const arguments args(argc, argv, 2, {"model", "prompts", "tensors", "pooling", "out", "threads", "ctx"}, {});
+  const std::string model_path = args.required("model"), prompts_path = args.required("prompts");
+  const std::string out = args.required("out");
+  const std::vector<std::string> tensors = tensor_list(args);
+  const act::pooling how = pooling_option(args);
+  const int threads = threads_option(args);
+
+  act::gguf_model_info info;
+  const model_ptr model = load_model(model_path, info);
+  const auto prompts = act::llama::tokenize_all(llama_model_get_vocab(model.get()), read_prompts(prompts_path));
+  const auto samples = capture_on(model.get(), prompts, tensors, how, nullptr, context_size(args, prompts), threads, "capture");
+  std::filesystem::create_directories(out);
+  for (const auto& t : tensors) act::save_npy((std::filesystem::path(out) / (t + ".npy")).string(), samples.at(t));
+  fmt::print("{}: {} tensor(s) of {} prompts, {} pooling: {}\n", out, tensors.size(), prompts.size(), act::to_string(how),
+             fmt::join(tensors, ", "));
+  return 0;
+}
+
+// ---- fit -----------------------------------------------------------------------------------------------
+
+int fit(int argc, char** argv) {
+  const arguments args(argc, argv, 2,
+                       {"model", "source-prompts", "target-prompts", "tensors", "method", "support", "pooling", "out",
+                        "threads", "ctx"},
+                       {"causal", "simultaneous"});
+  const std::string model_path = args.required("model"), out = args.required("out");
+  const std::string source_path = args.required("source-prompts"), target_path = args.required("target-prompts");
+  std::vector<std::string> tensors = tensor_list(args);
+  const std::string method = args.required("method");
+  if (act::find_method(method) == nullptr)
+    throw usage_error(fmt::format("unknown --method '{}' (one of: {})", method, act::method_names()));
+  if (args.has("causal") && args.has("simultaneous")) throw usage_error("--causal and --simultaneous exclude each other");
+  const bool causal = !args.has("simultaneous");
+  act::fit_settings settings;
+  settings.threads = 0;
+  try {
+    if (args.has("support")) settings.support = act::support::parse(args.required("support"));
+    act::support_for(act::method(method), settings);
+  } catch (const act::invalid_argument& e) {
+    throw usage_error(fmt::format("--support: {}", e.what()));
+  }
+  const act::pooling how = pooling_option(args);
+  const int threads = threads_option(args);
+
+  act::gguf_model_info info;
+  const model_ptr model = load_model(model_path, info);
+  const llama_vocab* vocab = llama_model_get_vocab(model.get());
+  const auto source = act::llama::tokenize_all(vocab, read_prompts(source_path));
+  const auto target = act::llama::tokenize_all(vocab, read_prompts(target_path));
+  std::vector<std::vector<llama_token>> both = source;
+  both.insert(both.end(), target.begin(), target.end());
+  const uint32_t n_ctx = context_size(args, both);
+
+  // Target activations are never steered: one pass for every tensor. It also tells the graph's order.
+  std::vector<std::string> graph;
+  const auto target_samples = capture_on(model.get(), target, tensors, how, nullptr, n_ctx, threads, "fit: target prompts", &graph);
+  // Causal estimation goes forward through the graph, whatever order --tensors lists.
+  const auto rank = [&](const std::string& t) { return std::find(graph.begin(), graph.end(), t) - graph.begin(); };
+  std::stable_sort(tensors.begin(), tensors.end(), [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+  std::map<std::string, Eigen::MatrixXf> source_once;
+  if (!causal) source_once = capture_on(model.get(), source, tensors, how, nullptr, n_ctx, threads, "fit: source prompts");
+
+  const auto collect = [&](const std::string& tensor, const act::map_set& installed, act::pooling) {
+    act::site_samples s;
+    s.target = target_samples.at(tensor);
+    if (!causal) {
+      s.source = source_once.at(tensor);
+    } else {
+      s.source = capture_on(model.get(), source, {tensor}, how, &installed, n_ctx, threads,
+                            fmt::format("fit: source prompts at {}", tensor))
+                     .at(tensor);
+    }
+    return s;
+  };
+  const act::method_estimator estimator(method, settings);
+  act::causal_options options;
+  options.pooling = how;
+  const act::map_set fitted = causal ? act::fit_causal(tensors, estimator, collect, options)
+                                     : act::fit_simultaneous(tensors, estimator, collect, options);
+  // The map file records the support fitted with, and the model's architecture for export-gguf.
+  act::map_set maps;
+  for (const auto& site : tensors) {
+    const auto& e = fitted.at(site);
+    act::map_info info_out = e.info;
+    info_out.support = act::support_label(act::method(method), settings);
+    maps.insert(site, e.map, info_out);
+  }
+  maps.metadata()[std::string(act::model_hint_key)] = info.architecture;
+  act::save_maps(out, maps);
+  fmt::print("{}: {} at {} ({}), {} source and {} target prompts, {} pooling\n", out, method, fmt::join(tensors, ", "),
+             causal ? "causal" : "simultaneous", source.size(), target.size(), act::to_string(how));
+  return 0;
+}
+
+// ---- generate ------------------------------------------------------------------------------------------
+
+std::string piece(const llama_vocab* vocab, llama_token token) {
+  char buf[256];
+  const int32_t n = llama_token_to_piece(vocab, token, buf, sizeof buf, 0, false);
+  if (n >= 0) return std::string(buf, static_cast<std::size_t>(n));
+  std::string big(static_cast<std::size_t>(-n), '\0');
+  const int32_t m = llama_token_to_piece(vocab, token, big.data(), static_cast<int32_t>(big.size()), 0, false);
+  big.resize(static_cast<std::size_t>(std::max(0, m)));
+  return big;
+}
+
+int generate(int argc, char** argv) {
+  const arguments args(argc, argv, 2, {"model", "maps", "strength", "prompt", "n", "seed", "temp", "threads", "ctx"}, {});
+  const std::string model_path = args.required("model"), prompt = args.required("prompt");
+  const double strength = args.number("strength", 1.0);
+  const long n_predict = args.integer("n", 32, 0, 1L << 20);
+  const long seed = args.integer("seed", 0, 0, 0xFFFFFFFFL);
+  const double temp = args.number("temp", 0.8);
+  if (temp < 0) throw usage_error("--temp must be >= 0");
+  const int threads = threads_option(args);
+  if (args.has("strength") && !args.has("maps")) throw usage_error("--strength needs --maps");
+
+  act::map_set maps;
+  if (args.has("maps")) maps = act::load_maps(args.required("maps"));
+  act::gguf_model_info info;
+  const model_ptr model = load_model(model_path, info);
+  const llama_vocab* vocab = llama_model_get_vocab(model.get());
+  const std::vector<llama_token> tokens = act::llama::tokenize(vocab, prompt);
+  if (tokens.empty()) act::raise<act::invalid_argument>("the prompt has no tokens");
+
+  act::llama::eval_callback cb;
+  if (!maps.empty()) cb.steer(maps, strength);
+  llama_context_params params = llama_context_default_params();
+  params.n_ctx = static_cast<uint32_t>(args.integer("ctx", static_cast<long>(std::max<std::size_t>(512, tokens.size() + static_cast<std::size_t>(n_predict) + 1)), 8, 1L << 24));
+  params.n_batch = std::max<uint32_t>(params.n_batch, static_cast<uint32_t>(tokens.size()));
+  params.n_threads = threads;
+  params.n_threads_batch = threads;
+  // Without maps there is nothing to steer: no callback, llama.cpp's plain path.
+  const context_ptr ctx = make_context(model.get(), params, maps.empty() ? nullptr : &cb);
+  if (tokens.size() + static_cast<std::size_t>(n_predict) > llama_n_ctx(ctx.get()))
+    act::raise<act::invalid_argument>("the prompt ({} tokens) and -n {} do not fit the context of {} tokens (--ctx)",
+                                      tokens.size(), n_predict, llama_n_ctx(ctx.get()));
+
+  std::unique_ptr<llama_sampler, decltype(&llama_sampler_free)> sampler(
+      llama_sampler_chain_init(llama_sampler_chain_default_params()), &llama_sampler_free);
+  if (temp == 0) {
+    llama_sampler_chain_add(sampler.get(), llama_sampler_init_greedy());
+  } else {
+    llama_sampler_chain_add(sampler.get(), llama_sampler_init_temp(static_cast<float>(temp)));
+    llama_sampler_chain_add(sampler.get(), llama_sampler_init_dist(static_cast<uint32_t>(seed)));
+  }
+
+  using clock = std::chrono::steady_clock;
+  // Processor time of the whole process (every thread), next to wall time: on a busy machine it still
+  // tells what the generation cost.
+  const auto cpu_seconds = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  };
+  const auto decode = [&](llama_token* data, int32_t n) {
+    const int32_t status = llama_decode(ctx.get(), llama_batch_get_one(data, n));
+    if (!maps.empty()) cb.check();
+    if (status != 0) act::raise<act::invalid_argument>("llama_decode failed with status {}{}", status, llama_said());
+  };
+  std::vector<llama_token> prompt_tokens = tokens;
+  const auto t0 = clock::now();
+  decode(prompt_tokens.data(), static_cast<int32_t>(prompt_tokens.size()));
+  const auto t1 = clock::now();
+  const double cpu1 = cpu_seconds();
+  fmt::print("{}", prompt);
+  std::fflush(stdout);
+  long generated = 0;
+  for (; generated < n_predict; ++generated) {
+    llama_token next = llama_sampler_sample(sampler.get(), ctx.get(), -1);
+    if (llama_vocab_is_eog(vocab, next)) break;
+    fmt::print("{}", piece(vocab, next));
+    std::fflush(stdout);
+    decode(&next, 1);
+  }
+  const auto t2 = clock::now();
+  const double cpu_ms = (cpu_seconds() - cpu1) * 1e3;
+  fmt::print("\n");
+  std::fflush(stdout);
+  const double prompt_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+  const double gen_s = std::chrono::duration<double>(t2 - t1).count();
+  fmt::print(stderr,
+             "act-llama: prompt {} tokens in {:.2f} ms; {} tokens generated in {:.3f} s ({:.1f} tokens/s, {:.3f} ms of "
+             "processor time per token); {} map(s)\n",
+             tokens.size(), prompt_ms, generated, gen_s, gen_s > 0 ? static_cast<double>(generated) / gen_s : 0.0,
+             generated > 0 ? cpu_ms / static_cast<double>(generated) : 0.0, maps.size());
+  return 0;
+}
+
+int dispatch(int argc, char** argv) {
+  if (argc < 2) throw usage_error("missing command");
+  const std::string command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    fmt::print(usage_text, act::method_names());
+    return 0;
+  }
+  if (command != "capture" && command != "fit" && command != "generate")
+    throw usage_error(fmt::format("unknown command '{}'", command));
+  llama_log_set(llama_log, nullptr);
+  llama_backend_init();
+  struct backend_guard {
+    ~backend_guard() { llama_backend_free(); }
+  } guard;
+  if (command == "capture") return capture(argc, argv);
+  if (command == "fit") return fit(argc, argv);
+  return generate(argc, argv);
+}
+
+/// Messages quote names from files; control characters are escaped so the error stays on one line.
+std::string one_line(std::string_view message) {
+  std::string out;
+  for (const char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(argc, argv);
+  } catch (const usage_error& e) {
+    fmt::print(stderr, "act-llama: {}\n", one_line(e.what()));
+    fmt::print(stderr, usage_text, act::method_names());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "act-llama: {}\n", one_line(e.what()));
+    return 1;
+  }
+}
