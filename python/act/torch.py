@@ -70,6 +70,8 @@ def _pooled(tensor, pooling, mask):
     if t.dim() == 2:  # [batch x d]: one token per sample
         return _act.pool(t.unsqueeze(1), pooling)
     if t.dim() == 3:  # [batch x tokens x d]
+        if t.shape[0] > 1 and t.shape[1] > 1 and t.stride(0) != t.shape[1] * t.stride(1):
+            t = t.contiguous()  # rows not at one stride: pooled from a copy
         return _act.pool(t, pooling, mask=mask)
     if t.dim() == 4:  # [N x C x H x W]: each channel pooled over its positions
         if mask is not None:
