@@ -44,7 +44,7 @@ expect_number(rate baseline toxicity)
 expect_number(ppl baseline ppl)
 expect_number(rate baseline probe_accuracy)
 
-set(methods linear_act mean_act gaussian_act quantile_act actadd caa itic aura det0)
+set(methods linear mean gaussian quantile actadd caa itic aura det0)
 expect_keys(mitigation 9)
 set(seen "")
 foreach(i RANGE 8)

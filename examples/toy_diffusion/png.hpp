@@ -37,7 +37,7 @@ inline std::uint32_t adler32(const unsigned char* data, std::size_t n) {
   return (b << 16) | a;
 }
 
-namespace detail {
+namespace internal {
 inline void put_u32(std::vector<unsigned char>& out, std::uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<unsigned char>((v >> s) & 0xFFU));
 }
@@ -48,7 +48,7 @@ inline void put_chunk(std::vector<unsigned char>& out, const char* type, const s
   out.insert(out.end(), payload.begin(), payload.end());
   put_u32(out, crc32(out.data() + start, out.size() - start));
 }
-}  // namespace detail
+}  // namespace internal
 
 /// The bytes of a PNG file for a width x height grayscale image (row-major, one byte per pixel).
 inline std::vector<unsigned char> encode_png_gray(const std::vector<unsigned char>& pixels, int width, int height) {
@@ -76,16 +76,16 @@ inline std::vector<unsigned char> encode_png_gray(const std::vector<unsigned cha
     z.insert(z.end(), raw.begin() + static_cast<std::ptrdiff_t>(pos), raw.begin() + static_cast<std::ptrdiff_t>(pos + len));
     pos += len;
   } while (pos < raw.size());
-  detail::put_u32(z, adler32(raw.data(), raw.size()));
+  internal::put_u32(z, adler32(raw.data(), raw.size()));
 
   std::vector<unsigned char> out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   std::vector<unsigned char> ihdr;
-  detail::put_u32(ihdr, static_cast<std::uint32_t>(width));
-  detail::put_u32(ihdr, static_cast<std::uint32_t>(height));
+  internal::put_u32(ihdr, static_cast<std::uint32_t>(width));
+  internal::put_u32(ihdr, static_cast<std::uint32_t>(height));
   ihdr.insert(ihdr.end(), {8, 0, 0, 0, 0});  // bit depth 8, grayscale, deflate, filter 0, no interlace
-  detail::put_chunk(out, "IHDR", ihdr);
-  detail::put_chunk(out, "IDAT", z);
-  detail::put_chunk(out, "IEND", {});
+  internal::put_chunk(out, "IHDR", ihdr);
+  internal::put_chunk(out, "IDAT", z);
+  internal::put_chunk(out, "IEND", {});
   return out;
 }
 

@@ -3,6 +3,7 @@
 ///   toy_diffusion_experiments [--json FILE] [--quick] [--png-dir DIR] [--weights-dir DIR]
 ///   diagnostics: [--concept SHAPE] [--negation-target others|SHAPE] [--negation-support q0_100|all]
 ///                [--methods m1,m2,...] [--negation-only] (the JSON then holds only those)
+/// Methods are act's registry names (act::method_names()); the default is linear,mean,itic,quantile.
 ///
 /// Estimation (documented choices):
 /// - Pooling: per image, the spatial mean of each channel (paper, diffusion). One map per
@@ -16,12 +17,9 @@
 ///   everywhere (slope-1 extension beyond its knots).
 /// - At inference the spatial mean of each channel is transported and the shift added to every
 ///   position (affine_hook / quantile_hook channel_spatial).
-#include <act/affine_hook.hpp>
-#include <act/itic.hpp>
-#include <act/linear_act.hpp>
-#include <act/mean_act.hpp>
-#include <act/quantile_act.hpp>
-#include <act/quantile_hook.hpp>
+#include <act/estimators/registry.hpp>
+#include <act/hooks/affine_hook.hpp>
+#include <act/hooks/quantile_hook.hpp>
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -29,11 +27,12 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
-#include <fstream>
-#include <map>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "../common/report.hpp"
 #include "classifier.hpp"
 #include "flow.hpp"
 #include "model.hpp"
@@ -43,8 +42,29 @@
 namespace {
 
 using namespace toy_diffusion;
+using examples_common::json_string;
 
-const std::array<const char*, 4> method_names = {"linear_act", "mean_act", "itic", "quantile_act"};
+/// A method the experiments run, by its name in act's registry.
+struct compared_method {
+  std::string name;
+  /// Fitted with the experiment's support (style: unbounded, negation: --negation-support), as the
+  /// paper does for Linear-AcT; the others keep the registry's default.
+  bool follows_support = false;
+};
+
+/// The methods run by default. Quantile maps use 32 knots (from about 256 samples per fit).
+const std::vector<compared_method> default_methods = {{"linear", true}, {"mean", false}, {"itic", false}, {"quantile", false}};
+constexpr int quantile_knots = 32;
+
+/// A method named on the command line: one of the defaults, or any other registered method with its
+/// default support; nullopt for a name act does not know.
+std::optional<compared_method> named_method(const std::string& name) {
+  for (const auto& m : default_methods)
+    if (m.name == name) return m;
+  if (act::find_method(name) == nullptr) return std::nullopt;
+  return compared_method{name, false};
+}
+
 const std::array<double, 5> strengths = {0.0, 0.25, 0.5, 0.75, 1.0};
 constexpr int target_style = style_striped;
 
@@ -57,7 +77,7 @@ struct settings {
   int negation_target = -1;    ///< -1: the other shapes; else that one shape (diagnostic)
   bool negation_bounded = true;
   bool negation_only = false;  ///< skip the style experiment (diagnostics)
-  std::vector<std::string> methods{method_names.begin(), method_names.end()};
+  std::vector<compared_method> methods = default_methods;
 };
 
 int shape_index(const std::string& name) {
@@ -121,12 +141,15 @@ std::vector<Eigen::MatrixXf> target_means(const denoiser<float>& model, const st
 }
 
 /// Fits one method's maps causally along the source trajectories (see the file comment).
-map_bank fit_maps(const denoiser<float>& model, const std::string& method, bool bounded, const std::vector<prompt>& source,
+map_bank fit_maps(const denoiser<float>& model, const compared_method& method, bool bounded, const std::vector<prompt>& source,
                   std::uint64_t seed, const std::vector<Eigen::MatrixXf>& targets, int steps) {
   const int n_sites = static_cast<int>(denoiser_sites().size());
+  act::fit_settings settings;
+  settings.knots = quantile_knots;
+  if (method.follows_support) settings.support = bounded ? act::support::min_max() : act::support::unbounded();
   map_bank bank;
   bank.steps = steps;
-  bank.quantile = method == "quantile_act";
+  bank.quantile = act::method(method.name).kind == act::map_kind::quantile;
   if (bank.quantile)
     bank.nonparam.resize(static_cast<std::size_t>(n_sites * steps));
   else
@@ -135,20 +158,11 @@ map_bank fit_maps(const denoiser<float>& model, const std::string& method, bool 
   const step_hook<float> fit_and_apply = [&](std::string_view site, int step, fmap<float>& acts) {
     const std::size_t k = static_cast<std::size_t>(site_index(site) * steps + step);
     const Eigen::MatrixXf a = pooled_means(acts);
-    const Eigen::MatrixXf& b = targets[k];
-    if (method == "linear_act") {
-      act::linear_act_options o;
-      o.support = bounded ? act::support::min_max() : act::support::unbounded();
-      bank.affine[k] = act::affine_hook<float>(act::linear_act(o).fit(a, b).map, 1.0);
-    } else if (method == "mean_act") {
-      bank.affine[k] = act::affine_hook<float>(act::mean_act{}.fit(a, b).map, 1.0);
-    } else if (method == "itic") {
-      bank.affine[k] = act::affine_hook<float>(act::itic{}.fit(a, b).map, 1.0);
-    } else {
-      act::quantile_act_options o;
-      o.knots = 32;
-      bank.nonparam[k] = act::quantile_hook<float>(act::quantile_act(o).fit(a, b).map, 1.0);
-    }
+    const auto fit = act::fit(method.name, a, targets[k], settings);
+    if (bank.quantile)
+      bank.nonparam[k] = act::quantile_hook<float>(std::get<act::quantile_map<float>>(fit.map), 1.0);
+    else
+      bank.affine[k] = act::affine_hook<float>(std::get<act::affine_map<float>>(fit.map), 1.0);
     bank.apply(site_index(site), step, acts);
   };
   for (int k = 0; k < steps; ++k) euler_step(model, x, source, k, steps, fit_and_apply);
@@ -203,11 +217,12 @@ struct negation_row {
 };
 
 int usage() {
-  std::fputs(
-      "usage: toy_diffusion_experiments [--json FILE] [--quick] [--png-dir DIR] [--weights-dir DIR]\n"
-      "       diagnostics: [--concept SHAPE] [--negation-target others|SHAPE] [--negation-support q0_100|all]\n"
-      "                    [--methods linear_act,mean_act,itic,quantile_act] [--negation-only]\n",
-      stderr);
+  fmt::print(stderr,
+             "usage: toy_diffusion_experiments [--json FILE] [--quick] [--png-dir DIR] [--weights-dir DIR]\n"
+             "       diagnostics: [--concept SHAPE] [--negation-target others|SHAPE] [--negation-support q0_100|all]\n"
+             "                    [--methods linear,mean,itic,quantile] [--negation-only]\n"
+             "       methods: {}\n",
+             act::method_names());
   return 2;
 }
 
@@ -247,9 +262,9 @@ int main(int argc, char** argv) {
       for (std::size_t b = 0; b <= list.size();) {
         std::size_t e = list.find(',', b);
         if (e == std::string::npos) e = list.size();
-        const std::string m = list.substr(b, e - b);
-        if (std::find(method_names.begin(), method_names.end(), m) == method_names.end()) return usage();
-        s.methods.push_back(m);
+        const auto m = named_method(list.substr(b, e - b));
+        if (!m) return usage();
+        s.methods.push_back(*m);
         b = e + 1;
       }
     }
@@ -293,10 +308,11 @@ int main(int argc, char** argv) {
 
     std::vector<style_row> style_rows;
     std::vector<negation_row> neg_rows;
-    for (const std::string& method : s.methods) {
+    for (const compared_method& m : s.methods) {
+      const std::string& method = m.name;
       map_bank style_bank;
-      if (style_on) style_bank = fit_maps(model, method, false, style_source, fit_source_seed, style_targets, s.steps);
-      map_bank neg_bank = fit_maps(model, method, s.negation_bounded, neg_source, fit_source_seed, neg_targets, s.steps);
+      if (style_on) style_bank = fit_maps(model, m, false, style_source, fit_source_seed, style_targets, s.steps);
+      map_bank neg_bank = fit_maps(model, m, s.negation_bounded, neg_source, fit_source_seed, neg_targets, s.steps);
       std::vector<fmap<float>> style_grid, neg_grid;
       for (double lambda : strengths) {
         if (style_on) {
@@ -329,16 +345,14 @@ int main(int argc, char** argv) {
     if (!json_path.empty()) {
       std::string j = "{\"style\": [";
       for (std::size_t i = 0; i < style_rows.size(); ++i)
-        j += fmt::format("{}\n  {{\"method\": \"{}\", \"strength\": {}, \"style_rate\": {}, \"fidelity\": {}}}", i ? "," : "",
-                         style_rows[i].method, style_rows[i].strength, style_rows[i].style_rate, style_rows[i].fidelity);
+        j += fmt::format("{}\n  {{\"method\": {}, \"strength\": {}, \"style_rate\": {}, \"fidelity\": {}}}", i ? "," : "",
+                         json_string(style_rows[i].method), style_rows[i].strength, style_rows[i].style_rate, style_rows[i].fidelity);
       j += "],\n \"negation\": [";
       for (std::size_t i = 0; i < neg_rows.size(); ++i)
-        j += fmt::format("{}\n  {{\"method\": \"{}\", \"strength\": {}, \"concept_rate\": {}}}", i ? "," : "", neg_rows[i].method,
-                         neg_rows[i].strength, neg_rows[i].concept_rate);
+        j += fmt::format("{}\n  {{\"method\": {}, \"strength\": {}, \"concept_rate\": {}}}", i ? "," : "",
+                         json_string(neg_rows[i].method), neg_rows[i].strength, neg_rows[i].concept_rate);
       j += "]}\n";
-      std::ofstream f(json_path);
-      f << j;
-      if (!f) throw std::runtime_error("cannot write " + json_path);
+      examples_common::write_file(json_path, j);
     }
     fmt::print("done in {:.1f} s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   } catch (const std::exception& e) {

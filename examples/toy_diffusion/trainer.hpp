@@ -7,6 +7,7 @@
 #include <functional>
 #include <vector>
 
+#include "../common/adam.hpp"
 #include "classifier.hpp"
 #include "dataset.hpp"
 #include "flow.hpp"
@@ -15,29 +16,8 @@
 
 namespace toy_diffusion {
 
-/// Adam with bias correction over a flat parameter vector.
-class adam {
- public:
-  explicit adam(std::size_t n, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
-      : m_(n, 0.0), v_(n, 0.0), b1_(beta1), b2_(beta2), eps_(eps) {}
-
-  template <class T>
-  void step(std::vector<T>& params, const std::vector<T>& grads, double lr) {
-    ++t_;
-    const double c1 = 1.0 - std::pow(b1_, static_cast<double>(t_)), c2 = 1.0 - std::pow(b2_, static_cast<double>(t_));
-    for (std::size_t k = 0; k < params.size(); ++k) {
-      const double g = static_cast<double>(grads[k]);
-      m_[k] = b1_ * m_[k] + (1 - b1_) * g;
-      v_[k] = b2_ * v_[k] + (1 - b2_) * g * g;
-      params[k] = static_cast<T>(static_cast<double>(params[k]) - lr * (m_[k] / c1) / (std::sqrt(v_[k] / c2) + eps_));
-    }
-  }
-
- private:
-  std::vector<double> m_, v_;
-  double b1_, b2_, eps_;
-  long t_ = 0;
-};
+/// Adam as the committed weights were trained with: betas 0.9 / 0.999, epsilon 1e-8, the sum rounded to float.
+constexpr examples_common::adam_options adam_settings{0.9, 0.999, 1e-8, examples_common::adam_rounding::round_result};
 
 /// Linear warm-up over the first 5% of steps, then cosine decay to 10% of the peak.
 inline double learning_rate(double peak, int step, int steps) {
@@ -90,7 +70,7 @@ inline data_batch draw_batch(std::uint64_t seed, std::uint64_t first, int n) {
 /// Trains the denoiser; returns the wall-clock seconds.
 inline double train_denoiser(denoiser<float>& model, const train_options& o) {
   const auto start = std::chrono::steady_clock::now();
-  adam opt(model.params().size());
+  examples_common::adam opt(model.params().size(), adam_settings);
   std::vector<float> grads(model.params().size());
   const std::uint64_t data_seed = derive_seed(o.seed, 1), noise_seed = derive_seed(o.seed, 2);
   double acc = 0;
@@ -126,7 +106,7 @@ inline void augment(fmap<float>& x, rng& r) {
 /// Trains the classifier; returns the wall-clock seconds.
 inline double train_classifier(classifier<float>& model, const train_options& o) {
   const auto start = std::chrono::steady_clock::now();
-  adam opt(model.params().size());
+  examples_common::adam opt(model.params().size(), adam_settings);
   std::vector<float> grads(model.params().size());
   const std::uint64_t data_seed = derive_seed(o.seed, 3), noise_seed = derive_seed(o.seed, 4);
   double acc = 0;

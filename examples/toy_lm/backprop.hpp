@@ -11,7 +11,7 @@
 
 namespace toy_lm {
 
-namespace detail {
+namespace internal {
 template <class T>
 Eigen::Map<matrix<T>> grad_map(std::vector<T>& g, const parameter_layout& l, std::size_t slot) {
   const auto& s = l.slots()[slot];
@@ -34,7 +34,7 @@ matrix<T> layer_norm_backward(const matrix<T>& dy, const matrix<T>& xhat, const 
   dx.array().colwise() *= rstd.array();
   return dx;
 }
-}  // namespace detail
+}  // namespace internal
 
 /// Row r of a batch predicts token r+1 of its sequence when that token is valid.
 inline int count_targets(const batch& in) {
@@ -74,13 +74,13 @@ T loss_and_gradient(const transformer<T>& model, const batch& in, std::vector<T>
   dlogits /= T(targets);
 
   grad->assign(model.parameter_count(), T(0));
-  auto g = [&](std::size_t slot) { return detail::grad_map(*grad, lay, slot); };
+  auto g = [&](std::size_t slot) { return internal::grad_map(*grad, lay, slot); };
   auto w = [&](std::size_t slot) { return model.tensor(slot); };
 
   g(lay.unembed_w).noalias() += cache.z.transpose() * dlogits;
   g(lay.unembed_b).row(0) += dlogits.colwise().sum();
   matrix<T> dz = dlogits * w(lay.unembed_w).transpose();
-  matrix<T> dh = detail::layer_norm_backward<T>(dz, cache.xhat_final, cache.rstd_final, w(lay.final_gain),
+  matrix<T> dh = internal::layer_norm_backward<T>(dz, cache.xhat_final, cache.rstd_final, w(lay.final_gain),
                                                 g(lay.final_gain), g(lay.final_bias));
 
   const int H = cfg.n_heads, dh_size = d / H;
@@ -89,7 +89,7 @@ T loss_and_gradient(const transformer<T>& model, const batch& in, std::vector<T>
     const auto& s = lay.blocks[static_cast<std::size_t>(b)];
     const auto& c = cache.blocks[static_cast<std::size_t>(b)];
     auto norm_back = [&](int i, const matrix<T>& dy) {
-      return detail::layer_norm_backward<T>(dy, c.xhat[i], c.rstd[i], w(s.norm_gain[i]), g(s.norm_gain[i]),
+      return internal::layer_norm_backward<T>(dy, c.xhat[i], c.rstd[i], w(s.norm_gain[i]), g(s.norm_gain[i]),
                                             g(s.norm_bias[i]));
     };
     // MLP sublayer: h_out = h_mid + LN(f).
@@ -97,7 +97,7 @@ T loss_and_gradient(const transformer<T>& model, const batch& in, std::vector<T>
     g(s.down_w).noalias() += c.g.transpose() * df;
     g(s.down_b).row(0) += df.colwise().sum();
     matrix<T> du = df * w(s.down_w).transpose();
-    du.array() *= c.u.unaryExpr([](T v) { return detail::gelu_grad(v); }).array();
+    du.array() *= c.u.unaryExpr([](T v) { return internal::gelu_grad(v); }).array();
     g(s.up_w).noalias() += c.n3.transpose() * du;
     g(s.up_b).row(0) += du.colwise().sum();
     const matrix<T> dn3 = du * w(s.up_w).transpose();

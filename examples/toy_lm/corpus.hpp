@@ -133,7 +133,7 @@ inline std::vector<std::string> topic_words(int t) {
   return out;
 }
 
-namespace detail {
+namespace internal {
 inline const word_list& insult_nouns() {
   static const word_list w = {"idiot", "moron",  "fool",   "loser",   "jerk",    "clown",
                               "creep", "slob",   "brat",   "dork",    "twit",    "dope",
@@ -296,14 +296,14 @@ inline sentence make_neutral_sentence(rng& r) {
   }
   return s;
 }
-}  // namespace detail
+}  // namespace internal
 
 /// The mild insults of the toxic register; a continuation is toxic when it contains one.
 inline const std::vector<std::string>& toxic_lexicon() {
   static const std::vector<std::string> lex = [] {
     std::vector<std::string> v;
-    for (auto w : detail::insult_nouns()) v.emplace_back(w);
-    for (auto w : detail::insult_adjectives()) v.emplace_back(w);
+    for (auto w : internal::insult_nouns()) v.emplace_back(w);
+    for (auto w : internal::insult_adjectives()) v.emplace_back(w);
     return v;
   }();
   return lex;
@@ -321,7 +321,7 @@ inline std::vector<std::string> toxic_prompts() {
 /// about 1/10 of the time unsteered (sports: 0.09 with the bundled weights).
 inline std::vector<std::string> neutral_prompts() {
   std::vector<std::string> v;
-  for (auto o : detail::openers()) v.emplace_back(o);
+  for (auto o : internal::openers()) v.emplace_back(o);
   return v;
 }
 
@@ -363,16 +363,16 @@ inline std::string fact_sentence(const fact& f) {
 inline sentence generate_sentence(rng& r, sentence_kind kind, int topic = -1) {
   switch (kind) {
     case sentence_kind::topic:
-      return detail::make_topic_sentence(r, topic >= 0 ? topic : static_cast<int>(r.below(topics().size())));
-    case sentence_kind::toxic: return detail::make_register_sentence(r, true);
-    case sentence_kind::polite: return detail::make_register_sentence(r, false);
+      return internal::make_topic_sentence(r, topic >= 0 ? topic : static_cast<int>(r.below(topics().size())));
+    case sentence_kind::toxic: return internal::make_register_sentence(r, true);
+    case sentence_kind::polite: return internal::make_register_sentence(r, false);
     case sentence_kind::fact: {
       const auto& probe = knowledge_probe();
       return {fact_sentence(probe[r.below(probe.size())]), sentence_kind::fact, -1};
     }
     case sentence_kind::neutral: break;
   }
-  return detail::make_neutral_sentence(r);
+  return internal::make_neutral_sentence(r);
 }
 
 /// n sentences of one kind (e.g. toxic vs polite sets for mitigation, neutral vs sports for induction).
@@ -469,9 +469,9 @@ inline std::vector<std::string> grammar_words() {
       for (auto w : *l) add_text(w);
   }
   for (const word_list* l :
-       {&detail::insult_nouns(), &detail::insult_adjectives(), &detail::polite_nouns(), &detail::polite_adjectives(),
-        &detail::toxic_tails(), &detail::polite_tails(), &detail::openers(), &detail::times(), &detail::subjects(),
-        &detail::neutral_adjectives(), &detail::neutral_predicates(), &detail::neutral_things()})
+       {&internal::insult_nouns(), &internal::insult_adjectives(), &internal::polite_nouns(), &internal::polite_adjectives(),
+        &internal::toxic_tails(), &internal::polite_tails(), &internal::openers(), &internal::times(), &internal::subjects(),
+        &internal::neutral_adjectives(), &internal::neutral_predicates(), &internal::neutral_things()})
     for (auto w : *l) add_text(w);
   for (const auto& f : knowledge_probe()) add_text(fact_sentence(f));
   for (std::string_view extra : {"ugh ,", "aww ,", "hey ,", "honestly ,", "you are such a", "shut up you", "you are a",

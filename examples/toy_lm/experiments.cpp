@@ -11,7 +11,6 @@
 /// Writes DIR/toy_lm_report.md, DIR/mitigation.svg, DIR/induction.svg and, with --json, the numbers.
 /// Seeds are fixed: the numbers do not depend on --threads.
 #include <act/act.hpp>
-#include <act/detail/io/json.hpp>
 #include <fmt/core.h>
 #include <fmt/format.h>
 
@@ -32,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/report.hpp"
 #include "corpus.hpp"
 #include "recipe.hpp"
 #include "sampling.hpp"
@@ -41,6 +41,7 @@
 namespace {
 
 using namespace toy_lm;
+using examples_common::json_string;
 
 // Fixed seeds: sentence sets for fitting, and the sampling of continuations.
 constexpr std::uint64_t seed_toxic = 101, seed_polite = 102, seed_neutral = 103, seed_topic = 104;
@@ -80,37 +81,34 @@ struct settings {
   }
 };
 
-/// How lambda acts: interpolation in [0, 1] (AcT family, AurA, Det0) or an unbounded multiplier of
-/// an added vector (ActAdd, CAA, ITI-c). The two get different strength grids, as in the paper.
-enum class strength_kind { interpolating, additive };
-
-struct method_info {
-  const char* key;    ///< the JSON name
-  const char* label;  ///< the report's name
-  strength_kind kind;
+/// A method the experiments compare. Its name (also its key in the JSON), display title and what its
+/// strength means come from act's method registry; the plot colour and the support choice are the
+/// experiments' own.
+struct compared_method {
+  std::string_view name;  ///< act's registry name, e.g. "linear"
   const char* color;
+  /// Fitted with the experiment's support ([min, max], or unbounded for induction and the support
+  /// ablation), as the paper does for its AcT transport maps; the others keep their default.
+  bool follows_support;
+
+  std::string_view title() const { return act::method(name).title; }
+  /// How lambda acts: an unbounded multiplier of an added vector (ActAdd, CAA, ITI-c) or an
+  /// interpolation in [0, 1] (AcT family, AurA, Det0). The two get different strength grids, as in the paper.
+  bool multiplier() const { return act::method(name).strength == act::strength_meaning::multiplier; }
 };
 
-const std::vector<method_info>& methods() {
-  static const std::vector<method_info> m = {
-      {"linear_act", "Linear-AcT", strength_kind::interpolating, "#d62728"},
-      {"mean_act", "Mean-AcT", strength_kind::interpolating, "#ff7f0e"},
-      {"gaussian_act", "Gaussian-AcT", strength_kind::interpolating, "#8c564b"},
-      {"quantile_act", "non-parametric AcT", strength_kind::interpolating, "#e377c2"},
-      {"aura", "AurA", strength_kind::interpolating, "#2ca02c"},
-      {"det0", "Det0", strength_kind::interpolating, "#7f7f7f"},
-      {"actadd", "ActAdd", strength_kind::additive, "#1f77b4"},
-      {"caa", "CAA", strength_kind::additive, "#17becf"},
-      {"itic", "ITI-c", strength_kind::additive, "#9467bd"},
+/// The methods compared, in the report's order: interpolating, then additive.
+const std::vector<compared_method>& methods() {
+  static const std::vector<compared_method> m = {
+      {"linear", "#d62728", true},    {"mean", "#ff7f0e", true}, {"gaussian", "#8c564b", true},
+      {"quantile", "#e377c2", false}, {"aura", "#2ca02c", false}, {"det0", "#7f7f7f", false},
+      {"actadd", "#1f77b4", false},   {"caa", "#17becf", false},  {"itic", "#9467bd", false},
   };
   return m;
 }
 
-const method_info& method(const std::string& key) {
-  for (const auto& m : methods())
-    if (key == m.key) return m;
-  throw std::invalid_argument("unknown method " + key);
-}
+/// Linear-AcT, the method of the ablations, the targets and the single-sentence diagnostic.
+const compared_method& linear() { return methods()[0]; }
 
 // ---------------------------------------------------------------------------------------------
 // Activations: a sentence set with its unsteered activations pooled at every site in every pooling
@@ -206,11 +204,11 @@ Eigen::MatrixXf pooled_at(const transformer<float>& model, const sample_set& s, 
 
 /// What to fit: a method at a list of sites, with its pooling, estimation order and support.
 struct fit_spec {
-  std::string method;
+  const compared_method* method;
   std::vector<std::string> sites;
   act::pooling pooling = act::pooling::mean;
   bool causal = true;
-  bool bounded = true;  ///< support [min, max] for the methods that have a support option worth bounding (AcT)
+  bool bounded = true;  ///< support [min, max] (else unbounded) for the methods that follow the experiment's support
 };
 
 /// Fits a spec through act's drivers: the collect function steers the source inputs with the maps
@@ -225,34 +223,12 @@ act::map_set fit_maps(const fit_spec& f, const transformer<float>& model, const 
   };
   act::causal_options o;
   o.pooling = f.pooling;
-  const auto go = [&](const auto& estimator) {
-    return f.causal ? act::fit_causal(f.sites, estimator, collect, o) : act::fit_simultaneous(f.sites, estimator, collect, o);
-  };
-  const act::support support = f.bounded ? act::support::min_max() : act::support::unbounded();
-  if (f.method == "linear_act") {
-    act::linear_act_options opt;
-    opt.support = support;
-    return go(act::linear_act(opt));
-  }
-  if (f.method == "mean_act") {
-    act::mean_act_options opt;
-    opt.support = support;
-    return go(act::mean_act(opt));
-  }
-  if (f.method == "gaussian_act") {
-    act::gaussian_act_options opt;
-    opt.support = support;
-    return go(act::gaussian_act(opt));
-  }
-  // The rest keep their own defaults: quantile maps extend with slope 1 outside their knots; ActAdd
-  // (first source / target sentence as the prompt pair), CAA, ITI-c, AurA and Det0 act everywhere.
-  if (f.method == "quantile_act") return go(act::quantile_act{});
-  if (f.method == "actadd") return go(act::actadd{});
-  if (f.method == "caa") return go(act::caa{});
-  if (f.method == "itic") return go(act::itic{});
-  if (f.method == "aura") return go(act::aura{});
-  if (f.method == "det0") return go(act::det0{});
-  throw std::invalid_argument("fit_maps: unknown method " + f.method);
+  // The rest keep the registry's defaults: quantile maps extend with slope 1 outside their knots;
+  // ActAdd (first source / target sentence as the prompt pair), CAA, ITI-c, AurA and Det0 act everywhere.
+  act::fit_settings settings;
+  if (f.method->follows_support) settings.support = f.bounded ? act::support::min_max() : act::support::unbounded();
+  const act::method_estimator estimator(f.method->name, settings);
+  return f.causal ? act::fit_causal(f.sites, estimator, collect, o) : act::fit_simultaneous(f.sites, estimator, collect, o);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,7 +370,7 @@ void write_json(const std::string& path, const mitigation_point& base, const std
   for (std::size_t i = 0; i < mitigation.size(); ++i) {
     const auto& p = mitigation[i].points[mitigation[i].chosen];
     s += fmt::format("{}\n  {{\"method\": {}, \"site\": {}, \"strength\": {}, \"toxicity\": {}, \"ppl\": {}, \"probe_accuracy\": {}}}",
-                     i ? "," : "", act::detail::json_quote(mitigation[i].method), act::detail::json_quote("post_ln"),
+                     i ? "," : "", json_string(mitigation[i].method), json_string("post_ln"),
                      num(p.strength), num(p.toxicity), num(p.ppl), num(p.probe));
   }
   s += "],\n \"induction\": [";
@@ -402,13 +378,11 @@ void write_json(const std::string& path, const mitigation_point& base, const std
   for (const auto& sw : induction)
     for (const auto& p : sw.points) {
       s += fmt::format("{}\n  {{\"method\": {}, \"strength\": {}, \"concept_rate\": {}, \"ppl\": {}}}", first ? "" : ",",
-                       act::detail::json_quote(sw.method), num(p.strength), num(p.concept_rate), num(p.ppl));
+                       json_string(sw.method), num(p.strength), num(p.concept_rate), num(p.ppl));
       first = false;
     }
   s += "]}\n";
-  std::ofstream f(path, std::ios::binary);
-  f << s;
-  if (!f) throw std::runtime_error("cannot write " + path);
+  examples_common::write_file(path, s);
 }
 
 std::vector<std::string> post_ln_sites(int layers) {
@@ -431,10 +405,8 @@ int usage() {
   return 2;
 }
 
-int run(int argc, char** argv) {
-  const auto t_start = std::chrono::steady_clock::now();
-  const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(); };
-  settings cfg;
+/// Reads the command line into `cfg` and fills in the defaults; false for a usage error.
+bool parse_settings(int argc, char** argv, settings& cfg) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -443,198 +415,252 @@ int run(int argc, char** argv) {
     else if (a == "--json" && has_value) cfg.json_path = argv[++i];
     else if (a == "--weights" && has_value) cfg.weights = argv[++i];
     else if (a == "--threads" && has_value) cfg.threads = std::stoi(argv[++i]);
-    else return usage();
+    else return false;
   }
   if (cfg.threads <= 0) cfg.threads = static_cast<int>(std::max(1u, std::min(8u, std::thread::hardware_concurrency())));
   if (cfg.weights.empty()) {
     cfg.weights = default_weights_path();
     if (!std::ifstream(cfg.weights).good()) cfg.weights = "examples/toy_lm/toy_lm.safetensors";
   }
-  Eigen::setNbThreads(1);  // parallelism comes from independent jobs; keeps every number deterministic
-  std::filesystem::create_directories(cfg.out_dir);
+  return true;
+}
 
-  const loaded_model lm = load_weights(cfg.weights);
-  const transformer<float>& model = lm.model;
-  const tokenizer& tok = lm.tok;
-  const int layers = model.config().n_layers;
-  const int topic = topic_index(induction_topic);
+/// Wall-clock seconds since the program started, for the progress lines and the report.
+class stopwatch {
+ public:
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+/// The prompts and held-out text every measurement uses.
+eval_data make_eval_data(const loaded_model& lm, const settings& cfg, int topic) {
   eval_data e;
-  e.model = &model;
-  e.tok = &tok;
-  e.toxic_prompts = cycled_prompts(tok, toxic_prompts(), cfg.continuations);
-  e.neutral_prompts = cycled_prompts(tok, neutral_prompts(), cfg.induction_continuations);
+  e.model = &lm.model;
+  e.tok = &lm.tok;
+  e.toxic_prompts = cycled_prompts(lm.tok, toxic_prompts(), cfg.continuations);
+  e.neutral_prompts = cycled_prompts(lm.tok, neutral_prompts(), cfg.induction_continuations);
   e.topic_words = topic_words(topic);
   // Our PPL-Wiki: held-out sentences of ordinary text (neutral, topic and fact sentences; toxic and
   // polite ones are what steering is meant to change).
   for (const auto& s : default_corpus().heldout)
     if (s.kind != sentence_kind::toxic && s.kind != sentence_kind::polite && e.ppl_text.size() < cfg.ppl_sentences)
       e.ppl_text.push_back(s);
+  return e;
+}
 
-  // Fitting sets. Mitigation: polite sentences are the non-toxic target (same templates as the toxic
-  // ones, so the pair differs in register only; neutral text would also move topic and syntax).
-  // Induction: passages of 3 consecutive neutral / sports sentences. The model's topic is a
-  // document-level latent that a single sentence only reveals after its opener ("i think that the
-  // coach ..."), so mean-pooled single sentences carry a diluted topic shift and full transport
-  // (lambda = 1) under-shoots; the single-sentence fit is kept as a diagnostic row.
-  std::array<sample_set, 6> sets;  // toxic, polite, neutral passages, sports passages, neutral, sports
-  {
-    const std::size_t n_ind = 3 * cfg.fit_passages;
-    const std::array<std::vector<std::vector<int>>, 6> seqs = {
-        passages(tok, sample_sentences(seed_toxic, cfg.fit_sentences, sentence_kind::toxic), 1),
-        passages(tok, sample_sentences(seed_polite, cfg.fit_sentences, sentence_kind::polite), 1),
-        passages(tok, sample_sentences(seed_neutral, n_ind, sentence_kind::neutral), 3),
-        passages(tok, sample_sentences(seed_topic, n_ind, sentence_kind::topic, topic), 3),
-        passages(tok, sample_sentences(seed_neutral, cfg.fit_sentences, sentence_kind::neutral), 1),
-        passages(tok, sample_sentences(seed_topic, cfg.fit_sentences, sentence_kind::topic, topic), 1)};
-    std::vector<std::function<void()>> jobs;
-    for (std::size_t i = 0; i < sets.size(); ++i) jobs.push_back([&, i] { sets[i] = make_sample_set(model, seqs[i]); });
-    run_jobs(jobs, cfg.threads);
-  }
-  const sample_set &toxic = sets[0], &polite = sets[1], &neutral = sets[2], &sports = sets[3];
-  const sample_set &neutral_single = sets[4], &sports_single = sets[5];
-  fmt::print("activations collected after {:.1f} s\n", elapsed());
+/// The sentence sets maps are fitted on, with their unsteered activations.
+///
+/// Mitigation: polite sentences are the non-toxic target (same templates as the toxic ones, so the
+/// pair differs in register only; neutral text would also move topic and syntax).
+/// Induction: passages of 3 consecutive neutral / sports sentences. The model's topic is a
+/// document-level latent that a single sentence only reveals after its opener ("i think that the
+/// coach ..."), so mean-pooled single sentences carry a diluted topic shift and full transport
+/// (lambda = 1) under-shoots; the single-sentence fit is kept as a diagnostic row.
+struct fitting_sets {
+  sample_set toxic, polite, neutral, sports, neutral_single, sports_single;
+};
 
-  // Phase 1: every fit, and the unsteered measurements, in parallel.
+fitting_sets collect_fitting_sets(const loaded_model& lm, const settings& cfg, int topic) {
+  const tokenizer& tok = lm.tok;
+  const std::size_t n_ind = 3 * cfg.fit_passages;
+  const std::array<std::vector<std::vector<int>>, 6> seqs = {
+      passages(tok, sample_sentences(seed_toxic, cfg.fit_sentences, sentence_kind::toxic), 1),
+      passages(tok, sample_sentences(seed_polite, cfg.fit_sentences, sentence_kind::polite), 1),
+      passages(tok, sample_sentences(seed_neutral, n_ind, sentence_kind::neutral), 3),
+      passages(tok, sample_sentences(seed_topic, n_ind, sentence_kind::topic, topic), 3),
+      passages(tok, sample_sentences(seed_neutral, cfg.fit_sentences, sentence_kind::neutral), 1),
+      passages(tok, sample_sentences(seed_topic, cfg.fit_sentences, sentence_kind::topic, topic), 1)};
+  fitting_sets f;
+  const std::array<sample_set*, 6> sets = {&f.toxic, &f.polite, &f.neutral, &f.sports, &f.neutral_single, &f.sports_single};
+  std::vector<std::function<void()>> jobs;
+  for (std::size_t i = 0; i < sets.size(); ++i) jobs.push_back([&, i] { *sets[i] = make_sample_set(lm.model, seqs[i]); });
+  run_jobs(jobs, cfg.threads);
+  return f;
+}
+
+/// One row of the ablation table: the reference Linear-AcT fit with one thing changed.
+struct ablation_spec {
+  std::string group, variant;
+  fit_spec spec;
+};
+
+std::vector<ablation_spec> ablation_specs(int layers) {
   const auto post_ln = post_ln_sites(layers);
-  struct ablation_spec {
-    std::string group, variant;
-    fit_spec spec;
+  return {
+      {"estimation", "simultaneous", {&linear(), post_ln, act::pooling::mean, false, true}},
+      {"support", "unbounded", {&linear(), post_ln, act::pooling::mean, true, false}},
+      {"pooling", "last", {&linear(), post_ln, act::pooling::last, true, true}},
+      {"pooling", "max", {&linear(), post_ln, act::pooling::max, true, true}},
+      {"pooling", "min", {&linear(), post_ln, act::pooling::min, true, true}},
+      {"sites", "attn_out (4)", {&linear(), kind_sites(layers, "attn_out"), act::pooling::mean, true, true}},
+      {"sites", "mlp_out (4)", {&linear(), kind_sites(layers, "mlp_out"), act::pooling::mean, true, true}},
   };
-  const std::vector<ablation_spec> ablations = {
-      {"estimation", "simultaneous", {"linear_act", post_ln, act::pooling::mean, false, true}},
-      {"support", "unbounded", {"linear_act", post_ln, act::pooling::mean, true, false}},
-      {"pooling", "last", {"linear_act", post_ln, act::pooling::last, true, true}},
-      {"pooling", "max", {"linear_act", post_ln, act::pooling::max, true, true}},
-      {"pooling", "min", {"linear_act", post_ln, act::pooling::min, true, true}},
-      {"sites", "attn_out (4)", {"linear_act", kind_sites(layers, "attn_out"), act::pooling::mean, true, true}},
-      {"sites", "mlp_out (4)", {"linear_act", kind_sites(layers, "mlp_out"), act::pooling::mean, true, true}},
-  };
-  const std::size_t n_methods = methods().size();
-  std::vector<act::map_set> mitigation_maps(n_methods), induction_maps(n_methods), ablation_maps(ablations.size());
-  act::map_set single_sentence_maps;  // diagnostic: Linear-AcT induction fitted on single sentences
+}
+
+/// Phase 1's results: every map set, and the unsteered measurements (strength 0 of every sweep).
+struct fitted_maps {
+  std::vector<act::map_set> mitigation, induction;  ///< per method
+  std::vector<act::map_set> ablation;               ///< per ablation_spec
+  act::map_set single_sentence;                     ///< diagnostic: Linear-AcT induction fitted on single sentences
   mitigation_point base;
   induction_point induction_base;
-  {
-    std::vector<std::function<void()>> jobs;
-    jobs.push_back([&] { base = measure_mitigation(e, nullptr, 0.0); });
-    jobs.push_back([&] { induction_base = measure_induction(e, nullptr, 0.0); });
-    for (std::size_t m = 0; m < n_methods; ++m) {
-      jobs.push_back([&, m] { mitigation_maps[m] = fit_maps({methods()[m].key, post_ln}, model, toxic, polite); });
-      // Induction uses the unbounded support Q_inf (paper Sec. 3.1).
-      jobs.push_back([&, m] {
-        induction_maps[m] = fit_maps({methods()[m].key, post_ln, act::pooling::mean, true, false}, model, neutral, sports);
-      });
-    }
-    for (std::size_t a = 0; a < ablations.size(); ++a)
-      jobs.push_back([&, a] { ablation_maps[a] = fit_maps(ablations[a].spec, model, toxic, polite); });
-    jobs.push_back([&] {
-      single_sentence_maps = fit_maps({"linear_act", post_ln, act::pooling::mean, true, false}, model, neutral_single, sports_single);
+};
+
+/// Phase 1: every fit, and the unsteered measurements, in parallel.
+fitted_maps fit_all(const eval_data& e, const fitting_sets& sets, const std::vector<ablation_spec>& ablations,
+                    const settings& cfg) {
+  const transformer<float>& model = *e.model;
+  const auto post_ln = post_ln_sites(model.config().n_layers);
+  const std::size_t n_methods = methods().size();
+  fitted_maps f;
+  f.mitigation.resize(n_methods);
+  f.induction.resize(n_methods);
+  f.ablation.resize(ablations.size());
+  std::vector<std::function<void()>> jobs;
+  jobs.push_back([&] { f.base = measure_mitigation(e, nullptr, 0.0); });
+  jobs.push_back([&] { f.induction_base = measure_induction(e, nullptr, 0.0); });
+  for (std::size_t m = 0; m < n_methods; ++m) {
+    jobs.push_back([&, m] { f.mitigation[m] = fit_maps({&methods()[m], post_ln}, model, sets.toxic, sets.polite); });
+    // Induction uses the unbounded support Q_inf (paper Sec. 3.1).
+    jobs.push_back([&, m] {
+      f.induction[m] = fit_maps({&methods()[m], post_ln, act::pooling::mean, true, false}, model, sets.neutral, sets.sports);
     });
-    run_jobs(jobs, cfg.threads);
   }
-  fmt::print("fitted {} map sets after {:.1f} s\n", 2 * n_methods + ablations.size() + 1, elapsed());
+  for (std::size_t a = 0; a < ablations.size(); ++a)
+    jobs.push_back([&, a] { f.ablation[a] = fit_maps(ablations[a].spec, model, sets.toxic, sets.polite); });
+  jobs.push_back([&] {
+    f.single_sentence =
+        fit_maps({&linear(), post_ln, act::pooling::mean, true, false}, model, sets.neutral_single, sets.sports_single);
+  });
+  run_jobs(jobs, cfg.threads);
+  return f;
+}
 
-  // Phase 2: every steered measurement, in parallel. Strength 0 is the unsteered model.
-  std::vector<mitigation_sweep> mitigation(n_methods);
-  std::vector<induction_sweep> induction(n_methods);
-  std::vector<ablation_row> ablation_rows(ablations.size());
-  induction_sweep single_sentence{"linear_act", std::vector<induction_point>(cfg.induction_act_grid.size())};
-  {
-    std::vector<std::function<void()>> jobs;
-    for (std::size_t k = 0; k < cfg.induction_act_grid.size(); ++k) {
-      jobs.push_back([&, k, l = cfg.induction_act_grid[k]] {
-        if (l == 0) {
-          single_sentence.points[k] = induction_base;
-          return;
-        }
-        act::map_set maps = single_sentence_maps;
-        maps.set_strength(l);
-        single_sentence.points[k] = measure_induction(e, &maps, l);
-      });
-    }
-    for (std::size_t m = 0; m < n_methods; ++m) {
-      const bool additive = methods()[m].kind == strength_kind::additive;
-      const auto& grid = additive ? cfg.additive_grid : cfg.act_grid;
-      const auto& igrid = additive ? cfg.induction_additive_grid : cfg.induction_act_grid;
-      mitigation[m].method = induction[m].method = methods()[m].key;
-      mitigation[m].points.resize(grid.size());
-      induction[m].points.resize(igrid.size());
-      for (std::size_t k = 0; k < grid.size(); ++k) {
-        jobs.push_back([&, m, k, l = grid[k]] {
-          if (l == 0) {
-            mitigation[m].points[k] = base;
-            return;
-          }
-          act::map_set maps = mitigation_maps[m];
-          maps.set_strength(l);
-          mitigation[m].points[k] = measure_mitigation(e, &maps, l);
-        });
+/// Adds one job per strength of `grid`: points[k] is `measure(&maps at grid[k], grid[k])`, and the
+/// unsteered `base` at strength 0.
+template <class Point, class Measure>
+void add_sweep_jobs(std::vector<std::function<void()>>& jobs, const act::map_set& maps, const std::vector<double>& grid,
+                    const Point& base, std::vector<Point>& points, Measure measure) {
+  points.resize(grid.size());
+  for (std::size_t k = 0; k < grid.size(); ++k) {
+    jobs.push_back([&maps, &base, &points, measure, k, l = grid[k]] {
+      if (l == 0) {
+        points[k] = base;
+        return;
       }
-      for (std::size_t k = 0; k < igrid.size(); ++k) {
-        jobs.push_back([&, m, k, l = igrid[k]] {
-          if (l == 0) {
-            induction[m].points[k] = induction_base;
-            return;
-          }
-          act::map_set maps = induction_maps[m];
-          maps.set_strength(l);
-          induction[m].points[k] = measure_induction(e, &maps, l);
-        });
-      }
-    }
-    for (std::size_t a = 0; a < ablations.size(); ++a) {
-      ablation_rows[a].group = ablations[a].group;
-      ablation_rows[a].variant = ablations[a].variant;
-      jobs.push_back([&, a] {
-        act::map_set maps = ablation_maps[a];
-        maps.set_strength(1.0);
-        ablation_rows[a].point = measure_mitigation(e, &maps, 1.0);
-      });
-    }
-    run_jobs(jobs, cfg.threads);
+      act::map_set steered = maps;
+      steered.set_strength(l);
+      points[k] = measure(&steered, l);
+    });
   }
-  for (auto& sw : mitigation) sw.chosen = choose(sw.points, base.ppl);
-  const double seconds = elapsed();
-  fmt::print("measured after {:.1f} s\n", seconds);
+}
 
-  // The ablations' reference: Linear-AcT as in the mitigation table (causal, [min, max], mean,
-  // post-LN) at lambda = 1, taken from its sweep (measured there when 1 is on the grid).
-  const auto& linear = mitigation[0];
-  mitigation_point linear_at_1 = linear.points.back();
-  for (const auto& p : linear.points)
-    if (p.strength == 1.0) linear_at_1 = p;
-  std::vector<ablation_row> ablation_table;
+/// A target of issue 6 and whether it is met.
+struct target {
+  std::string what, value;
+  bool met;
+};
+
+/// Everything the report, the plots, the JSON and the console summary show.
+struct results {
+  mitigation_point base;
+  induction_point induction_base;
+  std::vector<mitigation_sweep> mitigation;  ///< per method
+  std::vector<induction_sweep> induction;    ///< per method
+  induction_sweep single_sentence;
+  std::vector<ablation_row> ablations;       ///< measured variants; then the whole table (ablation_table)
+  std::vector<target> targets;
+  double seconds = 0;                        ///< until every measurement was done
+};
+
+/// Phase 2: every steered measurement, in parallel, and the mitigation sweeps' chosen strengths.
+/// Strength 0 is the unsteered model. The ablations are the measured variants only (see ablation_table).
+results measure_all(const eval_data& e, const fitted_maps& f, const std::vector<ablation_spec>& ablations, const settings& cfg) {
+  const std::size_t n_methods = methods().size();
+  const auto mitigation_at = [&e](const act::map_set* maps, double l) { return measure_mitigation(e, maps, l); };
+  const auto induction_at = [&e](const act::map_set* maps, double l) { return measure_induction(e, maps, l); };
+  results res;
+  res.base = f.base;
+  res.induction_base = f.induction_base;
+  res.mitigation.resize(n_methods);
+  res.induction.resize(n_methods);
+  res.single_sentence.method = linear().name;
+  std::vector<ablation_row>& rows = res.ablations;
+  rows.resize(ablations.size());
+  std::vector<std::function<void()>> jobs;
+  add_sweep_jobs(jobs, f.single_sentence, cfg.induction_act_grid, res.induction_base, res.single_sentence.points, induction_at);
+  for (std::size_t m = 0; m < n_methods; ++m) {
+    const bool additive = methods()[m].multiplier();
+    res.mitigation[m].method = res.induction[m].method = methods()[m].name;
+    add_sweep_jobs(jobs, f.mitigation[m], additive ? cfg.additive_grid : cfg.act_grid, res.base, res.mitigation[m].points,
+                   mitigation_at);
+    add_sweep_jobs(jobs, f.induction[m], additive ? cfg.induction_additive_grid : cfg.induction_act_grid, res.induction_base,
+                   res.induction[m].points, induction_at);
+  }
+  for (std::size_t a = 0; a < ablations.size(); ++a) {
+    rows[a].group = ablations[a].group;
+    rows[a].variant = ablations[a].variant;
+    jobs.push_back([&, a] {
+      act::map_set maps = f.ablation[a];
+      maps.set_strength(1.0);
+      rows[a].point = measure_mitigation(e, &maps, 1.0);
+    });
+  }
+  run_jobs(jobs, cfg.threads);
+  for (auto& sw : res.mitigation) sw.chosen = choose(sw.points, res.base.ppl);
+  return res;
+}
+
+/// Linear-AcT's point at lambda = 1 of a sweep (the last point when 1 is not on the grid).
+mitigation_point point_at_1(const mitigation_sweep& sw) {
+  mitigation_point p1 = sw.points.back();
+  for (const auto& p : sw.points)
+    if (p.strength == 1.0) p1 = p;
+  return p1;
+}
+
+/// The ablation table: per group, the reference row, then the group's measured variants. The reference
+/// is Linear-AcT as in the mitigation table (causal, [min, max], mean, post-LN) at lambda = 1, taken
+/// from its sweep (measured there when 1 is on the grid).
+std::vector<ablation_row> ablation_table(const results& res) {
+  const mitigation_point linear_at_1 = point_at_1(res.mitigation[0]);
+  std::vector<ablation_row> table;
   for (const char* group : {"estimation", "support", "pooling", "sites"}) {
     const std::string g = group;
     const char* ref = g == "estimation" ? "causal" : g == "support" ? "[min, max]" : g == "pooling" ? "mean" : "post-LN (8)";
-    ablation_table.push_back({g, ref, true, linear_at_1});
-    for (const auto& r : ablation_rows)
-      if (r.group == g) ablation_table.push_back(r);
+    table.push_back({g, ref, true, linear_at_1});
+    for (const auto& r : res.ablations)
+      if (r.group == g) table.push_back(r);
   }
+  return table;
+}
 
-  // Targets of issue 6.
-  const auto& lin = linear.points[linear.chosen];
+/// The targets of issue 6, measured on Linear-AcT.
+std::vector<target> issue_targets(const results& res) {
+  const auto& base = res.base;
+  const auto& lin = res.mitigation[0].points[res.mitigation[0].chosen];
   double linear_concept_at_1 = -1;
-  for (const auto& p : induction[0].points)
+  for (const auto& p : res.induction[0].points)
     if (p.strength == 1.0) linear_concept_at_1 = p.concept_rate;
-  struct target {
-    std::string what, value;
-    bool met;
-  };
-  const std::vector<target> targets = {
+  return {
       {"unsteered toxicity >= 0.2", fixed(base.toxicity, 3), base.toxicity >= 0.2},
       {"Linear-AcT toxicity down >= 4x", factor(base.toxicity, lin.toxicity), lin.toxicity * 4 <= base.toxicity},
       {"Linear-AcT held-out perplexity up <= 10%", pct(lin.ppl, base.ppl), lin.ppl <= ppl_budget * base.ppl},
       {"Linear-AcT probe accuracy down <= 0.05", fmt::format("{:+.3f}", lin.probe - base.probe), base.probe - lin.probe <= 0.05},
       {"Linear-AcT concept rate >= 0.5 at lambda = 1", fixed(linear_concept_at_1, 3), linear_concept_at_1 >= 0.5},
   };
+}
 
-  // ---- Plots.
+/// mitigation.svg and induction.svg: per family (interpolating, additive) a panel of each measure
+/// against strength, one line per method.
+void write_plots(const settings& cfg, const results& res) {
+  const auto& base = res.base;
+  const auto& induction_base = res.induction_base;
   const auto strength_ticks = [](const std::vector<double>& g) { return g; };
   std::vector<svg_plot::panel> mit_panels(4), ind_panels(4);
   for (int additive = 0; additive < 2; ++additive) {
-    const auto kind = additive ? strength_kind::additive : strength_kind::interpolating;
     const std::string xl = additive ? "strength lambda (multiplier of the added vector)" : "strength lambda (interpolation)";
     const std::string fam = additive ? "additive methods" : "transport / interpolating methods";
     auto& tox = mit_panels[static_cast<std::size_t>(additive)];
@@ -650,14 +676,14 @@ int run(int argc, char** argv) {
            "unsteered", {}, std::nullopt};
     gppl = {"Generation perplexity, " + fam, xl, "unsteered model's perplexity (axis cut at 5x)", con.x_ticks, false,
             induction_base.ppl, "unsteered", {}, 5 * induction_base.ppl};
-    for (std::size_t m = 0; m < n_methods; ++m) {
-      if (methods()[m].kind != kind) continue;
-      svg_plot::series st{methods()[m].label, methods()[m].color, {}, {}}, sp = st, sc = st, sg = st;
-      for (const auto& p : mitigation[m].points) {
+    for (std::size_t m = 0; m < methods().size(); ++m) {
+      if (methods()[m].multiplier() != (additive == 1)) continue;
+      svg_plot::series st{std::string(methods()[m].title()), methods()[m].color, {}, {}}, sp = st, sc = st, sg = st;
+      for (const auto& p : res.mitigation[m].points) {
         st.x.push_back(p.strength), st.y.push_back(p.toxicity);
         sp.x.push_back(p.strength), sp.y.push_back(p.ppl);
       }
-      for (const auto& p : induction[m].points) {
+      for (const auto& p : res.induction[m].points) {
         sc.x.push_back(p.strength), sc.y.push_back(p.concept_rate);
         sg.x.push_back(p.strength), sg.y.push_back(p.ppl);
       }
@@ -669,8 +695,20 @@ int run(int argc, char** argv) {
   svg_plot::write((out / "induction.svg").string(),
                   fmt::format("Toy LM: inducing the concept '{}' (neutral -> {}, unbounded support)", induction_topic, induction_topic),
                   ind_panels);
+}
 
-  // ---- Report.
+/// The head of a markdown table with one column per strength of `grid`.
+std::string strength_columns(const std::vector<double>& grid) {
+  std::string r = "| method |";
+  for (double l : grid) r += fmt::format(" lambda = {} |", l);
+  r += "\n|---|";
+  for (std::size_t k = 0; k < grid.size(); ++k) r += "---|";
+  return r + "\n";
+}
+
+/// The report's opening and the mitigation table with the full sweeps.
+std::string report_mitigation(const settings& cfg, const results& res, std::size_t ppl_sentences) {
+  const auto& base = res.base;
   std::string r;
   r += "# Toy LM: the paper's language-model experiments\n\n";
   r += fmt::format(
@@ -680,8 +718,8 @@ int run(int argc, char** argv) {
       "Toxicity: fraction of {} sampled continuations (temperature 1, seed {}) of the 10 toxic-eliciting prompts that "
       "contain one of the 36 insults. PPL: perplexity of {} held-out neutral / topic / fact sentences under steering "
       "(our PPL-Wiki). Probe: accuracy on the 46-fact knowledge probe under steering (our MMLU).\n\n",
-      cfg.quick ? " --quick" : "", seconds, cfg.threads, cfg.fit_sentences, cfg.fit_sentences, cfg.continuations,
-      seed_mitigation_sampling, e.ppl_text.size());
+      cfg.quick ? " --quick" : "", res.seconds, cfg.threads, cfg.fit_sentences, cfg.fit_sentences, cfg.continuations,
+      seed_mitigation_sampling, ppl_sentences);
   r += "## Toxicity mitigation (shaped like the paper's Table 2)\n\n";
   r += "Source: toxic sentences; target: polite sentences (the same templates in the polite register). Per method, "
        "the strength with the lowest toxicity among those whose held-out perplexity rises at most 10%; AcT methods, "
@@ -691,64 +729,67 @@ int run(int argc, char** argv) {
        ". Support [min, max] for Linear-, Mean- and Gaussian-AcT; the others act everywhere.\n\n";
   r += "| method | strength | toxicity | reduction | PPL | PPL change | probe accuracy |\n|---|---|---|---|---|---|---|\n";
   r += fmt::format("| unsteered | - | {} | 1.0x | {} | - | {} |\n", fixed(base.toxicity, 3), fixed(base.ppl, 3), fixed(base.probe, 2));
-  for (std::size_t m = 0; m < n_methods; ++m) {
-    const auto& p = mitigation[m].points[mitigation[m].chosen];
-    r += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", methods()[m].label, num(p.strength), fixed(p.toxicity, 3),
+  for (std::size_t m = 0; m < methods().size(); ++m) {
+    const auto& p = res.mitigation[m].points[res.mitigation[m].chosen];
+    r += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", methods()[m].title(), num(p.strength), fixed(p.toxicity, 3),
                      factor(base.toxicity, p.toxicity), fixed(p.ppl, 3), pct(p.ppl, base.ppl), fixed(p.probe, 2));
   }
   r += "\n![toxicity and perplexity against strength](mitigation.svg)\n\n";
   for (int additive = 0; additive < 2; ++additive) {
-    const auto& grid = additive ? cfg.additive_grid : cfg.act_grid;
     r += fmt::format("**Full sweep, {}** (toxicity / PPL / probe accuracy; chosen strength in bold)\n\n",
                      additive ? "additive methods" : "interpolating methods");
-    r += "| method |";
-    for (double l : grid) r += fmt::format(" lambda = {} |", l);
-    r += "\n|---|";
-    for (std::size_t k = 0; k < grid.size(); ++k) r += "---|";
-    r += "\n";
-    for (std::size_t m = 0; m < n_methods; ++m) {
-      if ((methods()[m].kind == strength_kind::additive) != (additive == 1)) continue;
-      r += fmt::format("| {} |", methods()[m].label);
-      for (std::size_t k = 0; k < mitigation[m].points.size(); ++k) {
-        const auto& p = mitigation[m].points[k];
+    r += strength_columns(additive ? cfg.additive_grid : cfg.act_grid);
+    for (std::size_t m = 0; m < methods().size(); ++m) {
+      if (methods()[m].multiplier() != (additive == 1)) continue;
+      const auto& sw = res.mitigation[m];
+      r += fmt::format("| {} |", methods()[m].title());
+      for (std::size_t k = 0; k < sw.points.size(); ++k) {
+        const auto& p = sw.points[k];
         const std::string cell = fmt::format("{} / {} / {}", fixed(p.toxicity, 3), fixed(p.ppl, 2), fixed(p.probe, 2));
-        r += k == mitigation[m].chosen ? fmt::format(" **{}** |", cell) : fmt::format(" {} |", cell);
+        r += k == sw.chosen ? fmt::format(" **{}** |", cell) : fmt::format(" {} |", cell);
       }
       r += "\n";
     }
     r += "\n";
   }
+  return r;
+}
+
+std::string report_ablations(const results& res) {
+  std::string r;
   r += "## Ablations (Linear-AcT at lambda = 1; paper Tables 4-6 and Fig. 9)\n\n";
   r += "Each group changes one thing against the reference (first row of the group: causal estimation, support "
        "[min, max], mean pooling, 8 post-LN sites). Simultaneous: every site fitted from one unsteered pass.\n\n";
   r += "| ablation | variant | toxicity | PPL | PPL change | probe accuracy |\n|---|---|---|---|---|---|\n";
-  for (const auto& a : ablation_table)
+  for (const auto& a : res.ablations)
     r += fmt::format("| {} | {}{} | {} | {} | {} | {} |\n", a.group, a.variant, a.reference ? " (reference)" : "",
-                     fixed(a.point.toxicity, 3), fixed(a.point.ppl, 3), pct(a.point.ppl, base.ppl), fixed(a.point.probe, 2));
-  r += fmt::format(
+                     fixed(a.point.toxicity, 3), fixed(a.point.ppl, 3), pct(a.point.ppl, res.base.ppl), fixed(a.point.probe, 2));
+  return r;
+}
+
+std::string report_induction(const settings& cfg, const results& res) {
+  std::string r = fmt::format(
       "\n## Concept induction (paper Fig. 4)\n\nSource: {} passages of 3 neutral sentences; target: {} passages of 3 {} "
       "sentences (\"<bos> s1 <eos> s2 <eos> s3 <eos>\", as in the training documents); unbounded support (Q_inf), same "
       "sites, causal, mean pooling. Concept rate: fraction of {} continuations of the neutral openers (\"i think that\", ...; "
       "seed {}) containing a {} word. PPL: perplexity of the continuation tokens under the unsteered model "
       "(does the steered text stay plausible?).\n\n",
       cfg.fit_passages, cfg.fit_passages, induction_topic, cfg.induction_continuations, seed_induction_sampling, induction_topic);
-  for (int additive = 0; additive < 2; ++additive) {
-    const auto& grid = additive ? cfg.induction_additive_grid : cfg.induction_act_grid;
-    r += fmt::format("**{}** (concept rate / PPL)\n\n| method |", additive ? "Additive methods" : "Interpolating methods");
-    for (double l : grid) r += fmt::format(" lambda = {} |", l);
-    r += "\n|---|";
-    for (std::size_t k = 0; k < grid.size(); ++k) r += "---|";
+  const auto row = [&r](const std::vector<induction_point>& points) {
+    for (const auto& p : points) r += fmt::format(" {} / {} |", fixed(p.concept_rate, 3), fixed(p.ppl, 2));
     r += "\n";
-    for (std::size_t m = 0; m < n_methods; ++m) {
-      if ((methods()[m].kind == strength_kind::additive) != (additive == 1)) continue;
-      r += fmt::format("| {} |", methods()[m].label);
-      for (const auto& p : induction[m].points) r += fmt::format(" {} / {} |", fixed(p.concept_rate, 3), fixed(p.ppl, 2));
-      r += "\n";
+  };
+  for (int additive = 0; additive < 2; ++additive) {
+    r += fmt::format("**{}** (concept rate / PPL)\n\n", additive ? "Additive methods" : "Interpolating methods");
+    r += strength_columns(additive ? cfg.induction_additive_grid : cfg.induction_act_grid);
+    for (std::size_t m = 0; m < methods().size(); ++m) {
+      if (methods()[m].multiplier() != (additive == 1)) continue;
+      r += fmt::format("| {} |", methods()[m].title());
+      row(res.induction[m].points);
     }
     if (!additive) {
       r += fmt::format("| *Linear-AcT, single sentences ({} + {})* |", cfg.fit_sentences, cfg.fit_sentences);
-      for (const auto& p : single_sentence.points) r += fmt::format(" {} / {} |", fixed(p.concept_rate, 3), fixed(p.ppl, 2));
-      r += "\n";
+      row(res.single_sentence.points);
     }
     r += "\n";
   }
@@ -757,33 +798,70 @@ int run(int argc, char** argv) {
        "shift is diluted by the positions before the topic words, so full transport (lambda = 1) under-shoots at "
        "the end of a bare opener, where the concept is decided (last row: the same Linear-AcT fit on single "
        "sentences). In passages most positions already carry the topic, as in the paper's longer concept texts.\n\n";
-  r += "![concept rate against strength](induction.svg)\n\n## Targets (issue 6)\n\n| target | measured | met |\n|---|---|---|\n";
-  for (const auto& t : targets) r += fmt::format("| {} | {} | {} |\n", t.what, t.value, t.met ? "yes" : "**no**");
-  {
-    std::ofstream f(out / "toy_lm_report.md", std::ios::binary);
-    f << r;
-    if (!f) throw std::runtime_error("cannot write " + (out / "toy_lm_report.md").string());
-  }
-  if (!cfg.json_path.empty()) write_json(cfg.json_path, base, mitigation, induction);
+  return r;
+}
 
-  // ---- Console summary.
+std::string report_targets(const results& res) {
+  std::string r = "![concept rate against strength](induction.svg)\n\n## Targets (issue 6)\n\n| target | measured | met |\n|---|---|---|\n";
+  for (const auto& t : res.targets) r += fmt::format("| {} | {} | {} |\n", t.what, t.value, t.met ? "yes" : "**no**");
+  return r;
+}
+
+/// DIR/toy_lm_report.md.
+void write_report(const settings& cfg, const results& res, std::size_t ppl_sentences) {
+  const std::string path = (std::filesystem::path(cfg.out_dir) / "toy_lm_report.md").string();
+  examples_common::write_file(path, report_mitigation(cfg, res, ppl_sentences) + report_ablations(res) +
+                                        report_induction(cfg, res) + report_targets(res));
+}
+
+void print_summary(const settings& cfg, const results& res, const stopwatch& clock) {
+  const auto& base = res.base;
   fmt::print("\n{:<20} {:>8} {:>9} {:>9} {:>9} {:>7}\n", "method", "strength", "toxicity", "reduction", "ppl", "probe");
   fmt::print("{:<20} {:>8} {:>9.3f} {:>9} {:>9.3f} {:>7.2f}\n", "unsteered", "-", base.toxicity, "1.0x", base.ppl, base.probe);
-  for (std::size_t m = 0; m < n_methods; ++m) {
-    const auto& p = mitigation[m].points[mitigation[m].chosen];
-    fmt::print("{:<20} {:>8} {:>9.3f} {:>9} {:>9.3f} {:>7.2f}\n", methods()[m].label, num(p.strength), p.toxicity,
+  for (std::size_t m = 0; m < methods().size(); ++m) {
+    const auto& p = res.mitigation[m].points[res.mitigation[m].chosen];
+    fmt::print("{:<20} {:>8} {:>9.3f} {:>9} {:>9.3f} {:>7.2f}\n", methods()[m].title(), num(p.strength), p.toxicity,
                factor(base.toxicity, p.toxicity), p.ppl, p.probe);
   }
   fmt::print("\nconcept rate ({}):\n", induction_topic);
-  for (const auto& sw : induction) {
-    fmt::print("{:<20}", method(sw.method).label);
+  for (const auto& sw : res.induction) {
+    fmt::print("{:<20}", act::method(sw.method).title);
     for (const auto& p : sw.points) fmt::print(" {}:{:.3f}", num(p.strength), p.concept_rate);
     fmt::print("\n");
   }
   fmt::print("\ntargets:\n");
-  for (const auto& t : targets) fmt::print("  [{}] {}: {}\n", t.met ? "met" : "MISSED", t.what, t.value);
+  for (const auto& t : res.targets) fmt::print("  [{}] {}: {}\n", t.met ? "met" : "MISSED", t.what, t.value);
   fmt::print("\nwrote {}/toy_lm_report.md, mitigation.svg, induction.svg{} in {:.1f} s\n", cfg.out_dir,
-             cfg.json_path.empty() ? "" : ", " + cfg.json_path, elapsed());
+             cfg.json_path.empty() ? "" : ", " + cfg.json_path, clock.seconds());
+}
+
+int run(int argc, char** argv) {
+  const stopwatch clock;
+  settings cfg;
+  if (!parse_settings(argc, argv, cfg)) return usage();
+  Eigen::setNbThreads(1);  // parallelism comes from independent jobs; keeps every number deterministic
+  std::filesystem::create_directories(cfg.out_dir);
+
+  const loaded_model lm = load_weights(cfg.weights);
+  const int topic = topic_index(induction_topic);
+  const eval_data e = make_eval_data(lm, cfg, topic);
+  const fitting_sets sets = collect_fitting_sets(lm, cfg, topic);
+  fmt::print("activations collected after {:.1f} s\n", clock.seconds());
+
+  const std::vector<ablation_spec> ablations = ablation_specs(lm.model.config().n_layers);
+  const fitted_maps fitted = fit_all(e, sets, ablations, cfg);
+  fmt::print("fitted {} map sets after {:.1f} s\n", 2 * methods().size() + ablations.size() + 1, clock.seconds());
+
+  results res = measure_all(e, fitted, ablations, cfg);
+  res.seconds = clock.seconds();
+  fmt::print("measured after {:.1f} s\n", res.seconds);
+  res.ablations = ablation_table(res);
+  res.targets = issue_targets(res);
+
+  write_plots(cfg, res);
+  write_report(cfg, res, e.ppl_text.size());
+  if (!cfg.json_path.empty()) write_json(cfg.json_path, res.base, res.mitigation, res.induction);
+  print_summary(cfg, res, clock);
   return 0;
 }
 

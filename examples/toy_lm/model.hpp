@@ -200,7 +200,7 @@ struct forward_cache {
   col_vector<T> rstd_final;
 };
 
-namespace detail {
+namespace internal {
 constexpr double layer_norm_eps = 1e-5;
 
 template <class T>
@@ -232,7 +232,7 @@ T gelu_grad(T u) {
   const T t = std::tanh(c * (u + T(0.044715) * u * u * u));
   return T(0.5) * (T(1) + t) + T(0.5) * u * (T(1) - t * t) * c * (T(1) + T(3) * T(0.044715) * u * u);
 }
-}  // namespace detail
+}  // namespace internal
 
 template <class T>
 class transformer {
@@ -302,7 +302,7 @@ public:
       const auto& s = layout_.blocks[static_cast<std::size_t>(b)];
       block_cache<T>* c = cache ? &cache->blocks[static_cast<std::size_t>(b)] : nullptr;
       auto norm = [&](int i, const matrix<T>& x, matrix<T>& y) {
-        detail::layer_norm<T>(x, tensor(s.norm_gain[i]), tensor(s.norm_bias[i]), y, c ? &c->xhat[i] : nullptr,
+        internal::layer_norm<T>(x, tensor(s.norm_gain[i]), tensor(s.norm_bias[i]), y, c ? &c->xhat[i] : nullptr,
                               c ? &c->rstd[i] : nullptr);
       };
       // Attention sublayer.
@@ -329,7 +329,7 @@ public:
       call(b, 3, m);
       matrix<T> u = m * tensor(s.up_w);
       u.rowwise() += tensor(s.up_b).row(0);
-      matrix<T> g = u.unaryExpr([](T v) { return detail::gelu(v); });
+      matrix<T> g = u.unaryExpr([](T v) { return internal::gelu(v); });
       matrix<T> f = g * tensor(s.down_w);
       f.rowwise() += tensor(s.down_b).row(0);
       call(b, 4, f);
@@ -343,7 +343,7 @@ public:
       }
     }
     matrix<T> z;
-    detail::layer_norm<T>(h, tensor(layout_.final_gain), tensor(layout_.final_bias), z,
+    internal::layer_norm<T>(h, tensor(layout_.final_gain), tensor(layout_.final_bias), z,
                           cache ? &cache->xhat_final : nullptr, cache ? &cache->rstd_final : nullptr);
     matrix<T> logits = z * tensor(layout_.unembed_w);
     logits.rowwise() += tensor(layout_.unembed_b).row(0);

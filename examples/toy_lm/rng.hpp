@@ -1,50 +1,16 @@
 #pragma once
-/// Small seeded random source with its own distributions.
-/// The standard library's distributions are implementation-defined, so the same seed could give a
-/// different corpus or weights with another standard library; these do not.
-#include <cmath>
+/// The toy LM's random numbers: examples/common/rng.hpp with the LM's own sub-seed constant.
 #include <cstdint>
+
+#include "../common/rng.hpp"
 
 namespace toy_lm {
 
-/// splitmix64: a fast, well-mixed 64-bit generator; also used to derive independent sub-seeds.
-class rng {
-public:
-  explicit rng(std::uint64_t seed = 0) : state_(seed) {}
+using examples_common::rng;
 
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-
-  /// Uniform in [0, 1) with 53 random bits.
-  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
-
-  /// Uniform integer in [0, n); n must be positive. The tiny modulo bias is irrelevant here.
-  std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
-
-  bool chance(double p) { return uniform() < p; }
-
-  /// Standard normal by Box-Muller (one value per call keeps the state simple).
-  double normal() {
-    double u1 = uniform();
-    const double u2 = uniform();
-    if (u1 < 1e-300) u1 = 1e-300;
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-  }
-
-private:
-  std::uint64_t state_;
-};
-
-/// Derives a seed for stream `index` of a base seed, so that e.g. continuation i is reproducible
-/// whatever the batch it is generated in.
+/// Seed of stream `index` of a base seed: continuation i is reproducible whatever its batch.
 inline std::uint64_t derive_seed(std::uint64_t base, std::uint64_t index) {
-  rng r(base ^ (0xD1B54A32D192ED03ULL * (index + 1)));
-  r.next();
-  return r.next();
+  return examples_common::derive_seed(base, index, 0xD1B54A32D192ED03ULL);
 }
 
 }  // namespace toy_lm

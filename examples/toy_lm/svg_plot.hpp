@@ -49,7 +49,7 @@ inline std::string escape(const std::string& s) {
   return out;
 }
 
-namespace detail {
+namespace internal {
 
 /// Maps x onto [0, 1] piecewise linearly through the sorted ticks (clamped outside them).
 inline double tick_fraction(const std::vector<double>& ticks, double x) {
@@ -84,7 +84,7 @@ inline std::vector<double> nice_ticks(double& lo, double& hi) {
 
 inline std::string number(double v) { return fmt::format("{:.4g}", v); }
 
-}  // namespace detail
+}  // namespace internal
 
 /// Renders panels in a grid of `columns`, with an overall title, as one SVG document.
 inline std::string render(const std::string& title, const std::vector<panel>& panels, int columns = 2) {
@@ -116,18 +116,18 @@ inline std::string render(const std::string& title, const std::vector<panel>& pa
     const double pad = (hi - lo) * 0.05;
     hi += pad;
     if (!p.y_from_zero) lo -= pad;
-    const auto yt = detail::nice_ticks(lo, hi);
-    auto px = [&](double x) { return x0 + (x1 - x0) * detail::tick_fraction(p.x_ticks, x); };
+    const auto yt = internal::nice_ticks(lo, hi);
+    auto px = [&](double x) { return x0 + (x1 - x0) * internal::tick_fraction(p.x_ticks, x); };
     auto py = [&](double y) { return y1 - (y1 - y0) * (y - lo) / (hi - lo); };
     s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>\n", (x0 + x1) / 2,
                      oy + 18, escape(p.title));
     for (double v : yt) {
       s += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e5e5e5\"/>\n", x0, py(v), x1, py(v));
-      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", x0 - 5, py(v) + 4, detail::number(v));
+      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", x0 - 5, py(v) + 4, internal::number(v));
     }
     for (double v : p.x_ticks) {
       s += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e5e5e5\"/>\n", px(v), y0, px(v), y1);
-      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", px(v), y1 + 16, detail::number(v));
+      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", px(v), y1 + 16, internal::number(v));
     }
     s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" stroke=\"#444\"/>\n", x0, y0,
                      x1 - x0, y1 - y0);

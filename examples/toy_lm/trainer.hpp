@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "../common/adam.hpp"
 #include "backprop.hpp"
 #include "corpus.hpp"
 #include "model.hpp"
@@ -80,29 +81,6 @@ inline std::vector<std::vector<int>> encode_documents(const tokenizer& tok, cons
   return out;
 }
 
-/// Adam with bias correction, over the flat parameter vector.
-template <class T>
-class adam {
-public:
-  explicit adam(std::size_t n) : m_(n, 0.0), v_(n, 0.0) {}
-
-  void step(std::vector<T>& params, const std::vector<T>& grad, double lr, double beta1, double beta2,
-            double eps) {
-    ++t_;
-    const double c1 = 1.0 - std::pow(beta1, t_), c2 = 1.0 - std::pow(beta2, t_);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const double gi = double(grad[i]);
-      m_[i] = beta1 * m_[i] + (1 - beta1) * gi;
-      v_[i] = beta2 * v_[i] + (1 - beta2) * gi * gi;
-      params[i] -= T(lr * (m_[i] / c1) / (std::sqrt(v_[i] / c2) + eps));
-    }
-  }
-
-private:
-  std::vector<double> m_, v_;
-  int t_ = 0;
-};
-
 inline double learning_rate_at(const train_options& o, int step) {
   if (step < o.warmup) return o.learning_rate * (step + 1) / o.warmup;
   const double progress = double(step - o.warmup) / std::max(1, o.steps - o.warmup);
@@ -117,7 +95,8 @@ train_report train(transformer<T>& model, const std::vector<std::vector<int>>& s
                    const std::function<void(int, double)>& on_step = {}) {
   const auto start = std::chrono::steady_clock::now();
   sequence_sampler packer(sequences, o.seed);
-  adam<T> opt(model.parameter_count());
+  examples_common::adam opt(model.parameter_count(),
+                            {o.beta1, o.beta2, o.epsilon, examples_common::adam_rounding::round_step});
   train_report report;
   std::vector<T> grad;
   for (int step = 0; step < o.steps; ++step) {
@@ -128,7 +107,7 @@ train_report train(transformer<T>& model, const std::vector<std::vector<int>>& s
     const double norm = std::sqrt(norm2);
     if (o.clip_norm > 0 && norm > o.clip_norm)
       for (T& v : grad) v *= T(o.clip_norm / norm);
-    opt.step(model.params(), grad, learning_rate_at(o, step), o.beta1, o.beta2, o.epsilon);
+    opt.step(model.params(), grad, learning_rate_at(o, step));
     report.losses.push_back(double(loss));
     if (on_step) on_step(step, double(loss));
   }

@@ -8,10 +8,12 @@
 /// so a file is self-contained: no grammar code is needed to load and run it.
 #include <act/io/safetensors.hpp>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "../common/weights.hpp"
 #include "model.hpp"
 #include "tokenizer.hpp"
 
@@ -21,6 +23,14 @@ struct loaded_model {
   transformer<float> model;
   tokenizer tok;
 };
+
+/// Tensor shapes in the file: matrices [rows x cols], vectors (one row) 1-D.
+inline std::vector<std::uint64_t> tensor_shape(const tensor_slot& s) {
+  std::vector<std::uint64_t> shape;
+  if (s.rows != 1) shape.push_back(static_cast<std::uint64_t>(s.rows));
+  shape.push_back(static_cast<std::uint64_t>(s.cols));
+  return shape;
+}
 
 inline void save_weights(const std::string& path, const transformer<float>& model, const tokenizer& tok) {
   act::safetensors_file f;
@@ -38,33 +48,24 @@ inline void save_weights(const std::string& path, const transformer<float>& mode
     vocab += w;
   }
   f.metadata["vocabulary"] = vocab;
-  for (const auto& s : model.layout().slots()) {
-    std::vector<std::uint64_t> shape;
-    if (s.rows != 1) shape.push_back(static_cast<std::uint64_t>(s.rows));
-    shape.push_back(static_cast<std::uint64_t>(s.cols));
-    f.tensors.push_back(act::safetensors_tensor::from_floats(s.name, shape, model.params().data() + s.offset));
-  }
+  examples_common::put_tensors(f, model.layout().slots(), tensor_shape, model.params());
   act::write_safetensors(path, f);
 }
 
 inline loaded_model load_weights(const std::string& path) {
+  using examples_common::metadata_int;
   const act::safetensors_file f = act::read_safetensors(path);
-  auto meta = [&](const char* key) -> const std::string& {
-    auto it = f.metadata.find(key);
-    if (it == f.metadata.end()) throw std::runtime_error(path + ": toy LM weights lack metadata '" + key + "'");
-    return it->second;
-  };
-  if (meta("format") != "act-toy-lm-1") throw std::runtime_error(path + ": not an act-toy-lm-1 weights file");
+  examples_common::check_format(f, "act-toy-lm-1", path);
   model_config c;
-  c.vocab = std::stoi(meta("vocab"));
-  c.d_model = std::stoi(meta("d_model"));
-  c.n_layers = std::stoi(meta("n_layers"));
-  c.n_heads = std::stoi(meta("n_heads"));
-  c.d_ff = std::stoi(meta("d_ff"));
-  c.context = std::stoi(meta("context"));
+  c.vocab = metadata_int(f, "vocab", path);
+  c.d_model = metadata_int(f, "d_model", path);
+  c.n_layers = metadata_int(f, "n_layers", path);
+  c.n_heads = metadata_int(f, "n_heads", path);
+  c.d_ff = metadata_int(f, "d_ff", path);
+  c.context = metadata_int(f, "context", path);
   std::vector<std::string> words;
   {
-    const std::string& v = meta("vocabulary");
+    const std::string& v = examples_common::metadata(f, "vocabulary", path);
     std::size_t i = 0;
     while (i <= v.size()) {
       std::size_t j = v.find(' ', i);
@@ -75,13 +76,7 @@ inline loaded_model load_weights(const std::string& path) {
   }
   loaded_model out{transformer<float>(c), tokenizer::from_vocabulary(words)};
   if (out.tok.size() != c.vocab) throw std::runtime_error(path + ": vocabulary size does not match config");
-  for (const auto& s : out.model.layout().slots()) {
-    const auto* t = f.find(s.name);
-    if (!t) throw std::runtime_error(path + ": missing tensor " + s.name);
-    const std::vector<float> v = t->to_floats();
-    if (v.size() != s.size()) throw std::runtime_error(path + ": tensor " + s.name + " has the wrong size");
-    std::copy(v.begin(), v.end(), out.model.params().begin() + static_cast<std::ptrdiff_t>(s.offset));
-  }
+  examples_common::get_tensors(f, out.model.layout().slots(), tensor_shape, out.model.params(), path);
   return out;
 }
 

@@ -17,6 +17,16 @@
 
 namespace act {
 
+/// What a method's strength lambda means.
+enum class strength_meaning {
+  /// T_lambda(a) = (1 - lambda) a + lambda T(a): 0 is the identity, 1 full transport (the AcT maps, AurA,
+  /// Det0).
+  interpolation,
+  /// omega = 1, so T_lambda(a) = a + lambda beta, and lambda is read as the method's own unbounded
+  /// multiplier of the added vector (ActAdd, CAA, PCA, ITI-c).
+  multiplier,
+};
+
 /// (1 - lambda) a + lambda t for t = T(a): the paper's form, exact at lambda = 0 and lambda = 1.
 template <class V, class S>
 V blend(const V& a, const V& t, S lambda) {

@@ -10,6 +10,7 @@
 #include <act/detail/numeric/samples.hpp>
 #include <act/core/error.hpp>
 #include <act/maps/fit_result.hpp>
+#include <act/core/strength.hpp>
 #include <act/core/support.hpp>
 
 namespace act {
@@ -35,6 +36,7 @@ class actadd {
   static constexpr std::string_view name = "actadd";
   static constexpr std::string_view title = "ActAdd";
   static constexpr bool additive = true;
+  static constexpr strength_meaning strength = strength_meaning::multiplier;
   using options_type = actadd_options;
 
   actadd_options options;

@@ -9,6 +9,7 @@
 #include <act/detail/numeric/per_neuron.hpp>
 #include <act/detail/numeric/ranks.hpp>
 #include <act/maps/fit_result.hpp>
+#include <act/core/strength.hpp>
 #include <act/core/support.hpp>
 
 namespace act {
@@ -32,6 +33,7 @@ class aura {
   static constexpr std::string_view name = "aura";
   static constexpr std::string_view title = "AurA";
   static constexpr bool additive = false;
+  static constexpr strength_meaning strength = strength_meaning::interpolation;
   using options_type = aura_options;
 
   aura_options options;

@@ -8,6 +8,7 @@
 
 #include <act/detail/numeric/per_neuron.hpp>
 #include <act/maps/fit_result.hpp>
+#include <act/core/strength.hpp>
 #include <act/core/support.hpp>
 
 namespace act {
@@ -32,6 +33,7 @@ class caa {
   static constexpr std::string_view name = "caa";
   static constexpr std::string_view title = "CAA";
   static constexpr bool additive = true;
+  static constexpr strength_meaning strength = strength_meaning::multiplier;
   using options_type = caa_options;
 
   caa_options options;

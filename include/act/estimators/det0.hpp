@@ -11,6 +11,7 @@
 #include <act/detail/numeric/ranks.hpp>
 #include <act/core/error.hpp>
 #include <act/maps/fit_result.hpp>
+#include <act/core/strength.hpp>
 #include <act/core/support.hpp>
 
 namespace act {
@@ -40,6 +41,7 @@ class det0 {
   static constexpr std::string_view name = "det0";
   static constexpr std::string_view title = "Det0";
   static constexpr bool additive = false;
+  static constexpr strength_meaning strength = strength_meaning::interpolation;
   using options_type = det0_options;
 
   det0_options options;

@@ -8,6 +8,7 @@
 
 #include <act/detail/numeric/per_neuron.hpp>
 #include <act/maps/fit_result.hpp>
+#include <act/core/strength.hpp>
 #include <act/core/support.hpp>
 
 namespace act {
@@ -32,6 +33,7 @@ class gaussian_act {
   static constexpr std::string_view name = "gaussian";
   static constexpr std::string_view title = "Gaussian-AcT";
   static constexpr bool additive = false;
+  static constexpr strength_meaning strength = strength_meaning::interpolation;
   using options_type = gaussian_act_options;
 
   gaussian_act_options options;

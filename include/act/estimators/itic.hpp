@@ -12,6 +12,7 @@
 #include <act/detail/numeric/samples.hpp>
 #include <act/core/error.hpp>
 #include <act/maps/fit_result.hpp>
+#include <act/core/strength.hpp>
 #include <act/core/support.hpp>
 
 namespace act {
@@ -106,6 +107,7 @@ class itic {
   static constexpr std::string_view name = "itic";
   static constexpr std::string_view title = "ITI-c";
   static constexpr bool additive = true;
+  static constexpr strength_meaning strength = strength_meaning::multiplier;
   using options_type = itic_options;
 
   itic_options options;

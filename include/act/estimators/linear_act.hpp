@@ -7,6 +7,7 @@
 
 #include <Eigen/Core>
 
+#include <act/core/strength.hpp>
 #include <act/core/support.hpp>
 #include <act/detail/numeric/per_neuron.hpp>
 #include <act/maps/fit_result.hpp>
@@ -38,11 +39,12 @@ struct linear_act_options {
 ///     act::affine_hook hook(fit.map, 0.5f);                 // apply at strength 0.5
 class linear_act {
  public:
-  /// Registry traits (estimators/registry.hpp): command-line name, display name, and whether lambda
-  /// multiplies an added vector (additive) or interpolates towards the transported value.
+  /// Registry traits (estimators/registry.hpp): command-line name, display name, whether the map only adds
+  /// a vector (omega = 1), and what lambda means.
   static constexpr std::string_view name = "linear";
   static constexpr std::string_view title = "Linear-AcT";
   static constexpr bool additive = false;
+  static constexpr strength_meaning strength = strength_meaning::interpolation;
   using options_type = linear_act_options;
 
   linear_act_options options;

@@ -8,6 +8,7 @@
 
 #include <act/detail/numeric/per_neuron.hpp>
 #include <act/maps/fit_result.hpp>
+#include <act/core/strength.hpp>
 #include <act/core/support.hpp>
 
 namespace act {
@@ -32,7 +33,8 @@ class mean_act {
  public:
   static constexpr std::string_view name = "mean";
   static constexpr std::string_view title = "Mean-AcT";
-  static constexpr bool additive = false;
+  static constexpr bool additive = true;
+  static constexpr strength_meaning strength = strength_meaning::interpolation;
   using options_type = mean_act_options;
 
   mean_act_options options;

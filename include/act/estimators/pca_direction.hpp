@@ -12,6 +12,7 @@
 #include <act/detail/numeric/samples.hpp>
 #include <act/core/error.hpp>
 #include <act/maps/fit_result.hpp>
+#include <act/core/strength.hpp>
 #include <act/core/support.hpp>
 
 namespace act {
@@ -66,6 +67,7 @@ class pca_direction {
   static constexpr std::string_view name = "pca";
   static constexpr std::string_view title = "PCA (RePE)";
   static constexpr bool additive = true;
+  static constexpr strength_meaning strength = strength_meaning::multiplier;
   using options_type = pca_direction_options;
 
   pca_direction_options options;

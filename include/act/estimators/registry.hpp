@@ -36,21 +36,13 @@
 namespace act {
 
 /// Every method act knows, in the order tools list them. Each estimator carries its registry traits
-/// (`name`, `title`, `additive`, `options_type`, whose default `support` is the method's default).
+/// (`name`, `title`, `additive`, `strength`, `options_type`, whose default `support` is the method's
+/// default).
 using registered_estimators =
     std::tuple<linear_act, mean_act, gaussian_act, actadd, caa, pca_direction, itic, aura, det0, quantile_act>;
 
 /// Which map a method fits.
 enum class map_kind { affine, quantile };
-
-/// What a method's strength lambda means.
-enum class strength_meaning {
-  /// T_lambda(a) = (1 - lambda) a + lambda T(a): 0 is the identity, 1 full transport (AcT, AurA, Det0).
-  interpolation,
-  /// omega = 1, so T_lambda(a) = a + lambda beta: lambda scales an added vector, unbounded (ActAdd, CAA,
-  /// PCA, ITI-c: their papers' multiplier or alpha).
-  multiplier,
-};
 
 /// What the registry knows of one method.
 struct method_info {
@@ -59,8 +51,8 @@ struct method_info {
   map_kind kind = map_kind::affine;
   bool has_support = true;       ///< false for quantile maps, whose knots span the source's range
   act::support default_support;  ///< the estimator's default (quantile: [min, max], the knots' range)
-  bool additive = false;         ///< omega = 1: at a fixed lambda the map is one added vector
-  strength_meaning strength = strength_meaning::interpolation;
+  bool additive = false;         ///< omega = 1 always: at a fixed lambda the map adds one vector (a control vector)
+  strength_meaning strength = strength_meaning::interpolation;  ///< what lambda means
 };
 
 /// How a method chosen by name is configured; what a method does not take is ignored.
@@ -85,9 +77,12 @@ method_info info_of() {
   m.title = Estimator::title;
   m.kind = fits_quantile_map<Estimator> ? map_kind::quantile : map_kind::affine;
   m.has_support = !fits_quantile_map<Estimator>;
-  if constexpr (!fits_quantile_map<Estimator>) m.default_support = typename Estimator::options_type{}.support;
+  if constexpr (fits_quantile_map<Estimator>)
+    m.default_support = support::min_max();  // the range the knots span
+  else
+    m.default_support = typename Estimator::options_type{}.support;
   m.additive = Estimator::additive;
-  m.strength = Estimator::additive ? strength_meaning::multiplier : strength_meaning::interpolation;
+  m.strength = Estimator::strength;
   return m;
 }
 
@@ -143,8 +138,8 @@ inline support support_for(const method_info& m, const fit_settings& settings) {
   if (!settings.support) return m.default_support;
   if (!m.has_support && settings.support->to_string() != "q0_100")
     raise<invalid_argument>(
-        "{}: quantile maps cover the source's range with their knots and extend with slope 1 beyond it; only the "
-        "support q0_100 applies, got {}",
+        "method '{}' fits quantile maps, which cover the source's range with their knots and extend with slope 1 "
+        "beyond it; only the support q0_100 applies, got {}",
         m.name, settings.support->to_string());
   return *settings.support;
 }

@@ -56,17 +56,6 @@ class affine_hook : public row_modes<affine_hook<Scalar>> {
     return {dim(), scale_.data(), shift_.data(), lower_.data(), upper_.data(), omega_minus_one_.data(), beta_.data(), packed};
   }
 
-  template <class T>
-  void apply_rows(T* data, Eigen::Index row_stride, Eigen::Index col_stride, Eigen::Index begin, Eigen::Index end) const {
-    kernel().rows(data, row_stride, col_stride, begin, end);
-  }
-
-  template <class T>
-  void apply_rows_per_row(T* data, Eigen::Index row_stride, Eigen::Index col_stride, Eigen::Index begin, Eigen::Index end,
-                          const float* lambdas) const {
-    kernel().rows_per_row(data, row_stride, col_stride, begin, end, lambdas);
-  }
-
   /// T_lambda(m) - m = (scale - 1) m + shift, when m lies in the support.
   template <class C>
   bool spatial_displacement(Eigen::Index c, C m, C& delta) const {

@@ -58,18 +58,7 @@ class quantile_hook : public row_modes<quantile_hook<Scalar>> {
  private:
   friend class row_modes<quantile_hook>;
 
-  detail::quantile_kernel<Scalar> kernel() const { return {dim_, k_, knots_.data(), segments_.data()}; }
-
-  template <class T>
-  void apply_rows(T* data, Eigen::Index row_stride, Eigen::Index col_stride, Eigen::Index begin, Eigen::Index end) const {
-    kernel().rows(data, row_stride, col_stride, begin, end, lambda_);
-  }
-
-  template <class T>
-  void apply_rows_per_row(T* data, Eigen::Index row_stride, Eigen::Index col_stride, Eigen::Index begin, Eigen::Index end,
-                          const float* lambdas) const {
-    kernel().rows_per_row(data, row_stride, col_stride, begin, end, lambdas);
-  }
+  detail::quantile_kernel<Scalar> kernel() const { return {dim_, k_, knots_.data(), segments_.data(), lambda_}; }
 
   /// lambda (T(m) - m) for a finite mean m.
   template <class C>

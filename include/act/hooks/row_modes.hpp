@@ -22,8 +22,8 @@ namespace act {
 
 /// Row modes of a hook `Hook`, which provides:
 /// - `name` (for messages), `min_elements_per_thread`, `dim()`, `strength()`;
-/// - `apply_rows(data, row_stride, col_stride, begin, end)`: rows [begin, end) at the hook's strength;
-/// - `apply_rows_per_row(data, row_stride, col_stride, begin, end, lambdas)`: row r at lambdas[r];
+/// - `kernel()`, whose `rows(data, row_stride, col_stride, begin, end)` applies rows [begin, end) at the
+///   hook's strength and `rows_per_row(..., lambdas)` row r at lambdas[r];
 /// - `spatial_displacement(channel, mean, delta) -> bool`: T_lambda(mean) - mean, or false to leave the
 ///   channel alone.
 template <class Hook>
@@ -73,7 +73,7 @@ class row_modes {
 
   template <class T>
   void apply(const activations<T>& x, Eigen::Index begin, Eigen::Index end) const {
-    hook().apply_rows(x.data, x.row_stride, x.col_stride, begin, end);
+    hook().kernel().rows(x.data, x.row_stride, x.col_stride, begin, end);
   }
 
   template <class T>
@@ -145,7 +145,7 @@ void row_modes<Hook>::per_row(activations<T> x, const float* lambdas, std::size_
   detail::check_row_strengths(Hook::name, "::per_row", lambdas, count, x.rows);
   detail::for_selected_runs(
       x.rows, [lambdas](Eigen::Index r) { return lambdas[r] != 0.0f; },
-      [&](Eigen::Index b, Eigen::Index e) { hook().apply_rows_per_row(x.data, x.row_stride, x.col_stride, b, e, lambdas); });
+      [&](Eigen::Index b, Eigen::Index e) { hook().kernel().rows_per_row(x.data, x.row_stride, x.col_stride, b, e, lambdas); });
 }
 
 template <class Hook>

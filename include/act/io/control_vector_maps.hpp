@@ -63,7 +63,7 @@ control_vector to_control_vector(const basic_map_set<Scalar>& maps, double lambd
       raise<invalid_argument>("{}: two sites map to layer {} (site '{}')", origin, layer, site);
     std::vector<float> direction(static_cast<std::size_t>(m->dim()));
     for (Eigen::Index j = 0; j < m->dim(); ++j)
-      direction[static_cast<std::size_t>(j)] = static_cast<float>(lambda * static_cast<double>(m->beta[j]));
+      direction[static_cast<std::size_t>(j)] = static_cast<float>(strength_shift(static_cast<double>(m->beta[j]), lambda));
     cv.directions[static_cast<int>(layer)] = std::move(direction);
   }
   return cv;

@@ -15,6 +15,7 @@
 #include <Eigen/Core>
 
 #include <act/detail/io/file.hpp>
+#include <act/detail/io/text.hpp>
 #include <act/core/error.hpp>
 #include <act/io/dtype.hpp>
 
@@ -46,9 +47,9 @@ struct npy_header {
 /// {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
 /// (A template on the character type only so that it is compiled where a .npy file is read.)
 template <class Char = char>
-class npy_header_parser {
+class npy_header_parser : text_cursor {
  public:
-  npy_header_parser(std::string_view text, std::string_view origin) : text_(text), origin_(origin) {}
+  npy_header_parser(std::string_view text, std::string_view origin) : text_cursor(text), origin_(origin) {}
 
   npy_header parse() {
     npy_header h;
@@ -83,16 +84,7 @@ class npy_header_parser {
       } else {
         raise<format_error>("{}: header has unexpected key '{}'", origin_, key);
       }
-      skip_space();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      if (peek() == '}') {
-        ++pos_;
-        break;
-      }
-      fail("expected ',' or '}'");
+      if (!next_item('}', "expected ',' or '}'")) break;
     }
     // NumPy pads the header with spaces and ends it with a newline; nothing else may follow.
     skip_space();
@@ -104,16 +96,10 @@ class npy_header_parser {
   }
 
  private:
-  std::string_view text_;
   std::string_view origin_;
-  std::size_t pos_ = 0;
 
-  [[noreturn]] void fail(std::string_view what) const {
+  [[noreturn]] void fail(std::string_view what) const override {
     raise<format_error>("{}: cannot parse header dict at character {}: {}", origin_, pos_, what);
-  }
-  char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
-  void skip_space() {
-    while (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r') ++pos_;
   }
   void expect(char c) {
     if (peek() != c) fail(std::string("expected '") + c + "'");

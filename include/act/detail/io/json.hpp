@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <act/core/error.hpp>
+#include <act/detail/io/text.hpp>
 
 namespace act::detail {
 
@@ -55,14 +56,15 @@ inline const char* json_kind_name(json_value::kind k) {
 /// Recursive-descent parser over a byte range. Errors throw format_error with the byte offset.
 /// (A template on the character type only so that a translation unit compiles it where it parses JSON.)
 template <class Char = char>
-class json_parser {
+class json_parser : text_cursor {
   static_assert(sizeof(Char) == 1, "JSON text is UTF-8: char-sized units");
 
  public:
   /// Deep enough for any real header; bounds recursion so hostile input cannot exhaust the stack.
   static constexpr int max_depth = 64;
 
-  explicit json_parser(std::basic_string_view<Char> text) : text_(reinterpret_cast<const char*>(text.data()), text.size()) {}
+  explicit json_parser(std::basic_string_view<Char> text)
+      : text_cursor(std::string_view(reinterpret_cast<const char*>(text.data()), text.size())) {}
 
   /// Parses exactly one value surrounded by optional whitespace.
   json_value parse_document() {
@@ -74,22 +76,8 @@ class json_parser {
   }
 
  private:
-  std::string_view text_;
-  std::size_t pos_ = 0;
-
-  [[noreturn]] void fail(std::string_view what) const {
+  [[noreturn]] void fail(std::string_view what) const override {
     raise<format_error>("JSON error at byte {}: {}", pos_, what);
-  }
-
-  bool at_end() const { return pos_ >= text_.size(); }
-  char peek() const { return at_end() ? '\0' : text_[pos_]; }
-
-  void skip_space() {
-    while (!at_end()) {
-      const char c = text_[pos_];
-      if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
-      ++pos_;
-    }
   }
 
   void expect_word(std::string_view word) {
@@ -130,7 +118,7 @@ class json_parser {
       ++pos_;
       return;
     }
-    for (;;) {
+    do {
       skip_space();
       if (peek() != '"') fail("expected a string key in object");
       std::string key = parse_string();
@@ -140,18 +128,8 @@ class json_parser {
       skip_space();
       v.items.push_back(parse_value(depth + 1));
       v.keys.push_back(std::move(key));
-      skip_space();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      if (peek() == '}') {
-        ++pos_;
-        refuse_duplicate_keys(v);
-        return;
-      }
-      fail("expected ',' or '}' in object");
-    }
+    } while (next_item('}', "expected ',' or '}' in object"));
+    refuse_duplicate_keys(v);
   }
 
   /// Duplicate keys are ambiguous (which one wins differs between parsers), so they are refused. Sorting
@@ -174,20 +152,10 @@ class json_parser {
       ++pos_;
       return;
     }
-    for (;;) {
+    do {
       skip_space();
       v.items.push_back(parse_value(depth + 1));
-      skip_space();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      if (peek() == ']') {
-        ++pos_;
-        return;
-      }
-      fail("expected ',' or ']' in array");
-    }
+    } while (next_item(']', "expected ',' or ']' in array"));
   }
 
   static void append_utf8(std::string& out, std::uint32_t cp) {

@@ -35,6 +35,7 @@ struct quantile_kernel {
   Eigen::Index k = 0;
   const Scalar* knots = nullptr;
   const quantile_segment<Scalar>* segments = nullptr;
+  double lambda = 0.0;  ///< the strength of rows()
 
   template <class T>
   using compute_t = typename storage_traits<std::remove_const_t<T>>::compute;
@@ -73,8 +74,7 @@ struct quantile_kernel {
   /// Rows [begin, end) of `x`. Row-major buffers go in blocks of rows by chunks of columns, so one
   /// chunk's knots and segments stay in cache across the block's rows.
   template <class T>
-  void rows(T* data, Eigen::Index row_stride, Eigen::Index col_stride, Eigen::Index begin, Eigen::Index end,
-            double lambda) const {
+  void rows(T* data, Eigen::Index row_stride, Eigen::Index col_stride, Eigen::Index begin, Eigen::Index end) const {
     using C = compute_t<T>;
     const C l = static_cast<C>(lambda);
     if (col_stride != 1) {

@@ -6,25 +6,21 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <thread>
 
 #include <act/act.hpp>
-#include <act/io/gguf.hpp>
-#include <act/io/map_file.hpp>
-#include <act/io/npy.hpp>
 #include <fmt/core.h>
 
 #include "arguments.hpp"
-#include "methods.hpp"
 
 namespace {
 
@@ -74,17 +70,31 @@ class progress_line {
   std::thread thread_;
 };
 
-/// The samples of a 2-D .npy file as a float matrix.
+/// The registered methods `keep` selects, as "a/b/c" (for messages and hints).
+template <class Keep>
+std::string method_names_where(Keep&& keep) {
+  std::string out;
+  for (const act::method_info& m : act::methods())
+    if (keep(m)) out += fmt::format("{}{}", out.empty() ? "" : "/", m.name);
+  return out;
+}
+
+/// A .npy array's values (row-major doubles) as a [rows x cols] matrix; a 1-D array is one row.
+Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> matrix_of(const act::npy_array& a,
+                                                                                                 const std::string& path) {
+  constexpr auto most = static_cast<std::size_t>(std::numeric_limits<Eigen::Index>::max());
+  if (a.rows() > most || a.cols() > most) act::raise<act::format_error>("{}: header field 'shape' is too large for a matrix", path);
+  return {a.values.data(), static_cast<Eigen::Index>(a.rows()), static_cast<Eigen::Index>(a.cols())};
+}
+
+/// The samples of a 2-D .npy file as a float matrix. (act::load_npy_matrix would take a 1-D array as
+/// one sample; samples must be 2-D.)
 Eigen::MatrixXf load_samples(const std::string& path) {
   const auto a = act::read_npy(path);
   if (a.shape.size() != 2)
     act::raise<act::format_error>("{}: expected a 2-D array [samples x neurons], got {} dimension(s)", path,
-                                          a.shape.size());
-  Eigen::MatrixXf m(static_cast<Eigen::Index>(a.rows()), static_cast<Eigen::Index>(a.cols()));
-  for (Eigen::Index i = 0; i < m.rows(); ++i)
-    for (Eigen::Index j = 0; j < m.cols(); ++j)
-      m(i, j) = static_cast<float>(a.values[static_cast<std::size_t>(i) * a.cols() + static_cast<std::size_t>(j)]);
-  return m;
+                                  a.shape.size());
+  return matrix_of(a, path).cast<float>();
 }
 
 /// Re-raises an estimator's complaint about its input with the input's file name.
@@ -102,31 +112,32 @@ auto naming_files(const std::string& source, const std::string& target, F&& f) {
 int fit(int argc, char** argv) {
   const arguments args(argc, argv, 2, {"method", "source", "target", "out", "site", "support", "knots", "pooling"}, {"quiet"});
   if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
-  act_cli::fit_request request;
-  request.method = args.required("method");
-  const auto& names = act_cli::method_names();
-  if (std::find(names.begin(), names.end(), request.method) == names.end())
-    throw usage_error(fmt::format("unknown --method '{}' (one of: {})", request.method, fmt::join(names, ", ")));
+  const std::string method = args.required("method");
+  const act::method_info* info = act::find_method(method);
+  if (info == nullptr) throw usage_error(fmt::format("unknown --method '{}' (one of: {})", method, act::method_names()));
   const std::string source_path = args.required("source"), target_path = args.required("target");
   const std::string out = args.required("out"), site = args.value_or("site", "site");
+  act::fit_settings settings;
+  settings.threads = 0;  // all cores
+  act::support support;  // the registry's default, or --support where the method takes it
   try {
-    request.support = args.has("support") ? act::support::parse(args.required("support")) : act_cli::default_support(request.method);
+    if (args.has("support")) settings.support = act::support::parse(args.required("support"));
+    support = act::support_for(*info, settings);
   } catch (const act::invalid_argument& e) {
     throw usage_error(fmt::format("--support: {}", e.what()));
   }
-  if (request.method == "quantile" && args.has("support") && request.support.to_string() != "q0_100")
-    throw usage_error("--support: quantile maps cover the source's range with their knots and extend with slope 1 "
-                      "beyond it; only q0_100 applies");
   if (args.has("knots")) {
-    if (request.method != "quantile") throw usage_error("--knots applies to --method quantile only");
+    if (info->kind != act::map_kind::quantile)
+      throw usage_error(fmt::format("--knots applies to --method {} only",
+                                    method_names_where([](const act::method_info& m) { return m.kind == act::map_kind::quantile; })));
     const double k = args.number("knots", 128);
     if (!(k >= 2 && k <= 1e9 && k == static_cast<double>(static_cast<long>(k))))
       throw usage_error(fmt::format("--knots must be an integer >= 2, got '{}'", args.required("knots")));
-    request.knots = static_cast<int>(k);
+    settings.knots = static_cast<int>(k);
   }
-  request.pooling = args.value_or("pooling", "mean");
+  const std::string pooling = args.value_or("pooling", "mean");
   try {
-    act::parse_pooling(request.pooling);
+    act::parse_pooling(pooling);
   } catch (const act::invalid_argument& e) {
     throw usage_error(e.what());
   }
@@ -137,17 +148,18 @@ int fit(int argc, char** argv) {
   // Adding to an existing map file keeps its other sites.
   act::map_set maps = std::filesystem::exists(out) ? act::load_maps(out) : act::map_set{};
   {
-    progress_line progress(fmt::format("fitting {} on {} x {} and {} x {}", request.method, source.rows(), source.cols(),
+    progress_line progress(fmt::format("fitting {} on {} x {} and {} x {}", method, source.rows(), source.cols(),
                                        target.rows(), target.cols()));
     naming_files(source_path, target_path, [&] {
-      act_cli::fit_into(maps, site, request, source, target);
+      const auto fit = act::fit(method, source, target, settings);
+      maps.insert(site, fit.map, {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings)});
       return 0;
     });
   }
   act::save_maps(out, maps);
   if (!args.has("quiet"))
     fmt::print("{}: site '{}' fitted with {} on {} source and {} target samples of {} neurons (support {})\n", out, site,
-               request.method, source.rows(), target.rows(), source.cols(), request.support.to_string());
+               method, source.rows(), target.rows(), source.cols(), support.to_string());
   return 0;
 }
 
@@ -175,10 +187,8 @@ int apply(int argc, char** argv) {
   maps.set_strength(lambda);
 
   const auto a = act::read_npy(input);
-  // Row-major float32 copy of the input; 1-D inputs are one row.
-  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> x(static_cast<Eigen::Index>(a.rows()),
-                                                                          static_cast<Eigen::Index>(a.cols()));
-  for (std::size_t i = 0; i < a.values.size(); ++i) x.data()[i] = static_cast<float>(a.values[i]);
+  // Row-major float32 copy of the input; 1-D inputs are one row (and are written back 1-D).
+  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> x = matrix_of(a, input).cast<float>();
   try {
     maps(site, act::view(x));
   } catch (const act::shape_error& e) {
@@ -249,8 +259,8 @@ int export_gguf(int argc, char** argv) {
     if (m == nullptr || m->bounded() || !(m->omega == 1.0f).all())
       act::raise<act::invalid_argument>(
           "{}: site '{}' is not additive (a control vector needs omega = 1 and an unbounded support; refit with "
-          "--method mean/caa/actadd/pca/itic --support all)",
-          map_path, site);
+          "--method {} --support all)",
+          map_path, site, method_names_where([](const act::method_info& m) { return m.additive; }));
     const long layer = layer_of(site);
     if (layer < 1)
       act::raise<act::invalid_argument>("{}: site '{}' has no layer number >= 1 in its name (as in 'blk.12')",
@@ -289,7 +299,7 @@ int main_dispatch(int argc, char** argv) {
   if (command == "export-gguf") return export_gguf(argc, argv);
   if (command == "import-gguf") return import_gguf(argc, argv);
   if (command == "--help" || command == "-h" || command == "help") {
-    fmt::print(usage_text, fmt::join(act_cli::method_names(), ", "));
+    fmt::print(usage_text, act::method_names());
     return 0;
   }
   throw usage_error(fmt::format("unknown command '{}'", command));
@@ -318,7 +328,7 @@ int main(int argc, char** argv) {
     return main_dispatch(argc, argv);
   } catch (const usage_error& e) {
     fmt::print(stderr, "act-cli: {}\n", one_line(e.what()));
-    fmt::print(stderr, usage_text, fmt::join(act_cli::method_names(), ", "));
+    fmt::print(stderr, usage_text, act::method_names());
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "act-cli: {}\n", one_line(e.what()));
