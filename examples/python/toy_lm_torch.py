@@ -178,7 +178,8 @@ def main(argv=None):
     start = time.perf_counter()
     maps = act.torch.fit_causal(model, sites, toxic, polite, method="linear")
     print(f"Linear-AcT maps at {len(maps)} post-LN sites, fitted causally on {args.sentences} toxic -> "
-          f"{args.sentences} polite sentences (mean-pooled) in {time.perf_counter() - start:.2f} s")
+          f"{args.sentences} polite sentences (mean-pooled; {len(sites) + 1} passes over the sets) in "
+          f"{time.perf_counter() - start:.1f} s")
 
     lexicon = set(toy_lm_output(args.toy_lm, "list", "toxic-lexicon"))
     asked = [prompts[i % (len(prompts) - 1)] for i in range(args.continuations)]
