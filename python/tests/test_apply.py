@@ -206,3 +206,28 @@ def test_maps_from_arrays_and_pickle(rng):
     assert (q.dim, q.knots, str(q.dtype), q.bounded) == (1, 2, "float64", False)
     assert np.allclose(q.transport(np.array([[0.5], [3.0]])), [[1.0], [4.0]])  # slope 1 beyond the last knot
     assert act.AffineMap.identity(4).transport(np.ones((2, 4), np.float32)).tolist() == [[1.0] * 4] * 2
+
+
+def test_apply_releases_the_gil(fitted, rng):
+    import threading
+    import time
+
+    x = activations(rng, (65536, 24))  # about 100 ms of applying in all
+    window = {}
+
+    def work():
+        window["start"] = time.perf_counter()
+        for _ in range(100):
+            fitted.map.apply(x, 0.5, threads=1)
+        window["end"] = time.perf_counter()
+
+    worker = threading.Thread(target=work)
+    stamps = []
+    worker.start()
+    while worker.is_alive():
+        stamps.append(time.perf_counter())
+    worker.join()
+    start, end = window["start"], window["end"]
+    margin = 0.1 * (end - start)
+    inside = [t for t in stamps if start + margin < t < end - margin]
+    assert len(inside) > 100, f"{len(inside)} main-thread iterations during {end - start:.3f} s of applying"
