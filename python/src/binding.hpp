@@ -32,9 +32,11 @@ struct hook_cache {
   std::shared_ptr<const Hook> hook;
   double strength = 0.0;
 
+  /// The hook at `lambda`; with `any_strength` (per-row applies, which ignore the hook's own strength)
+  /// whichever hook is cached.
   template <class Map>
-  std::shared_ptr<const Hook> at(const Map& map, double lambda) {
-    if (!hook || strength != lambda) {
+  std::shared_ptr<const Hook> at(const Map& map, double lambda, bool any_strength = false) {
+    if (!hook || (strength != lambda && !any_strength)) {
       hook = std::make_shared<const Hook>(map, lambda);
       strength = lambda;
     }

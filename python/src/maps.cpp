@@ -125,16 +125,17 @@ template <class Holder>
 void apply_map(Holder& self, py::handle x_object, py::handle strength, py::handle mask, py::handle lengths, int threads) {
   const array_ref x(x_object, "x", true);
   const apply_plan plan = plan_apply(x, strength, mask, lengths, threads, true);
-  const double lambda = plan.how == apply_plan::mode::per_row ? 1.0 : plan.strength;  // per_row ignores it
+  const bool per_row = plan.how == apply_plan::mode::per_row;  // per-row strengths ignore the hook's own
+  const double lambda = per_row ? 1.0 : plan.strength;
   if (self.map.index() == 1 && x.type() == dtype::f64) {
-    const auto hook = self.double_hook.at(std::get<1>(self.map), lambda);
+    const auto hook = self.double_hook.at(std::get<1>(self.map), lambda, per_row);
     py::gil_scoped_release no_gil;
     run_apply(*hook, x, plan);
     return;
   }
   if (self.map.index() == 1 && !self.as_float) self.as_float = std::get<1>(self.map).template cast<float>();
   const auto& float_map = self.map.index() == 0 ? std::get<0>(self.map) : *self.as_float;
-  const auto hook = self.float_hook.at(float_map, lambda);
+  const auto hook = self.float_hook.at(float_map, lambda, per_row);
   py::gil_scoped_release no_gil;
   run_apply(*hook, x, plan);
 }

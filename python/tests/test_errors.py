@@ -80,6 +80,16 @@ def test_bad_options(rng):
         act.pool(np.ones((2, 3, 4), np.float32), "median")
 
 
+def test_negative_strides_are_refused_for_apply(rng):
+    m = act.fit("mean", good(rng), good(rng)).map
+    x = good(rng)
+    before = x.copy()
+    with pytest.raises(act.InvalidArgument, match="negative or zero strides"):
+        m.apply(x[::-1])
+    assert np.array_equal(x, before)
+    assert np.array_equal(m.transport(x[::-1]), m.transport(x)[::-1])  # a copy is fine
+
+
 def test_read_only_arrays_are_refused_for_apply(rng):
     m = act.fit("mean", good(rng), good(rng)).map
     x = good(rng)
