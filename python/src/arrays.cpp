@@ -40,21 +40,30 @@ std::string type_name(py::handle object) { return py::str(py::type::handle_of(ob
 }  // namespace
 
 array_ref::array_ref(py::handle object, std::string name, bool writable) : name_(std::move(name)) {
-  if (PyObject_CheckBuffer(object.ptr()))
-    from_buffer(object, writable);
-  else if (py::hasattr(object, "__dlpack__"))
-    from_dlpack(object);
-  else
-    act::raise<act::invalid_argument>(
-        "{}: expected an array (a NumPy array, a CPU tensor with __dlpack__, or a buffer), got {}", name_, type_name(object));
-  const auto unit = static_cast<std::uintptr_t>(dtype_size(type_));
-  if (reinterpret_cast<std::uintptr_t>(data_) % unit != 0)
-    act::raise<act::invalid_argument>("{}: data at {} is not aligned to its {}-byte elements", name_, data_, unit);
+  try {
+    if (PyObject_CheckBuffer(object.ptr()))
+      from_buffer(object, writable);
+    else if (py::hasattr(object, "__dlpack__"))
+      from_dlpack(object);
+    else
+      act::raise<act::invalid_argument>(
+          "{}: expected an array (a NumPy array, a CPU tensor with __dlpack__, or a buffer), got {}", name_, type_name(object));
+    const auto unit = static_cast<std::uintptr_t>(dtype_size(type_));
+    if (reinterpret_cast<std::uintptr_t>(data_) % unit != 0)
+      act::raise<act::invalid_argument>("{}: data at {} is not aligned to its {}-byte elements", name_, data_, unit);
+  } catch (...) {
+    release();  // a constructor that throws runs no destructor: give back what was taken so far
+    throw;
+  }
 }
 
-array_ref::~array_ref() {
+array_ref::~array_ref() { release(); }
+
+void array_ref::release() {
   if (view_held_) PyBuffer_Release(&view_);
+  view_held_ = false;
   if (managed_ != nullptr && managed_->deleter != nullptr) managed_->deleter(managed_);
+  managed_ = nullptr;
 }
 
 void array_ref::from_buffer(py::handle object, bool writable) {

@@ -58,6 +58,8 @@ class array_ref {
   void from_buffer(py::handle object, bool writable);
   void from_dlpack(py::handle object);
   void set_layout(int ndim, const std::int64_t* shape, const std::int64_t* strides, std::size_t stride_unit);
+  /// Gives the buffer or the DLPack tensor back (GIL held).
+  void release();
 
   std::string name_;
   dtype type_ = dtype::f32;

@@ -310,7 +310,13 @@ ignores the set's strengths.)")
         if (py::isinstance<py_map_set>(maps)) {
           set = maps.cast<map_set_ptr>();
         } else {
-          const auto map_path = maps.cast<std::filesystem::path>();
+          std::filesystem::path map_path;
+          try {
+            map_path = maps.cast<std::filesystem::path>();
+          } catch (const py::cast_error&) {
+            act::raise<act::invalid_argument>("export_gguf: maps must be an act.MapSet or the path of a map file, got {}",
+                                              describe(maps));
+          }
           set = load(map_path);
           origin = path_string(map_path);
         }

@@ -129,6 +129,12 @@ def test_non_contiguous_and_gpu_tensors(rng):
         m.apply(torch.zeros(2, 8, dtype=torch.int32))
 
 
+def test_export_gguf_wants_a_map_set_or_a_path(tmp_path):
+    with pytest.raises(act.InvalidArgument, match="act.MapSet or the path of a map file"):
+        act.export_gguf(42, tmp_path / "cv.gguf")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_missing_and_malformed_files(tmp_path):
     with pytest.raises(act.FileError, match="no_such.safetensors: cannot open") as e:
         act.MapSet.load(tmp_path / "no_such.safetensors")
