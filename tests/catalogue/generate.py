@@ -410,7 +410,7 @@ def valid_gguf():
 README_HEAD = """# Malformed-file catalogue
 
 One small file per way a map file (`.safetensors`), activation dump (`.npy`) or control vector
-(`.gguf`) can be broken. `tests/test_catalogue.cpp` runs `act-cli` on each (`fit --source` for `.npy`,
+(`.gguf`) can be broken. `tests/tools/test_catalogue.cpp` runs `act-cli` on each (`fit --source` for `.npy`,
 `info` for `.safetensors`, `import-gguf` for `.gguf`) and requires exit status 1 (never a signal), exactly
 one line on stderr naming the file and containing the key phrase below, and no output file left behind.
 Under the `asan` preset act-cli runs with AddressSanitizer and UBSan.

@@ -1,0 +1,53 @@
+#include <act/maps/affine_map.hpp>
+
+#include <limits>
+
+#include <doctest/doctest.h>
+
+TEST_CASE_TEMPLATE("fused coefficients at strength lambda", T, float, double) {
+  act::affine_map<T> m = act::affine_map<T>::identity(2);
+  m.omega << T(3), T(0.5);
+  m.beta << T(2), T(-1);
+  const auto f = m.at_strength(0.5);
+  CHECK(f.scale[0] == doctest::Approx(2.0));   // 1 + 0.5 (3 - 1)
+  CHECK(f.scale[1] == doctest::Approx(0.75));
+  CHECK(f.shift[0] == doctest::Approx(1.0));
+  CHECK(f.shift[1] == doctest::Approx(-0.5));
+  const auto zero = m.at_strength(0.0);
+  CHECK((zero.scale == T(1)).all());
+  CHECK((zero.shift == T(0)).all());
+  CHECK(m.transport(0, T(1), 0.5) == doctest::Approx(0.5 * 1 + 0.5 * 5));
+  CHECK(m.dim() == 2);
+  CHECK_FALSE(m.bounded());
+  CHECK(m.template cast<double>().omega[1] == doctest::Approx(0.5));
+}
+
+TEST_CASE("support gates the reference transport") {
+  act::affine_map<float> m = act::affine_map<float>::identity(1);
+  m.beta[0] = 1.0f;
+  m.lower = Eigen::ArrayXf::Constant(1, 0.0f);
+  m.upper = Eigen::ArrayXf::Constant(1, 1.0f);
+  CHECK(m.transport(0, 0.5f) == 1.5f);
+  CHECK(m.transport(0, 1.0f) == 2.0f);  // closed interval
+  CHECK(m.transport(0, 1.5f) == 1.5f);
+  CHECK(std::isnan(m.transport(0, std::numeric_limits<float>::quiet_NaN())));
+}
+
+TEST_CASE("validate names what is malformed") {
+  act::affine_map<float> m = act::affine_map<float>::identity(3);
+  CHECK_NOTHROW(m.validate());
+  auto e = m;
+  e.beta.resize(2);
+  CHECK_THROWS_WITH_AS(e.validate(), doctest::Contains("beta has 2"), act::shape_error);
+  e = m;
+  e.omega[2] = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH_AS(e.validate(), doctest::Contains("neuron 2"), act::non_finite_error);
+  e = m;
+  e.lower = Eigen::ArrayXf::Zero(3);
+  CHECK_THROWS_WITH_AS(e.validate(), doctest::Contains("upper has 0"), act::shape_error);
+  e.upper = Eigen::ArrayXf::Zero(3);
+  e.upper[1] = -1.0f;
+  CHECK_THROWS_WITH_AS(e.validate(), doctest::Contains("neuron 1"), act::invalid_argument);
+  CHECK_THROWS_AS(act::affine_map<float>{}.validate(), act::invalid_argument);
+  CHECK_THROWS_AS(m.at_strength(std::nan("")), act::invalid_argument);
+}
