@@ -16,8 +16,3 @@
 #include <act/estimators/quantile_act.hpp>
 #include <act/estimators/registry.hpp>
 
-#if defined(ACT_COMPILED) && !defined(ACT_COMPILED_SOURCE)
-#include <act/detail/instantiations.hpp>
-// Compiled once in act::act_compiled.
-ACT_INSTANTIATE_ESTIMATORS(extern)
-#endif

@@ -17,8 +17,3 @@
 #include <act/io/map_file.hpp>
 #include <act/sites/map_set.hpp>
 
-#if defined(ACT_COMPILED) && !defined(ACT_COMPILED_SOURCE)
-#include <act/detail/instantiations.hpp>
-// Compiled once in act::act_compiled.
-ACT_INSTANTIATE_HOOKS(extern)
-#endif

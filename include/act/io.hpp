@@ -10,8 +10,3 @@
 #include <act/io/npy.hpp>
 #include <act/io/safetensors.hpp>
 
-#if defined(ACT_COMPILED) && !defined(ACT_COMPILED_SOURCE)
-#include <act/detail/instantiations.hpp>
-// Compiled once in act::act_compiled.
-ACT_INSTANTIATE_IO(extern)
-#endif

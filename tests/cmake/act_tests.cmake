@@ -31,14 +31,18 @@ endif()
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${include})
 endfunction()
 
-# act_test_executable(<target> SOURCES <folder>/test_<name>.cpp... [PREFIX_SUFFIX <s>] [NO_PCH])
+# act_test_executable(<target> SOURCES <folder>/test_<name>.cpp... [PREFIX_SUFFIX <s>] [NO_PCH] [COMPILED])
 # One executable from the given test files, linked with the shared doctest main; the cases of
 # test_<name>.cpp are listed as "<name><s>: <case>" (the names they had when each file was its own
-# executable) and labelled <folder>.
+# executable) and labelled <folder>. COMPILED links act::act_compiled, so the common instantiations are
+# compiled once for all tests (and compiled mode is tested); the others use act header-only.
 function(act_test_executable target)
-  cmake_parse_arguments(ARG "NO_PCH" "PREFIX_SUFFIX" "SOURCES" ${ARGN})
+  cmake_parse_arguments(ARG "NO_PCH;COMPILED" "PREFIX_SUFFIX" "SOURCES" ${ARGN})
   add_executable(${target} ${ARG_SOURCES})
   target_link_libraries(${target} PRIVATE act::act act_warnings act_test_main)
+  if(ARG_COMPILED)
+    target_link_libraries(${target} PRIVATE act::act_compiled)
+  endif()
   target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/util)
   if(ACT_TEST_PCH AND NOT ARG_NO_PCH)
     target_precompile_headers(${target} REUSE_FROM act_test_pch)

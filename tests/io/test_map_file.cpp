@@ -209,3 +209,31 @@ TEST_CASE("non-parametric maps round trip with their knots and an affine summary
           *t = act::safetensors_tensor::from_floats(t->name, {8, 4}, v.data());
         }).find("must be [K, 2]") != std::string::npos);
 }
+
+TEST_CASE("a site whose registered method fits the other kind of map is refused; other method names are not checked") {
+  const auto message = [](const std::string& site, const std::string& method) {
+    auto file = act::maps_to_safetensors(sample_maps());
+    file.metadata["act.method." + site] = method;
+    try {
+      act::maps_from_safetensors(file, "kinds.safetensors");
+    } catch (const act::format_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  // blk.3 holds an affine map: a quantile method cannot have fitted it.
+  CHECK(message("blk.3", "quantile") ==
+        "kinds.safetensors: site 'blk.3': method 'quantile' fits quantile maps, but the site has no knots");
+  CHECK(message("blk.3", "caa") == "no error");
+  CHECK(message("blk.3", "controlvector") == "no error");  // not a registered method: provenance only
+
+  Eigen::MatrixXf a = Eigen::MatrixXf::Random(20, 3), b = Eigen::MatrixXf::Random(20, 3);
+  act::map_set maps;
+  maps.insert("q", act::quantile_act{}.fit(a, b).map, {"linear", 20, 20, "mean", "knots"});
+  try {
+    act::maps_from_safetensors(act::maps_to_safetensors(maps), "kinds.safetensors");
+    FAIL("a quantile map labelled 'linear' loaded");
+  } catch (const act::format_error& e) {
+    CHECK(std::string(e.what()) == "kinds.safetensors: site 'q': method 'linear' fits affine maps, but the site has knots");
+  }
+}

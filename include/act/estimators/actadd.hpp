@@ -12,6 +12,7 @@
 #include <act/maps/fit_result.hpp>
 #include <act/core/strength.hpp>
 #include <act/core/support.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -45,17 +46,7 @@ class actadd {
   explicit actadd(actadd_options opts) : options(opts) {}
 
   template <class DA, class DB>
-  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-    detail::check_source_target(source, target);
-    check_row("source_row", options.source_row, source.rows());
-    check_row("target_row", options.target_row, target.rows());
-    using W = detail::work_scalar_t<typename DA::Scalar>;
-    const detail::work_vector<typename DA::Scalar> beta =
-        (target.row(options.target_row).template cast<W>() - source.row(options.source_row).template cast<W>()).transpose();
-    return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [&](const auto& s) {
-      return detail::affine_coefficients{1.0, beta[s.index]};
-    });
-  }
+  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const;
 
  private:
   static void check_row(std::string_view which, Eigen::Index row, Eigen::Index rows) {
@@ -64,4 +55,22 @@ class actadd {
   }
 };
 
+// Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
+// instantiations out of every translation unit (detail/instantiations.hpp).
+template <class DA, class DB>
+affine_fit<typename DA::Scalar> actadd::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+  detail::check_source_target(source, target);
+  check_row("source_row", options.source_row, source.rows());
+  check_row("target_row", options.target_row, target.rows());
+  using W = detail::work_scalar_t<typename DA::Scalar>;
+  const detail::work_vector<typename DA::Scalar> beta =
+      (target.row(options.target_row).template cast<W>() - source.row(options.source_row).template cast<W>()).transpose();
+  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [&](const auto& s) {
+    return detail::affine_coefficients{1.0, beta[s.index]};
+  });
+}
+
 }  // namespace act
+
+#define ACT_INSTANTIATE_ACTADD(EXTERN) ACT_INSTANTIATE_FIT(EXTERN, act::actadd, affine_fit)
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_ACTADD)

@@ -11,6 +11,7 @@
 #include <act/maps/fit_result.hpp>
 #include <act/core/strength.hpp>
 #include <act/core/support.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -43,11 +44,7 @@ class aura {
 
   /// Throws as linear_act::fit.
   template <class DA, class DB>
-  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-    return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
-      return detail::affine_coefficients{dampening(detail::auroc_of_sorted(s.source_sorted, s.target_sorted)), 0.0};
-    });
-  }
+  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const;
 
   /// The per-neuron AUROC the fit uses: P(a > b) + P(a = b) / 2, a from source, b from target.
   template <class DA, class DB>
@@ -60,4 +57,16 @@ class aura {
   static double dampening(double auroc) { return auroc > 0.5 ? 1.0 - 2.0 * (auroc - 0.5) : 1.0; }
 };
 
+// Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
+// instantiations out of every translation unit (detail/instantiations.hpp).
+template <class DA, class DB>
+affine_fit<typename DA::Scalar> aura::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
+    return detail::affine_coefficients{dampening(detail::auroc_of_sorted(s.source_sorted, s.target_sorted)), 0.0};
+  });
+}
+
 }  // namespace act
+
+#define ACT_INSTANTIATE_AURA(EXTERN) ACT_INSTANTIATE_FIT(EXTERN, act::aura, affine_fit)
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_AURA)

@@ -13,6 +13,7 @@
 #include <act/maps/fit_result.hpp>
 #include <act/core/strength.hpp>
 #include <act/core/support.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -50,13 +51,7 @@ class det0 {
   explicit det0(det0_options opts) : options(opts) {}
 
   template <class DA, class DB>
-  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-    check_threshold();
-    return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [this](const auto& s) {
-      if (precision_of(s) > options.threshold) return detail::affine_coefficients{0.0, s.moments.mean_b};
-      return detail::affine_coefficients{1.0, 0.0};
-    });
-  }
+  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const;
 
   /// The per-neuron average precision the fit compares with the threshold.
   template <class DA, class DB>
@@ -78,4 +73,18 @@ class det0 {
   }
 };
 
+// Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
+// instantiations out of every translation unit (detail/instantiations.hpp).
+template <class DA, class DB>
+affine_fit<typename DA::Scalar> det0::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+  check_threshold();
+  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [this](const auto& s) {
+    if (precision_of(s) > options.threshold) return detail::affine_coefficients{0.0, s.moments.mean_b};
+    return detail::affine_coefficients{1.0, 0.0};
+  });
+}
+
 }  // namespace act
+
+#define ACT_INSTANTIATE_DET0(EXTERN) ACT_INSTANTIATE_FIT(EXTERN, act::det0, affine_fit)
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_DET0)

@@ -10,6 +10,7 @@
 #include <act/maps/fit_result.hpp>
 #include <act/core/strength.hpp>
 #include <act/core/support.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -43,15 +44,23 @@ class gaussian_act {
 
   /// Throws as linear_act::fit.
   template <class DA, class DB>
-  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-    return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
-      const auto& m = s.moments;
-      if (s.source_sorted.front() == s.source_sorted.back()) return detail::affine_coefficients{1.0, m.mean_b - m.mean_a};
-      const double omega = detail::sample_sd(m.var_b, s.target_sorted.size()) /
-                           detail::sample_sd(m.var_a, s.source_sorted.size());
-      return detail::affine_coefficients{omega, m.mean_b - omega * m.mean_a};
-    });
-  }
+  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const;
 };
 
+// Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
+// instantiations out of every translation unit (detail/instantiations.hpp).
+template <class DA, class DB>
+affine_fit<typename DA::Scalar> gaussian_act::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
+    const auto& m = s.moments;
+    if (s.source_sorted.front() == s.source_sorted.back()) return detail::affine_coefficients{1.0, m.mean_b - m.mean_a};
+    const double omega = detail::sample_sd(m.var_b, s.target_sorted.size()) /
+                         detail::sample_sd(m.var_a, s.source_sorted.size());
+    return detail::affine_coefficients{omega, m.mean_b - omega * m.mean_a};
+  });
+}
+
 }  // namespace act
+
+#define ACT_INSTANTIATE_GAUSSIAN_ACT(EXTERN) ACT_INSTANTIATE_FIT(EXTERN, act::gaussian_act, affine_fit)
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_GAUSSIAN_ACT)

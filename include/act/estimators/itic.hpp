@@ -14,6 +14,7 @@
 #include <act/maps/fit_result.hpp>
 #include <act/core/strength.hpp>
 #include <act/core/support.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -116,12 +117,7 @@ class itic {
   explicit itic(itic_options opts) : options(opts) {}
 
   template <class DA, class DB>
-  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-    const auto beta = shift(source, target);
-    return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [&](const auto& s) {
-      return detail::affine_coefficients{1.0, beta[s.index]};
-    });
-  }
+  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const;
 
   /// The probe the fit uses, in activation units.
   template <class DA, class DB>
@@ -182,4 +178,17 @@ class itic {
   }
 };
 
+// Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
+// instantiations out of every translation unit (detail/instantiations.hpp).
+template <class DA, class DB>
+affine_fit<typename DA::Scalar> itic::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+  const auto beta = shift(source, target);
+  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [&](const auto& s) {
+    return detail::affine_coefficients{1.0, beta[s.index]};
+  });
+}
+
 }  // namespace act
+
+#define ACT_INSTANTIATE_ITIC(EXTERN) ACT_INSTANTIATE_FIT(EXTERN, act::itic, affine_fit)
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_ITIC)

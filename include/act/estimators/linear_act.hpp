@@ -11,6 +11,7 @@
 #include <act/core/support.hpp>
 #include <act/detail/numeric/per_neuron.hpp>
 #include <act/maps/fit_result.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -55,14 +56,22 @@ class linear_act {
   /// Throws act::shape_error when the neuron counts differ, act::invalid_argument for fewer than 2
   /// samples on a side, act::non_finite_error naming the first NaN/Inf sample.
   template <class DA, class DB>
-  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-    return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
-      const auto& m = s.moments;
-      const bool constant_source = s.source_sorted.front() == s.source_sorted.back();
-      const double omega = constant_source ? 1.0 : m.cov / m.var_a;
-      return detail::affine_coefficients{omega, m.mean_b - omega * m.mean_a};
-    });
-  }
+  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const;
 };
 
+// Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
+// instantiations out of every translation unit (detail/instantiations.hpp).
+template <class DA, class DB>
+affine_fit<typename DA::Scalar> linear_act::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
+    const auto& m = s.moments;
+    const bool constant_source = s.source_sorted.front() == s.source_sorted.back();
+    const double omega = constant_source ? 1.0 : m.cov / m.var_a;
+    return detail::affine_coefficients{omega, m.mean_b - omega * m.mean_a};
+  });
+}
+
 }  // namespace act
+
+#define ACT_INSTANTIATE_LINEAR_ACT(EXTERN) ACT_INSTANTIATE_FIT(EXTERN, act::linear_act, affine_fit)
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_LINEAR_ACT)

@@ -10,6 +10,7 @@
 #include <act/maps/fit_result.hpp>
 #include <act/core/strength.hpp>
 #include <act/core/support.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -44,11 +45,19 @@ class mean_act {
 
   /// Throws as linear_act::fit (shape_error, invalid_argument for < 2 rows, non_finite_error).
   template <class DA, class DB>
-  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-    return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
-      return detail::affine_coefficients{1.0, s.moments.mean_b - s.moments.mean_a};
-    });
-  }
+  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const;
 };
 
+// Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
+// instantiations out of every translation unit (detail/instantiations.hpp).
+template <class DA, class DB>
+affine_fit<typename DA::Scalar> mean_act::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
+    return detail::affine_coefficients{1.0, s.moments.mean_b - s.moments.mean_a};
+  });
+}
+
 }  // namespace act
+
+#define ACT_INSTANTIATE_MEAN_ACT(EXTERN) ACT_INSTANTIATE_FIT(EXTERN, act::mean_act, affine_fit)
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_MEAN_ACT)

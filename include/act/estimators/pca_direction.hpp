@@ -14,6 +14,7 @@
 #include <act/maps/fit_result.hpp>
 #include <act/core/strength.hpp>
 #include <act/core/support.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -76,16 +77,7 @@ class pca_direction {
   explicit pca_direction(pca_direction_options opts) : options(opts) {}
 
   template <class DA, class DB>
-  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-    detail::check_source_target(source, target);
-    if (source.rows() != target.rows())
-      raise<shape_error>("pca: paired differences need equal counts, but source has {} rows and target has {}",
-                                 source.rows(), target.rows());
-    const auto beta = direction(source, target);
-    return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [&](const auto& s) {
-      return detail::affine_coefficients{1.0, beta[s.index]};
-    });
-  }
+  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const;
 
  private:
   template <class DA, class DB>
@@ -106,4 +98,21 @@ class pca_direction {
   }
 };
 
+// Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
+// instantiations out of every translation unit (detail/instantiations.hpp).
+template <class DA, class DB>
+affine_fit<typename DA::Scalar> pca_direction::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+  detail::check_source_target(source, target);
+  if (source.rows() != target.rows())
+    raise<shape_error>("pca: paired differences need equal counts, but source has {} rows and target has {}",
+                               source.rows(), target.rows());
+  const auto beta = direction(source, target);
+  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [&](const auto& s) {
+    return detail::affine_coefficients{1.0, beta[s.index]};
+  });
+}
+
 }  // namespace act
+
+#define ACT_INSTANTIATE_PCA_DIRECTION(EXTERN) ACT_INSTANTIATE_FIT(EXTERN, act::pca_direction, affine_fit)
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_PCA_DIRECTION)

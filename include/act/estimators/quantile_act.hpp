@@ -16,6 +16,7 @@
 #include <act/core/error.hpp>
 #include <act/maps/fit_result.hpp>
 #include <act/maps/quantile_map.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -102,50 +103,7 @@ class quantile_act {
   explicit quantile_act(quantile_act_options opts) : options(opts) {}
 
   template <class DA, class DB>
-  quantile_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-    using Scalar = typename DA::Scalar;
-    if (options.knots < 0 || options.knots == 1)
-      raise<invalid_argument>("quantile_act: knots must be 0 (all samples) or >= 2, got {}", options.knots);
-    auto out = detail::start_fit<quantile_map<Scalar>>(source, target);
-
-    const Eigen::Index na = source.rows(), nb = target.rows(), d = source.cols();
-    const bool all = options.knots == 0 || options.knots >= std::max(na, nb);
-    std::vector<detail::quantile_level> levels;
-    if (all) {
-      levels = detail::all_sample_levels(na, nb);
-    } else {
-      for (int k = 0; k < options.knots; ++k) levels.push_back({static_cast<double>(k), static_cast<double>(options.knots - 1)});
-    }
-    const auto kk = static_cast<Eigen::Index>(levels.size());
-
-    out.map.knots_source.resize(kk, d);
-    out.map.knots_target.resize(kk, d);
-    auto& diag = out.diagnostics;
-
-    detail::for_each_sorted_neuron(source, target, options.threads, [&](const detail::neuron_samples<Scalar>& s) {
-      const Eigen::Index j = s.index;
-      Scalar* x = out.map.knots_source.col(j).data();
-      Scalar* y = out.map.knots_target.col(j).data();
-      // num * (n - 1) / den: exact (an integer position) whenever the level falls on a sample.
-      for (Eigen::Index k = 0; k < kk; ++k) {
-        const auto& u = levels[static_cast<std::size_t>(k)];
-        x[k] = static_cast<Scalar>(detail::value_at_position(s.source_sorted, u.num * static_cast<double>(na - 1) / u.den));
-        y[k] = static_cast<Scalar>(detail::value_at_position(s.target_sorted, u.num * static_cast<double>(nb - 1) / u.den));
-      }
-      average_tied_targets(x, y, kk);
-
-      detail::record_coupling(diag, s);
-      // W2 after: push every source sample through T and couple the result with the target again.
-      std::vector<double> moved(s.source_sorted.size()), goal(s.target_sorted.begin(), s.target_sorted.end());
-      for (std::size_t i = 0; i < moved.size(); ++i) {
-        moved[i] = out.map.value(j, static_cast<double>(s.source_sorted[i]));
-      }
-      std::sort(moved.begin(), moved.end());  // T is monotone; this only undoes rounding-level swaps
-      const auto m = detail::coupled_moments_of_sorted(moved, goal);
-      diag.w2_after[j] = std::sqrt(detail::transported_w2_squared(m, 1.0, 0.0));
-    });
-    return out;
-  }
+  quantile_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const;
 
  private:
   /// Replaces the target knots of each run of equal source knots by the run's mean.
@@ -166,4 +124,55 @@ class quantile_act {
   }
 };
 
+// Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
+// instantiations out of every translation unit (detail/instantiations.hpp).
+template <class DA, class DB>
+quantile_fit<typename DA::Scalar> quantile_act::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+  using Scalar = typename DA::Scalar;
+  if (options.knots < 0 || options.knots == 1)
+    raise<invalid_argument>("quantile_act: knots must be 0 (all samples) or >= 2, got {}", options.knots);
+  auto out = detail::start_fit<quantile_map<Scalar>>(source, target);
+
+  const Eigen::Index na = source.rows(), nb = target.rows(), d = source.cols();
+  const bool all = options.knots == 0 || options.knots >= std::max(na, nb);
+  std::vector<detail::quantile_level> levels;
+  if (all) {
+    levels = detail::all_sample_levels(na, nb);
+  } else {
+    for (int k = 0; k < options.knots; ++k) levels.push_back({static_cast<double>(k), static_cast<double>(options.knots - 1)});
+  }
+  const auto kk = static_cast<Eigen::Index>(levels.size());
+
+  out.map.knots_source.resize(kk, d);
+  out.map.knots_target.resize(kk, d);
+  auto& diag = out.diagnostics;
+
+  detail::for_each_sorted_neuron(source, target, options.threads, [&](const detail::neuron_samples<Scalar>& s) {
+    const Eigen::Index j = s.index;
+    Scalar* x = out.map.knots_source.col(j).data();
+    Scalar* y = out.map.knots_target.col(j).data();
+    // num * (n - 1) / den: exact (an integer position) whenever the level falls on a sample.
+    for (Eigen::Index k = 0; k < kk; ++k) {
+      const auto& u = levels[static_cast<std::size_t>(k)];
+      x[k] = static_cast<Scalar>(detail::value_at_position(s.source_sorted, u.num * static_cast<double>(na - 1) / u.den));
+      y[k] = static_cast<Scalar>(detail::value_at_position(s.target_sorted, u.num * static_cast<double>(nb - 1) / u.den));
+    }
+    average_tied_targets(x, y, kk);
+
+    detail::record_coupling(diag, s);
+    // W2 after: push every source sample through T and couple the result with the target again.
+    std::vector<double> moved(s.source_sorted.size()), goal(s.target_sorted.begin(), s.target_sorted.end());
+    for (std::size_t i = 0; i < moved.size(); ++i) {
+      moved[i] = out.map.value(j, static_cast<double>(s.source_sorted[i]));
+    }
+    std::sort(moved.begin(), moved.end());  // T is monotone; this only undoes rounding-level swaps
+    const auto m = detail::coupled_moments_of_sorted(moved, goal);
+    diag.w2_after[j] = std::sqrt(detail::transported_w2_squared(m, 1.0, 0.0));
+  });
+  return out;
+}
+
 }  // namespace act
+
+#define ACT_INSTANTIATE_QUANTILE_ACT(EXTERN) ACT_INSTANTIATE_FIT(EXTERN, act::quantile_act, quantile_fit)
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_QUANTILE_ACT)

@@ -2,7 +2,8 @@
 /// \file registry.hpp
 /// The one list of act's methods: name -> estimator, its default support, whether it is additive and
 /// what its strength means. act-cli, the examples, the bindings and the map-file reader go through it,
-/// so adding a method means adding its estimator header and one entry to `registered_estimators`.
+/// so adding a method means adding its estimator header and one entry to `registered_estimators` (and, for
+/// the optional compiled library, its line in detail/instantiations.hpp, which a static_assert asks for).
 ///
 ///     auto fit = act::fit("linear", source, target);              // fit_result<any_map<float>>
 ///     const act::method_info& m = act::method("caa");             // m.additive, m.default_support, ...
@@ -32,6 +33,7 @@
 #include <act/estimators/pca_direction.hpp>
 #include <act/estimators/quantile_act.hpp>
 #include <act/maps/fit_result.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -193,3 +195,5 @@ struct method_estimator {
 };
 
 }  // namespace act
+
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_FIT_BY_NAME)

@@ -12,6 +12,7 @@
 #include <act/detail/kernels/affine_rows.hpp>
 #include <act/hooks/row_modes.hpp>
 #include <act/maps/affine_map.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -106,3 +107,5 @@ template <class MapScalar>
 affine_hook(const affine_map<MapScalar>&, double) -> affine_hook<MapScalar>;
 
 }  // namespace act
+
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_AFFINE_HOOK)

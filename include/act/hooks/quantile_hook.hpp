@@ -14,6 +14,7 @@
 #include <act/detail/kernels/quantile_rows.hpp>
 #include <act/hooks/row_modes.hpp>
 #include <act/maps/quantile_map.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -109,3 +110,5 @@ template <class MapScalar>
 quantile_hook(const quantile_map<MapScalar>&, double) -> quantile_hook<MapScalar>;
 
 }  // namespace act
+
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_QUANTILE_HOOK)

@@ -15,6 +15,7 @@
 
 #include <act/detail/io/file.hpp>
 #include <act/core/error.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -479,3 +480,5 @@ control_vector read_control_vector(const Path& path) {
 }
 
 }  // namespace act
+
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_GGUF)

@@ -10,7 +10,8 @@
 ///                                            knots, a summary for readers that only know affine maps
 /// `__metadata__`: `act.format_version` = "1", and per site `act.method.<site>`, `act.samples.<site>`
 /// ("n_a,n_b"), `act.pooling.<site>`, `act.support.<site>`; plus `act.library_version`.
-/// Loading validates everything and names the offending tensor or key.
+/// Loading validates everything and names the offending tensor or key; a site whose method is in the
+/// registry must hold that method's kind of map.
 
 #include <cmath>
 #include <cstdint>
@@ -22,10 +23,12 @@
 #include <act/core/error.hpp>
 #include <act/core/version.hpp>
 #include <act/detail/io/text.hpp>
+#include <act/estimators/registry.hpp>
 #include <act/io/safetensors.hpp>
 #include <act/maps/affine_map.hpp>
 #include <act/maps/quantile_map.hpp>
 #include <act/sites/map_set.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -201,6 +204,16 @@ map_info load_info(const std::string& site, const Metadata& metadata, std::strin
   return info;
 }
 
+/// A site whose provenance names a registered method must hold that method's kind of map (knots for a
+/// quantile method, none for an affine one); other method names (e.g. "controlvector") are not checked.
+template <class Info>
+void check_method_kind(const std::string& site, const Info& info, bool has_knots, std::string_view origin) {
+  const method_info* m = find_method(info.method);
+  if (m == nullptr || (m->kind == map_kind::quantile) == has_knots) return;
+  raise<format_error>("{}: site '{}': method '{}' fits {} maps, but the site {}", origin, site, info.method,
+                      m->kind == map_kind::quantile ? "quantile" : "affine", has_knots ? "has knots" : "has no knots");
+}
+
 /// Refuses files without act's layout version.
 template <class File>
 void check_map_format(const File& file, std::string_view origin) {
@@ -252,6 +265,7 @@ basic_map_set<Scalar> maps_from_safetensors(const safetensors_file& file, std::s
     const quantile_map<Scalar> q =
         detail::load_knots_part<Scalar>(site, fields, static_cast<std::uint64_t>(m.dim()), m.bounded(), origin);
     map_info info = detail::load_info(site, file.metadata, origin);
+    detail::check_method_kind(site, info, q.dim() != 0, origin);
     if (q.dim() != 0)
       maps.insert(site, q, std::move(info));
     else
@@ -274,3 +288,5 @@ basic_map_set<Scalar> load_maps(const std::string& path) {
 }
 
 }  // namespace act
+
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_MAP_FILE)

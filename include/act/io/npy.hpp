@@ -18,6 +18,7 @@
 #include <act/detail/io/text.hpp>
 #include <act/core/error.hpp>
 #include <act/io/dtype.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -319,3 +320,5 @@ void save_npy_vector(const std::string& path, const Eigen::MatrixBase<Derived>& 
 }
 
 }  // namespace act
+
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_NPY)

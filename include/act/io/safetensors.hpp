@@ -19,6 +19,7 @@
 #include <act/detail/io/text.hpp>
 #include <act/io/dtype.hpp>
 #include <act/core/error.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -362,3 +363,5 @@ void write_safetensors(const Path& path, const safetensors_file& file) {
 }
 
 }  // namespace act
+
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_SAFETENSORS)

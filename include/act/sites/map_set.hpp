@@ -19,6 +19,7 @@
 #include <act/hooks/affine_hook.hpp>
 #include <act/hooks/quantile_hook.hpp>
 #include <act/maps/fit_result.hpp>
+#include <act/detail/instantiations.hpp>
 
 namespace act {
 
@@ -266,3 +267,5 @@ void basic_map_set<Scalar>::rebuild_hook(entry& e) const {
 using map_set = basic_map_set<float>;
 
 }  // namespace act
+
+ACT_DECLARE_COMPILED(ACT_INSTANTIATE_MAP_SET)
