@@ -2,17 +2,24 @@
 ///   toy_lm sample --prompt "you are such a" [--n N] [--seed S] [--temperature T] [--top-k K] [--max-tokens M]
 ///   toy_lm eval [--json FILE] [--n N]
 ///   toy_lm train [--out PATH] [--steps N]
+///   toy_lm logits --prompts "TEXT;TEXT;..." --out LOGITS.npy   (logits of "<bos> TEXT" prompts, padded batch)
+///   toy_lm sentences --kind toxic|polite|neutral|topic|fact [--n N] [--seed S] [--topic NAME]
+///   toy_lm list toxic-lexicon|toxic-prompts|neutral-prompts
 ///   common: --weights PATH (default: the committed examples/toy_lm/toy_lm.safetensors)
 #include <Eigen/Core>
+#include <act/io/npy.hpp>
 #include <fmt/core.h>
 #include <fmt/os.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "corpus.hpp"
 #include "recipe.hpp"
@@ -29,6 +36,9 @@ int usage() {
       "usage: toy_lm sample --prompt TEXT [--n N] [--seed S] [--temperature T] [--top-k K] [--max-tokens M]\n"
       "       toy_lm eval [--json FILE] [--n N]\n"
       "       toy_lm train [--out PATH] [--steps N]\n"
+      "       toy_lm logits --prompts \"TEXT;TEXT;...\" --out LOGITS.npy\n"
+      "       toy_lm sentences --kind toxic|polite|neutral|topic|fact [--n N] [--seed S] [--topic NAME]\n"
+      "       toy_lm list toxic-lexicon|toxic-prompts|neutral-prompts\n"
       "common option: --weights PATH\n",
       stderr);
   return 2;
@@ -67,9 +77,66 @@ void print_eval(const eval_numbers& e, std::size_t params, std::size_t n) {
   fmt::print("sports continuations  {:.3f}  ({} continuations of the neutral prompts)\n", e.sports_rate, n);
 }
 
+/// Texts separated by ';' (words never contain one).
+std::vector<std::string> split_prompts(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i <= text.size()) {
+    const std::size_t j = std::min(text.find(';', i), text.size());
+    if (j > i) out.push_back(text.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+sentence_kind kind_named(const std::string& name) {
+  for (const auto k : {sentence_kind::topic, sentence_kind::toxic, sentence_kind::polite, sentence_kind::fact,
+                       sentence_kind::neutral})
+    if (name == kind_name(k)) return k;
+  throw std::invalid_argument("unknown --kind '" + name + "' (toxic, polite, neutral, topic, fact)");
+}
+
+/// The model's data for other programs (examples/python/toy_lm_torch.py re-implements the model in PyTorch
+/// and checks itself against these logits).
+int export_data(const std::string& cmd, int argc, char** argv, const std::map<std::string, std::string>& opt) {
+  auto get = [&](const char* k, const std::string& def) {
+    auto it = opt.find(k);
+    return it == opt.end() ? def : it->second;
+  };
+  if (cmd == "logits") {
+    if (!opt.count("prompts") || !opt.count("out")) return usage();
+    const loaded_model m = load_weights(weights_path(opt));
+    std::vector<std::vector<int>> prompts;
+    for (const auto& p : split_prompts(opt.at("prompts"))) prompts.push_back(m.tok.encode_prompt(p));
+    if (prompts.empty()) return usage();
+    // [B*T x vocab], row b*T + t: token t of prompt b (rows past a prompt's length are padding).
+    act::save_npy(opt.at("out"), m.model.forward(batch::from_sequences(prompts)));
+    return 0;
+  }
+  if (cmd == "sentences") {
+    const int topic = opt.count("topic") ? topic_index(opt.at("topic")) : -1;
+    if (opt.count("topic") && topic < 0) throw std::invalid_argument("unknown --topic '" + opt.at("topic") + "'");
+    for (const auto& s : sample_sentences(std::stoull(get("seed", "1")), std::stoul(get("n", "100")),
+                                          kind_named(get("kind", "neutral")), topic))
+      fmt::print("{}\n", s.text);
+    return 0;
+  }
+  // list: the positional word after the command (the option parser takes --key value pairs only).
+  if (argc != 3) return usage();
+  const std::string what = argv[2];
+  std::vector<std::string> items;
+  if (what == "toxic-lexicon") items = toxic_lexicon();
+  else if (what == "toxic-prompts") items = toxic_prompts();
+  else if (what == "neutral-prompts") items = neutral_prompts();
+  else return usage();
+  for (const auto& item : items) fmt::print("{}\n", item);
+  return 0;
+}
+
 int run(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string cmd = argv[1];
+  if (cmd == "list") return export_data(cmd, argc, argv, {});
   std::map<std::string, std::string> opt;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
@@ -108,6 +175,7 @@ int run(int argc, char** argv) {
     }
     return 0;
   }
+  if (cmd == "logits" || cmd == "sentences") return export_data(cmd, argc, argv, opt);
   if (cmd == "train") {
     const std::string out = get("out", default_weights_path());
     const corpus c = default_corpus();

@@ -1,0 +1,83 @@
+#pragma once
+/// \file arrays.hpp
+/// Arrays from Python without copying: anything with the buffer protocol (NumPy) or `__dlpack__` (PyTorch,
+/// JAX, CuPy, ...) becomes an `array_ref`: data pointer, element type, shape and strides in elements,
+/// holding the exporter's buffer or DLPack capsule until it is destroyed (with the GIL held).
+
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "dlpack.hpp"
+
+namespace act_python {
+
+namespace py = pybind11;
+
+/// The element types act reads and edits.
+enum class dtype { f32, f64, f16, bf16 };
+
+/// "float32", "float64", "float16", "bfloat16".
+const char* dtype_name(dtype t);
+/// Bytes per element.
+std::size_t dtype_size(dtype t);
+
+/// A borrowed array. Construction never copies; it fails with act::invalid_argument (a ValueError in
+/// Python) for objects that are not arrays, other element types, byte-swapped or misaligned data, read-only
+/// data when writing, and tensors that are not in CPU memory.
+class array_ref {
+ public:
+  /// `name` is the argument's name in messages ("source", "x", ...). With `writable`, the array must allow
+  /// writes (buffer protocol: PyBUF_WRITABLE; DLPack has no read-only flag).
+  array_ref(py::handle object, std::string name, bool writable);
+  ~array_ref();
+  array_ref(const array_ref&) = delete;
+  array_ref& operator=(const array_ref&) = delete;
+
+  const std::string& name() const { return name_; }
+  dtype type() const { return type_; }
+  void* data() const { return data_; }
+  int ndim() const { return static_cast<int>(shape_.size()); }
+  const std::vector<Eigen::Index>& shape() const { return shape_; }
+  /// Strides in elements (not bytes), one per dimension.
+  const std::vector<Eigen::Index>& strides() const { return strides_; }
+  Eigen::Index size() const;
+  /// "buffer" or "dlpack": how the array was read.
+  const char* protocol() const { return view_held_ ? "buffer" : "dlpack"; }
+  /// Whether the elements are laid out C-contiguously (dimensions of extent 1 may have any stride).
+  bool c_contiguous() const;
+
+  /// Throws act::shape_error unless ndim() is in [lo, hi].
+  void require_ndim(int lo, int hi, const char* what) const;
+
+ private:
+  void from_buffer(py::handle object, bool writable);
+  void from_dlpack(py::handle object);
+  void set_layout(int ndim, const std::int64_t* shape, const std::int64_t* strides, std::size_t stride_unit);
+  /// Gives the buffer or the DLPack tensor back (GIL held).
+  void release();
+
+  std::string name_;
+  dtype type_ = dtype::f32;
+  void* data_ = nullptr;
+  std::vector<Eigen::Index> shape_, strides_;
+  Py_buffer view_{};
+  bool view_held_ = false;
+  dlpack::managed_tensor* managed_ = nullptr;
+};
+
+/// How a 2-D array can be read as an Eigen matrix without copying.
+struct matrix_layout {
+  enum kind_type { row_major, col_major, other } kind = other;
+  Eigen::Index outer_stride = 0;  ///< in elements: between rows (row_major) or columns (col_major)
+};
+
+/// The layout of a 2-D array: row-major when the last axis is contiguous, column-major when the first is,
+/// `other` for anything else (non-unit or negative inner strides), which readers copy.
+matrix_layout layout_of(const array_ref& a);
+
+}  // namespace act_python

@@ -1,0 +1,95 @@
+// act.fit: any registered method on two 2-D arrays, read in place (row- or column-major, any outer stride).
+
+#include <pybind11/stl.h>
+
+#include <string>
+#include <variant>
+
+#include "fit_samples.hpp"
+
+namespace act_python {
+namespace {
+
+act::fit_settings settings_of(const std::string& method, const std::optional<std::string>& support, int knots, int threads) {
+  act::method(method);  // an unknown name fails here, listing the registered ones
+  if (threads < 0) act::raise<act::invalid_argument>("fit: threads must be >= 0 (0 = all cores), got {}", threads);
+  act::fit_settings settings;
+  if (support) settings.support = act::support::parse(*support);
+  settings.knots = knots;
+  settings.threads = threads;
+  return settings;
+}
+
+py_fit fit(const std::string& method, py::handle source_object, py::handle target_object, const std::optional<std::string>& support,
+           int knots, int threads) {
+  const act::fit_settings settings = settings_of(method, support, knots, threads);
+  const array_ref source(source_object, "source", false), target(target_object, "target", false);
+  source.require_ndim(2, 2, "a 2-D array [samples x neurons]");
+  target.require_ndim(2, 2, "a 2-D array [samples x neurons]");
+  if (source.type() != target.type())
+    act::raise<act::invalid_argument>("source is {} but target is {}; give both the same dtype", dtype_name(source.type()),
+                                      dtype_name(target.type()));
+  switch (source.type()) {
+    case dtype::f32: return fit_typed<float>(method, source, target, settings);
+    case dtype::f64: return fit_typed<double>(method, source, target, settings);
+    default:
+      act::raise<act::invalid_argument>("source: dtype {} cannot be fitted; samples are float32 or float64 (convert first)",
+                                        dtype_name(source.type()));
+  }
+}
+
+/// For tests: how act.fit reads a 2-D array as the source (layout, whether copied, the address the fit reads).
+py::dict sample_view(py::handle object) {
+  const array_ref a(object, "x", false);
+  a.require_ndim(2, 2, "a 2-D array");
+  py::dict out;
+  out["protocol"] = a.protocol();
+  out["dtype"] = dtype_name(a.type());
+  const auto describe_samples = [&](auto tag) {
+    using T = decltype(tag);
+    const samples<T> s(a);
+    out["layout"] = s.copied() ? "copy" : s.layout() == matrix_layout::row_major ? "row_major" : "col_major";
+    out["data"] = reinterpret_cast<std::uintptr_t>(s.data());
+  };
+  if (a.type() == dtype::f32)
+    describe_samples(float{});
+  else if (a.type() == dtype::f64)
+    describe_samples(double{});
+  else
+    act::raise<act::invalid_argument>("x: dtype {} cannot be fitted", dtype_name(a.type()));
+  return out;
+}
+
+}  // namespace
+
+void bind_fit(py::module_& m) {
+  py::class_<py_fit>(m, "Fit", "The result of act.fit: the map, per-neuron diagnostics and the sample counts.")
+      .def_readonly("map", &py_fit::map, "The fitted map: an act.AffineMap, or an act.QuantileMap for method 'quantile'.")
+      .def_readonly("diagnostics", &py_fit::diagnostics,
+                    "Per-neuron float64 arrays: 'r2' (R^2 of the line through the sorted pairs), 'w2_before' and "
+                    "'w2_after' (1-D Wasserstein-2 distance to the target before and after transport).")
+      .def_readonly("source_samples", &py_fit::source_samples)
+      .def_readonly("target_samples", &py_fit::target_samples)
+      .def_readonly("method", &py_fit::method, "The registry name of the method ('linear', 'mean', ...).")
+      .def_readonly("support", &py_fit::support, "The support label map files record ('q0_100', 'all', ... or 'knots').")
+      .def("__repr__", [](const py_fit& f) {
+        return "<act.Fit method='" + f.method + "' support='" + f.support + "' samples=" + std::to_string(f.source_samples) +
+               "," + std::to_string(f.target_samples) + " map=" + describe(f.map) + ">";
+      });
+
+  m.def("fit", &fit, py::arg("method"), py::arg("source"), py::arg("target"), py::kw_only(), py::arg("support") = py::none(),
+        py::arg("knots") = 128, py::arg("threads") = 1,
+        R"(Fits a transport map with a registered method from source [n_a x d] and target [n_b x d] samples.
+
+method: 'linear', 'mean', 'gaussian', 'actadd', 'caa', 'pca', 'itic', 'aura', 'det0' or 'quantile'
+  (act.methods() lists them). source, target: 2-D float32 or float64 arrays of the same dtype (NumPy, or
+  anything with __dlpack__ or the buffer protocol), rows are samples; read in place when one axis is
+  contiguous (C or Fortran order, any outer stride), otherwise copied once.
+support: None (the method's default: 'q0_100' for linear and quantile, 'all' otherwise), 'all',
+  'q0_100' or 'qLO_HI' (e.g. 'q5_95'). knots: per neuron, quantile maps only (0 = all samples).
+threads: over neurons, 1 = the calling thread, 0 = all cores. The GIL is released while fitting.
+Returns an act.Fit; float32 input gives float32 maps, float64 input float64 maps.)");
+  m.def("_sample_view", &sample_view, py::arg("x"), "For tests: how act.fit reads a 2-D array (layout, data address).");
+}
+
+}  // namespace act_python
