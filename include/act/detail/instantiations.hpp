@@ -11,7 +11,6 @@
 /// any method (each estimator's fit, and act::fit by name) on column-major float and double matrices. Only functions
 /// defined outside their class (not inline) can be kept out this way; the headers define these so.
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
