@@ -5,6 +5,8 @@
 #include <act/io/map_file.hpp>
 #include <act/io/npy.hpp>
 
+#include "io_test_util.hpp"
+
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -183,7 +185,7 @@ TEST_CASE("control vectors: export refuses non-additive maps, round trips additi
   CHECK(back.metadata().at("controlvector.model_hint") == "gemma2");
   r = run(fmt::format("export-gguf --map {} --out {}", w.path("back.safetensors"), w.path("again.gguf")));
   REQUIRE_MESSAGE(r.status == 0, r.output);
-  CHECK(act::detail::read_file(w.path("again.gguf")) == act::detail::read_file(w.path("cv.gguf")));
+  CHECK(act_test::read_bytes(w.path("again.gguf")) == act_test::read_bytes(w.path("cv.gguf")));
 
   // Linear-AcT maps are not additive: refused, nothing written.
   REQUIRE(run(fmt::format("fit --method linear --source {} --target {} --out {} --site blk.3 --quiet", w.path("s.npy"),
