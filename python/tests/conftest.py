@@ -50,3 +50,28 @@ def bits(a):
     """The raw bits of a float array (NaN payloads and signed zeros included), for exact comparisons."""
     a = np.ascontiguousarray(a)
     return a.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[a.itemsize])
+
+
+def main_thread_runs_during(work):
+    """Runs work() in another thread and counts this thread's loop iterations inside the middle 80% of
+    work's own time window: with the GIL held for all of work, that count would be zero. Returns
+    (iterations, seconds of work)."""
+    import threading
+    import time
+
+    window = {}
+
+    def timed():
+        window["start"] = time.perf_counter()
+        work()
+        window["end"] = time.perf_counter()
+
+    worker = threading.Thread(target=timed)
+    stamps = []
+    worker.start()
+    while worker.is_alive():
+        stamps.append(time.perf_counter())
+    worker.join()
+    start, end = window["start"], window["end"]
+    margin = 0.1 * (end - start)
+    return sum(1 for t in stamps if start + margin < t < end - margin), end - start

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import act
-from conftest import bits
+from conftest import bits, main_thread_runs_during
 
 
 @pytest.fixture
@@ -209,25 +209,11 @@ def test_maps_from_arrays_and_pickle(rng):
 
 
 def test_apply_releases_the_gil(fitted, rng):
-    import threading
-    import time
-
     x = activations(rng, (65536, 24))  # about 100 ms of applying in all
-    window = {}
 
     def work():
-        window["start"] = time.perf_counter()
         for _ in range(100):
             fitted.map.apply(x, 0.5, threads=1)
-        window["end"] = time.perf_counter()
 
-    worker = threading.Thread(target=work)
-    stamps = []
-    worker.start()
-    while worker.is_alive():
-        stamps.append(time.perf_counter())
-    worker.join()
-    start, end = window["start"], window["end"]
-    margin = 0.1 * (end - start)
-    inside = [t for t in stamps if start + margin < t < end - margin]
-    assert len(inside) > 100, f"{len(inside)} main-thread iterations during {end - start:.3f} s of applying"
+    inside, seconds = main_thread_runs_during(work)
+    assert inside > 100, f"{inside} main-thread iterations during {seconds:.3f} s of applying"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import act
-from conftest import bits
+from conftest import bits, main_thread_runs_during
 
 METHODS = [m["name"] for m in act.methods()]
 
@@ -164,22 +164,11 @@ def test_torch_tensors_are_read_through_dlpack_in_place(rng):
 
 def test_fit_releases_the_gil(rng):
     source, target = samples(rng, 4096, 96), samples(rng, 4096, 96, shift=1.0)
-    window = {}
 
     def work():
-        window["start"] = time.perf_counter()
         for _ in range(8):  # about 100 ms of fitting in all
             act.fit("linear", source, target)
-        window["end"] = time.perf_counter()
 
-    worker = threading.Thread(target=work)
-    stamps = []
-    worker.start()
-    while worker.is_alive():
-        stamps.append(time.perf_counter())
-    worker.join()
     # With the GIL held for the whole fit, this thread could not run inside the window at all.
-    start, end = window["start"], window["end"]
-    margin = 0.1 * (end - start)
-    inside = [t for t in stamps if start + margin < t < end - margin]
-    assert len(inside) > 100, f"{len(inside)} main-thread iterations during {end - start:.3f} s of fitting"
+    inside, seconds = main_thread_runs_during(work)
+    assert inside > 100, f"{inside} main-thread iterations during {seconds:.3f} s of fitting"
