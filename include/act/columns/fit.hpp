@@ -124,8 +124,9 @@ auto fit_columns(const Estimator& estimator, const SourceA& source, const Source
     const std::size_t per_neuron = cost.per_neuron + scratch;
     if (memory_bytes < cost.fixed + per_neuron)
       raise<invalid_argument>(
-          "a memory budget of {:.1f} MB cannot hold the samples of one neuron: {} + {} samples need {:.1f} MB (raise the budget)",
-          static_cast<double>(memory_bytes) / 1048576.0, na, nb, static_cast<double>(cost.fixed + per_neuron) / 1048576.0);
+          "a memory budget of {} bytes ({:.1f} MB) cannot hold the samples of one neuron: {} + {} samples need {} bytes (raise the "
+          "budget)",
+          memory_bytes, static_cast<double>(memory_bytes) / 1048576.0, na, nb, cost.fixed + per_neuron);
     const auto width = static_cast<Eigen::Index>(
         std::min<std::size_t>(static_cast<std::size_t>(d), (memory_bytes - cost.fixed) / per_neuron));
     result out;
