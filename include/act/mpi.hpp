@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -32,6 +33,7 @@
 
 #include <act/columns/fit.hpp>
 #include <act/core/error.hpp>
+#include <act/detail/numeric/samples.hpp>
 #include <act/estimators/registry.hpp>
 #include <act/maps/fit_result.hpp>
 
@@ -107,6 +109,17 @@ template <class Scalar>
 MPI_Datatype datatype() {
   static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>, "samples are float or double");
   return std::is_same_v<Scalar, float> ? MPI_FLOAT : MPI_DOUBLE;
+}
+
+/// Throws act::non_finite_error naming the first NaN / Inf of a block read from this rank's rows.
+template <class Matrix>
+void check_local_finite(const Matrix& block, Eigen::Index first_neuron) {
+  if (act::detail::all_finite(block)) return;
+  for (Eigen::Index j = 0; j < block.cols(); ++j)
+    for (Eigen::Index i = 0; i < block.rows(); ++i)
+      if (!std::isfinite(block(i, j)))
+        raise<non_finite_error>("non-finite value {} at local row {}, neuron {} (samples must be finite)", static_cast<double>(block(i, j)), i,
+                                first_neuron + j);
 }
 
 inline int checked_int(std::size_t v, std::string_view what) {
@@ -205,6 +218,7 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> exchange(const Source& loc
         if (width == 0) continue;
         Eigen::Map<matrix> block(send.data() + send_offsets[static_cast<std::size_t>(p)], local_rows, width);
         local.template read<Scalar>(block_start(d, ranks, p) + round * c, width, block);
+        check_local_finite(block, block_start(d, ranks, p) + round * c);
       }
     });
     const Eigen::Index my_width = std::clamp<Eigen::Index>(mine_count - round * c, 0, c);
@@ -386,6 +400,7 @@ auto fit(const Estimator& estimator, const SourceA& source, const SourceB& targe
         if (n == 0) return;
         matrix block(n, d);
         local.template read<Scalar>(0, d, block);
+        detail::check_local_finite(block, 0);
         mine = block;
       });
       std::vector<int> counts(static_cast<std::size_t>(ranks)), offsets(static_cast<std::size_t>(ranks));
