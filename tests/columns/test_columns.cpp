@@ -9,24 +9,15 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
-#include <random>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include "fit_test_util.hpp"
 #include "io_test_util.hpp"
 
 namespace {
-
-Eigen::MatrixXd random_matrix(Eigen::Index rows, Eigen::Index cols, unsigned seed, double shift = 0.0) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> z;
-  Eigen::MatrixXd m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = shift + z(rng);
-  return m;
-}
 
 /// A .npy file of `m` (shape `shape`, default [rows x cols]) in `type`, C or Fortran order; `pad` extra
 /// header bytes shift the data off its natural alignment.
@@ -60,27 +51,11 @@ void check_throws(F&& f, std::initializer_list<const char*> phrases) {
   }
 }
 
-template <class Scalar>
-bool same_fit(const act::fit_result<act::any_map<Scalar>>& x, const act::fit_result<act::any_map<Scalar>>& y) {
-  bool same = x.source_samples == y.source_samples && x.target_samples == y.target_samples &&
-              (x.diagnostics.r2 == y.diagnostics.r2).all() && (x.diagnostics.w2_before == y.diagnostics.w2_before).all() &&
-              (x.diagnostics.w2_after == y.diagnostics.w2_after).all() && x.map.index() == y.map.index();
-  if (!same) return false;
-  if (const auto* a = std::get_if<act::affine_map<Scalar>>(&x.map)) {
-    const auto& b = std::get<act::affine_map<Scalar>>(y.map);
-    return (a->omega == b.omega).all() && (a->beta == b.beta).all() && a->lower.size() == b.lower.size() && (a->lower == b.lower).all() &&
-           (a->upper == b.upper).all();
-  }
-  const auto& a = std::get<act::quantile_map<Scalar>>(x.map);
-  const auto& b = std::get<act::quantile_map<Scalar>>(y.map);
-  return a.knots_source == b.knots_source && a.knots_target == b.knots_target;
-}
-
 }  // namespace
 
 TEST_CASE("npy_columns reads every dtype and order, aligned or not, as load_npy_matrix does") {
   act_test::scratch_dir dir;
-  const Eigen::MatrixXd m = random_matrix(37, 11, 1);
+  const Eigen::MatrixXd m = act_test::random_samples<double>(37, 11, 1);
   for (const act::dtype type : {act::dtype::f32, act::dtype::f64, act::dtype::f16, act::dtype::bf16})
     for (const bool fortran : {false, true})
       for (const std::size_t pad : {std::size_t(0), std::size_t(1), std::size_t(3)}) {
@@ -104,7 +79,7 @@ TEST_CASE("npy_columns reads every dtype and order, aligned or not, as load_npy_
 
 TEST_CASE("npy_columns names the file and the sample of a NaN, and refuses bad shapes and ranges") {
   act_test::scratch_dir dir;
-  Eigen::MatrixXd m = random_matrix(6, 3, 2);
+  Eigen::MatrixXd m = act_test::random_samples<double>(6, 3, 2);
   m(4, 2) = std::numeric_limits<double>::quiet_NaN();
   write_npy(dir.file("nan.npy"), m, act::dtype::f32, false);
   const act::npy_columns x(dir.file("nan.npy"));
@@ -113,7 +88,7 @@ TEST_CASE("npy_columns names the file and the sample of a NaN, and refuses bad s
   check_throws<act::non_finite_error>([&] { x.read<float>(1, 2, block); },
                                                           {"nan.npy", "non-finite value nan at row 4, neuron 2"});
   check_throws<act::invalid_argument>([&] { x.read<float>(2, 2, block); }, {"nan.npy", "cannot read neurons [2, 4)"});
-  write_npy(dir.file("4d.npy"), random_matrix(1, 8, 3), act::dtype::f32, false, 0, "(2, 2, 1, 2)");
+  write_npy(dir.file("4d.npy"), act_test::random_samples<double>(1, 8, 3), act::dtype::f32, false, 0, "(2, 2, 1, 2)");
   check_throws<act::format_error>([&] { act::npy_columns bad(dir.file("4d.npy")); }, {"4d.npy", "got 4 dimension(s)"});
   check_throws<act::io_error>([&] { act::npy_columns bad(dir.file("missing.npy")); }, {"missing.npy", "cannot open"});
 }
@@ -121,7 +96,7 @@ TEST_CASE("npy_columns names the file and the sample of a NaN, and refuses bad s
 TEST_CASE("a 3-D file pooled over its lengths or mask equals act::pool_padded by hand") {
   act_test::scratch_dir dir;
   const Eigen::Index B = 9, T = 5, d = 6;
-  const Eigen::MatrixXd tokens = random_matrix(B * T, d, 4);
+  const Eigen::MatrixXd tokens = act_test::random_samples<double>(B * T, d, 4);
   write_npy(dir.file("x3.npy"), tokens, act::dtype::f32, false, 0, fmt::format("({}, {}, {})", B, T, d));
   const std::vector<std::int64_t> lengths{1, 5, 3, 2, 4, 5, 1, 2, 3};
   const std::vector<std::uint8_t> valid = act::valid_from_lengths(lengths, T, "lengths");
@@ -144,7 +119,7 @@ TEST_CASE("a 3-D file pooled over its lengths or mask equals act::pool_padded by
 }
 
 TEST_CASE("stacked_columns concatenates rows in order and names the file of another width") {
-  const Eigen::MatrixXd a = random_matrix(4, 3, 5), b = random_matrix(6, 3, 6), c = random_matrix(2, 4, 7);
+  const Eigen::MatrixXd a = act_test::random_samples<double>(4, 3, 5), b = act_test::random_samples<double>(6, 3, 6), c = act_test::random_samples<double>(2, 4, 7);
   act::stacked_columns<double> s;
   s.push_back(act::columns_of(a), "a.npy");
   s.push_back(act::columns_of(b), "b.npy");
@@ -158,9 +133,9 @@ TEST_CASE("stacked_columns concatenates rows in order and names the file of anot
 
 TEST_CASE_TEMPLATE("fit_columns in a small budget equals the in-memory fit bit for bit, every method", Scalar, float, double) {
   using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
-  const matrix source = random_matrix(300, 23, 8).cast<Scalar>();
-  const matrix target = random_matrix(300, 23, 9, 1.5).cast<Scalar>();
-  const matrix target_unpaired = random_matrix(211, 23, 10, -1.0).cast<Scalar>();
+  const matrix source = act_test::random_samples<double>(300, 23, 8).cast<Scalar>();
+  const matrix target = act_test::random_samples<double>(300, 23, 9, 1.5).cast<Scalar>();
+  const matrix target_unpaired = act_test::random_samples<double>(211, 23, 10, -1.0).cast<Scalar>();
   for (const act::method_info& m : act::methods())
     for (const bool paired : {true, false}) {
       if (!paired && m.name == "pca") continue;  // pairs need equal counts
@@ -173,12 +148,12 @@ TEST_CASE_TEMPLATE("fit_columns in a small budget equals the in-memory fit bit f
       const auto expected = act::fit(m.name, source, b, settings);
       // A few neurons per block beyond the threads' buffers, so several blocks and a short last one.
       const auto got = act::fit_columns<Scalar>(m.name, act::columns_of(source), act::columns_of(b), settings, 70000);
-      CHECK(same_fit(expected, got));
+      CHECK(act_test::same_fit(expected, got));
     }
 }
 
 TEST_CASE("fit_columns refuses a budget below one neuron's samples and a width mismatch") {
-  const Eigen::MatrixXf a = random_matrix(1000, 4, 11).cast<float>(), b = random_matrix(1000, 5, 12).cast<float>();
+  const Eigen::MatrixXf a = act_test::random_samples<double>(1000, 4, 11).cast<float>(), b = act_test::random_samples<double>(1000, 5, 12).cast<float>();
   check_throws<act::invalid_argument>(
       [&] { (void)act::fit_columns<float>("linear", act::columns_of(a), act::columns_of(a), {}, 1000); },
       {"cannot hold the samples of one neuron", "1000 + 1000 samples"});

@@ -10,23 +10,15 @@
 #include <mpi.h>
 
 #include <cmath>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
-#include <variant>
 
 #include <fmt/format.h>
 
-namespace {
+#include "fit_test_util.hpp"
 
-Eigen::MatrixXf random_matrix(Eigen::Index rows, Eigen::Index cols, unsigned seed, float shift) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> z;
-  Eigen::MatrixXf m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = shift + z(rng);
-  return m;
-}
+namespace {
 
 /// Rows [first, end) of n that rank r of p holds: uneven shares (later ranks hold more), rank 1 none when p > 2.
 std::pair<Eigen::Index, Eigen::Index> share(Eigen::Index n, int r, int p) {
@@ -34,21 +26,6 @@ std::pair<Eigen::Index, Eigen::Index> share(Eigen::Index n, int r, int p) {
   for (int k = 0; k <= p; ++k) bound[static_cast<std::size_t>(k)] = n * k * k / (p * p);
   if (p > 2) bound[2] = bound[1];
   return {bound[static_cast<std::size_t>(r)], bound[static_cast<std::size_t>(r) + 1]};
-}
-
-bool same(const act::fit_result<act::any_map<float>>& x, const act::fit_result<act::any_map<float>>& y) {
-  if (x.source_samples != y.source_samples || x.target_samples != y.target_samples || x.map.index() != y.map.index()) return false;
-  if (!((x.diagnostics.r2 == y.diagnostics.r2).all() && (x.diagnostics.w2_before == y.diagnostics.w2_before).all() &&
-        (x.diagnostics.w2_after == y.diagnostics.w2_after).all()))
-    return false;
-  if (const auto* a = std::get_if<act::affine_map<float>>(&x.map)) {
-    const auto& b = std::get<act::affine_map<float>>(y.map);
-    return (a->omega == b.omega).all() && (a->beta == b.beta).all() && a->lower.size() == b.lower.size() && (a->lower == b.lower).all() &&
-           (a->upper == b.upper).all();
-  }
-  const auto& a = std::get<act::quantile_map<float>>(x.map);
-  const auto& b = std::get<act::quantile_map<float>>(y.map);
-  return a.knots_source == b.knots_source && a.knots_target == b.knots_target;
 }
 
 }  // namespace
@@ -64,7 +41,7 @@ int main(int argc, char** argv) {
     ++failures;
   };
   for (const Eigen::Index d : {Eigen::Index(3), Eigen::Index(29)}) {  // 3 < 4 ranks: some ranks fit no neuron
-    const Eigen::MatrixXf a = random_matrix(157, d, 1, 0.0f), b = random_matrix(157, d, 2, 1.0f);
+    const Eigen::MatrixXf a = act_test::random_samples(157, d, 1, 0.0f), b = act_test::random_samples(157, d, 2, 1.0f);
     const auto [a0, a1] = share(a.rows(), rank, ranks);
     const auto [b0, b1] = share(b.rows(), ranks - 1 - rank, ranks);  // the other side split differently
     // Rank r holds its rows; the target's shares run backwards, so reorder the full target to match.
@@ -87,7 +64,7 @@ int main(int argc, char** argv) {
         try {
           const auto got = act::mpi::fit<float>(m.name, act::columns_of(local_a), act::columns_of(local_b), MPI_COMM_WORLD, settings, options);
           if (destination == act::mpi::gather_to::all || rank == options.root) {
-            if (!same(got, act::fit(m.name, a, b_in_rank_order, settings))) fail(fmt::format("{} d={}: differs from act::fit", m.name, d));
+            if (!act_test::same_fit(got, act::fit(m.name, a, b_in_rank_order, settings))) fail(fmt::format("{} d={}: differs from act::fit", m.name, d));
           } else if (got.source_samples != a.rows()) {
             fail(fmt::format("{}: sample count {} off the root", m.name, got.source_samples));
           }
@@ -97,7 +74,7 @@ int main(int argc, char** argv) {
       }
   }
   // A NaN in the last rank's rows stops every rank, naming that rank.
-  Eigen::MatrixXf local = random_matrix(5, 4, 3 + static_cast<unsigned>(rank), 0.0f);
+  Eigen::MatrixXf local = act_test::random_samples(5, 4, 3 + static_cast<unsigned>(rank), 0.0f);
   if (rank == ranks - 1) local(2, 1) = std::nanf("");
   try {
     (void)act::mpi::fit<float>("linear", act::columns_of(local), act::columns_of(local), MPI_COMM_WORLD);

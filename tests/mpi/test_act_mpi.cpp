@@ -4,46 +4,20 @@
 #include <act/act.hpp>
 #include <act/io/npy.hpp>
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <filesystem>
-#include <random>
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include "fit_test_util.hpp"
 #include "io_test_util.hpp"
+#include "run_command.hpp"
 
 namespace {
 
-struct run_result {
-  int status = -1;
-  std::string output;
-};
-
-run_result run(const std::string& command) {
-  run_result r;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) r.output.append(buffer, n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
-
 std::string act_mpi(int ranks, const std::string& arguments) {
   return fmt::format("{} {} {} {} {}", ACT_MPIRUN, ACT_MPIEXEC, ranks, ACT_MPI_PATH, arguments);
-}
-
-Eigen::MatrixXf random_matrix(Eigen::Index rows, Eigen::Index cols, unsigned seed, float shift) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> z;
-  Eigen::MatrixXf m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = shift + z(rng);
-  return m;
 }
 
 /// Three shards per side (one of them empty) and the concatenated files.
@@ -53,7 +27,7 @@ struct shards {
 
   shards() {
     const Eigen::Index d = 9;
-    const Eigen::MatrixXf a = random_matrix(115, d, 1, 0.0f), b = random_matrix(115, d, 2, 1.0f);
+    const Eigen::MatrixXf a = act_test::random_samples(115, d, 1, 0.0f), b = act_test::random_samples(115, d, 2, 1.0f);
     act::save_npy(dir.file("a.npy"), a);
     act::save_npy(dir.file("b.npy"), b);
     const std::vector<std::pair<Eigen::Index, Eigen::Index>> a_parts{{0, 40}, {40, 0}, {40, 75}}, b_parts{{0, 60}, {60, 35}, {95, 20}};
@@ -72,10 +46,10 @@ void check_every_method(int ranks) {
   for (const act::method_info& m : act::methods()) {
     CAPTURE(m.name);
     const std::string expected = s.dir.file(fmt::format("{}_cli.st", m.name)), got = s.dir.file(fmt::format("{}_mpi.st", m.name));
-    const auto cli = run(fmt::format("{} fit --method {} --source {} --target {} --out {} --quiet", ACT_CLI_PATH, m.name,
+    const auto cli = act_test::run_command(fmt::format("{} fit --method {} --source {} --target {} --out {} --quiet", ACT_CLI_PATH, m.name,
                                      s.dir.file("a.npy"), s.dir.file("b.npy"), expected));
     REQUIRE_MESSAGE(cli.status == 0, cli.output);
-    const auto mpi = run(act_mpi(ranks, fmt::format("fit --method {} --source{} --target{} --out {} --quiet", m.name, s.sources, s.targets, got)));
+    const auto mpi = act_test::run_command(act_mpi(ranks, fmt::format("fit --method {} --source{} --target{} --out {} --quiet", m.name, s.sources, s.targets, got)));
     REQUIRE_MESSAGE(mpi.status == 0, mpi.output);
     CHECK(act_test::read_bytes(expected) == act_test::read_bytes(got));
   }
@@ -91,7 +65,7 @@ TEST_CASE("act-mpi on 4 ranks (one without shards) equals act-cli on the concate
 TEST_CASE("a rank with an unreadable or bad shard stops every rank: status 1, file and rank named, nothing written") {
   shards s;
   act_test::write_bytes(s.dir.file("garbage.npy"), {'n', 'o', 't', ' ', 'n', 'p', 'y'});
-  Eigen::MatrixXf nan = random_matrix(4, 9, 3, 0.0f);
+  Eigen::MatrixXf nan = act_test::random_samples(4, 9, 3, 0.0f);
   nan(2, 5) = std::nanf("");
   act::save_npy(s.dir.file("nan.npy"), nan);
   const std::string out = s.dir.file("out.st");
@@ -105,7 +79,7 @@ TEST_CASE("a rank with an unreadable or bad shard stops every rank: status 1, fi
        "rank 1: " + s.dir.file("nan.npy") + ": non-finite value nan at row 2, neuron 5"}};
   for (const auto& c : cases) {
     CAPTURE(c.phrase);
-    const auto r = run(act_mpi(3, fmt::format("fit --method linear --source {} --target{} --out {}", c.sources, s.targets, out)));
+    const auto r = act_test::run_command(act_mpi(3, fmt::format("fit --method linear --source {} --target{} --out {}", c.sources, s.targets, out)));
     CHECK(r.status == 1);
     CHECK_MESSAGE(r.output.find("act-mpi: " + c.phrase) != std::string::npos, r.output);
     CHECK(!std::filesystem::exists(out));

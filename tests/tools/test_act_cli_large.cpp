@@ -9,41 +9,22 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
-#include <random>
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include "fit_test_util.hpp"
 #include "io_test_util.hpp"
+#include "run_command.hpp"
 
 namespace {
 
-struct run_result {
-  int status = -1;
-  std::string output;
-};
-
-run_result run(const std::string& arguments) {
-  const std::string command = std::string(ACT_CLI_PATH) + " " + arguments + " 2>&1";
-  run_result r;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) r.output.append(buffer, n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+act_test::command_result run(const std::string& arguments) { return act_test::run_command(std::string(ACT_CLI_PATH) + " " + arguments); }
 
 Eigen::MatrixXf random_matrix(Eigen::Index rows, Eigen::Index cols, unsigned seed, float shift = 0.0f, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> z;
-  Eigen::MatrixXf m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = shift + scale * z(rng);
-  return m;
+  return act_test::random_samples(rows, cols, seed, shift, scale);
 }
 
 /// A .npy file with `descr` and `shape` whose data `put` appends to the bytes.

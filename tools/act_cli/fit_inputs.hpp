@@ -14,11 +14,46 @@
 #include <act/columns/pooled.hpp>
 #include <act/columns/source.hpp>
 #include <act/core/error.hpp>
+#include <act/estimators/registry.hpp>
 #include <act/io/npy_columns.hpp>
 #include <act/io/npy_mapped.hpp>
 #include <fmt/format.h>
 
+#include "arguments.hpp"
+
 namespace act_cli {
+
+/// --method: a registered method; a usage error listing them otherwise.
+inline const act::method_info& method_option(const arguments& args) {
+  const std::string name = args.required("method");
+  const act::method_info* info = act::find_method(name);
+  if (info == nullptr) throw usage_error(fmt::format("unknown --method '{}' (one of: {})", name, act::method_names()));
+  return *info;
+}
+
+/// --knots (quantile maps only): 0 (a knot at every sample, as in the library) or an integer >= 2.
+inline int knots_option(const arguments& args, const act::method_info& method, int fallback) {
+  if (!args.has("knots")) return fallback;
+  if (method.kind != act::map_kind::quantile) {
+    std::string quantile;
+    for (const act::method_info& m : act::methods())
+      if (m.kind == act::map_kind::quantile) quantile += fmt::format("{}{}", quantile.empty() ? "" : "/", m.name);
+    throw usage_error(fmt::format("--knots applies to --method {} only", quantile));
+  }
+  const double k = args.number("knots", fallback);
+  if (!((k == 0 || k >= 2) && k <= 1e9 && k == static_cast<double>(static_cast<long>(k))))
+    throw usage_error(fmt::format("--knots must be 0 (every sample) or an integer >= 2, got '{}'", args.required("knots")));
+  return static_cast<int>(k);
+}
+
+/// --pooling: how 3-D inputs become samples (and the label the map file records); mean by default.
+inline act::pooling pooling_option(const arguments& args) {
+  try {
+    return act::parse_pooling(args.value_or("pooling", "mean"));
+  } catch (const act::invalid_argument& e) {
+    throw usage_error(e.what());
+  }
+}
 
 /// Which tokens of the 3-D files are valid: files of lengths (one int per sequence) or of masks ([B x T],
 /// nonzero = valid), consumed in order by the 3-D files.

@@ -84,15 +84,6 @@ class progress_line {
   std::thread thread_;
 };
 
-/// The registered methods `keep` selects, as "a/b/c" (for messages and hints).
-template <class Keep>
-std::string method_names_where(Keep&& keep) {
-  std::string out;
-  for (const act::method_info& m : act::methods())
-    if (keep(m)) out += fmt::format("{}{}", out.empty() ? "" : "/", m.name);
-  return out;
-}
-
 /// A .npy array's values (row-major doubles) as a [rows x cols] matrix; a 1-D array is one row.
 Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> matrix_of(const act::npy_array& a,
                                                                                                  const std::string& path) {
@@ -127,9 +118,8 @@ int fit(int argc, char** argv) {
   const arguments args(argc, argv, 2, {"method", "out", "site", "support", "knots", "pooling", "lock-timeout", "memory"}, {"quiet"},
                        {"source", "target", "lengths", "mask"});
   if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
-  const std::string method = args.required("method");
-  const act::method_info* info = act::find_method(method);
-  if (info == nullptr) throw usage_error(fmt::format("unknown --method '{}' (one of: {})", method, act::method_names()));
+  const act::method_info* info = &act_cli::method_option(args);
+  const std::string method(info->name);
   (void)args.required("source"), (void)args.required("target");
   const std::vector<std::string> source_files = args.values("source"), target_files = args.values("target");
   const std::string source_path = fmt::format("{}", fmt::join(source_files, " + "));
@@ -144,23 +134,9 @@ int fit(int argc, char** argv) {
   } catch (const act::invalid_argument& e) {
     throw usage_error(fmt::format("--support: {}", e.what()));
   }
-  if (args.has("knots")) {
-    if (info->kind != act::map_kind::quantile)
-      throw usage_error(fmt::format("--knots applies to --method {} only",
-                                    method_names_where([](const act::method_info& m) { return m.kind == act::map_kind::quantile; })));
-    // As in the library: 0 means a knot at every sample.
-    const double k = args.number("knots", 128);
-    if (!((k == 0 || k >= 2) && k <= 1e9 && k == static_cast<double>(static_cast<long>(k))))
-      throw usage_error(fmt::format("--knots must be 0 (every sample) or an integer >= 2, got '{}'", args.required("knots")));
-    settings.knots = static_cast<int>(k);
-  }
-  const std::string pooling = args.value_or("pooling", "mean");
-  act::pooling how = act::pooling::mean;
-  try {
-    how = act::parse_pooling(pooling);
-  } catch (const act::invalid_argument& e) {
-    throw usage_error(e.what());
-  }
+  settings.knots = act_cli::knots_option(args, *info, settings.knots);
+  const act::pooling how = act_cli::pooling_option(args);
+  const std::string pooling(act::to_string(how));
   if (args.has("lengths") && args.has("mask")) throw usage_error("give --lengths or --mask, not both");
   act_cli::token_validity validity;
   validity.masks = args.has("mask");

@@ -73,9 +73,8 @@ int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
   const arguments args(static_cast<int>(pointers.size()), pointers.data(), 2,
                        {"method", "out", "site", "support", "knots", "pooling", "threads"}, {"quiet"}, {"source", "target"});
   if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
-  const std::string method = args.required("method");
-  const act::method_info* info = act::find_method(method);
-  if (info == nullptr) throw usage_error(fmt::format("unknown --method '{}' (one of: {})", method, act::method_names()));
+  const act::method_info* info = &act_cli::method_option(args);
+  const std::string method(info->name);
   (void)args.required("source"), (void)args.required("target");
   const std::vector<std::string> source_files = args.values("source"), target_files = args.values("target");
   const std::string out = args.required("out"), site = args.value_or("site", "site");
@@ -88,20 +87,9 @@ int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
   } catch (const act::invalid_argument& e) {
     throw usage_error(fmt::format("--support: {}", e.what()));
   }
-  if (args.has("knots")) {
-    if (info->kind != act::map_kind::quantile) throw usage_error("--knots applies to quantile maps only");
-    const double k = args.number("knots", 128);
-    if (!((k == 0 || k >= 2) && k <= 1e9 && k == static_cast<double>(static_cast<long>(k))))
-      throw usage_error(fmt::format("--knots must be 0 (every sample) or an integer >= 2, got '{}'", args.required("knots")));
-    settings.knots = static_cast<int>(k);
-  }
-  const std::string pooling = args.value_or("pooling", "mean");
-  act::pooling how = act::pooling::mean;
-  try {
-    how = act::parse_pooling(pooling);
-  } catch (const act::invalid_argument& e) {
-    throw usage_error(e.what());
-  }
+  settings.knots = act_cli::knots_option(args, *info, settings.knots);
+  const act::pooling how = act_cli::pooling_option(args);
+  const std::string pooling(act::to_string(how));
   if (site.empty() || !act::name_problem(site).empty()) throw usage_error(fmt::format("--site '{}' is not a valid site name", site));
   for (const auto* files : {&source_files, &target_files})
     for (const std::string& file : *files)
