@@ -5,8 +5,6 @@
 #include <act/io/map_file.hpp>
 #include <act/io/npy.hpp>
 
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
