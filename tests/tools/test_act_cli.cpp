@@ -18,26 +18,15 @@
 
 #include <doctest/doctest.h>
 
+#include "run_command.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct run_result {
-  int status = -1;  // exit status, or -1 when killed by a signal
-  std::string output;  // stdout and stderr together
-};
+using run_result = act_test::command_result;
 
-run_result run(const std::string& arguments) {
-  const std::string command = std::string(ACT_CLI_PATH) + " " + arguments + " 2>&1";
-  run_result r;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) r.output.append(buffer, n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+run_result run(const std::string& arguments) { return act_test::run_command(std::string(ACT_CLI_PATH) + " " + arguments); }
 
 // A scratch folder with source/target dumps, removed at the end.
 struct workspace {

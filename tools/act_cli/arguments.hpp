@@ -22,8 +22,10 @@ struct usage_error : std::runtime_error {
 /// The options and positional words given to one subcommand.
 class arguments {
  public:
-  /// Parses argv[first..]; `flags` take no value, `options` take one.
-  arguments(int argc, char** argv, int first, const std::vector<std::string>& options, const std::vector<std::string>& flags) {
+  /// Parses argv[first..]; `flags` take no value, `options` take one, `repeatable` options may be given
+  /// several times (see values()).
+  arguments(int argc, char** argv, int first, const std::vector<std::string>& options, const std::vector<std::string>& flags,
+            const std::vector<std::string>& repeatable = {}) {
     for (int i = first; i < argc; ++i) {
       const std::string word = argv[i];
       if (word.rfind("--", 0) != 0 || word.size() == 2) {
@@ -33,10 +35,11 @@ class arguments {
       const std::string name = word.substr(2);
       if (contains(flags, name)) {
         values_[name] = "";
-      } else if (contains(options, name)) {
+      } else if (contains(options, name) || contains(repeatable, name)) {
         if (i + 1 >= argc) throw usage_error(fmt::format("option --{} needs a value", name));
-        if (values_.count(name)) throw usage_error(fmt::format("option --{} given twice", name));
-        values_[name] = argv[++i];
+        if (values_.count(name) && !contains(repeatable, name)) throw usage_error(fmt::format("option --{} given twice", name));
+        all_[name].push_back(argv[++i]);
+        values_.emplace(name, all_[name].front());
       } else {
         throw usage_error(fmt::format("unknown option --{}", name));
       }
@@ -73,6 +76,12 @@ class arguments {
     return v;
   }
 
+  /// Every value of an option, in command-line order (empty when not given).
+  std::vector<std::string> values(const std::string& name) const {
+    const auto it = all_.find(name);
+    return it == all_.end() ? std::vector<std::string>{} : it->second;
+  }
+
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:
@@ -83,6 +92,7 @@ class arguments {
   }
 
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_;
   std::vector<std::string> positional_;
 };
 

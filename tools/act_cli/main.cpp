@@ -20,9 +20,11 @@
 #include <utility>
 
 #include <act/act.hpp>
+#include <act/columns/fit.hpp>
 #include <fmt/core.h>
 
 #include "arguments.hpp"
+#include "fit_inputs.hpp"
 
 namespace {
 
@@ -30,15 +32,20 @@ using act_cli::arguments;
 using act_cli::usage_error;
 
 constexpr const char* usage_text = R"(usage:
-  act-cli fit --method M --source S.npy --target T.npy --out MAP.safetensors [--site NAME]
-              [--support all|q0_100|qLO_HI] [--knots K] [--pooling mean|last|max|min] [--quiet]
-              [--lock-timeout SECONDS]
+  act-cli fit --method M --source S.npy [--source S2.npy ...] --target T.npy [--target T2.npy ...]
+              --out MAP.safetensors [--site NAME] [--support all|q0_100|qLO_HI] [--knots K]
+              [--pooling mean|last|max|min] [--lengths L.npy ... | --mask M.npy ...] [--memory MB]
+              [--quiet] [--lock-timeout SECONDS]
   act-cli apply --map MAP --strength L --input X.npy --output Y.npy [--site NAME]
   act-cli info MAP
   act-cli export-gguf --map MAP --out CV.gguf [--model-hint ARCH] [--strength L] [--normalize] [--layer N] [--model M.gguf]
   act-cli import-gguf --gguf CV.gguf --out MAP.safetensors
 
-  .npy arrays: rows are samples (or tokens), columns neurons; float32/float64/float16.
+  .npy arrays: rows are samples (or tokens), columns neurons; float32/float64/float16/bfloat16.
+  fit: several files per side are concatenated by rows; 3-D [B x T x d] files are pooled per sequence with
+  --pooling over the tokens their --lengths (int, one per sequence) or --mask ([B x T]) marks valid, one such
+  file per 3-D input in order (source files first); files are memory-mapped and read a block of neurons at
+  a time within --memory MB (default {}; pca and itic read both sides whole).
   control vectors: site l_out-N (or blk.N), the output of block N, is direction.N (N >= 1); other sites need
   --layer N. --normalize: unit length per direction; --model: check n_embd and the layers against the model.
   methods: {}
@@ -77,31 +84,12 @@ class progress_line {
   std::thread thread_;
 };
 
-/// The registered methods `keep` selects, as "a/b/c" (for messages and hints).
-template <class Keep>
-std::string method_names_where(Keep&& keep) {
-  std::string out;
-  for (const act::method_info& m : act::methods())
-    if (keep(m)) out += fmt::format("{}{}", out.empty() ? "" : "/", m.name);
-  return out;
-}
-
 /// A .npy array's values (row-major doubles) as a [rows x cols] matrix; a 1-D array is one row.
 Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> matrix_of(const act::npy_array& a,
                                                                                                  const std::string& path) {
   constexpr auto most = static_cast<std::size_t>(std::numeric_limits<Eigen::Index>::max());
   if (a.rows() > most || a.cols() > most) act::raise<act::format_error>("{}: header field 'shape' is too large for a matrix", path);
   return {a.values.data(), static_cast<Eigen::Index>(a.rows()), static_cast<Eigen::Index>(a.cols())};
-}
-
-/// The samples of a 2-D .npy file as a float matrix. (act::load_npy_matrix would take a 1-D array as
-/// one sample; samples must be 2-D.)
-Eigen::MatrixXf load_samples(const std::string& path) {
-  const auto a = act::read_npy(path);
-  if (a.shape.size() != 2)
-    act::raise<act::format_error>("{}: expected a 2-D array [samples x neurons], got {} dimension(s)", path,
-                                  a.shape.size());
-  return matrix_of(a, path).cast<float>();
 }
 
 /// Re-raises an estimator's complaint about its input with the input's file name.
@@ -127,13 +115,15 @@ void refuse_output_over_inputs(const char* output_option, const std::string& out
 }
 
 int fit(int argc, char** argv) {
-  const arguments args(argc, argv, 2, {"method", "source", "target", "out", "site", "support", "knots", "pooling", "lock-timeout"},
-                       {"quiet"});
+  const arguments args(argc, argv, 2, {"method", "out", "site", "support", "knots", "pooling", "lock-timeout", "memory"}, {"quiet"},
+                       {"source", "target", "lengths", "mask"});
   if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
-  const std::string method = args.required("method");
-  const act::method_info* info = act::find_method(method);
-  if (info == nullptr) throw usage_error(fmt::format("unknown --method '{}' (one of: {})", method, act::method_names()));
-  const std::string source_path = args.required("source"), target_path = args.required("target");
+  const act::method_info* info = &act_cli::method_option(args);
+  const std::string method(info->name);
+  (void)args.required("source"), (void)args.required("target");
+  const std::vector<std::string> source_files = args.values("source"), target_files = args.values("target");
+  const std::string source_path = fmt::format("{}", fmt::join(source_files, " + "));
+  const std::string target_path = fmt::format("{}", fmt::join(target_files, " + "));
   const std::string out = args.required("out"), site = args.value_or("site", "site");
   act::fit_settings settings;
   settings.threads = 0;  // all cores
@@ -144,40 +134,41 @@ int fit(int argc, char** argv) {
   } catch (const act::invalid_argument& e) {
     throw usage_error(fmt::format("--support: {}", e.what()));
   }
-  if (args.has("knots")) {
-    if (info->kind != act::map_kind::quantile)
-      throw usage_error(fmt::format("--knots applies to --method {} only",
-                                    method_names_where([](const act::method_info& m) { return m.kind == act::map_kind::quantile; })));
-    // As in the library: 0 means a knot at every sample.
-    const double k = args.number("knots", 128);
-    if (!((k == 0 || k >= 2) && k <= 1e9 && k == static_cast<double>(static_cast<long>(k))))
-      throw usage_error(fmt::format("--knots must be 0 (every sample) or an integer >= 2, got '{}'", args.required("knots")));
-    settings.knots = static_cast<int>(k);
-  }
-  const std::string pooling = args.value_or("pooling", "mean");
-  try {
-    act::parse_pooling(pooling);
-  } catch (const act::invalid_argument& e) {
-    throw usage_error(e.what());
-  }
+  settings.knots = act_cli::knots_option(args, *info, settings.knots);
+  const act::pooling how = act_cli::pooling_option(args);
+  const std::string pooling(act::to_string(how));
+  if (args.has("lengths") && args.has("mask")) throw usage_error("give --lengths or --mask, not both");
+  act_cli::token_validity validity;
+  validity.masks = args.has("mask");
+  for (const std::string& f : args.values(validity.masks ? "mask" : "lengths")) validity.files.push_back(f);
+  const double memory_mb = args.number("memory", static_cast<double>(act::default_fit_memory >> 20));
+  if (!(memory_mb >= 1 && memory_mb <= 1e9))
+    throw usage_error(fmt::format("--memory must be between 1 and 1e9 MB, got '{}'", args.required("memory")));
   if (site.empty()) throw usage_error("--site must not be empty");
   if (const std::string problem = act::name_problem(site); !problem.empty())
     throw usage_error(fmt::format("--site '{}' {}: site names are valid UTF-8 without control characters", site, problem));
   const double lock_seconds = args.number("lock-timeout", act::map_file_lock_timeout.count() / 1000.0);
   if (!(lock_seconds >= 0 && lock_seconds <= 1e6))
     throw usage_error(fmt::format("--lock-timeout must be between 0 and 1e6 seconds, got '{}'", args.required("lock-timeout")));
-  refuse_output_over_inputs("out", out, {{"source", source_path}, {"target", target_path}});
+  for (const auto& [option, files] : {std::pair{"source", &source_files}, std::pair{"target", &target_files}})
+    for (const std::string& file : *files) refuse_output_over_inputs("out", out, {{option, file}});
+  for (const std::string& file : validity.files) refuse_output_over_inputs("out", out, {{validity.masks ? "mask" : "lengths", file}});
   // An existing output must be a map file (its other sites are kept): find out before fitting.
   if (struct stat st {}; ::stat(out.c_str(), &st) == 0 || errno != ENOENT) (void)act::load_maps(out);
 
-  const Eigen::MatrixXf source = load_samples(source_path);
-  const Eigen::MatrixXf target = load_samples(target_path);
+  const std::size_t inputs_3d = act_cli::count_3d(source_files) + act_cli::count_3d(target_files);
+  if (!validity.files.empty() && validity.files.size() != inputs_3d)
+    throw usage_error(fmt::format("{} --{} file(s) for {} 3-D input(s): give one per 3-D file, source files first",
+                                  validity.files.size(), validity.masks ? "mask" : "lengths", inputs_3d));
+  // Memory-mapped; fit_columns reads them a block of neurons at a time.
+  const act::stacked_columns<float> source = act_cli::side_columns(source_files, validity, how);
+  const act::stacked_columns<float> target = act_cli::side_columns(target_files, validity, how);
   act::map_set fitted;
   {
     progress_line progress(fmt::format("fitting {} on {} x {} and {} x {}", method, source.rows(), source.cols(),
                                        target.rows(), target.cols()));
     naming_files(source_path, target_path, [&] {
-      const auto fit = act::fit(method, source, target, settings);
+      const auto fit = act::fit_columns<float>(method, source, target, settings, static_cast<std::size_t>(memory_mb * 1048576.0));
       fitted.insert(site, fit.map, {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings)});
       return 0;
     });
@@ -315,7 +306,7 @@ int main_dispatch(int argc, char** argv) {
   if (command == "export-gguf") return export_gguf(argc, argv);
   if (command == "import-gguf") return import_gguf(argc, argv);
   if (command == "--help" || command == "-h" || command == "help") {
-    fmt::print(usage_text, act::method_names());
+    fmt::print(usage_text, act::default_fit_memory >> 20, act::method_names());
     return 0;
   }
   throw usage_error(fmt::format("unknown command '{}'", command));
@@ -331,7 +322,7 @@ int main(int argc, char** argv) {
     return main_dispatch(argc, argv);
   } catch (const usage_error& e) {
     fmt::print(stderr, "act-cli: {}\n", act::printable(e.what()));
-    fmt::print(stderr, usage_text, act::method_names());
+    fmt::print(stderr, usage_text, act::default_fit_memory >> 20, act::method_names());
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "act-cli: {}\n", act::printable(e.what()));

@@ -37,6 +37,7 @@ class actadd {
   static constexpr std::string_view name = "actadd";
   static constexpr std::string_view title = "ActAdd";
   static constexpr bool additive = true;
+  static constexpr bool per_neuron = true;  ///< each neuron's map depends on its own samples only
   static constexpr strength_meaning strength = strength_meaning::multiplier;
   using options_type = actadd_options;
 

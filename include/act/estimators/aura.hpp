@@ -34,6 +34,7 @@ class aura {
   static constexpr std::string_view name = "aura";
   static constexpr std::string_view title = "AurA";
   static constexpr bool additive = false;
+  static constexpr bool per_neuron = true;  ///< each neuron's map depends on its own samples only
   static constexpr strength_meaning strength = strength_meaning::interpolation;
   using options_type = aura_options;
 

@@ -34,6 +34,7 @@ class caa {
   static constexpr std::string_view name = "caa";
   static constexpr std::string_view title = "CAA";
   static constexpr bool additive = true;
+  static constexpr bool per_neuron = true;  ///< each neuron's map depends on its own samples only
   static constexpr strength_meaning strength = strength_meaning::multiplier;
   using options_type = caa_options;
 

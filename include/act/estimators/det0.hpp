@@ -42,6 +42,7 @@ class det0 {
   static constexpr std::string_view name = "det0";
   static constexpr std::string_view title = "Det0";
   static constexpr bool additive = false;
+  static constexpr bool per_neuron = true;  ///< each neuron's map depends on its own samples only
   static constexpr strength_meaning strength = strength_meaning::interpolation;
   using options_type = det0_options;
 

@@ -108,6 +108,7 @@ class itic {
   static constexpr std::string_view name = "itic";
   static constexpr std::string_view title = "ITI-c";
   static constexpr bool additive = true;
+  static constexpr bool per_neuron = false;  ///< the direction needs whole rows (all neurons of a sample)
   static constexpr strength_meaning strength = strength_meaning::multiplier;
   using options_type = itic_options;
 

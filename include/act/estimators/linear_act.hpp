@@ -45,6 +45,7 @@ class linear_act {
   static constexpr std::string_view name = "linear";
   static constexpr std::string_view title = "Linear-AcT";
   static constexpr bool additive = false;
+  static constexpr bool per_neuron = true;  ///< each neuron's map depends on its own samples only
   static constexpr strength_meaning strength = strength_meaning::interpolation;
   using options_type = linear_act_options;
 

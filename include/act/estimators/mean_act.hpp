@@ -35,6 +35,7 @@ class mean_act {
   static constexpr std::string_view name = "mean";
   static constexpr std::string_view title = "Mean-AcT";
   static constexpr bool additive = true;
+  static constexpr bool per_neuron = true;  ///< each neuron's map depends on its own samples only
   static constexpr strength_meaning strength = strength_meaning::interpolation;
   using options_type = mean_act_options;
 

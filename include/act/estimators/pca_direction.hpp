@@ -68,6 +68,7 @@ class pca_direction {
   static constexpr std::string_view name = "pca";
   static constexpr std::string_view title = "PCA (RePE)";
   static constexpr bool additive = true;
+  static constexpr bool per_neuron = false;  ///< the direction needs whole rows (all neurons of a sample)
   static constexpr strength_meaning strength = strength_meaning::multiplier;
   using options_type = pca_direction_options;
 

@@ -94,6 +94,7 @@ class quantile_act {
   static constexpr std::string_view name = "quantile";
   static constexpr std::string_view title = "non-parametric AcT";
   static constexpr bool additive = false;
+  static constexpr bool per_neuron = true;  ///< each neuron's map depends on its own samples only
   static constexpr strength_meaning strength = strength_meaning::interpolation;
   using options_type = quantile_act_options;
 

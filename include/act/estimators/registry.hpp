@@ -38,8 +38,8 @@
 namespace act {
 
 /// Every method act knows, in the order tools list them. Each estimator carries its registry traits
-/// (`name`, `title`, `additive`, `strength`, `options_type`, whose default `support` is the method's
-/// default).
+/// (`name`, `title`, `additive`, `per_neuron`, `strength`, `options_type`, whose default `support` is the
+/// method's default).
 using registered_estimators =
     std::tuple<linear_act, mean_act, gaussian_act, actadd, caa, pca_direction, itic, aura, det0, quantile_act>;
 
@@ -54,6 +54,7 @@ struct method_info {
   bool has_support = true;       ///< false for quantile maps, whose knots span the source's range
   act::support default_support;  ///< the estimator's default (quantile: [min, max], the knots' range)
   bool additive = false;         ///< omega = 1 always: at a fixed lambda the map adds one vector (a control vector)
+  bool per_neuron = true;        ///< each neuron's map depends on its own samples only (fits a block of neurons at a time)
   strength_meaning strength = strength_meaning::interpolation;  ///< what lambda means
 };
 
@@ -84,6 +85,7 @@ method_info info_of() {
   else
     m.default_support = typename Estimator::options_type{}.support;
   m.additive = Estimator::additive;
+  m.per_neuron = Estimator::per_neuron;
   m.strength = Estimator::strength;
   return m;
 }

@@ -182,12 +182,18 @@ dtype npy_descr_type(const String& descr, std::string_view origin) {
 
 }  // namespace detail
 
-/// Parses a .npy file held in memory. `origin` names the file in messages. Throws format_error naming
-/// the file and the field at fault.
-template <class Byte>
-npy_array parse_npy(const Byte* bytes, std::size_t size, std::string_view origin) {
-  static_assert(sizeof(Byte) == 1, "file contents are bytes: char, unsigned char or std::byte");
-  const auto* data = reinterpret_cast<const unsigned char*>(bytes);
+namespace detail {
+
+/// A .npy file's header and where its data starts.
+struct npy_layout {
+  npy_header header;
+  std::size_t data_offset = 0;
+};
+
+/// Parses the magic, version and header dictionary of the .npy bytes `data[0, size)`; `origin` names the
+/// file in messages.
+template <class Char = char>
+npy_layout parse_npy_layout(const unsigned char* data, std::size_t size, std::string_view origin) {
   static constexpr unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (size < 6 || std::memcmp(data, magic, 6) != 0) raise<format_error>("{}: bad magic, not a .npy file", origin);
   if (size < 8) raise<format_error>("{}: truncated header (no version)", origin);
@@ -206,20 +212,17 @@ npy_array parse_npy(const Byte* bytes, std::size_t size, std::string_view origin
                         size - prefix);
   }
   const std::string_view text(reinterpret_cast<const char*>(data + prefix), header_len);
-  const detail::npy_header h = detail::npy_header_parser<char>(text, origin).parse();
+  return {npy_header_parser<Char>(text, origin).parse(), prefix + header_len};
+}
 
-  const dtype type = detail::npy_descr_type(h.descr, origin);
-  if (h.shape.size() != 1 && h.shape.size() != 2) {
-    raise<format_error>("{}: header field 'shape' has {} dimensions; only 1-D and 2-D arrays are supported", origin,
-                        h.shape.size());
-  }
+/// Checks that `have` data bytes hold exactly the elements of `shape` of `item` bytes each.
+inline void check_npy_data_size(const std::vector<std::uint64_t>& shape, std::size_t item, std::size_t have,
+                                std::string_view origin) {
   std::uint64_t count = 0;
-  const std::size_t item = dtype_size(type);
-  if (!detail::checked_product(h.shape, count) || count > std::numeric_limits<std::size_t>::max() / item) {
+  if (!checked_product(shape, count) || count > std::numeric_limits<std::size_t>::max() / item) {
     raise<format_error>("{}: header field 'shape' overflows: the element count does not fit in memory", origin);
   }
   const std::size_t need = static_cast<std::size_t>(count) * item;
-  const std::size_t have = size - prefix - header_len;
   if (have < need) {
     raise<format_error>("{}: data is shorter than shape x itemsize: {} bytes for {} elements of {} bytes", origin, have,
                         count, item);
@@ -228,13 +231,35 @@ npy_array parse_npy(const Byte* bytes, std::size_t size, std::string_view origin
     raise<format_error>("{}: data is longer than shape x itemsize: {} bytes for {} elements of {} bytes", origin, have,
                         count, item);
   }
+}
+
+}  // namespace detail
+
+/// Parses a .npy file held in memory. `origin` names the file in messages. Throws format_error naming
+/// the file and the field at fault.
+template <class Byte>
+npy_array parse_npy(const Byte* bytes, std::size_t size, std::string_view origin) {
+  static_assert(sizeof(Byte) == 1, "file contents are bytes: char, unsigned char or std::byte");
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes);
+  const detail::npy_layout layout = detail::parse_npy_layout(data, size, origin);
+  const detail::npy_header& h = layout.header;
+
+  const dtype type = detail::npy_descr_type(h.descr, origin);
+  if (h.shape.size() != 1 && h.shape.size() != 2) {
+    raise<format_error>("{}: header field 'shape' has {} dimensions; only 1-D and 2-D arrays are supported", origin,
+                        h.shape.size());
+  }
+  const std::size_t item = dtype_size(type);
+  detail::check_npy_data_size(h.shape, item, size - layout.data_offset, origin);
+  std::uint64_t count = 0;
+  detail::checked_product(h.shape, count);
 
   npy_array out;
   out.descr = h.descr;
   out.fortran_order = h.fortran_order;
   for (const std::uint64_t d : h.shape) out.shape.push_back(static_cast<std::size_t>(d));
   // Allocation happens only now, after the data size has proven the element count real.
-  const unsigned char* payload = data + prefix + header_len;
+  const unsigned char* payload = data + layout.data_offset;
   const auto n = static_cast<std::size_t>(count);
   out.values.resize(n);
   if (h.fortran_order && out.shape.size() == 2) {

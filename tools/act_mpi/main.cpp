@@ -1,0 +1,152 @@
+// act-mpi: the distributed fit (act/mpi.hpp) of act-cli's fit, for activation shards spread over ranks.
+//
+//   mpirun -np P act-mpi fit --method M --source shard_*.npy ... --target t_*.npy ... --out MAP.safetensors
+//
+// The files of each side are split among the ranks in order (rank r reads a contiguous share), so the
+// samples are the files' rows concatenated in order, as act-cli fit on the same files would see them,
+// and the map equals act-cli's. Rank 0 writes the map file (atomically, under its lock). Exit status: 0 on
+// success, 2 for usage errors, 1 when any rank failed (every rank exits 1, rank 0 prints one line naming the
+// failed ranks and files; nothing is written).
+
+#include <mpi.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/stat.h>
+
+#include <act/act.hpp>
+#include <act/columns/fit.hpp>
+#include <act/mpi.hpp>
+#include <fmt/format.h>
+
+#include "../act_cli/arguments.hpp"
+#include "../act_cli/fit_inputs.hpp"
+
+namespace {
+
+using act_cli::arguments;
+using act_cli::usage_error;
+
+constexpr const char* usage_text = R"(usage:
+  mpirun -np P act-mpi fit --method M --source S.npy [S2.npy ...] --target T.npy [T2.npy ...] --out MAP.safetensors
+                           [--site NAME] [--support all|q0_100|qLO_HI] [--knots K] [--pooling mean|last|max|min]
+                           [--threads N] [--quiet]
+
+  Each side's files are split among the ranks in order; their rows, concatenated in order, are the samples
+  (3-D files are pooled over all their tokens). Rank 0 writes MAP. methods: {}
+)";
+
+/// argv with the words after --source / --target up to the next option each made a --source / --target of
+/// their own, so that `--source shard_*.npy` (expanded by the shell) gives every shard.
+std::vector<std::string> spread_lists(int argc, char** argv) {
+  std::vector<std::string> out;
+  std::string list;
+  for (int i = 0; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.rfind("--", 0) == 0) {
+      list = word == "--source" || word == "--target" ? word : "";
+      out.push_back(word);
+      if (list.empty() && i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0 && word != "--quiet") out.push_back(argv[++i]);
+      continue;
+    }
+    if (!list.empty() && out.back() != list) out.push_back(list);
+    out.push_back(word);
+  }
+  return out;
+}
+
+/// The share of `files` rank `rank` of `ranks` reads: a contiguous run, in order.
+std::vector<std::string> share(const std::vector<std::string>& files, int rank, int ranks) {
+  const std::size_t n = files.size(), r = static_cast<std::size_t>(rank), p = static_cast<std::size_t>(ranks);
+  return {files.begin() + static_cast<std::ptrdiff_t>(n * r / p), files.begin() + static_cast<std::ptrdiff_t>(n * (r + 1) / p)};
+}
+
+int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
+  std::vector<std::string> words = spread_lists(argc, argv);
+  std::vector<char*> pointers;
+  for (std::string& w : words) pointers.push_back(w.data());
+  const arguments args(static_cast<int>(pointers.size()), pointers.data(), 2,
+                       {"method", "out", "site", "support", "knots", "pooling", "threads"}, {"quiet"}, {"source", "target"});
+  if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
+  const act::method_info* info = &act_cli::method_option(args);
+  const std::string method(info->name);
+  (void)args.required("source"), (void)args.required("target");
+  const std::vector<std::string> source_files = args.values("source"), target_files = args.values("target");
+  const std::string out = args.required("out"), site = args.value_or("site", "site");
+  act::fit_settings settings;
+  settings.threads = static_cast<int>(args.number("threads", 1));
+  if (settings.threads < 0) throw usage_error("--threads must be >= 0 (0 = all cores)");
+  try {
+    if (args.has("support")) settings.support = act::support::parse(args.required("support"));
+    (void)act::support_for(*info, settings);
+  } catch (const act::invalid_argument& e) {
+    throw usage_error(fmt::format("--support: {}", e.what()));
+  }
+  settings.knots = act_cli::knots_option(args, *info, settings.knots);
+  const act::pooling how = act_cli::pooling_option(args);
+  const std::string pooling(act::to_string(how));
+  if (site.empty() || !act::name_problem(site).empty()) throw usage_error(fmt::format("--site '{}' is not a valid site name", site));
+  for (const auto* files : {&source_files, &target_files})
+    for (const std::string& file : *files)
+      if (act::same_file(out, file))
+        throw usage_error(fmt::format("--out '{}' is the same file as the input '{}'; writing it would replace that input", out, file));
+
+  // Each rank maps its share of the files; a failure anywhere stops every rank.
+  std::optional<act::stacked_columns<float>> source, target;
+  act::mpi::collectively(comm, [&] {
+    if (rank == 0)  // an existing output must be a map file (its other sites are kept)
+      if (struct stat st {}; ::stat(out.c_str(), &st) == 0 || errno != ENOENT) (void)act::load_maps(out);
+    act_cli::token_validity every_token;
+    source = act_cli::side_columns(share(source_files, rank, ranks), every_token, how);
+    target = act_cli::side_columns(share(target_files, rank, ranks), every_token, how);
+  });
+  act::mpi::fit_options options;
+  options.destination = act::mpi::gather_to::root;
+  const auto fit = act::mpi::fit<float>(method, *source, *target, comm, settings, options);
+  act::mpi::collectively(comm, [&] {
+    if (rank != 0) return;
+    act::map_set fitted;
+    fitted.insert(site, fit.map, {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings)});
+    act::update_map_file(out, fitted, act::map_file_lock_timeout);
+  });
+  if (rank == 0 && !args.has("quiet"))
+    fmt::print("{}: site '{}' fitted with {} on {} ranks, {} source and {} target samples of {} neurons\n", act::printable(out),
+               site, method, ranks, fit.source_samples, fit.target_samples, fit.diagnostics.r2.size());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  int status = 0;
+  // Every rank parses the same words and takes part in every collective step, so all of them reach the
+  // same verdict; rank 0 reports it.
+  try {
+    if (argc < 2) throw usage_error("missing command");
+    const std::string command = argv[1];
+    if (command == "--help" || command == "-h" || command == "help") {
+      if (rank == 0) fmt::print(usage_text, act::method_names());
+    } else if (command == "fit") {
+      status = fit(argc, argv, MPI_COMM_WORLD, rank, ranks);
+    } else {
+      throw usage_error(fmt::format("unknown command '{}'", command));
+    }
+  } catch (const usage_error& e) {
+    if (rank == 0) fmt::print(stderr, "act-mpi: {}\n{}", act::printable(e.what()), fmt::format(usage_text, act::method_names()));
+    status = 2;
+  } catch (const std::exception& e) {
+    if (rank == 0) fmt::print(stderr, "act-mpi: {}\n", act::printable(e.what()));
+    status = 1;
+  }
+  MPI_Finalize();
+  return status;
+}
