@@ -41,7 +41,7 @@ namespace act {
 /// (`name`, `title`, `additive`, `strength`, `options_type`, whose default `support` is the method's
 /// default).
 using registered_estimators =
-    std::tuple<linear_act, mean_act, gaussian_act, actadd, caa, pca_direction, itic, aura, det0, quantile_act>;
+    std::tuple<linear_act, mean_act, gaussian_act, actadd, caa, pca_direction, pca_uncentred, itic, aura, det0, quantile_act>;
 
 /// Which map a method fits.
 enum class map_kind { affine, quantile };
