@@ -83,6 +83,38 @@ work_vector<typename DA::Scalar> pca_unit_direction(const Eigen::MatrixBase<DA>&
 
 }  // namespace detail
 
+/// Display names of the two variants of basic_pca_direction.
+template <bool Centred>
+struct pca_names {
+  static constexpr std::string_view name = "pca";
+  static constexpr std::string_view title = "PCA (RePE, centred)";
+};
+template <>
+struct pca_names<false> {
+  static constexpr std::string_view name = "pca_uncentred";
+  static constexpr std::string_view title = "PCA (uncentred, llama.cpp)";
+};
+
+/// The PCA direction of paired differences; use act::pca_direction (centred) or act::pca_uncentred.
+template <bool Centred>
+class basic_pca_direction {
+ public:
+  static constexpr std::string_view name = pca_names<Centred>::name;
+  static constexpr std::string_view title = pca_names<Centred>::title;
+  static constexpr bool additive = true;
+  static constexpr strength_meaning strength = strength_meaning::multiplier;
+  using options_type = pca_direction_options;
+
+  pca_direction_options options;
+
+  basic_pca_direction() = default;
+  explicit basic_pca_direction(pca_direction_options opts) : options(opts) {}
+
+  /// Throws act::shape_error when the counts differ (pairs need equal counts), else as linear_act::fit.
+  template <class DA, class DB>
+  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const;
+};
+
 /// RePE / PCA direction as repeng computes it (paper Table 1). Row i of source and target form a pair;
 /// D = target - source ([n x d]) is centred by its mean difference and beta is the unit vector along its
 /// first principal component (see detail::leading_direction); omega = 1. Its sign is repeng's majority
@@ -95,78 +127,30 @@ work_vector<typename DA::Scalar> pca_unit_direction(const Eigen::MatrixBase<DA>&
 /// that of their spread around it, which can be nearly orthogonal to the mean difference (pca_uncentred
 /// keeps it). When the differences do not vary there is no principal component; beta is then m / |m|.
 /// The result depends on row order only through rounding (reordering the pairs permutes D's rows, which
-/// leaves D^T D unchanged).
-///
-/// lambda multiplies beta (a + lambda beta), unbounded. Throws act::shape_error when the counts
-/// differ (pairs need equal counts), else as linear_act::fit.
-class pca_direction {
- public:
-  static constexpr std::string_view name = "pca";
-  static constexpr std::string_view title = "PCA (RePE, centred)";
-  static constexpr bool additive = true;
-  static constexpr strength_meaning strength = strength_meaning::multiplier;
-  static constexpr bool centred = true;
-  using options_type = pca_direction_options;
-
-  pca_direction_options options;
-
-  pca_direction() = default;
-  explicit pca_direction(pca_direction_options opts) : options(opts) {}
-
-  template <class DA, class DB>
-  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const;
-};
+/// leaves D^T D unchanged). lambda multiplies beta (a + lambda beta), unbounded.
+using pca_direction = basic_pca_direction<true>;
 
 /// The PCA direction as llama.cpp's cvector-generator computes it: the unit first principal direction of
 /// the *uncentred* paired differences D = target - source (the leading eigenvector of D^T D, which the
 /// generator finds by power iteration), so a shift every pair shares dominates it. llama.cpp leaves the
 /// sign to its iteration; here it points toward the mean difference (m . beta >= 0), deterministic.
-/// beta has unit norm (scale as pca_direction's), omega = 1, lambda multiplies beta; errors as pca_direction.
-class pca_uncentred {
- public:
-  static constexpr std::string_view name = "pca_uncentred";
-  static constexpr std::string_view title = "PCA (uncentred, llama.cpp)";
-  static constexpr bool additive = true;
-  static constexpr strength_meaning strength = strength_meaning::multiplier;
-  static constexpr bool centred = false;
-  using options_type = pca_direction_options;
-
-  pca_direction_options options;
-
-  pca_uncentred() = default;
-  explicit pca_uncentred(pca_direction_options opts) : options(opts) {}
-
-  template <class DA, class DB>
-  affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const;
-};
-
-namespace detail {
-
-/// The fit of either PCA variant.
-template <class Estimator, class DA, class DB>
-affine_fit<typename DA::Scalar> fit_pca(const Estimator& estimator, const Eigen::MatrixBase<DA>& source,
-                                        const Eigen::MatrixBase<DB>& target) {
-  check_source_target(source, target);
-  if (source.rows() != target.rows())
-    raise<shape_error>("{}: paired differences need equal counts, but source has {} rows and target has {}", Estimator::name,
-                       source.rows(), target.rows());
-  const auto beta = pca_unit_direction(source, target, Estimator::centred);
-  return fit_affine_per_neuron(source, target, estimator.options.support, estimator.options.threads,
-                               [&](const auto& s) { return affine_coefficients{1.0, static_cast<double>(beta[s.index])}; });
-}
-
-}  // namespace detail
+/// beta has unit norm (scale as pca_direction's), omega = 1, lambda multiplies beta.
+using pca_uncentred = basic_pca_direction<false>;
 
 // Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
 // instantiations out of every translation unit (detail/instantiations.hpp).
+template <bool Centred>
 template <class DA, class DB>
-affine_fit<typename DA::Scalar> pca_direction::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-  return detail::fit_pca(*this, source, target);
-}
-
-template <class DA, class DB>
-affine_fit<typename DA::Scalar> pca_uncentred::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-  return detail::fit_pca(*this, source, target);
+affine_fit<typename DA::Scalar> basic_pca_direction<Centred>::fit(const Eigen::MatrixBase<DA>& source,
+                                                                  const Eigen::MatrixBase<DB>& target) const {
+  detail::check_source_target(source, target);
+  if (source.rows() != target.rows())
+    raise<shape_error>("{}: paired differences need equal counts, but source has {} rows and target has {}", name, source.rows(),
+                       target.rows());
+  const auto beta = detail::pca_unit_direction(source, target, Centred);
+  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [&](const auto& s) {
+    return detail::affine_coefficients{1.0, static_cast<double>(beta[s.index])};
+  });
 }
 
 }  // namespace act
