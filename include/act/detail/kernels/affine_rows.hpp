@@ -215,7 +215,7 @@ struct affine_kernel {
           S* row = data + r * row_stride + c0;
           if constexpr (is_16bit_v<S>) {
             // Widen a chunk to float, transport, narrow, then select per element between the new
-            // bits and the original bits: elements outside the support (NaN included) keep theirs.
+            // bits and the original bits: elements outside the support (NaN and +-Inf included) keep theirs.
             alignas(64) std::uint16_t raw[col_chunk], out[col_chunk];
             alignas(64) float v[col_chunk], y[col_chunk];
             std::memcpy(raw, row, static_cast<std::size_t>(n) * sizeof(S));
@@ -330,7 +330,7 @@ struct affine_kernel {
           const f32 v = (f32)(bits);
           const f32 y = per_row ? displace(v, a[q] * v + b[q], strength[k]) : scale_shift(v, a[q], b[q]);
           const i32 inside = (lo[q] <= v) & (v <= hi[q]);
-          // NaN inputs never get here: they fail the support test. The even lane's low half is
+          // NaN and +-Inf inputs never get here: they fail the support test. The even lane's low half is
           // shifted out below; only the odd lane needs it cleared.
           u32 moved;
           round_bf16_high_non_nan(y, moved);
@@ -346,7 +346,7 @@ struct affine_kernel {
 
   /// Neurons c .. c + 15 of R rows (storage S), coefficients from packed group `p`:
   /// y = v * scale + shift, or v + l ((omega - 1) v + beta) per row; values outside [lo, hi]
-  /// (NaN included) keep their bits. All rows are loaded before any is stored: at a 4 KB multiple of
+  /// (NaN and +-Inf included) keep their bits. All rows are loaded before any is stored: at a 4 KB multiple of
   /// row stride, a load issued after a store to the "same" 4 KB offset would stall on false aliasing.
   template <bool per_row, class S, int R>
   static void transport_group(void* const* rows, Eigen::Index c, const float* p, const simd::f32* strength) {
