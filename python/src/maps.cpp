@@ -287,8 +287,9 @@ NumPy arrays in the map's dtype (float32, or float64 for maps fitted on float64 
             return py::make_tuple(self.attr("omega"), self.attr("beta"), self.attr("lower"), self.attr("upper"), self.attr("bounds"));
           },
           [](py::tuple t) {
-            if (t.size() != 5) act::raise<act::invalid_argument>("AffineMap: bad pickle state");
-            return make_affine(t[0], t[1], t[2], t[3], t[4].cast<std::string>());
+            // Four entries: pickled before supports had a boundary rule, when they were closed.
+            if (t.size() != 4 && t.size() != 5) act::raise<act::invalid_argument>("AffineMap: bad pickle state");
+            return make_affine(t[0], t[1], t[2], t[3], t.size() == 5 ? t[4].cast<std::string>() : std::string("closed"));
           }));
   add_apply_methods(affine);
 

@@ -211,3 +211,15 @@ def test_support_bounds_min_std_and_low_spread(rng):
     m = act.AffineMap(np.ones(1, np.float32), np.ones(1, np.float32), np.zeros(1, np.float32), np.ones(1, np.float32),
                       bounds="closed")
     assert m.bounds == "closed"
+
+
+def test_affine_map_pickles_keep_bounds():
+    import pickle
+    ones = np.ones(2, np.float32)
+    m = act.AffineMap(ones, ones, -ones, ones, bounds="closed")
+    assert pickle.loads(pickle.dumps(m)).bounds == "closed"
+    assert pickle.loads(pickle.dumps(act.AffineMap(ones, ones, -ones, ones))).bounds == "open"
+    # A state pickled before the boundary rule existed: its support was closed.
+    old = act.AffineMap.__new__(act.AffineMap)
+    old.__setstate__((ones, ones, -ones, ones))
+    assert old.bounds == "closed"
