@@ -7,7 +7,7 @@ int main() {
   Eigen::MatrixXf source = Eigen::MatrixXf::Random(500, 8);
   Eigen::MatrixXf target = (Eigen::MatrixXf::Random(400, 8).array() * 0.5f + 2.0f).matrix();
 
-  act::linear_act estimator;                      // support [min, max] of the source
+  act::linear_act estimator;                      // support (min, max) of the source
   auto fit = estimator.fit(source, target);       // one affine map per neuron
 
   act::affine_hook hook(fit.map, 0.5);            // strength lambda = 0.5

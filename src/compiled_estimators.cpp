@@ -7,7 +7,7 @@
 #include <tuple>
 
 // Keeps the list honest: every registered estimator has its line in ACT_INSTANTIATE_ESTIMATOR_FITS.
-static_assert(std::tuple_size_v<act::registered_estimators> == 10,
+static_assert(std::tuple_size_v<act::registered_estimators> == 11,
               "a method was added to or removed from the registry: update ACT_INSTANTIATE_ESTIMATOR_FITS");
 
 ACT_INSTANTIATE_ESTIMATORS()

@@ -249,13 +249,15 @@ template <class Scalar>
 int map_shape(const quantile_map<Scalar>& m) {
   return static_cast<int>(m.knots_source.rows());
 }
+/// Diagnostics per neuron: r2, w2_before, w2_after, low_spread.
+inline constexpr std::size_t diagnostic_fields = 4;
 template <class Scalar>
 std::size_t fields_of(const affine_map<Scalar>*, int shape) {
-  return 2 + (shape ? 2 : 0) + 3;
+  return 2 + (shape ? 3 : 0) + diagnostic_fields;  // bounded: lower, upper and whether they are open
 }
 template <class Scalar>
 std::size_t fields_of(const quantile_map<Scalar>*, int shape) {
-  return 2 * static_cast<std::size_t>(shape) + 3;
+  return 2 * static_cast<std::size_t>(shape) + diagnostic_fields;
 }
 
 template <class Scalar>
@@ -265,6 +267,7 @@ void pack_map(const affine_map<Scalar>& m, Eigen::Index j, double* to) {
   if (m.bounded()) {
     *to++ = m.lower[j];
     *to++ = m.upper[j];
+    *to++ = m.bounds == support_bounds::open ? 1.0 : 0.0;
   }
 }
 template <class Scalar>
@@ -285,6 +288,7 @@ void unpack_map(affine_map<Scalar>& m, Eigen::Index d, int shape, Eigen::Index j
   if (shape) {
     m.lower[j] = static_cast<Scalar>(*from++);
     m.upper[j] = static_cast<Scalar>(*from++);
+    m.bounds = *from++ != 0.0 ? support_bounds::open : support_bounds::closed;
   }
 }
 template <class Scalar>
@@ -304,23 +308,26 @@ std::vector<double> pack(const Result& fit, Eigen::Index count, std::size_t fiel
   for (Eigen::Index j = 0; j < count; ++j) {
     double* to = out.data() + fields * static_cast<std::size_t>(j);
     pack_map(fit.map, j, to);
-    double* diag = to + fields - 3;
+    double* diag = to + fields - diagnostic_fields;
     diag[0] = fit.diagnostics.r2[j];
     diag[1] = fit.diagnostics.w2_before[j];
     diag[2] = fit.diagnostics.w2_after[j];
+    diag[3] = j < fit.diagnostics.low_spread.size() && fit.diagnostics.low_spread[j] ? 1.0 : 0.0;
   }
   return out;
 }
 
 template <class Result>
 void unpack(Result& fit, const std::vector<double>& packed, Eigen::Index d, int shape, std::size_t fields) {
-  fit.diagnostics = {Eigen::ArrayXd(d), Eigen::ArrayXd(d), Eigen::ArrayXd(d)};
+  fit.diagnostics = {Eigen::ArrayXd(d), Eigen::ArrayXd(d), Eigen::ArrayXd(d), Eigen::Array<bool, Eigen::Dynamic, 1>(d)};
   for (Eigen::Index j = 0; j < d; ++j) {
     const double* from = packed.data() + fields * static_cast<std::size_t>(j);
     unpack_map(fit.map, d, shape, j, from);
-    fit.diagnostics.r2[j] = from[fields - 3];
-    fit.diagnostics.w2_before[j] = from[fields - 2];
-    fit.diagnostics.w2_after[j] = from[fields - 1];
+    const double* diag = from + fields - diagnostic_fields;
+    fit.diagnostics.r2[j] = diag[0];
+    fit.diagnostics.w2_before[j] = diag[1];
+    fit.diagnostics.w2_after[j] = diag[2];
+    fit.diagnostics.low_spread[j] = diag[3] != 0.0;
   }
 }
 

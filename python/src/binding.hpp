@@ -63,11 +63,12 @@ struct py_quantile_map {
 /// act.Fit: what act.fit returns.
 struct py_fit {
   py::object map;          ///< an AffineMap or a QuantileMap
-  py::dict diagnostics;    ///< "r2", "w2_before", "w2_after": float64 arrays [d]
+  py::dict diagnostics;    ///< "r2", "w2_before", "w2_after": float64 arrays [d]; "low_spread": bool [d]
   Eigen::Index source_samples = 0;
   Eigen::Index target_samples = 0;
   std::string method;      ///< registry name
   std::string support;     ///< the label map files record: "q0_100", "all", ... or "knots"
+  Eigen::Index low_spread_neurons = 0;  ///< neurons fitted below the spread floor (map files record the count)
 };
 
 /// act.MapSet: an act::map_set. Applying takes the lock shared and runs without the GIL; changes take it

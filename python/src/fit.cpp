@@ -2,6 +2,7 @@
 
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <string>
 #include <variant>
 
@@ -10,19 +11,23 @@
 namespace act_python {
 namespace {
 
-act::fit_settings settings_of(const std::string& method, const std::optional<std::string>& support, int knots, int threads) {
+act::fit_settings settings_of(const std::string& method, const std::optional<std::string>& support,
+                              const std::optional<std::string>& support_bounds, double min_std, int knots, int threads) {
   act::method(method);  // an unknown name fails here, listing the registered ones
   if (threads < 0) act::raise<act::invalid_argument>("fit: threads must be >= 0 (0 = all cores), got {}", threads);
+  if (!(min_std >= 0.0 && std::isfinite(min_std))) act::raise<act::invalid_argument>("fit: min_std must be finite and >= 0, got {}", min_std);
   act::fit_settings settings;
   if (support) settings.support = act::support::parse(*support);
+  if (support_bounds) settings.bounds = act::parse_bounds(*support_bounds, "fit: support_bounds");
+  settings.min_std = min_std;
   settings.knots = knots;
   settings.threads = threads;
   return settings;
 }
 
 py_fit fit(const std::string& method, py::handle source_object, py::handle target_object, const std::optional<std::string>& support,
-           int knots, int threads) {
-  const act::fit_settings settings = settings_of(method, support, knots, threads);
+           const std::optional<std::string>& support_bounds, double min_std, int knots, int threads) {
+  const act::fit_settings settings = settings_of(method, support, support_bounds, min_std, knots, threads);
   const array_ref source(source_object, "source", false), target(target_object, "target", false);
   source.require_ndim(2, 2, "a 2-D array [samples x neurons]");
   target.require_ndim(2, 2, "a 2-D array [samples x neurons]");
@@ -67,7 +72,8 @@ void bind_fit(py::module_& m) {
       .def_readonly("map", &py_fit::map, "The fitted map: an act.AffineMap, or an act.QuantileMap for method 'quantile'.")
       .def_readonly("diagnostics", &py_fit::diagnostics,
                     "Per-neuron float64 arrays: 'r2' (R^2 of the line through the sorted pairs), 'w2_before' and "
-                    "'w2_after' (1-D Wasserstein-2 distance to the target before and after transport).")
+                    "'w2_after' (1-D Wasserstein-2 distance to the target before and after transport); bool 'low_spread' "
+                    "(source spread at or below min_std: the fallback map).")
       .def_readonly("source_samples", &py_fit::source_samples)
       .def_readonly("target_samples", &py_fit::target_samples)
       .def_readonly("method", &py_fit::method, "The registry name of the method ('linear', 'mean', ...).")
@@ -78,15 +84,17 @@ void bind_fit(py::module_& m) {
       });
 
   m.def("fit", &fit, py::arg("method"), py::arg("source"), py::arg("target"), py::kw_only(), py::arg("support") = py::none(),
-        py::arg("knots") = 128, py::arg("threads") = 1,
+        py::arg("support_bounds") = py::none(), py::arg("min_std") = 1e-4, py::arg("knots") = 128, py::arg("threads") = 1,
         R"(Fits a transport map with a registered method from source [n_a x d] and target [n_b x d] samples.
 
-method: 'linear', 'mean', 'gaussian', 'actadd', 'caa', 'pca', 'itic', 'aura', 'det0' or 'quantile'
-  (act.methods() lists them). source, target: 2-D float32 or float64 arrays of the same dtype (NumPy, or
+method: 'linear', 'mean', 'gaussian', 'actadd', 'caa', 'pca', 'pca_uncentred', 'itic', 'aura', 'det0' or
+  'quantile' (act.methods() lists them). source, target: 2-D float32 or float64 arrays of the same dtype (NumPy, or
   anything with __dlpack__ or the buffer protocol), rows are samples; read in place when one axis is
   contiguous (C or Fortran order, any outer stride), otherwise copied once.
-support: None (the method's default: 'q0_100' for linear and quantile, 'all' otherwise), 'all',
-  'q0_100' or 'qLO_HI' (e.g. 'q5_95'). knots: per neuron, quantile maps only (0 = all samples).
+support: None (the method's default: 'q0_100' for linear, gaussian and quantile, 'all' otherwise), 'all',
+  'q0_100' or 'qLO_HI' (e.g. 'q5_95'). support_bounds: None ('open': lo < a < hi, the reference's test) or
+  'closed'. min_std: the floor on the source spread of linear, gaussian and mean (neurons at or below it get
+  the fallback map, flagged in diagnostics['low_spread']). knots: per neuron, quantile maps only (0 = all samples).
 threads: over neurons, 1 = the calling thread, 0 = all cores. The GIL is released while fitting.
 Returns an act.Fit; float32 input gives float32 maps, float64 input float64 maps.)");
   m.def("_sample_view", &sample_view, py::arg("x"), "For tests: how act.fit reads a 2-D array (layout, data address).");

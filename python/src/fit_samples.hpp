@@ -93,6 +93,12 @@ py_fit fit_typed(const std::string& method, const array_ref& source, const array
   if (d.r2.size() != 0) out.diagnostics["r2"] = numpy_copy(d.r2);
   if (d.w2_before.size() != 0) out.diagnostics["w2_before"] = numpy_copy(d.w2_before);
   if (d.w2_after.size() != 0) out.diagnostics["w2_after"] = numpy_copy(d.w2_after);
+  out.low_spread_neurons = act::low_spread_count(d);
+  if (d.low_spread.size() != 0) {
+    py::array_t<bool> flags(d.low_spread.size());
+    std::copy(d.low_spread.data(), d.low_spread.data() + d.low_spread.size(), flags.mutable_data());
+    out.diagnostics["low_spread"] = flags;
+  }
   out.map = to_python(std::move(result.map));
   return out;
 }

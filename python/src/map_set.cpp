@@ -47,7 +47,7 @@ void insert(py_map_set& self, const std::string& site, py::handle fit_or_map, co
   if (py::isinstance<py_fit>(fit_or_map)) {
     const auto& f = fit_or_map.cast<const py_fit&>();
     map = float_map_of(f.map, "MapSet.insert");
-    info = {f.method, f.source_samples, f.target_samples, "mean", f.support};
+    info = {f.method, f.source_samples, f.target_samples, "mean", f.support, f.low_spread_neurons};
   } else {
     map = float_map_of(fit_or_map, "MapSet.insert");
   }

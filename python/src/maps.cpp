@@ -77,7 +77,7 @@ bool wants_double(py::handle object, const char* name) {
 }
 
 template <class Map>
-Map built_affine(py::handle omega, py::handle beta, py::handle lower, py::handle upper) {
+Map built_affine(py::handle omega, py::handle beta, py::handle lower, py::handle upper, const std::string& bounds) {
   using S = typename Map::scalar_type;
   Map m;
   m.omega = vector_arg<S>(omega, "omega");
@@ -88,16 +88,17 @@ Map built_affine(py::handle omega, py::handle beta, py::handle lower, py::handle
     m.lower = vector_arg<S>(lower, "lower");
     m.upper = vector_arg<S>(upper, "upper");
   }
+  m.bounds = act::parse_bounds(bounds, "AffineMap bounds");
   m.validate();
   return m;
 }
 
-py_affine_map make_affine(py::handle omega, py::handle beta, py::handle lower, py::handle upper) {
+py_affine_map make_affine(py::handle omega, py::handle beta, py::handle lower, py::handle upper, const std::string& bounds) {
   py_affine_map out;
   if (wants_double(omega, "omega"))
-    out.map = built_affine<act::affine_map<double>>(omega, beta, lower, upper);
+    out.map = built_affine<act::affine_map<double>>(omega, beta, lower, upper, bounds);
   else
-    out.map = built_affine<act::affine_map<float>>(omega, beta, lower, upper);
+    out.map = built_affine<act::affine_map<float>>(omega, beta, lower, upper, bounds);
   return out;
 }
 
@@ -234,12 +235,14 @@ act::any_map<float> float_map_of(py::handle map, const char* what) {
 
 void bind_maps(py::module_& m) {
   py::class_<py_affine_map> affine(m, "AffineMap", R"(Per-neuron affine transport map T(a) = omega a + beta, applied where a
-lies in the support [lower, upper] (unbounded when lower/upper are None). Coefficients are read-only
+lies in the support (lower, upper), open by default, or [lower, upper] when closed (unbounded when
+lower/upper are None); NaN and +-Inf are never moved. Coefficients are read-only
 NumPy arrays in the map's dtype (float32, or float64 for maps fitted on float64 samples).)");
   affine
       .def(py::init(&make_affine), py::arg("omega"), py::arg("beta"), py::arg("lower") = py::none(), py::arg("upper") = py::none(),
+           py::arg("bounds") = "open",
            "A map from coefficient arrays [d] (copied; float64 if omega is float64, else float32). Give lower and "
-           "upper for a bounded support.")
+           "upper for a bounded support; bounds 'open' (lower < a < upper, the default) or 'closed'.")
       .def_static(
           "identity",
           [](Eigen::Index d, const std::string& dtype) {
@@ -266,6 +269,9 @@ NumPy arrays in the map's dtype (float32, or float64 for maps fitted on float64 
                               self.cast<py_affine_map&>().map);
           },
           "Support upper bounds [d], or None when unbounded.")
+      .def_property_readonly(
+          "bounds", [](const py_affine_map& self) { return std::visit([](const auto& mm) { return std::string(act::bounds_name(mm.bounds)); }, self.map); },
+          "'open' (lower < a < upper) or 'closed' (lower <= a <= upper); meaningless when unbounded.")
       .def_property_readonly("dim", [](const py_affine_map& self) { return std::visit([](const auto& mm) { return mm.dim(); }, self.map); })
       .def_property_readonly("bounded",
                              [](const py_affine_map& self) { return std::visit([](const auto& mm) { return mm.bounded(); }, self.map); })
@@ -278,11 +284,12 @@ NumPy arrays in the map's dtype (float32, or float64 for maps fitted on float64 
            })
       .def(py::pickle(
           [](py::object self) {
-            return py::make_tuple(self.attr("omega"), self.attr("beta"), self.attr("lower"), self.attr("upper"));
+            return py::make_tuple(self.attr("omega"), self.attr("beta"), self.attr("lower"), self.attr("upper"), self.attr("bounds"));
           },
           [](py::tuple t) {
-            if (t.size() != 4) act::raise<act::invalid_argument>("AffineMap: bad pickle state");
-            return make_affine(t[0], t[1], t[2], t[3]);
+            // Four entries: pickled before supports had a boundary rule, when they were closed.
+            if (t.size() != 4 && t.size() != 5) act::raise<act::invalid_argument>("AffineMap: bad pickle state");
+            return make_affine(t[0], t[1], t[2], t[3], t.size() == 5 ? t[4].cast<std::string>() : std::string("closed"));
           }));
   add_apply_methods(affine);
 

@@ -17,7 +17,7 @@ def samples(rng, n, d, shift=0.0, scale=1.0, dtype=np.float32):
 
 
 def test_registry_lists_every_method():
-    assert METHODS == ["linear", "mean", "gaussian", "actadd", "caa", "pca", "itic", "aura", "det0", "quantile"]
+    assert METHODS == ["linear", "mean", "gaussian", "actadd", "caa", "pca", "pca_uncentred", "itic", "aura", "det0", "quantile"]
     assert act.method("linear")["default_support"] == "q0_100"
     assert act.method("caa")["strength"] == "multiplier"
     with pytest.raises(act.InvalidArgument, match="unknown method 'nope'"):
@@ -28,7 +28,7 @@ def test_registry_lists_every_method():
 def test_fit_equals_act_cli_map_file_bit_for_bit(method, act_cli, rng, tmp_path):
     source = samples(rng, 90, 12)
     # Unequal counts, except for PCA (paired differences).
-    target = samples(rng, 90 if method == "pca" else 70, 12, shift=0.7, scale=1.6)
+    target = samples(rng, 90 if method.startswith("pca") else 70, 12, shift=0.7, scale=1.6)
     np.save(tmp_path / "source.npy", source)
     np.save(tmp_path / "target.npy", target)
     cli_file = tmp_path / "cli.safetensors"
@@ -103,9 +103,9 @@ def test_float64_input_fits_in_float64_close_to_act_cli(act_cli, rng, tmp_path):
 def test_diagnostics_and_counts(rng):
     fit = act.fit("linear", samples(rng, 40, 3), samples(rng, 30, 3, shift=2.0))
     assert (fit.source_samples, fit.target_samples, fit.method, fit.support) == (40, 30, "linear", "q0_100")
-    assert sorted(fit.diagnostics) == ["r2", "w2_after", "w2_before"]
-    for v in fit.diagnostics.values():
-        assert v.dtype == np.float64 and v.shape == (3,)
+    assert sorted(fit.diagnostics) == ["low_spread", "r2", "w2_after", "w2_before"]
+    for name, v in fit.diagnostics.items():
+        assert v.dtype == (bool if name == "low_spread" else np.float64) and v.shape == (3,)
     assert np.all(fit.diagnostics["w2_after"] < fit.diagnostics["w2_before"])
 
 
@@ -172,3 +172,43 @@ def test_fit_releases_the_gil(rng):
     # With the GIL held for the whole fit, this thread could not run inside the window at all.
     inside, seconds = main_thread_runs_during(work)
     assert inside > 100, f"{inside} main-thread iterations during {seconds:.3f} s of fitting"
+
+
+def test_support_bounds_min_std_and_low_spread(rng):
+    # A post-ReLU neuron (exact zeros at the minimum) and a near-constant one (sd 3e-5).
+    source = np.maximum(samples(rng, 64, 2), 0.0)
+    source[:, 1] = 1.5 + 3e-5 * rng.standard_normal(64)
+    target = samples(rng, 64, 2, shift=1.0)
+    fit = act.fit("linear", source, target)
+    assert fit.map.bounds == "open"
+    assert list(fit.diagnostics["low_spread"]) == [False, True]
+    zeros = np.zeros((1, 2), np.float32)
+    fit.map.apply(zeros, strength=1.0)
+    assert zeros[0, 0] == 0.0  # on the open lower bound: left alone
+    closed = act.fit("linear", source, target, support_bounds="closed")
+    assert closed.map.bounds == "closed"
+    zeros = np.zeros((1, 2), np.float32)
+    closed.map.apply(zeros, strength=1.0)
+    assert zeros[0, 0] != 0.0
+    gaussian = act.fit("gaussian", source, target)
+    assert gaussian.map.omega[1] == 1.0 and gaussian.map.beta[1] == 0.0
+    assert act.fit("gaussian", source, target, min_std=0.0).map.omega[1] > 1e3
+    with pytest.raises(act.InvalidArgument, match="min_std"):
+        act.fit("gaussian", source, target, min_std=-1.0)
+    with pytest.raises(act.InvalidArgument, match="'half' is not 'open' or 'closed'"):
+        act.fit("linear", source, target, support_bounds="half")
+    m = act.AffineMap(np.ones(1, np.float32), np.ones(1, np.float32), np.zeros(1, np.float32), np.ones(1, np.float32),
+                      bounds="closed")
+    assert m.bounds == "closed"
+
+
+def test_affine_map_pickles_keep_bounds():
+    import pickle
+    ones = np.ones(2, np.float32)
+    m = act.AffineMap(ones, ones, -ones, ones, bounds="closed")
+    assert pickle.loads(pickle.dumps(m)).bounds == "closed"
+    assert pickle.loads(pickle.dumps(act.AffineMap(ones, ones, -ones, ones))).bounds == "open"
+    # A state pickled before the boundary rule existed: its support was closed.
+    old = act.AffineMap.__new__(act.AffineMap)
+    old.__setstate__((ones, ones, -ones, ones))
+    assert old.bounds == "closed"

@@ -55,6 +55,7 @@ TEST_CASE("family: every affine estimator fits and applies through affine_hook")
   fit_and_apply<act::actadd>(a, b, "actadd");
   fit_and_apply<act::caa>(a, b, "caa");
   fit_and_apply<act::pca_direction>(a, b, "pca");
+  fit_and_apply<act::pca_uncentred>(a, b, "pca_uncentred");
   fit_and_apply<act::itic>(a, b, "itic");
   fit_and_apply<act::aura>(a, b, "aura");
   fit_and_apply<act::det0>(a, b, "det0");

@@ -32,13 +32,15 @@ TEST_CASE("gaussian_act: unequal counts use each side's own n - 1") {
   CHECK(fit.map.beta[0] == doctest::Approx(3.0 - omega));
 }
 
-TEST_CASE("gaussian_act: a constant source neuron falls back to the finite mean shift") {
+TEST_CASE("gaussian_act: a constant source neuron gets the identity (the reference's rule), flagged") {
   MatrixXd a(3, 2), b(3, 2);
   a << 4, 0, 4, 1, 4, 2;
   b << 1, 0, 2, 1, 6, 2;
   const auto fit = act::gaussian_act{}.fit(a, b);
   CHECK(fit.map.omega[0] == 1.0);
-  CHECK(fit.map.beta[0] == doctest::Approx(3.0 - 4.0));
+  CHECK(fit.map.beta[0] == 0.0);
+  CHECK(fit.diagnostics.low_spread[0]);
+  CHECK_FALSE(fit.diagnostics.low_spread[1]);
   CHECK(fit.map.omega[1] == doctest::Approx(1.0));
   CHECK(fit.map.beta[1] == doctest::Approx(0.0));
   CHECK(std::isfinite(fit.diagnostics.w2_after[0]));

@@ -252,3 +252,28 @@ TEST_CASE("map files keep the set's own metadata; act.* keys stay act's") {
   CHECK_THROWS_WITH_AS(act::maps_to_safetensors(maps), doctest::Contains("'act.method.blk.3' is not allowed"), act::invalid_argument);
   std::remove(path.c_str());
 }
+
+TEST_CASE("support bounds and the low-spread count round trip; files without act.bounds load as closed") {
+  auto maps = sample_maps();
+  auto closed = std::get<act::affine_map<float>>(maps.at("blk.12.post_attn_norm").map);
+  closed.bounds = act::support_bounds::closed;
+  maps.insert("closed", closed, {"linear", 5, 5, "mean", "q0_100", 2});
+  auto file = act::maps_to_safetensors(maps);
+  CHECK(file.metadata.at("act.bounds.blk.12.post_attn_norm") == "open");
+  CHECK(file.metadata.at("act.bounds.closed") == "closed");
+  CHECK(file.metadata.count("act.bounds.blk.3") == 0);  // unbounded: no rule to record
+  CHECK(file.metadata.at("act.low_spread.closed") == "2");
+  auto loaded = act::maps_from_safetensors(file, "mem");
+  CHECK(std::get<act::affine_map<float>>(loaded.at("blk.12.post_attn_norm").map).bounds == act::support_bounds::open);
+  CHECK(std::get<act::affine_map<float>>(loaded.at("closed").map).bounds == act::support_bounds::closed);
+  CHECK(loaded.at("closed").info.low_spread_neurons == 2);
+  CHECK(loaded.at("blk.3").info.low_spread_neurons == 0);
+  // Written before the key existed: the supports were closed.
+  file.metadata.erase("act.bounds.blk.12.post_attn_norm");
+  loaded = act::maps_from_safetensors(file, "mem");
+  CHECK(std::get<act::affine_map<float>>(loaded.at("blk.12.post_attn_norm").map).bounds == act::support_bounds::closed);
+  CHECK(load_error([](act::safetensors_file& f) { f.metadata["act.bounds.blk.12.post_attn_norm"] = "half-open"; })
+            .find("act.bounds.blk.12.post_attn_norm is 'half-open'") != std::string::npos);
+  CHECK(load_error([](act::safetensors_file& f) { f.metadata["act.low_spread.blk.3"] = "-1"; }).find("act.low_spread.blk.3") !=
+        std::string::npos);
+}

@@ -197,4 +197,14 @@ TEST_CASE("act-llama: bad input gives exit status 1 and one line, usage errors 2
     CHECK(r.err.find("usage:") != std::string::npos);
   }
   CHECK(run(tool, "--help", dir).status == 0);
+  // The parser shared with act-cli (tools/common/arguments.hpp): per-command help, suggestions, stray words.
+  r = run(tool, "fit --help", dir);
+  CHECK(r.status == 0);
+  CHECK(r.out.find("usage:") != std::string::npos);
+  r = run(tool, "generate --modle m --prompt x", dir);
+  CHECK(r.status == 2);
+  CHECK(r.err.find("did you mean --model?") != std::string::npos);
+  r = run(tool, "generate --model m --prompt x stray", dir);
+  CHECK(r.status == 2);
+  CHECK(r.err.find("unexpected argument 'stray'") != std::string::npos);
 }

@@ -28,9 +28,34 @@ TEST_CASE("support gates the reference transport") {
   m.lower = Eigen::ArrayXf::Constant(1, 0.0f);
   m.upper = Eigen::ArrayXf::Constant(1, 1.0f);
   CHECK(m.transport(0, 0.5f) == 1.5f);
-  CHECK(m.transport(0, 1.0f) == 2.0f);  // closed interval
+  CHECK(m.bounds == act::support_bounds::open);  // the default: the reference's strict test
+  CHECK(m.transport(0, 1.0f) == 1.0f);
+  CHECK(m.transport(0, 0.0f) == 0.0f);
+  m.bounds = act::support_bounds::closed;
+  CHECK(m.transport(0, 1.0f) == 2.0f);
+  CHECK(m.transport(0, 0.0f) == 1.0f);
   CHECK(m.transport(0, 1.5f) == 1.5f);
   CHECK(std::isnan(m.transport(0, std::numeric_limits<float>::quiet_NaN())));
+  CHECK(m.cast<double>().bounds == act::support_bounds::closed);
+}
+
+TEST_CASE_TEMPLATE("transport keeps +-Inf bit for bit, bounded or not, even when omega = 0", T, float, double) {
+  constexpr T inf = std::numeric_limits<T>::infinity();
+  act::affine_map<T> m = act::affine_map<T>::identity(1);
+  m.omega[0] = 0;  // inf * 0 would be NaN
+  m.beta[0] = 2;
+  for (const bool bounded : {false, true})
+    for (const auto rule : {act::support_bounds::open, act::support_bounds::closed}) {
+      if (bounded) {
+        m.lower = Eigen::Array<T, Eigen::Dynamic, 1>::Constant(1, -inf);
+        m.upper = Eigen::Array<T, Eigen::Dynamic, 1>::Constant(1, inf);
+      }
+      m.bounds = rule;
+      CHECK(m.transport(0, inf) == inf);
+      CHECK(m.transport(0, -inf) == -inf);
+      CHECK_FALSE(m.in_support(0, inf));
+      CHECK(m.transport(0, T(1)) == T(2));
+    }
 }
 
 TEST_CASE("validate names what is malformed") {

@@ -26,57 +26,16 @@
 #include <doctest/doctest.h>
 
 #include "io_test_util.hpp"
+#include "run_program.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct run_result {
-  int status = -1;  ///< exit status, or -1 when killed by a signal
-  std::string out, err;
-};
-
-std::string read_all(int fd) {
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n <= 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  return text;
-}
+using act_test::run_result;
 
 /// Runs act-cli with exactly these arguments (no shell: any bytes pass through), stdout and stderr apart.
-run_result run(const std::vector<std::string>& arguments) {
-  std::vector<char*> argv{const_cast<char*>(ACT_CLI_PATH)};
-  for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  int out[2], err[2];
-  REQUIRE(::pipe(out) == 0);
-  REQUIRE(::pipe(err) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    ::close(out[0]);
-    ::close(err[0]);
-    ::execv(ACT_CLI_PATH, argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  ::close(err[1]);
-  run_result r;
-  r.out = read_all(out[0]);  // act-cli's output is small: reading one pipe after the other cannot block
-  r.err = read_all(err[0]);
-  ::close(out[0]);
-  ::close(err[0]);
-  int raw = 0;
-  ::waitpid(pid, &raw, 0);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+run_result run(const std::vector<std::string>& arguments) { return act_test::run_program(ACT_CLI_PATH, arguments); }
 
 bool has_control_bytes(const std::string& text) {
   for (const char c : text) {

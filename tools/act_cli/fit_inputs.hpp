@@ -19,31 +19,71 @@
 #include <act/io/npy_mapped.hpp>
 #include <fmt/format.h>
 
-#include "arguments.hpp"
+#include "../common/arguments.hpp"
 
 namespace act_cli {
+
+using act_tools::arguments;
+using act_tools::usage_error;
 
 /// --method: a registered method; a usage error listing them otherwise.
 inline const act::method_info& method_option(const arguments& args) {
   const std::string name = args.required("method");
   const act::method_info* info = act::find_method(name);
-  if (info == nullptr) throw usage_error(fmt::format("unknown --method '{}' (one of: {})", name, act::method_names()));
+  if (info == nullptr) {
+    std::vector<std::string> names;
+    for (const act::method_info& m : act::methods()) names.emplace_back(m.name);
+    const std::string guess = act_tools::nearest(name, names);
+    throw usage_error(fmt::format("unknown --method '{}'{} (one of: {})", name,
+                                  guess.empty() ? "" : fmt::format(" (did you mean {}?)", guess), act::method_names()));
+  }
   return *info;
+}
+
+/// The registered methods `keep` selects, as "a/b/c" (for messages and hints).
+template <class Keep>
+std::string method_names_where(Keep&& keep) {
+  std::string out;
+  for (const act::method_info& m : act::methods())
+    if (keep(m)) out += fmt::format("{}{}", out.empty() ? "" : "/", m.name);
+  return out;
 }
 
 /// --knots (quantile maps only): 0 (a knot at every sample, as in the library) or an integer >= 2.
 inline int knots_option(const arguments& args, const act::method_info& method, int fallback) {
   if (!args.has("knots")) return fallback;
-  if (method.kind != act::map_kind::quantile) {
-    std::string quantile;
-    for (const act::method_info& m : act::methods())
-      if (m.kind == act::map_kind::quantile) quantile += fmt::format("{}{}", quantile.empty() ? "" : "/", m.name);
-    throw usage_error(fmt::format("--knots applies to --method {} only", quantile));
-  }
+  if (method.kind != act::map_kind::quantile)
+    throw usage_error(fmt::format("--knots applies to --method {} only",
+                                  method_names_where([](const act::method_info& m) { return m.kind == act::map_kind::quantile; })));
   const double k = args.number("knots", fallback);
   if (!((k == 0 || k >= 2) && k <= 1e9 && k == static_cast<double>(static_cast<long>(k))))
     throw usage_error(fmt::format("--knots must be 0 (every sample) or an integer >= 2, got '{}'", args.required("knots")));
   return static_cast<int>(k);
+}
+
+/// --support, --support-bounds, --min-std and --knots into `settings`, refusing options `method` does not
+/// take; returns the support in force (the method's default without --support).
+inline act::support support_options(const arguments& args, const act::method_info& method, act::fit_settings& settings) {
+  act::support support;
+  try {
+    if (args.has("support")) settings.support = act::support::parse(args.required("support"));
+    if (args.has("support-bounds")) settings.bounds = act::parse_bounds(args.required("support-bounds"), "--support-bounds");
+    support = act::support_for(method, settings);
+  } catch (const act::invalid_argument& e) {
+    throw usage_error(fmt::format("{}{}", args.has("support") ? "--support: " : "", e.what()));
+  }
+  if (args.has("support-bounds") && !(method.has_support && support.bounded))
+    throw usage_error(fmt::format("--support-bounds applies to bounded supports of affine methods; {} has {}", method.name,
+                                  method.has_support ? "an unbounded support (--support all)" : "knots, not a support"));
+  if (args.has("min-std")) {
+    if (!method.has_min_std)
+      throw usage_error(fmt::format("--min-std applies to --method {} only",
+                                    method_names_where([](const act::method_info& m) { return m.has_min_std; })));
+    settings.min_std = args.number("min-std", settings.min_std);
+    if (!(settings.min_std >= 0)) throw usage_error(fmt::format("--min-std must be >= 0, got '{}'", args.required("min-std")));
+  }
+  settings.knots = knots_option(args, method, settings.knots);
+  return support;
 }
 
 /// --pooling: how 3-D inputs become samples (and the label the map file records); mean by default.

@@ -1,19 +1,21 @@
 // act-cli: fit transport maps from .npy activation dumps, apply them, inspect map files, and convert
 // additive maps to and from llama.cpp control vectors (GGUF).
 //
-// Exit status: 0 on success, 2 for usage errors (with the usage text), 1 for everything else (one line
-// on stderr naming the file and what is wrong).
+// Exit status: 0 on success, 2 for usage errors (with the command's usage), 1 for everything else (one
+// line on stderr naming the file and what is wrong).
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <initializer_list>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -23,66 +25,156 @@
 #include <act/columns/fit.hpp>
 #include <fmt/core.h>
 
-#include "arguments.hpp"
+#include "../common/arguments.hpp"
 #include "fit_inputs.hpp"
 
 namespace {
 
-using act_cli::arguments;
-using act_cli::usage_error;
+using act_tools::arguments;
+using act_tools::usage_error;
 
-constexpr const char* usage_text = R"(usage:
-  act-cli fit --method M --source S.npy [--source S2.npy ...] --target T.npy [--target T2.npy ...]
-              --out MAP.safetensors [--site NAME] [--support all|q0_100|qLO_HI] [--knots K]
-              [--pooling mean|last|max|min] [--lengths L.npy ... | --mask M.npy ...] [--memory MB]
-              [--quiet] [--lock-timeout SECONDS]
-  act-cli apply --map MAP --strength L --input X.npy --output Y.npy [--site NAME]
-  act-cli info MAP
-  act-cli export-gguf --map MAP --out CV.gguf [--model-hint ARCH] [--strength L] [--normalize] [--layer N] [--model M.gguf]
-  act-cli import-gguf --gguf CV.gguf --out MAP.safetensors
+/// One subcommand: its name, usage (printed by `act-cli help NAME` and `act-cli NAME --help`, and after
+/// its usage errors) and what it accepts.
+struct command_spec {
+  const char* name;
+  const char* usage;
+  act_tools::option_table options;
+};
 
-  .npy arrays: rows are samples (or tokens), columns neurons; float32/float64/float16/bfloat16.
-  fit: several files per side are concatenated by rows; 3-D [B x T x d] files are pooled per sequence with
-  --pooling over the tokens their --lengths (int, one per sequence) or --mask ([B x T]) marks valid, one such
-  file per 3-D input in order (source files first); files are memory-mapped and read a block of neurons at
-  a time within --memory MB (default {}; pca and itic read both sides whole).
-  control vectors: site l_out-N (or blk.N), the output of block N, is direction.N (N >= 1); other sites need
-  --layer N. --normalize: unit length per direction; --model: check n_embd and the layers against the model.
-  methods: {}
-  fit adds its site to MAP under a lock, so parallel fits into one file keep every site.
-  No output may be one of the command's inputs.
+const command_spec commands[] = {
+    {"fit",
+     "  act-cli fit --method M --source S.npy [--source S2.npy ...] --target T.npy [--target T2.npy ...]\n"
+     "              --out MAP.safetensors [--site NAME] [--support all|q0_100|qLO_HI] [--support-bounds open|closed]\n"
+     "              [--min-std S] [--knots K] [--pooling mean|last|max|min] [--lengths L.npy ... | --mask M.npy ...]\n"
+     "              [--memory MB] [--lock-timeout SECONDS] [--quiet]\n"
+     "    fits one site and adds it to MAP under a lock (parallel fits into one file keep every site).\n"
+     "    Several files per side are concatenated by rows; 3-D [B x T x d] files are pooled per sequence with\n"
+     "    --pooling over the tokens their --lengths (int, one per sequence) or --mask ([B x T]) marks valid, one\n"
+     "    such file per 3-D input in order (source files first). Files are memory-mapped and read a block of\n"
+     "    neurons at a time within --memory MB (default {memory}; pca, pca_uncentred and itic read both sides whole).\n"
+     "    --support: the method's default when absent; bounded supports are open (lo < a < hi, the reference's\n"
+     "    test) unless --support-bounds closed. --min-std: the floor on the source spread of linear, gaussian\n"
+     "    and mean (default 1e-4); neurons below it get the method's fallback map and are counted by info.\n"
+     "    methods: {methods}\n",
+     {{"method", "out", "site", "support", "support-bounds", "min-std", "knots", "pooling", "memory", "lock-timeout"},
+      {"quiet"},
+      {"source", "target", "lengths", "mask"}}},
+    {"apply",
+     "  act-cli apply --map MAP --strength L --input X.npy --output Y.npy [--site NAME] [--quiet]\n"
+     "    applies one site's map at strength L to every row of X.\n",
+     {{"map", "strength", "input", "output", "site"}, {"quiet"}, {}}},
+    {"info",
+     "  act-cli info MAP\n"
+     "    lists the sites of a map file: method, d, support and its bounds, samples, pooling, neurons below the\n"
+     "    spread floor, and omega and beta summaries.\n",
+     {{}, {}, {}}},
+    {"export-gguf",
+     "  act-cli export-gguf --map MAP --out CV.gguf [--model-hint ARCH] [--strength L] [--normalize] [--layer N]\n"
+     "              [--model M.gguf]\n"
+     "    control vectors: site l_out-N (or blk.N), the output of block N, is direction.N (N >= 1); other sites\n"
+     "    need --layer N. --normalize: unit length per direction; --model: check n_embd and the layers.\n",
+     {{"map", "out", "model-hint", "strength", "layer", "model"}, {"normalize"}, {}}},
+    {"import-gguf",
+     "  act-cli import-gguf --gguf CV.gguf --out MAP.safetensors\n"
+     "    a llama.cpp control vector as a map file (sites l_out-N).\n",
+     {{"gguf", "out"}, {}, {}}},
+};
+
+constexpr const char* usage_footer = R"(
+  act-cli help COMMAND, act-cli COMMAND --help: that command's usage. act-cli --version: the version.
+  Options are --name value or --name=value. .npy arrays: rows are samples (or tokens), columns neurons;
+  float32/float64/float16. No output may be one of the command's inputs.
+  Exit status: 0 success, 1 error (one line on stderr), 2 usage error.
 )";
 
-/// Prints "elapsed" on stderr once a second while a long fit runs, only when stderr is a terminal.
+const command_spec* find_command(std::string_view name) {
+  for (const command_spec& c : commands)
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+std::string command_usage(const command_spec& c) {
+  return "usage:\n" + fmt::format(c.usage, fmt::arg("methods", act::method_names()), fmt::arg("memory", act::default_fit_memory >> 20));
+}
+
+std::string full_usage() {
+  std::string out = "usage:\n";
+  for (const command_spec& c : commands) out += fmt::format(c.usage, fmt::arg("methods", act::method_names()), fmt::arg("memory", act::default_fit_memory >> 20));
+  return out + usage_footer;
+}
+
+/// A usage error inside a command: the message, then that command's usage.
+struct command_usage_error : usage_error {
+  command_usage_error(const usage_error& e, const command_spec& c) : usage_error(e.what()), usage(command_usage(c)) {}
+  std::string usage;
+};
+
+/// A status line on stderr while a command loads and fits: which step of how many, what it does and for
+/// how long, redrawn in place and erased at the end. Only on a terminal, never with --quiet.
 class progress_line {
  public:
-  explicit progress_line(std::string what) : what_(std::move(what)) {
-    if (!isatty(STDERR_FILENO)) return;
+  progress_line(int steps, bool quiet) : steps_(steps), enabled_(!quiet && isatty(STDERR_FILENO)) {
+    if (!enabled_) return;
     thread_ = std::thread([this] {
-      const auto start = std::chrono::steady_clock::now();
       while (!done_.load()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        if (s >= 1.0 && !done_.load()) {
-          fmt::print(stderr, "\r{} ... {:.0f} s", what_, s);
-          std::fflush(stderr);
-          shown_ = true;
-        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        if (!done_.load()) draw();
       }
     });
   }
+  progress_line(const progress_line&) = delete;
+  progress_line& operator=(const progress_line&) = delete;
   ~progress_line() {
     done_ = true;
     if (thread_.joinable()) thread_.join();
-    if (shown_) fmt::print(stderr, "\r\033[K");
+    if (enabled_) fmt::print(stderr, "\r\033[K");
+  }
+
+  /// Starts the next step, e.g. "loading s.npy (12.5 MB)".
+  void step(std::string what) {
+    if (!enabled_) return;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      what_ = std::move(what);
+      ++step_;
+      start_ = std::chrono::steady_clock::now();
+    }
+    draw();
   }
 
  private:
+  void draw() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (step_ == 0) return;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    fmt::print(stderr, "\r\033[K[{}/{}] {} ... {:.0f} s", step_, steps_, act::printable(what_), s);
+    std::fflush(stderr);
+  }
+
+  int steps_;
+  bool enabled_;
+  int step_ = 0;
   std::string what_;
+  std::chrono::steady_clock::time_point start_;
+  std::mutex mutex_;
   std::atomic<bool> done_{false};
-  std::atomic<bool> shown_{false};
   std::thread thread_;
 };
+
+/// "loading PATH (12.5 MB)" for a progress step.
+std::string loading(const std::vector<std::string>& paths);
+std::string loading(const std::string& path) { return loading(std::vector<std::string>{path}); }
+
+/// "loading A + B (25.0 MB)" for several files.
+std::string loading(const std::vector<std::string>& paths) {
+  double bytes = 0;
+  for (const std::string& path : paths) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return fmt::format("loading {}", fmt::join(paths, " + "));
+    bytes += static_cast<double>(st.st_size);
+  }
+  return fmt::format("loading {} ({:.1f} MB)", fmt::join(paths, " + "), bytes / 1e6);
+}
 
 /// A .npy array's values (row-major doubles) as a [rows x cols] matrix; a 1-D array is one row.
 Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> matrix_of(const act::npy_array& a,
@@ -104,6 +196,18 @@ auto naming_files(const std::string& source, const std::string& target, F&& f) {
   }
 }
 
+/// Reads a map file; a file that is not one (an .npy array, a text file, a truncated download) is named as
+/// such, with the reader's reason after it.
+act::map_set load_map_file(const std::string& path) {
+  try {
+    return act::load_maps(path);
+  } catch (const act::format_error& e) {
+    std::string reason = e.what();
+    if (reason.rfind(path + ": ", 0) == 0) reason.erase(0, path.size() + 2);
+    act::raise<act::format_error>("{}: not a safetensors map file ({})", path, reason);
+  }
+}
+
 /// Refuses, before any work, an output that is the same file as one of the inputs (same device and inode:
 /// `./a` and `a`, symlinks and hard links count), which the output would replace.
 void refuse_output_over_inputs(const char* output_option, const std::string& output,
@@ -114,10 +218,8 @@ void refuse_output_over_inputs(const char* output_option, const std::string& out
                                     output_option, output, option, input));
 }
 
-int fit(int argc, char** argv) {
-  const arguments args(argc, argv, 2, {"method", "out", "site", "support", "knots", "pooling", "lock-timeout", "memory"}, {"quiet"},
-                       {"source", "target", "lengths", "mask"});
-  if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
+int fit(const arguments& args) {
+  args.no_positional();
   const act::method_info* info = &act_cli::method_option(args);
   const std::string method(info->name);
   (void)args.required("source"), (void)args.required("target");
@@ -127,14 +229,7 @@ int fit(int argc, char** argv) {
   const std::string out = args.required("out"), site = args.value_or("site", "site");
   act::fit_settings settings;
   settings.threads = 0;  // all cores
-  act::support support;  // the registry's default, or --support where the method takes it
-  try {
-    if (args.has("support")) settings.support = act::support::parse(args.required("support"));
-    support = act::support_for(*info, settings);
-  } catch (const act::invalid_argument& e) {
-    throw usage_error(fmt::format("--support: {}", e.what()));
-  }
-  settings.knots = act_cli::knots_option(args, *info, settings.knots);
+  const act::support support = act_cli::support_options(args, *info, settings);
   const act::pooling how = act_cli::pooling_option(args);
   const std::string pooling(act::to_string(how));
   if (args.has("lengths") && args.has("mask")) throw usage_error("give --lengths or --mask, not both");
@@ -154,30 +249,46 @@ int fit(int argc, char** argv) {
     for (const std::string& file : *files) refuse_output_over_inputs("out", out, {{option, file}});
   for (const std::string& file : validity.files) refuse_output_over_inputs("out", out, {{validity.masks ? "mask" : "lengths", file}});
   // An existing output must be a map file (its other sites are kept): find out before fitting.
-  if (struct stat st {}; ::stat(out.c_str(), &st) == 0 || errno != ENOENT) (void)act::load_maps(out);
+  if (struct stat st {}; ::stat(out.c_str(), &st) == 0 || errno != ENOENT) (void)load_map_file(out);
 
   const std::size_t inputs_3d = act_cli::count_3d(source_files) + act_cli::count_3d(target_files);
   if (!validity.files.empty() && validity.files.size() != inputs_3d)
     throw usage_error(fmt::format("{} --{} file(s) for {} 3-D input(s): give one per 3-D file, source files first",
                                   validity.files.size(), validity.masks ? "mask" : "lengths", inputs_3d));
-  // Memory-mapped; fit_columns reads them a block of neurons at a time.
-  const act::stacked_columns<float> source = act_cli::side_columns(source_files, validity, how);
-  const act::stacked_columns<float> target = act_cli::side_columns(target_files, validity, how);
+  const bool quiet = args.has("quiet");
   act::map_set fitted;
+  Eigen::Index low_spread = 0, rows_source = 0, rows_target = 0, d = 0;
   {
-    progress_line progress(fmt::format("fitting {} on {} x {} and {} x {}", method, source.rows(), source.cols(),
-                                       target.rows(), target.cols()));
+    // Memory-mapped (headers checked, 3-D files' lengths or masks read); fit_columns reads the samples a
+    // block of neurons at a time.
+    progress_line progress(3, quiet);
+    progress.step(loading(source_files));
+    const act::stacked_columns<float> source = act_cli::side_columns(source_files, validity, how);
+    progress.step(loading(target_files));
+    const act::stacked_columns<float> target = act_cli::side_columns(target_files, validity, how);
+    rows_source = source.rows();
+    rows_target = target.rows();
+    d = source.cols();
+    progress.step(fmt::format("fitting {} on {} x {} and {} x {}", method, source.rows(), source.cols(), target.rows(),
+                              target.cols()));
     naming_files(source_path, target_path, [&] {
       const auto fit = act::fit_columns<float>(method, source, target, settings, static_cast<std::size_t>(memory_mb * 1048576.0));
-      fitted.insert(site, fit.map, {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings)});
+      low_spread = act::low_spread_count(fit.diagnostics);
+      fitted.insert(site, fit.map,
+                    {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings), low_spread});
       return 0;
     });
   }
   // Under the file's lock: re-read it, add the site, write it. Parallel fits into one file keep every site.
   act::update_map_file(out, fitted, std::chrono::milliseconds(static_cast<long long>(lock_seconds * 1000.0)));
-  if (!args.has("quiet"))
-    fmt::print("{}: site '{}' fitted with {} on {} source and {} target samples of {} neurons (support {})\n",
-               act::printable(out), site, method, source.rows(), target.rows(), source.cols(), support.to_string());
+  if (!quiet) {
+    const std::string bounds = info->has_support && support.bounded ? fmt::format(", {}", act::bounds_name(support.bounds)) : "";
+    fmt::print("{}: site '{}' fitted with {} on {} source and {} target samples of {} neurons (support {}{})\n",
+               act::printable(out), site, method, rows_source, rows_target, d, support.to_string(), bounds);
+    if (low_spread > 0)
+      fmt::print("{}: {} neuron(s) have a source spread at or below --min-std {} and got {}'s fallback map\n",
+                 act::printable(out), low_spread, settings.min_std, method);
+  }
   return 0;
 }
 
@@ -194,14 +305,14 @@ std::string choose_site(const act::map_set& maps, const arguments& args, const s
   return maps.sites().front();
 }
 
-int apply(int argc, char** argv) {
-  const arguments args(argc, argv, 2, {"map", "strength", "input", "output", "site"}, {});
-  if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
+int apply(const arguments& args) {
+  args.no_positional();
   const std::string map_path = args.required("map"), input = args.required("input"), output = args.required("output");
   const double lambda = args.number("strength", 0.0);
   if (!args.has("strength")) throw usage_error("missing --strength");
   refuse_output_over_inputs("output", output, {{"map", map_path}, {"input", input}});
-  act::map_set maps = act::load_maps(map_path);
+  progress_line progress(2, args.has("quiet"));
+  act::map_set maps = load_map_file(map_path);
   const std::string site = choose_site(maps, args, map_path);
   try {
     maps.set_strength(site, lambda);
@@ -209,7 +320,9 @@ int apply(int argc, char** argv) {
     act::raise<act::non_finite_error>("{}: {}; nothing written", map_path, e.what());
   }
 
+  progress.step(loading(input));
   const auto a = act::read_npy(input);
+  progress.step(fmt::format("applying site '{}' to {} x {}", site, a.rows(), a.cols()));
   // Row-major float32 copy of the input; 1-D inputs are one row (and are written back 1-D).
   Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> x = matrix_of(a, input).cast<float>();
   try {
@@ -233,21 +346,40 @@ int apply(int argc, char** argv) {
   return 0;
 }
 
-/// min / mean / max of a coefficient array, for the info table.
+/// "min / mean / max" of a coefficient array, for the info table.
 std::string summary(const Eigen::ArrayXf& v) {
-  return fmt::format("{:9.4g} {:9.4g} {:9.4g}", v.minCoeff(), v.mean(), v.maxCoeff());
+  return fmt::format("{:.4g} / {:.4g} / {:.4g}", v.minCoeff(), v.mean(), v.maxCoeff());
 }
 
-int info(int argc, char** argv) {
-  const arguments args(argc, argv, 2, {}, {});
+/// Prints rows of cells as a table whose columns are as wide as their widest cell (first row: headers);
+/// columns listed in `right` are right-aligned. Widths count code points (cells are printable UTF-8).
+void print_table(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right) {
+  const auto width = [](const std::string& s) {
+    return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+  };
+  std::vector<std::size_t> widths(rows.front().size(), 0);
+  for (const auto& row : rows)
+    for (std::size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], width(row[c]));
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      const std::string pad(widths[c] - width(row[c]), ' ');
+      if (c > 0) line += "  ";
+      line += right[c] ? pad + row[c] : (c + 1 == row.size() ? row[c] : row[c] + pad);
+    }
+    fmt::print("{}\n", line);
+  }
+}
+
+int info(const arguments& args) {
   if (args.positional().size() != 1) throw usage_error("info takes exactly one map file");
   const std::string path = args.positional()[0];
-  const act::map_set maps = act::load_maps(path);
+  const act::map_set maps = load_map_file(path);
   // Everything from the file goes through act::printable (as error messages do): no control character
   // reaches the terminal and every site stays on its own line.
   fmt::print("{}: {} site(s)\n\n", act::printable(path), maps.size());
-  fmt::print("{:<28} {:<9} {:>6} {:<8} {:>15} {:<7} {:>29}   {:>29}\n", "site", "method", "d", "support", "samples n_a,n_b",
-             "pooling", "omega min / mean / max", "beta min / mean / max");
+  std::vector<std::vector<std::string>> rows{{"site", "method", "d", "support", "bounds", "samples n_a,n_b", "pooling",
+                                              "low spread", "omega min / mean / max", "beta min / mean / max"}};
   for (const auto& site : maps.sites()) {
     const auto& e = maps.at(site);
     const auto* q = std::get_if<act::quantile_map<float>>(&e.map);
@@ -255,16 +387,16 @@ int info(int argc, char** argv) {
     const act::affine_map<float> m = q ? act::least_squares_line(*q) : std::get<act::affine_map<float>>(e.map);
     const std::string support = q ? fmt::format("{} knots", q->knots())
                                   : e.info.support.empty() ? (m.bounded() ? "bounded" : "all") : e.info.support;
-    fmt::print("{:<28} {:<9} {:>6} {:<8} {:>15} {:<7} {:>29}   {:>29}\n", act::printable(site), act::printable(e.info.method),
-               m.dim(), act::printable(support), fmt::format("{},{}", e.info.source_samples, e.info.target_samples),
-               act::printable(e.info.pooling), summary(m.omega), summary(m.beta));
+    rows.push_back({act::printable(site), act::printable(e.info.method), std::to_string(m.dim()), act::printable(support),
+                    m.bounded() ? act::bounds_name(m.bounds) : "-", fmt::format("{},{}", e.info.source_samples, e.info.target_samples),
+                    act::printable(e.info.pooling), std::to_string(e.info.low_spread_neurons), summary(m.omega), summary(m.beta)});
   }
+  print_table(rows, {false, false, true, false, false, true, false, true, true, true});
   return 0;
 }
 
-int export_gguf(int argc, char** argv) {
-  const arguments args(argc, argv, 2, {"map", "out", "model-hint", "strength", "layer", "model"}, {"normalize"});
-  if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
+int export_gguf(const arguments& args) {
+  args.no_positional();
   const std::string map_path = args.required("map"), out = args.required("out");
   act::control_vector_options options;
   options.strength = args.number("strength", 1.0);  // finite: arguments::number refuses the rest
@@ -280,16 +412,15 @@ int export_gguf(int argc, char** argv) {
     options.layer = static_cast<int>(layer);
   }
   refuse_output_over_inputs("out", out, {{"map", map_path}, {"model", args.value_or("model", "")}});
-  const act::map_set maps = act::load_maps(map_path);
+  const act::map_set maps = load_map_file(map_path);
   if (args.has("model")) options.model = act::read_gguf_model_info(args.required("model"));
   // Site names, layers, additivity, --normalize and the model checks: act::to_control_vector.
   act::write_control_vector(out, act::to_control_vector(maps, options, map_path));
   return 0;
 }
 
-int import_gguf(int argc, char** argv) {
-  const arguments args(argc, argv, 2, {"gguf", "out"}, {});
-  if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
+int import_gguf(const arguments& args) {
+  args.no_positional();
   const std::string in = args.required("gguf"), out = args.required("out");
   refuse_output_over_inputs("out", out, {{"gguf", in}});
   // Sites l_out-N; controlvector.model_hint kept in the map file's metadata; Inf/NaN directions refused.
@@ -297,21 +428,56 @@ int import_gguf(int argc, char** argv) {
   return 0;
 }
 
+int run_command(const command_spec& c, const arguments& args) {
+  const std::string_view name = c.name;
+  if (name == "fit") return fit(args);
+  if (name == "apply") return apply(args);
+  if (name == "info") return info(args);
+  if (name == "export-gguf") return export_gguf(args);
+  return import_gguf(args);
+}
+
+/// "unknown command 'fitt' (did you mean fit?)".
+std::string unknown_command(const std::string& word) {
+  std::vector<std::string> names;
+  for (const command_spec& c : commands) names.emplace_back(c.name);
+  const std::string guess = act_tools::nearest(word, names);
+  return fmt::format("unknown command '{}'{}", word, guess.empty() ? "" : fmt::format(" (did you mean {}?)", guess));
+}
+
 int main_dispatch(int argc, char** argv) {
   if (argc < 2) throw usage_error("missing command");
   const std::string command = argv[1];
-  if (command == "fit") return fit(argc, argv);
-  if (command == "apply") return apply(argc, argv);
-  if (command == "info") return info(argc, argv);
-  if (command == "export-gguf") return export_gguf(argc, argv);
-  if (command == "import-gguf") return import_gguf(argc, argv);
-  if (command == "--help" || command == "-h" || command == "help") {
-    fmt::print(usage_text, act::default_fit_memory >> 20, act::method_names());
+  if (command == "--help" || command == "-h" || (command == "help" && argc == 2)) {
+    fmt::print("{}", full_usage());
     return 0;
   }
-  throw usage_error(fmt::format("unknown command '{}'", command));
+  if (command == "--version" || command == "-V") {
+    fmt::print("act-cli {}.{}.{}\n", ACT_VERSION_MAJOR, ACT_VERSION_MINOR, ACT_VERSION_PATCH);
+    return 0;
+  }
+  if (command == "help") {
+    if (argc > 3) throw usage_error("help takes one command");
+    const command_spec* c = find_command(argv[2]);
+    if (c == nullptr) throw usage_error(unknown_command(argv[2]));
+    fmt::print("{}", command_usage(*c));
+    return 0;
+  }
+  const command_spec* c = find_command(command);
+  if (c == nullptr) throw usage_error(unknown_command(command));
+  try {
+    const arguments args(argc, argv, 2, c->options);
+    if (args.help()) {
+      fmt::print("{}", command_usage(*c));
+      return 0;
+    }
+    return run_command(*c, args);
+  } catch (const command_usage_error&) {
+    throw;
+  } catch (const usage_error& e) {
+    throw command_usage_error(e, *c);
+  }
 }
-
 
 }  // namespace
 
@@ -320,9 +486,11 @@ int main_dispatch(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return main_dispatch(argc, argv);
+  } catch (const command_usage_error& e) {
+    fmt::print(stderr, "act-cli: {}\n{}", act::printable(e.what()), e.usage);
+    return 2;
   } catch (const usage_error& e) {
-    fmt::print(stderr, "act-cli: {}\n", act::printable(e.what()));
-    fmt::print(stderr, usage_text, act::default_fit_memory >> 20, act::method_names());
+    fmt::print(stderr, "act-cli: {}\n{}", act::printable(e.what()), full_usage());
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "act-cli: {}\n", act::printable(e.what()));

@@ -29,12 +29,11 @@
 #include <fmt/format.h>
 #include <llama.h>
 
-#include "arguments.hpp"
+#include "../common/arguments.hpp"
 
 namespace {
 
-using act_llama::arguments;
-using act_llama::usage_error;
+using act_tools::usage_error;
 
 constexpr const char* usage_text = R"(usage:
   act-llama capture --model M.gguf --prompts P.txt --tensors T1,T2,... [--pooling mean|last] --out DIR
@@ -42,6 +41,7 @@ constexpr const char* usage_text = R"(usage:
                 [--support all|q0_100|qLO_HI] [--pooling mean|last] [--causal|--simultaneous] --out MAP.safetensors
   act-llama generate --model M.gguf [--maps MAP] [--strength L] --prompt TEXT [-n N] [--seed S] [--temp T]
 
+  options: --name value or --name=value; -h or --help anywhere prints this text
   options of every command: --threads N (default: half the cores, at most 4), --ctx N (context size; default fits the prompts)
   tensors: llama.cpp's graph tensor names, e.g. l_out-12 (output of block 12), attn_norm-3, ffn_out-7, ffn_inp-5
   prompt files: one prompt per line (empty lines skipped; \n \t \\ escapes as in llama.cpp's cvector-generator)
@@ -50,6 +50,25 @@ constexpr const char* usage_text = R"(usage:
   methods: {}
   ACT_LLAMA_LOG=1 shows llama.cpp's own log on stderr.
 )";
+
+void print_usage() { fmt::print(usage_text, act::method_names()); }
+
+/// Thrown when a subcommand was asked for --help: the usage went to stdout, exit status 0.
+struct help_shown {};
+
+/// The words of one subcommand, which takes no positional words; `--help` prints the usage.
+class arguments : public act_tools::arguments {
+ public:
+  arguments(int argc, char** argv, int first, std::vector<std::string> options, std::vector<std::string> flags)
+      : act_tools::arguments(argc, argv, first, {std::move(options), std::move(flags), {}}) {
+    if (help()) {
+      print_usage();
+      throw help_shown{};
+    }
+    no_positional();
+  }
+};
+
 
 // ---- llama.cpp's log: silent unless asked for; its last error is kept for messages -----------------------
 
@@ -415,7 +434,7 @@ int dispatch(int argc, char** argv) {
   if (argc < 2) throw usage_error("missing command");
   const std::string command = argv[1];
   if (command == "--help" || command == "-h" || command == "help") {
-    fmt::print(usage_text, act::method_names());
+    print_usage();
     return 0;
   }
   if (command != "capture" && command != "fit" && command != "generate")
@@ -448,6 +467,8 @@ std::string one_line(std::string_view message) {
 int main(int argc, char** argv) {
   try {
     return dispatch(argc, argv);
+  } catch (const help_shown&) {
+    return 0;
   } catch (const usage_error& e) {
     fmt::print(stderr, "act-llama: {}\n", one_line(e.what()));
     fmt::print(stderr, usage_text, act::method_names());

@@ -24,18 +24,17 @@
 #include <act/mpi.hpp>
 #include <fmt/format.h>
 
-#include "../act_cli/arguments.hpp"
 #include "../act_cli/fit_inputs.hpp"
 
 namespace {
 
-using act_cli::arguments;
-using act_cli::usage_error;
+using act_tools::arguments;
+using act_tools::usage_error;
 
 constexpr const char* usage_text = R"(usage:
   mpirun -np P act-mpi fit --method M --source S.npy [S2.npy ...] --target T.npy [T2.npy ...] --out MAP.safetensors
-                           [--site NAME] [--support all|q0_100|qLO_HI] [--knots K] [--pooling mean|last|max|min]
-                           [--threads N] [--quiet]
+                           [--site NAME] [--support all|q0_100|qLO_HI] [--support-bounds open|closed]
+                           [--min-std S] [--knots K] [--pooling mean|last|max|min] [--threads N] [--quiet]
 
   Each side's files are split among the ranks in order; their rows, concatenated in order, are the samples
   (3-D files are pooled over all their tokens). Rank 0 writes MAP. methods: {}
@@ -71,8 +70,14 @@ int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
   std::vector<char*> pointers;
   for (std::string& w : words) pointers.push_back(w.data());
   const arguments args(static_cast<int>(pointers.size()), pointers.data(), 2,
-                       {"method", "out", "site", "support", "knots", "pooling", "threads"}, {"quiet"}, {"source", "target"});
-  if (!args.positional().empty()) throw usage_error(fmt::format("unexpected argument '{}'", args.positional()[0]));
+                       {{"method", "out", "site", "support", "support-bounds", "min-std", "knots", "pooling", "threads"},
+                        {"quiet"},
+                        {"source", "target"}});
+  if (args.help()) {
+    if (rank == 0) fmt::print(usage_text, act::method_names());
+    return 0;
+  }
+  args.no_positional();
   const act::method_info* info = &act_cli::method_option(args);
   const std::string method(info->name);
   (void)args.required("source"), (void)args.required("target");
@@ -81,13 +86,7 @@ int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
   act::fit_settings settings;
   settings.threads = static_cast<int>(args.number("threads", 1));
   if (settings.threads < 0) throw usage_error("--threads must be >= 0 (0 = all cores)");
-  try {
-    if (args.has("support")) settings.support = act::support::parse(args.required("support"));
-    (void)act::support_for(*info, settings);
-  } catch (const act::invalid_argument& e) {
-    throw usage_error(fmt::format("--support: {}", e.what()));
-  }
-  settings.knots = act_cli::knots_option(args, *info, settings.knots);
+  (void)act_cli::support_options(args, *info, settings);
   const act::pooling how = act_cli::pooling_option(args);
   const std::string pooling(act::to_string(how));
   if (site.empty() || !act::name_problem(site).empty()) throw usage_error(fmt::format("--site '{}' is not a valid site name", site));
@@ -111,7 +110,8 @@ int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
   act::mpi::collectively(comm, [&] {
     if (rank != 0) return;
     act::map_set fitted;
-    fitted.insert(site, fit.map, {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings)});
+    fitted.insert(site, fit.map, {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings),
+                                  act::low_spread_count(fit.diagnostics)});
     act::update_map_file(out, fitted, act::map_file_lock_timeout);
   });
   if (rank == 0 && !args.has("quiet"))

@@ -41,6 +41,7 @@ void place(affine_map<Scalar>& whole, const affine_map<Scalar>& part, Eigen::Ind
     whole.lower.resize(part.bounded() ? d : 0);
     whole.upper.resize(part.bounded() ? d : 0);
   }
+  whole.bounds = part.bounds;
   whole.omega.segment(first, count) = part.omega;
   whole.beta.segment(first, count) = part.beta;
   if (part.bounded()) {
@@ -67,6 +68,8 @@ inline void place(fit_diagnostics& whole, const fit_diagnostics& part, Eigen::In
   put(whole.r2, part.r2);
   put(whole.w2_before, part.w2_before);
   put(whole.w2_after, part.w2_after);
+  if (whole.low_spread.size() != d) whole.low_spread = Eigen::Array<bool, Eigen::Dynamic, 1>::Zero(d);
+  if (part.low_spread.size() != 0) whole.low_spread.segment(first, part.low_spread.size()) = part.low_spread;
 }
 
 /// Bytes a fit needs per neuron of a block (both sides' samples, the quantile knots) and in all (each

@@ -11,14 +11,32 @@
 
 namespace act {
 
+/// Whether a bounded support contains its bounds. `open` is the reference implementation's strict test
+/// lo < a < hi: point masses at the source's extremes (the exact zeros of a post-ReLU site, ties of 16-bit
+/// activations at the minimum) stay where they are. `closed` is lo <= a <= hi (act's maps before open
+/// bounds existed, and map files without an `act.bounds.<site>` key).
+enum class support_bounds { open, closed };
+
+/// "open" or "closed".
+inline const char* bounds_name(support_bounds b) { return b == support_bounds::open ? "open" : "closed"; }
+
+/// Parses "open" or "closed"; `what` names the setting in the error.
+inline support_bounds parse_bounds(std::string_view text, std::string_view what = "support bounds") {
+  if (text == "open") return support_bounds::open;
+  if (text == "closed") return support_bounds::closed;
+  raise<invalid_argument>("{}: '{}' is not 'open' or 'closed'", what, text);
+}
+
 /// The transport support to estimate: unbounded, or the [lo %, hi %] quantile band of the source.
 ///
 /// The paper's Q_o is `support::min_max()` (the band 0-100: [min, max] of the source), its Q_inf is
 /// `support::unbounded()`. Bands use linear interpolation between order statistics (numpy's default).
+/// A bounded support is open by default (see support_bounds); `with_bounds` picks the other rule.
 struct support {
   bool bounded = true;
   double lower_percent = 0.0;
   double upper_percent = 100.0;
+  support_bounds bounds = support_bounds::open;
 
   static support unbounded() { return {false, 0.0, 100.0}; }
   static support min_max() { return {true, 0.0, 100.0}; }
@@ -28,8 +46,14 @@ struct support {
       raise<invalid_argument>("support: quantile band [{}, {}] must satisfy 0 <= lo < hi <= 100", lo, hi);
     return {true, lo, hi};
   }
+  /// This support with boundary rule `b` (meaningless, and kept, for an unbounded support).
+  support with_bounds(support_bounds b) const {
+    support s = *this;
+    s.bounds = b;
+    return s;
+  }
 
-  /// The command-line spelling: "all", "q0_100", "q1_99", "q0.5_99.5".
+  /// The command-line spelling: "all", "q0_100", "q1_99", "q0.5_99.5" (the boundary rule is separate).
   std::string to_string() const {
     if (!bounded) return "all";
     return fmt::format("q{}_{}", lower_percent, upper_percent);

@@ -36,7 +36,8 @@
   EXTERN template void act::row_modes<HOOK>::last_rows(act::activations<T>, const std::vector<Eigen::Index>&) const; \
   EXTERN template void act::row_modes<HOOK>::per_row(act::activations<T>, const float*, std::size_t) const;       \
   EXTERN template void act::row_modes<HOOK>::per_row(act::activations<T>, const std::vector<float>&) const;       \
-  EXTERN template void act::row_modes<HOOK>::channel_spatial(T*, Eigen::Index, Eigen::Index, Eigen::Index) const;
+  EXTERN template void act::row_modes<HOOK>::channel_spatial(T*, Eigen::Index, Eigen::Index, Eigen::Index,          \
+                                                            act::channel_spatial) const;
 
 /// One hook's row modes on every storage type.
 #define ACT_INSTANTIATE_ROW_MODES_FOR(EXTERN, HOOK)   \
@@ -143,6 +144,7 @@
   ACT_INSTANTIATE_ACTADD(EXTERN)              \
   ACT_INSTANTIATE_CAA(EXTERN)                 \
   ACT_INSTANTIATE_PCA_DIRECTION(EXTERN)       \
+  ACT_INSTANTIATE_PCA_UNCENTRED(EXTERN)       \
   ACT_INSTANTIATE_ITIC(EXTERN)                \
   ACT_INSTANTIATE_AURA(EXTERN)                \
   ACT_INSTANTIATE_DET0(EXTERN)                \

@@ -19,6 +19,9 @@ struct gaussian_act_options {
   /// Where the map applies; [min, max] of the source by default, as Linear-AcT (the same family of
   /// interpolating AcT maps, whose support the paper found best for mitigation).
   act::support support = support::min_max();
+  /// The floor on the source spread: a neuron whose source sample sd is <= min_std gets the identity map
+  /// (the reference's rule; sd_B / sd_A would be huge) and is flagged in the diagnostics (low_spread).
+  double min_std = detail::default_min_std;
   /// Threads over neurons (1 = the calling thread only, 0 = all cores).
   int threads = 1;
 };
@@ -27,8 +30,8 @@ struct gaussian_act_options {
 /// with sample standard deviations (divisor n - 1). This is the exact OT map when both sides are Gaussian.
 ///
 /// lambda interpolates: T_lambda(a) = (1 - lambda) a + lambda T(a); lambda = 1 matches mean and sd.
-/// A constant source neuron (sd_A = 0) has no defined ratio; its map is the mean shift (omega = 1,
-/// beta = m_B - m_A), as in linear_act. Results are always finite.
+/// A constant or near-constant source neuron (sample sd_A <= options.min_std) gets the identity map
+/// (omega = 1, beta = 0), as in the reference, flagged in diagnostics.low_spread. Results are always finite.
 class gaussian_act {
  public:
   static constexpr std::string_view name = "gaussian";
@@ -52,9 +55,10 @@ class gaussian_act {
 // instantiations out of every translation unit (detail/instantiations.hpp).
 template <class DA, class DB>
 affine_fit<typename DA::Scalar> gaussian_act::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
+  detail::check_min_std("gaussian_act", options.min_std);
+  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [this](const auto& s) {
     const auto& m = s.moments;
-    if (s.source_sorted.front() == s.source_sorted.back()) return detail::affine_coefficients{1.0, m.mean_b - m.mean_a};
+    if (detail::low_spread_source(s, options.min_std)) return detail::affine_coefficients{1.0, 0.0, true};
     const double omega = detail::sample_sd(m.var_b, s.target_sorted.size()) /
                          detail::sample_sd(m.var_a, s.source_sorted.size());
     return detail::affine_coefficients{omega, m.mean_b - omega * m.mean_a};

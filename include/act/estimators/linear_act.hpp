@@ -19,6 +19,10 @@ namespace act {
 struct linear_act_options {
   /// Where the map applies; the paper's default for mitigation is [min, max] of the source.
   act::support support = support::min_max();
+  /// The floor on the source spread: a neuron whose source sample sd is <= min_std gets the mean shift
+  /// (omega = 1, beta = m_b - m_a) instead of a slope, and is flagged in the diagnostics (low_spread).
+  /// 1e-4 as the reference implementation; 0 keeps only the constant-source fallback.
+  double min_std = detail::default_min_std;
   /// Threads over neurons (1 = the calling thread only, 0 = all cores).
   int threads = 1;
 };
@@ -29,8 +33,10 @@ struct linear_act_options {
 /// With unequal counts the pairs are those of the monotone optimal coupling of the two empirical
 /// distributions (see detail/coupling.hpp); equal counts reduce to plain sorted matching.
 ///
-/// Degenerate neurons: a constant source has no slope; its map is the mean shift (omega = 1,
-/// beta = m_b - m_a). A constant target gives omega = 0, beta = m_b. Results are always finite.
+/// Degenerate neurons: a constant or near-constant source (sample sd <= options.min_std) has no reliable
+/// slope (cov / var_a grows without bound as the spread vanishes); its map is the mean shift (omega = 1,
+/// beta = m_b - m_a), flagged in diagnostics.low_spread. A constant target gives omega = 0, beta = m_b.
+/// Results are always finite.
 ///
 /// Inputs are [n x d] Eigen expressions (rows are samples, columns neurons) in float or double; the
 /// map has the inputs' scalar type; all sums run in double. Column-major inputs are read in place.
@@ -55,7 +61,7 @@ class linear_act {
   explicit linear_act(linear_act_options opts) : options(opts) {}
 
   /// Throws act::shape_error when the neuron counts differ, act::invalid_argument for fewer than 2
-  /// samples on a side, act::non_finite_error naming the first NaN/Inf sample.
+  /// samples on a side or a negative or non-finite min_std, act::non_finite_error naming the first NaN/Inf sample.
   template <class DA, class DB>
   affine_fit<typename DA::Scalar> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const;
 };
@@ -64,11 +70,12 @@ class linear_act {
 // instantiations out of every translation unit (detail/instantiations.hpp).
 template <class DA, class DB>
 affine_fit<typename DA::Scalar> linear_act::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
+  detail::check_min_std("linear_act", options.min_std);
+  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [this](const auto& s) {
     const auto& m = s.moments;
-    const bool constant_source = s.source_sorted.front() == s.source_sorted.back();
-    const double omega = constant_source ? 1.0 : m.cov / m.var_a;
-    return detail::affine_coefficients{omega, m.mean_b - omega * m.mean_a};
+    const bool low_spread = detail::low_spread_source(s, options.min_std);
+    const double omega = low_spread ? 1.0 : m.cov / m.var_a;
+    return detail::affine_coefficients{omega, m.mean_b - omega * m.mean_a, low_spread};
   });
 }
 

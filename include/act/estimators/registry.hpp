@@ -41,7 +41,7 @@ namespace act {
 /// (`name`, `title`, `additive`, `per_neuron`, `strength`, `options_type`, whose default `support` is the
 /// method's default).
 using registered_estimators =
-    std::tuple<linear_act, mean_act, gaussian_act, actadd, caa, pca_direction, itic, aura, det0, quantile_act>;
+    std::tuple<linear_act, mean_act, gaussian_act, actadd, caa, pca_direction, pca_uncentred, itic, aura, det0, quantile_act>;
 
 /// Which map a method fits.
 enum class map_kind { affine, quantile };
@@ -52,7 +52,8 @@ struct method_info {
   std::string_view title;        ///< display name, e.g. "Linear-AcT"
   map_kind kind = map_kind::affine;
   bool has_support = true;       ///< false for quantile maps, whose knots span the source's range
-  act::support default_support;  ///< the estimator's default (quantile: [min, max], the knots' range)
+  act::support default_support;  ///< the estimator's default (quantile: [min, max], the knots' range); bounded ones are open
+  bool has_min_std = false;      ///< whether the method has a floor on the source spread (fit_settings::min_std)
   bool additive = false;         ///< omega = 1 always: at a fixed lambda the map adds one vector (a control vector)
   bool per_neuron = true;        ///< each neuron's map depends on its own samples only (fits a block of neurons at a time)
   strength_meaning strength = strength_meaning::interpolation;  ///< what lambda means
@@ -62,6 +63,11 @@ struct method_info {
 struct fit_settings {
   /// The support; empty means the method's default. Quantile maps take only q0_100 (their knots' range).
   std::optional<act::support> support;
+  /// The boundary rule of a bounded support; empty means the support's own (open unless set otherwise).
+  std::optional<support_bounds> bounds;
+  /// The floor on the source spread of the methods that have one (linear, gaussian, mean: see their
+  /// options); ignored by the others.
+  double min_std = detail::default_min_std;
   /// Knots per neuron of quantile maps (0 = all samples).
   int knots = 128;
   /// Threads over neurons (1 = the calling thread only, 0 = all cores).
@@ -72,6 +78,12 @@ namespace detail {
 
 template <class Estimator>
 constexpr bool fits_quantile_map = std::is_same_v<Estimator, quantile_act>;
+
+/// Whether an estimator's options have a floor on the source spread (`min_std`).
+template <class Options, class = void>
+constexpr bool has_min_std = false;
+template <class Options>
+constexpr bool has_min_std<Options, std::void_t<decltype(std::declval<Options&>().min_std)>> = true;
 
 template <class Estimator>
 method_info info_of() {
@@ -84,6 +96,7 @@ method_info info_of() {
     m.default_support = support::min_max();  // the range the knots span
   else
     m.default_support = typename Estimator::options_type{}.support;
+  m.has_min_std = has_min_std<typename Estimator::options_type>;
   m.additive = Estimator::additive;
   m.per_neuron = Estimator::per_neuron;
   m.strength = Estimator::strength;
@@ -139,13 +152,14 @@ inline const method_info& method(std::string_view name) {
 /// The support a fit with `settings` uses: the settings' own or the method's default. Throws
 /// act::invalid_argument for a quantile map asked for anything but q0_100.
 inline support support_for(const method_info& m, const fit_settings& settings) {
-  if (!settings.support) return m.default_support;
-  if (!m.has_support && settings.support->to_string() != "q0_100")
+  support band = settings.support ? *settings.support : m.default_support;
+  if (!m.has_support && band.to_string() != "q0_100")
     raise<invalid_argument>(
         "method '{}' fits quantile maps, which cover the source's range with their knots and extend with slope 1 "
         "beyond it; only the support q0_100 applies, got {}",
-        m.name, settings.support->to_string());
-  return *settings.support;
+        m.name, band.to_string());
+  if (settings.bounds) band.bounds = *settings.bounds;
+  return band;
 }
 
 /// The label map files record for the support of such a fit: "all", "q0_100", ... or "knots".
@@ -166,6 +180,7 @@ decltype(auto) with_estimator(std::string_view name, const fit_settings& setting
       estimator.options.knots = settings.knots;
     else
       estimator.options.support = band;
+    if constexpr (detail::has_min_std<typename Estimator::options_type>) estimator.options.min_std = settings.min_std;
     return f(std::as_const(estimator));
   });
 }

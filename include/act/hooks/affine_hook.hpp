@@ -11,6 +11,7 @@
 
 #include <act/core/strength.hpp>
 #include <act/detail/kernels/affine_rows.hpp>
+#include <act/detail/kernels/bounds.hpp>
 #include <act/hooks/row_modes.hpp>
 #include <act/maps/affine_map.hpp>
 #include <act/detail/instantiations.hpp>
@@ -18,8 +19,10 @@
 namespace act {
 
 /// A functor holding an affine map's coefficients fused at a strength lambda:
-/// x <- (1 - lambda) x + lambda (omega x + beta) for every x inside the support; everything else
-/// (including NaN) is left untouched, bit for bit. lambda = 0 touches nothing.
+/// x <- (1 - lambda) x + lambda (omega x + beta) for every x inside the support (open or closed, as the
+/// map says); everything else (NaN and +-Inf included) is left untouched, bit for bit. lambda = 0 touches
+/// nothing. The support test is exact in the type the values are computed in (float for float, half and
+/// bfloat16 buffers, double for double ones) at the speed of one closed comparison (detail/kernels/bounds.hpp).
 ///
 ///     act::affine_hook hook(map, 0.5f);              // map: act::affine_map<float>
 ///     hook(act::view(buf, tokens, d));               // raw float* / Eigen::half* / Eigen::bfloat16*
@@ -58,19 +61,23 @@ class affine_hook : public row_modes<affine_hook<Scalar>> {
   detail::affine_kernel<Scalar> kernel() const {
     const float* packed = nullptr;
     if constexpr (std::is_same_v<Scalar, float>) packed = packed_.data();
-    return {dim(), scale_.data(), shift_.data(), lower_.data(), upper_.data(), omega_minus_one_.data(), beta_.data(), packed};
+    return {dim(),          scale_.data(),           shift_.data(), lower_float_.data(), upper_float_.data(),
+            lower_double_.data(), upper_double_.data(), omega_minus_one_.data(), beta_.data(), packed};
   }
 
   /// T_lambda(m) - m = (scale - 1) m + shift, when m lies in the support.
   template <class C>
   bool spatial_displacement(Eigen::Index c, C m, C& delta) const {
-    if (!(static_cast<C>(lower_[c]) <= m && m <= static_cast<C>(upper_[c]))) return false;
+    const auto k = kernel();
+    if (!(k.template lower_in<C>()[c] <= m && m <= k.template upper_in<C>()[c])) return false;
     delta = static_cast<C>(scale_[c] - Scalar(1)) * m + static_cast<C>(shift_[c]);
     return true;
   }
 
   double lambda_ = 0.0;
-  vector_type omega_minus_one_, beta_, lower_, upper_;
+  vector_type omega_minus_one_, beta_;
+  Eigen::ArrayXf lower_float_, upper_float_;     ///< inclusive bounds for values computed in float
+  Eigen::ArrayXd lower_double_, upper_double_;   ///< and in double
   vector_type scale_, shift_;
   detail::packed_coefficients packed_;  ///< float hooks only: see detail::pack_affine
 };
@@ -83,13 +90,21 @@ affine_hook<Scalar>::affine_hook(const affine_map<MapScalar>& map, double lambda
   map.validate();
   omega_minus_one_ = map.omega.template cast<Scalar>() - Scalar(1);
   beta_ = map.beta.template cast<Scalar>();
-  if (map.bounded()) {
-    lower_ = map.lower.template cast<Scalar>();
-    upper_ = map.upper.template cast<Scalar>();
-  } else {
-    // Infinite bounds keep one kernel for both cases; NaN still fails both comparisons.
-    lower_ = vector_type::Constant(map.dim(), -std::numeric_limits<Scalar>::infinity());
-    upper_ = vector_type::Constant(map.dim(), std::numeric_limits<Scalar>::infinity());
+  // An unbounded map is the closed support [-Inf, Inf]; the inclusive bounds then span the finite values,
+  // so +-Inf keep their bits (omega = 0 would turn them into NaN) and one kernel serves both cases.
+  const Eigen::Index d = map.dim();
+  lower_float_.resize(d);
+  upper_float_.resize(d);
+  lower_double_.resize(d);
+  upper_double_.resize(d);
+  constexpr MapScalar inf = std::numeric_limits<MapScalar>::infinity();
+  const support_bounds rule = map.bounded() ? map.bounds : support_bounds::closed;
+  for (Eigen::Index j = 0; j < d; ++j) {
+    const MapScalar lo = map.bounded() ? map.lower[j] : -inf, hi = map.bounded() ? map.upper[j] : inf;
+    lower_float_[j] = detail::inclusive_lower<float>(lo, rule);
+    upper_float_[j] = detail::inclusive_upper<float>(hi, rule);
+    lower_double_[j] = detail::inclusive_lower<double>(lo, rule);
+    upper_double_[j] = detail::inclusive_upper<double>(hi, rule);
   }
   set_strength(lambda);
 }
@@ -105,7 +120,7 @@ void affine_hook<Scalar>::set_strength(double lambda) {
   scale_ = std::move(scale);
   shift_ = std::move(shift);
   if constexpr (std::is_same_v<Scalar, float>)
-    detail::pack_affine(packed_.storage(), dim(), scale_.data(), shift_.data(), lower_.data(), upper_.data(),
+    detail::pack_affine(packed_.storage(), dim(), scale_.data(), shift_.data(), lower_float_.data(), upper_float_.data(),
                         omega_minus_one_.data(), beta_.data());
 }
 

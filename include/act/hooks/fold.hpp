@@ -24,7 +24,8 @@ namespace act {
 /// input x; no fixed W', c' can express "transport only where the result lands in an interval", so
 /// such maps must run as a hook (act::affine_hook). They raise act::invalid_argument here.
 ///
-/// A strength that would make a finite weight or bias (or a fused coefficient) Inf or NaN raises
+/// Infinite weights and biases keep their bits (the map leaves infinite outputs alone; a scale of 0 would
+/// turn them into NaN). A strength that would make a finite weight or bias (or a fused coefficient) Inf or NaN raises
 /// act::non_finite_error naming the strength and the entry; `weight` and `bias` are then unchanged.
 ///
 ///     act::fold_into_linear(w, c, fit.map_unbounded, 1.0);  // then run the model without the hook
@@ -62,9 +63,11 @@ void fold_into_linear(const Eigen::MatrixBase<DW>& weight, const Eigen::MatrixBa
                                 static_cast<double>(before), static_cast<double>(after));
     }
   }
+  // Infinite entries keep their bits, as the map leaves an infinite output alone (scale 0 would make NaN).
   for (Eigen::Index j = 0; j < d; ++j) {
-    w.row(j) *= static_cast<WS>(coeffs.scale[j]);
-    c(j) = static_cast<CS>(coeffs.scale[j]) * c(j) + static_cast<CS>(coeffs.shift[j]);
+    for (Eigen::Index k = 0; k < w.cols(); ++k)
+      if (std::isfinite(static_cast<double>(w(j, k)))) w(j, k) *= static_cast<WS>(coeffs.scale[j]);
+    if (std::isfinite(static_cast<double>(c(j)))) c(j) = static_cast<CS>(coeffs.scale[j]) * c(j) + static_cast<CS>(coeffs.shift[j]);
   }
 }
 

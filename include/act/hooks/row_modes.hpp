@@ -20,6 +20,18 @@
 
 namespace act {
 
+/// How row_modes::channel_spatial applies a map to feature maps (N x C x H x W).
+enum class channel_spatial {
+  /// The paper's diffusion recipe (act's default): each channel's spatial mean m is transported and the
+  /// same shift T_lambda(m) - m is added to every position (affine maps: only when m lies in the support).
+  /// Slope 1 around the mean: the spatial pattern is kept, only its level moves.
+  mean_shift,
+  /// The reference implementation's Gaussian hook: every pixel goes through the channel's map,
+  /// x -> T_lambda(x) (for an affine map m_B + omega (x - m_A): rescaled around the source mean), each
+  /// pixel tested against the support like any activation. Agrees with mean_shift only when omega = 1.
+  per_pixel
+};
+
 /// Row modes of a hook `Hook`, which provides:
 /// - `name` (for messages), `min_elements_per_thread`, `dim()`, `strength()`;
 /// - `kernel()`, whose `rows(data, row_stride, col_stride, begin, end)` applies rows [begin, end) at the
@@ -59,11 +71,12 @@ class row_modes {
   void per_row(activations<T> x, const std::vector<float>& lambdas) const;
 
   /// Channel-spatial mode for feature maps: `data` holds `images` blocks of [channels x positions]
-  /// (channel-major, e.g. C x H*W). Per image and channel, the spatial mean m is transported, and
-  /// T_lambda(m) - m is added to every position of that channel (affine maps: only when m lies in the
-  /// support).
+  /// (channel-major, e.g. C x H*W), channel c steered by neuron c's map. `mode` (act::channel_spatial):
+  /// mean_shift (default) adds T_lambda(m) - m of each channel's spatial mean m to every position;
+  /// per_pixel transports every pixel, x -> T_lambda(x).
   template <class T>
-  void channel_spatial(T* data, Eigen::Index images, Eigen::Index channels, Eigen::Index positions) const;
+  void channel_spatial(T* data, Eigen::Index images, Eigen::Index channels, Eigen::Index positions,
+                       act::channel_spatial mode = act::channel_spatial::mean_shift) const;
 
  protected:
   row_modes() = default;
@@ -156,12 +169,18 @@ void row_modes<Hook>::per_row(activations<T> x, const std::vector<float>& lambda
 
 template <class Hook>
 template <class T>
-void row_modes<Hook>::channel_spatial(T* data, Eigen::Index images, Eigen::Index channels, Eigen::Index positions) const {
+void row_modes<Hook>::channel_spatial(T* data, Eigen::Index images, Eigen::Index channels, Eigen::Index positions,
+                                      act::channel_spatial mode) const {
   if (channels != hook().dim())
     raise<shape_error>("{}::channel_spatial: {} channels but the map has {} neurons", Hook::name, channels, hook().dim());
   if (images < 0 || positions <= 0)
     raise<shape_error>("{}::channel_spatial: need images >= 0 and positions >= 1, got {} and {}", Hook::name, images, positions);
   if (hook().strength() == 0.0) return;
+  if (mode == act::channel_spatial::per_pixel) {
+    // Each image is a [positions x channels] buffer with row stride 1 and column stride `positions`.
+    for (Eigen::Index i = 0; i < images; ++i) hook().kernel().rows(data + i * channels * positions, 1, positions, 0, positions);
+    return;
+  }
   using C = typename detail::storage_traits<std::remove_const_t<T>>::compute;
   for (Eigen::Index i = 0; i < images; ++i)
     for (Eigen::Index c = 0; c < channels; ++c) {

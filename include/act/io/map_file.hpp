@@ -9,7 +9,9 @@
 ///                                            omega/beta are then the least-squares line through the
 ///                                            knots, a summary for readers that only know affine maps
 /// `__metadata__`: `act.format_version` = "1", and per site `act.method.<site>`, `act.samples.<site>`
-/// ("n_a,n_b"), `act.pooling.<site>`, `act.support.<site>`; plus `act.library_version`. Every other key
+/// ("n_a,n_b"), `act.pooling.<site>`, `act.support.<site>`, `act.bounds.<site>` ("open" or "closed", for
+/// bounded supports; a file without it was written when supports were closed and loads as "closed"),
+/// `act.low_spread.<site>` (neurons fitted below the spread floor, when any); plus `act.library_version`. Every other key
 /// is the map set's own metadata (basic_map_set::metadata(), e.g. `controlvector.model_hint`), kept as is.
 /// Site names and the metadata values of a site are valid UTF-8 without control characters (act::check_name;
 /// a map_set refuses other names when they are inserted). Loading validates everything, these names
@@ -124,28 +126,32 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> load_knots(const safetenso
       .template cast<Scalar>();
 }
 
+/// Parses a decimal count of at most 18 digits; returns false when malformed.
+template <class Index>
+bool parse_count(std::string_view part, Index& out) {
+  if (part.empty() || part.size() > 18) return false;
+  Index v = 0;
+  for (const char c : part) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
 /// Parses "n_a,n_b" sample counts; returns false when malformed.
 template <class Index>
 bool parse_samples(std::string_view text, Index& na, Index& nb) {
   const auto comma = text.find(',');
   if (comma == std::string_view::npos) return false;
-  const auto number = [](std::string_view part, Index& out) {
-    if (part.empty() || part.size() > 18) return false;
-    Index v = 0;
-    for (const char c : part) {
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + (c - '0');
-    }
-    out = v;
-    return true;
-  };
-  return number(text.substr(0, comma), na) && number(text.substr(comma + 1), nb);
+  return parse_count(text.substr(0, comma), na) && parse_count(text.substr(comma + 1), nb);
 }
 
 /// The affine part of a site: omega and beta, and the support bounds when present (both or neither,
 /// never NaN, lower <= upper).
 template <class Scalar>
-affine_map<Scalar> load_affine_part(const std::string& site, const site_fields& fields, std::string_view origin) {
+affine_map<Scalar> load_affine_part(const std::string& site, const site_fields& fields, support_bounds bounds,
+                                    std::string_view origin) {
   const safetensors_tensor* omega = field(fields, "omega");
   const safetensors_tensor* beta = field(fields, "beta");
   if (!omega) raise<format_error>("{}: site '{}' has no tensor '{}.omega'", origin, site, site);
@@ -163,6 +169,7 @@ affine_map<Scalar> load_affine_part(const std::string& site, const site_fields& 
     raise<format_error>("{}: site '{}' has '{}' without '{}'", origin, site, lower ? lower->name : upper->name,
                         lower ? site + ".upper" : site + ".lower");
   if (lower) {
+    m.bounds = bounds;
     // Bounds may be infinite (a one-sided support), never NaN.
     m.lower = load_vector<Scalar>(*lower, origin, d, true);
     m.upper = load_vector<Scalar>(*upper, origin, d, true);
@@ -200,6 +207,17 @@ quantile_map<Scalar> load_knots_part(const std::string& site, const site_fields&
   return q;
 }
 
+/// The boundary rule of a site's support from `act.bounds.<site>`: closed when absent (files written before
+/// the key existed had closed supports).
+template <class Metadata>
+support_bounds load_bounds(const std::string& site, const Metadata& metadata, std::string_view origin) {
+  const auto it = metadata.find("act.bounds." + site);
+  if (it == metadata.end()) return support_bounds::closed;
+  if (it->second != "open" && it->second != "closed")
+    raise<format_error>("{}: act.bounds.{} is '{}', expected 'open' or 'closed'", origin, printable(site), printable(it->second));
+  return parse_bounds(it->second);
+}
+
 /// The provenance of a site from the `act.<key>.<site>` metadata.
 template <class Metadata>
 map_info load_info(const std::string& site, const Metadata& metadata, std::string_view origin) {
@@ -222,6 +240,9 @@ map_info load_info(const std::string& site, const Metadata& metadata, std::strin
   if (const auto* v = meta("samples"))
     if (!parse_samples(*v, info.source_samples, info.target_samples))
       raise<format_error>("{}: act.samples.{} is '{}', expected 'n_a,n_b'", origin, site, *v);
+  if (const auto* v = meta("low_spread"))
+    if (!parse_count(*v, info.low_spread_neurons))
+      raise<format_error>("{}: act.low_spread.{} is '{}', expected a count of neurons", origin, printable(site), printable(*v));
   return info;
 }
 
@@ -262,7 +283,9 @@ safetensors_file maps_to_safetensors(const basic_map_set<Scalar>& maps) {
     if (m.bounded()) {
       file.tensors.push_back(detail::vector_tensor(site + ".lower", m.lower));
       file.tensors.push_back(detail::vector_tensor(site + ".upper", m.upper));
+      file.metadata["act.bounds." + site] = bounds_name(m.bounds);
     }
+    if (e.info.low_spread_neurons > 0) file.metadata["act.low_spread." + site] = std::to_string(e.info.low_spread_neurons);
     if (q) {
       file.tensors.push_back(detail::matrix_tensor(site + ".knots_source", q->knots_source));
       file.tensors.push_back(detail::matrix_tensor(site + ".knots_target", q->knots_target));
@@ -289,7 +312,8 @@ basic_map_set<Scalar> maps_from_safetensors(const safetensors_file& file, std::s
   for (const auto& [site, fields] : detail::tensors_by_site(file, origin)) {
     if (const std::string problem = name_problem(site); !problem.empty())
       raise<format_error>("{}: site name '{}' {}", origin, printable(site), problem);
-    const affine_map<Scalar> m = detail::load_affine_part<Scalar>(site, fields, origin);
+    const affine_map<Scalar> m =
+        detail::load_affine_part<Scalar>(site, fields, detail::load_bounds(site, file.metadata, origin), origin);
     const quantile_map<Scalar> q =
         detail::load_knots_part<Scalar>(site, fields, static_cast<std::uint64_t>(m.dim()), m.bounded(), origin);
     map_info info = detail::load_info(site, file.metadata, origin);

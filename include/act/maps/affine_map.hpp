@@ -9,6 +9,7 @@
 
 #include <act/core/error.hpp>
 #include <act/core/strength.hpp>
+#include <act/core/support.hpp>
 
 namespace act {
 
@@ -25,8 +26,9 @@ struct fused_coefficients {
 ///     m.beta.setConstant(0.5f);             // a pure shift
 ///     float y = m.transport(0, 1.0f, 0.5);  // 1.25
 ///
-/// `lower`/`upper` are empty for an unbounded support (the map applies everywhere). The support is the
-/// closed interval [lower, upper]; NaN activations are never inside it.
+/// `lower`/`upper` are empty for an unbounded support (the map applies to every finite value). A bounded
+/// support is the open interval (lower, upper) by default, the reference's strict test, or the closed
+/// [lower, upper] (`bounds`). NaN and +-Inf are never inside: they keep their bits under every map.
 template <class Scalar>
 struct affine_map {
   using scalar_type = Scalar;
@@ -36,6 +38,7 @@ struct affine_map {
   vector_type beta;   ///< intercept per neuron
   vector_type lower;  ///< support lower bound per neuron, or empty (unbounded)
   vector_type upper;  ///< support upper bound per neuron, or empty (unbounded)
+  support_bounds bounds = support_bounds::open;  ///< whether a bounded support contains lower and upper
 
   /// The identity map (omega = 1, beta = 0) on d neurons, unbounded.
   static affine_map identity(Eigen::Index d) {
@@ -64,7 +67,9 @@ struct affine_map {
 
   /// Whether activation `a` of `neuron` lies in the support.
   bool in_support(Eigen::Index neuron, Scalar a) const {
-    if (!bounded()) return !std::isnan(a);
+    if (!std::isfinite(a)) return false;
+    if (!bounded()) return true;
+    if (bounds == support_bounds::open) return lower[neuron] < a && a < upper[neuron];
     return lower[neuron] <= a && a <= upper[neuron];
   }
 
@@ -78,7 +83,7 @@ struct affine_map {
   template <class Other>
   affine_map<Other> cast() const {
     return {omega.template cast<Other>(), beta.template cast<Other>(), lower.template cast<Other>(),
-            upper.template cast<Other>()};
+            upper.template cast<Other>(), bounds};
   }
 
   /// Throws act::invalid_argument unless the map is well formed: d >= 1, equal lengths, finite

@@ -21,7 +21,14 @@ struct fit_diagnostics {
   /// 1-D Wasserstein-2 distance between the transported source (every source sample through the map at
   /// lambda = 1, ignoring the support) and the target.
   Eigen::ArrayXd w2_after;
+  /// True where the source's sample standard deviation is at most the method's `min_std` (a constant or
+  /// near-constant source neuron): the neuron got its method's fallback map instead of an estimated one
+  /// (Linear-AcT: the mean shift; Gaussian-AcT and Mean-AcT: the identity, as the reference).
+  Eigen::Array<bool, Eigen::Dynamic, 1> low_spread;
 };
+
+/// The number of neurons diagnostics flag as low_spread.
+inline Eigen::Index low_spread_count(const fit_diagnostics& d) { return d.low_spread.count(); }
 
 /// Either kind of map: what a method chosen by name fits (estimators/registry.hpp) and a map_set holds.
 template <class Scalar>

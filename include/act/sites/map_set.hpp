@@ -31,6 +31,7 @@ struct map_info {
   Eigen::Index target_samples = 0;
   std::string pooling = "mean";   ///< how tokens were pooled into samples
   std::string support;            ///< the support option fitted with ("q0_100", "all", ...), if known
+  Eigen::Index low_spread_neurons = 0;  ///< neurons the fit flagged low_spread (fit_diagnostics), if known
 };
 
 /// Site name -> map, applied at a strength lambda (global, or overridden per site). Maps are stored

@@ -126,18 +126,31 @@ inline void pack_affine(std::vector<float>& packed, Eigen::Index d, const float*
 }
 
 /// An affine map at one strength as the kernels read it (non-owning): per neuron the fused scale and
-/// shift, the support bounds (infinite when unbounded), omega - 1 and beta (per-row mode), and for float
+/// shift, the support as inclusive bounds in float and in double (detail/kernels/bounds.hpp: open and
+/// closed supports, NaN and +-Inf always outside), omega - 1 and beta (per-row mode), and for float
 /// coefficients the packed copy of all six.
 template <class Scalar>
 struct affine_kernel {
   Eigen::Index neurons = 0;
   const Scalar* scale = nullptr;
   const Scalar* shift = nullptr;
-  const Scalar* lower = nullptr;
-  const Scalar* upper = nullptr;
+  const float* lower_float = nullptr;
+  const float* upper_float = nullptr;
+  const double* lower_double = nullptr;
+  const double* upper_double = nullptr;
   const Scalar* omega_minus_one = nullptr;
   const Scalar* beta = nullptr;
   const float* packed = nullptr;
+
+  /// The inclusive bounds for values computed in C (float or double).
+  template <class C>
+  const C* lower_in() const {
+    if constexpr (std::is_same_v<C, float>) return lower_float; else return lower_double;
+  }
+  template <class C>
+  const C* upper_in() const {
+    if constexpr (std::is_same_v<C, float>) return upper_float; else return upper_double;
+  }
 
   static constexpr Eigen::Index group = affine_group;
   static constexpr Eigen::Index group_floats = affine_group_floats;
@@ -189,20 +202,20 @@ struct affine_kernel {
     constexpr Eigen::Index row_block = 8;
     constexpr Eigen::Index col_chunk = is_16bit_v<S> ? 512 : 1024;
     const Eigen::Index d = dim();
-    const Scalar* lo = lower;
-    const Scalar* hi = upper;
+    const C* lo = lower_in<C>();
+    const C* hi = upper_in<C>();
     for (Eigen::Index r0 = begin; r0 < end; r0 += row_block) {
       const Eigen::Index r1 = std::min(end, r0 + row_block);
       for (Eigen::Index c0 = 0; c0 < d; c0 += col_chunk) {
         const Eigen::Index n = std::min(d, c0 + col_chunk) - c0;
-        const Scalar* lo_c = lo + c0;
-        const Scalar* hi_c = hi + c0;
+        const C* lo_c = lo + c0;
+        const C* hi_c = hi + c0;
         for (Eigen::Index r = r0; r < r1; ++r) {
           const auto f = row_map(r);
           S* row = data + r * row_stride + c0;
           if constexpr (is_16bit_v<S>) {
             // Widen a chunk to float, transport, narrow, then select per element between the new
-            // bits and the original bits: elements outside the support (NaN included) keep theirs.
+            // bits and the original bits: elements outside the support (NaN and +-Inf included) keep theirs.
             alignas(64) std::uint16_t raw[col_chunk], out[col_chunk];
             alignas(64) float v[col_chunk], y[col_chunk];
             std::memcpy(raw, row, static_cast<std::size_t>(n) * sizeof(S));
@@ -210,7 +223,7 @@ struct affine_kernel {
             for (Eigen::Index c = 0; c < n; ++c) y[c] = f(c0 + c, v[c]);
             narrow<S>(y, out, n);
             for (Eigen::Index c = 0; c < n; ++c) {
-              const bool inside = (static_cast<C>(lo_c[c]) <= v[c]) & (v[c] <= static_cast<C>(hi_c[c]));
+              const bool inside = (lo_c[c] <= v[c]) & (v[c] <= hi_c[c]);
               const auto keep_new = static_cast<std::uint16_t>(-static_cast<std::uint16_t>(inside));
               out[c] = static_cast<std::uint16_t>((out[c] & keep_new) | (raw[c] & ~keep_new));
             }
@@ -220,7 +233,7 @@ struct affine_kernel {
               const C v = row[c];
               const C y = f(c0 + c, v);
               // Bitwise & (not &&) keeps the body branch-free; NaN fails both comparisons.
-              const bool inside = (static_cast<C>(lo_c[c]) <= v) & (v <= static_cast<C>(hi_c[c]));
+              const bool inside = (lo_c[c] <= v) & (v <= hi_c[c]);
               row[c] = select_bits(inside, y, v);
             }
           }
@@ -317,7 +330,7 @@ struct affine_kernel {
           const f32 v = (f32)(bits);
           const f32 y = per_row ? displace(v, a[q] * v + b[q], strength[k]) : scale_shift(v, a[q], b[q]);
           const i32 inside = (lo[q] <= v) & (v <= hi[q]);
-          // NaN inputs never get here: they fail the support test. The even lane's low half is
+          // NaN and +-Inf inputs never get here: they fail the support test. The even lane's low half is
           // shifted out below; only the odd lane needs it cleared.
           u32 moved;
           round_bf16_high_non_nan(y, moved);
@@ -333,7 +346,7 @@ struct affine_kernel {
 
   /// Neurons c .. c + 15 of R rows (storage S), coefficients from packed group `p`:
   /// y = v * scale + shift, or v + l ((omega - 1) v + beta) per row; values outside [lo, hi]
-  /// (NaN included) keep their bits. All rows are loaded before any is stored: at a 4 KB multiple of
+  /// (NaN and +-Inf included) keep their bits. All rows are loaded before any is stored: at a 4 KB multiple of
   /// row stride, a load issued after a store to the "same" 4 KB offset would stall on false aliasing.
   template <bool per_row, class S, int R>
   static void transport_group(void* const* rows, Eigen::Index c, const float* p, const simd::f32* strength) {
@@ -397,7 +410,7 @@ struct affine_kernel {
                     const RowMap& row_map) const {
     using C = typename storage_traits<std::remove_const_t<T>>::compute;
     for (Eigen::Index c = 0; c < dim(); ++c) {
-      const C lo = static_cast<C>(lower[c]), hi = static_cast<C>(upper[c]);
+      const C lo = lower_in<C>()[c], hi = upper_in<C>()[c];
       for (Eigen::Index r = begin; r < end; ++r) {
         T& slot = data[r * row_stride + c * col_stride];
         const C v = static_cast<C>(slot);

@@ -34,6 +34,7 @@ struct neuron_samples {
 struct affine_coefficients {
   double omega = 1.0;
   double beta = 0.0;
+  bool low_spread = false;  ///< the source spread was at or below min_std: a fallback, flagged in the diagnostics
 };
 
 /// R^2 of the least-squares line through the coupled pairs: 1 for a constant target (exact fit), 0 when
@@ -57,7 +58,7 @@ fit_result<Map> start_fit(const Eigen::MatrixBase<DA>& source, const Eigen::Matr
   fit_result<Map> out;
   out.source_samples = source.rows();
   out.target_samples = target.rows();
-  out.diagnostics = {Eigen::ArrayXd(d), Eigen::ArrayXd(d), Eigen::ArrayXd(d)};
+  out.diagnostics = {Eigen::ArrayXd(d), Eigen::ArrayXd(d), Eigen::ArrayXd(d), Eigen::Array<bool, Eigen::Dynamic, 1>::Zero(d)};
   return out;
 }
 
@@ -102,6 +103,7 @@ affine_fit<typename DA::Scalar> fit_affine_per_neuron(const Eigen::MatrixBase<DA
   if (band.bounded) {
     map.lower.resize(d);
     map.upper.resize(d);
+    map.bounds = band.bounds;
   }
   auto& diag = out.diagnostics;
 
@@ -115,6 +117,7 @@ affine_fit<typename DA::Scalar> fit_affine_per_neuron(const Eigen::MatrixBase<DA
       map.upper[j] = static_cast<Scalar>(percentile_of_sorted(s.source_sorted, band.upper_percent));
     }
     record_coupling(diag, s);
+    diag.low_spread[j] = c.low_spread;
     diag.w2_after[j] = std::sqrt(transported_w2_squared(s.moments, c.omega, c.beta));
   });
   return out;
@@ -135,6 +138,23 @@ Eigen::ArrayXd score_per_neuron(const Eigen::MatrixBase<DA>& source, const Eigen
 /// Sample standard deviation (divisor n - 1) of n >= 2 values from their population variance (divisor n).
 inline double sample_sd(double population_variance, std::size_t n) {
   return std::sqrt(population_variance * static_cast<double>(n) / static_cast<double>(n - 1));
+}
+
+/// The default floor on the source spread (the reference implementation's): see low_spread_source.
+inline constexpr double default_min_std = 1e-4;
+
+/// Throws act::invalid_argument unless min_std is finite and >= 0.
+inline void check_min_std(const char* method, double min_std) {
+  if (!(min_std >= 0.0 && std::isfinite(min_std)))
+    raise<invalid_argument>("{}: min_std must be finite and >= 0, got {}", method, min_std);
+}
+
+/// True when the source's sample standard deviation is at most min_std (always for a constant source):
+/// the slope sd_B / sd_A or cov / var_A would be unreliable or unbounded there.
+template <class Scalar>
+bool low_spread_source(const neuron_samples<Scalar>& s, double min_std) {
+  if (s.source_sorted.front() == s.source_sorted.back()) return true;
+  return sample_sd(s.moments.var_a, s.source_sorted.size()) <= min_std;
 }
 
 }  // namespace act::detail
