@@ -3,6 +3,8 @@
 
 #include <act/core/simd.hpp>
 
+#include <string>
+
 #include <doctest/doctest.h>
 
 namespace act::test {
@@ -16,12 +18,12 @@ void each_level(Body&& body) {
   } const guard;
   for (const act::simd::level level : act::simd::all_levels) {
     if (!act::simd::available(level)) {
-      MESSAGE("skipped simd level ", act::simd::name(level).data(),
+      MESSAGE("skipped simd level ", std::string(act::simd::name(level)),
               act::simd::compiled(level) ? ": this processor lacks it" : ": not compiled in this build");
       continue;
     }
     act::simd::force_level(level);
-    CAPTURE(act::simd::name(level).data());
+    CAPTURE(std::string(act::simd::name(level)));
     body(level);
   }
 }

@@ -26,7 +26,7 @@ TEST_CASE("the widest available level is active by default, and the processor ru
   if (env == nullptr)
     for (const act::simd::level l : act::simd::all_levels)
       if (act::simd::available(l)) CHECK(static_cast<int>(l) <= static_cast<int>(active));
-  MESSAGE("active simd level: ", act::simd::name(active).data());
+  MESSAGE("active simd level: ", std::string(act::simd::name(active)));
 }
 
 TEST_CASE("force_level picks a level, refuses missing ones, and reset_level undoes it") {
