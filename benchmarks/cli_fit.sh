@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Whole-process `act-cli fit --method linear` on two 4096 x 4096 float32 .npy files (issue 17), best of 5 under
 # /usr/bin/time, next to reading both inputs with `cat` (page cache, best of 5) and, when a bench_fit binary is
-# given, the in-process fits of the same size (BM_fit_linear, BM_fit_linear_row_major).
+# given, the in-process fits of the same size (BM_fit_linear, BM_fit_linear_row_major; act-cli reads C-order files, so
+# the row-major one is its in-process counterpart).
 #
 #   bash benchmarks/cli_fit.sh [ACT_CLI] [BENCH_FIT]
-#     ACT_CLI     default build/test/tools/act_cli/act-cli
+#     ACT_CLI     default build/test/tools/act-cli
 #     BENCH_FIT   optional, e.g. build/bench/benchmarks/bench_fit
 set -euo pipefail
-cli=${1:-build/test/tools/act_cli/act-cli}
+cli=${1:-build/test/tools/act-cli}
 bench_fit=${2:-}
 [[ -x $cli ]] || { echo "no act-cli at $cli" >&2; exit 2; }
 dir=$(mktemp -d)
@@ -35,7 +36,7 @@ best() {  # best wall seconds of 5 runs of "$@", via /usr/bin/time
   local best_s=999999 t
   for _ in 1 2 3 4 5; do
     rm -f "$dir/map.safetensors"
-    /usr/bin/time -f "%e" -o "$dir/time" "$@" > /dev/null 2>&1
+    /usr/bin/time -f "%e" -o "$dir/time" "$@" > /dev/null 2> "$dir/stderr" || { cat "$dir/stderr" >&2; exit 1; }
     t=$(tail -n1 "$dir/time")
     best_s=$(python3 -c "print(min($best_s, $t))")
   done
@@ -46,5 +47,5 @@ fit_s=$(best "$cli" fit --method linear --source "$dir/source.npy" --target "$di
 echo "cat of both inputs (page cache), best of 5: ${cat_s} s"
 echo "act-cli fit --method linear, whole process, best of 5: ${fit_s} s"
 if [[ -n $bench_fit ]]; then
-  "$bench_fit" --benchmark_filter='BM_fit_linear(_row_major)?$' --benchmark_min_time=1 2>/dev/null | grep -E '^BM_'
+  "$bench_fit" --benchmark_filter='BM_sort_columns_radix/|BM_fit_linear/|BM_fit_linear_row_major/' 2>/dev/null | grep -E '^BM_'
 fi
