@@ -1,6 +1,8 @@
 /// \file bench_apply.cpp
 /// Applying a map in place against the memory floor: memcpy and a one-multiply in-place pass over
 /// the same buffer. Sizes are /rows/neurons; bytes_per_second counts bytes read plus written.
+/// BM_apply_{f32,bf16,f16,quantile}/level:<name> force each act::simd level this build and processor have;
+/// the rows without a level run the default (widest) one.
 
 #include <act/affine_hook.hpp>
 #include <act/detail/kernels/parallel.hpp>
@@ -11,6 +13,7 @@
 #include <cstring>
 #include <new>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -177,7 +180,7 @@ void BM_apply_channel_spatial(benchmark::State& state) {
   set_bytes(state, 3 * positions * channels * static_cast<std::int64_t>(sizeof(float)));
 }
 
-/// Non-parametric map (quantile_act's default knots, fitted on 512 + 512 samples), lambda = 0.5.
+/// Non-parametric map (quantile_act's default knots, 128, fitted on 512 + 512 samples), lambda = 0.5.
 void BM_apply_quantile(benchmark::State& state) {
   const auto rows = state.range(0), d = state.range(1);
   auto buf = activations_buffer<float>(rows, d);
@@ -188,6 +191,7 @@ void BM_apply_quantile(benchmark::State& state) {
   for (Eigen::Index i = 0; i < target.size(); ++i) target.data()[i] = 1.2f * n(rng) + 0.3f;
   const auto fit = act::quantile_act{}.fit(source, target);
   const act::quantile_hook<float> hook(fit.map, 0.5);
+  state.counters["knots"] = static_cast<double>(hook.knots());
   for (auto _ : state) {
     hook(act::view(buf.data(), rows, d));
     benchmark::DoNotOptimize(buf.data());
@@ -211,4 +215,28 @@ BENCHMARK(BM_scale_inplace_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "thread
 BENCHMARK(BM_apply_f32_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_bf16_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
 
-BENCHMARK_MAIN();
+/// Registers `bench` again as <name>/level:<level> for each act::simd level available here, forcing that
+/// level while it runs.
+void register_per_level(const char* name, void (*bench)(benchmark::State&)) {
+  for (const act::simd::level level : act::simd::all_levels) {
+    if (!act::simd::available(level)) continue;
+    const std::string full = std::string(name) + "/level:" + std::string(act::simd::name(level));
+    benchmark::RegisterBenchmark(full.c_str(), [level, bench](benchmark::State& state) {
+      act::simd::force_level(level);
+      bench(state);
+      act::simd::reset_level();
+    })->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+  }
+}
+
+int main(int argc, char** argv) {
+  register_per_level("BM_apply_f32", BM_apply_f32);
+  register_per_level("BM_apply_bf16", BM_apply_bf16);
+  register_per_level("BM_apply_f16", BM_apply_f16);
+  register_per_level("BM_apply_quantile", BM_apply_quantile);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

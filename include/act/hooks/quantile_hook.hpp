@@ -26,7 +26,8 @@ namespace act {
 ///     hook(act::view(buf, tokens, d));           // float* / double* / Eigen::half* / Eigen::bfloat16*
 ///
 /// The hook stores each neuron's knots and segments as detail/kernels/quantile_rows.hpp describes; each
-/// element costs a binary search and two multiply-adds. Lambda is applied at call time (one multiply), so
+/// element costs a search (for float maps on row-major buffers a uniform index and a step or two, vectorised)
+/// and two multiply-adds. Lambda is applied at call time (one multiply), so
 /// set_strength is O(1) and per_row shares the kernel.
 /// `Scalar` is the arithmetic type of the coefficients (float by default; half and bfloat16 buffers
 /// compute in float).
@@ -66,7 +67,9 @@ class quantile_hook : public row_modes<quantile_hook<Scalar>> {
  private:
   friend class row_modes<quantile_hook>;
 
-  detail::quantile_kernel<Scalar> kernel() const { return {dim_, k_, knots_.data(), segments_.data(), lambda_}; }
+  detail::quantile_kernel<Scalar> kernel() const {
+    return {dim_, k_, knots_.data() + 1, segments_.data(), lambda_, &search_};
+  }
 
   /// lambda (T(m) - m) for a finite mean m.
   template <class C>
@@ -81,8 +84,9 @@ class quantile_hook : public row_modes<quantile_hook<Scalar>> {
   Eigen::Index largest_shift_neuron_ = 0;    ///< whose knot it is
   Eigen::Index dim_ = 0;
   Eigen::Index k_ = 0;
-  std::vector<Scalar> knots_;                            ///< [d x K], neuron-major
+  std::vector<Scalar> knots_;                            ///< a spare 0, then [d x K], neuron-major
   std::vector<detail::quantile_segment<Scalar>> segments_;  ///< [d x (K + 1)], neuron-major
+  detail::quantile_search search_;                       ///< float hooks: the vector kernels' index
 };
 
 // Out of the class, so that it is not inline (see detail/instantiations.hpp).
@@ -92,13 +96,13 @@ quantile_hook<Scalar>::quantile_hook(const quantile_map<MapScalar>& map, double 
   map.validate();
   dim_ = map.dim();
   k_ = map.knots();
-  knots_.resize(static_cast<std::size_t>(dim_ * k_));
+  knots_.assign(static_cast<std::size_t>(dim_ * k_ + 1), Scalar(0));  // the spare makes knots[-1] readable
   segments_.resize(static_cast<std::size_t>(dim_ * (k_ + 1)));
   constexpr double most = static_cast<double>(std::numeric_limits<Scalar>::max());
   for (Eigen::Index c = 0; c < dim_; ++c) {
     const MapScalar* x = map.knots_source.col(c).data();
     const MapScalar* y = map.knots_target.col(c).data();
-    Scalar* kx = knots_.data() + c * k_;
+    Scalar* kx = knots_.data() + 1 + c * k_;
     detail::quantile_segment<Scalar>* seg = segments_.data() + c * (k_ + 1);
     for (Eigen::Index k = 0; k < k_; ++k) kx[k] = static_cast<Scalar>(x[k]);
     seg[0] = {Scalar(0), static_cast<Scalar>(static_cast<double>(y[0]) - static_cast<double>(x[0]))};
@@ -117,6 +121,7 @@ quantile_hook<Scalar>::quantile_hook(const quantile_map<MapScalar>& map, double 
         largest_shift_neuron_ = c;
       }
   }
+  if constexpr (std::is_same_v<Scalar, float>) search_.build(dim_, k_, knots_.data() + 1);
   if (!std::isfinite(static_cast<double>(largest_shift_)))
     raise<non_finite_error>("quantile_hook: neuron {} moves a knot farther than the largest number the map's type holds "
                             "(T(a) - a overflows at every strength)",

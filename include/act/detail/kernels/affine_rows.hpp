@@ -2,7 +2,8 @@
 /// \file affine_rows.hpp
 /// The kernels of affine_hook: an affine map at a fixed strength (or one strength per row) applied in place
 /// to rows of a buffer, elements outside the support keeping their bits. Row-major float/half/bfloat16 rows
-/// go through the vector kernel on packed coefficients; other layouts through portable loops.
+/// go through the vector kernel on packed coefficients (affine_level.inc, compiled per act::simd level and
+/// dispatched at run time); other layouts through portable loops.
 
 #include <algorithm>
 #include <cstddef>
@@ -21,14 +22,13 @@
 
 namespace act::detail {
 
-/// Row maps for the kernels: `map(r)` is row r's element map f(c, v), `strength(r)` its lambda
-/// (per-row mode only), `per_row` selects the formula in the vector kernel.
+/// Row maps for the portable kernels: `map(r)` is row r's element map f(c, v); `per_row` selects the
+/// formula in the vector kernel.
 template <class Scalar>
 struct fused_map {
   static constexpr bool per_row = false;
   const Scalar* scale;
   const Scalar* shift;
-  float strength(Eigen::Index) const { return 0.0f; }
   auto operator()(Eigen::Index) const {
     return [scale = scale, shift = shift](Eigen::Index c, auto v) {
       using C = decltype(v);
@@ -42,7 +42,6 @@ struct per_row_map {
   const Scalar* omega_minus_one;
   const Scalar* beta;
   const float* lambdas;
-  float strength(Eigen::Index r) const { return lambdas[r]; }
   auto operator()(Eigen::Index r) const {
     return [wm1 = omega_minus_one, beta = beta, l = lambdas[r]](Eigen::Index c, auto v) {
       using C = decltype(v);
@@ -125,6 +124,14 @@ inline void pack_affine(std::vector<float>& packed, Eigen::Index d, const float*
   }
 }
 
+}  // namespace act::detail
+
+#define ACT_LEVEL_BODY <act/detail/kernels/affine_level.inc>
+#include <act/detail/kernels/for_each_level.inc>
+#undef ACT_LEVEL_BODY
+
+namespace act::detail {
+
 /// An affine map at one strength as the kernels read it (non-owning): per neuron the fused scale and
 /// shift, the support as inclusive bounds in float and in double (detail/kernels/bounds.hpp: open and
 /// closed supports, NaN and +-Inf always outside), omega - 1 and beta (per-row mode), and for float
@@ -195,7 +202,11 @@ struct affine_kernel {
     using C = typename storage_traits<S>::compute;
 #if defined(ACT_VECTOR_KERNELS)
     if constexpr (std::is_same_v<Scalar, float> && std::is_same_v<C, float>) {
-      vector_rows(data, begin, end, row_stride, row_map);
+      const float* lambdas = nullptr;
+      if constexpr (RowMap::per_row) lambdas = row_map.lambdas;
+      with_active_level([&](auto level) {
+        affine_rows(level, std::bool_constant<RowMap::per_row>{}, data, row_stride, begin, end, dim(), packed, lambdas);
+      });
       return;
     }
 #endif
@@ -241,168 +252,6 @@ struct affine_kernel {
       }
     }
   }
-
-#if defined(ACT_VECTOR_KERNELS)
-  /// Vector kernel for float coefficients on float/half/bfloat16 rows. Rows go eight at a time: each
-  /// vector of coefficients is loaded once and applied to all eight (the reuse that reaches memory
-  /// speed; the coefficients of a whole row, 96 KB at d = 4096, stream from L2). Blocking further for
-  /// L1 (16 rows, 512-neuron chunks) measured no faster.
-  template <class S, class RowMap>
-  void vector_rows(S* data, Eigen::Index begin, Eigen::Index end, Eigen::Index row_stride, const RowMap& row_map) const {
-    constexpr int rows_at_once = 8;
-    Eigen::Index r = begin;
-    for (; r + rows_at_once <= end; r += rows_at_once) vector_groups<rows_at_once>(data, r, row_stride, row_map);
-    for (; r < end; ++r) vector_groups<1>(data, r, row_stride, row_map);
-  }
-
-  /// Rows r .. r + R - 1, all neurons.
-  template <int R, class S, class RowMap>
-  void vector_groups(S* data, Eigen::Index r, Eigen::Index row_stride, const RowMap& row_map) const {
-    using namespace simd;
-    constexpr bool pairs = std::is_same_v<S, Eigen::bfloat16>;
-    constexpr Eigen::Index width = pairs ? pair_group : group;
-    void* rows[R];
-    f32 strength[R];
-    for (int k = 0; k < R; ++k) {
-      rows[k] = data + (r + k) * row_stride;
-      strength[k] = f32{} + row_map.strength(r + k);
-    }
-    const auto transport = [&](void* const* at, Eigen::Index c, const float* p) {
-      if constexpr (pairs)
-        transport_bf16_pairs<RowMap::per_row, R>(at, c, p, strength);
-      else
-        transport_group<RowMap::per_row, S, R>(at, c, p, strength);
-    };
-    const Eigen::Index d = dim(), groups = (d + width - 1) / width;
-    
-    for (Eigen::Index g = 0; g < groups; ++g) {
-      const Eigen::Index c = g * width;
-      const float* p = packed + g * (width / group) * group_floats;
-      if (c + width <= d) {
-        transport(rows, c, p);
-      } else {
-        // The last, partial group goes through zeroed copies so that no lane reads past a row.
-        const auto bytes = static_cast<std::size_t>(d - c) * sizeof(S);
-        alignas(64) unsigned char tmp[R][width * sizeof(S)] = {};
-        void* tmp_rows[R];
-        for (int k = 0; k < R; ++k) {
-          std::memcpy(tmp[k], static_cast<S*>(rows[k]) + c, bytes);
-          tmp_rows[k] = tmp[k];
-        }
-        transport(tmp_rows, 0, p);
-        for (int k = 0; k < R; ++k) std::memcpy(static_cast<S*>(rows[k]) + c, tmp[k], bytes);
-      }
-    }
-  }
-
-  /// Neurons c .. c + 31 of R bfloat16 rows, coefficients from the two packed groups at `p`. A 32-bit
-  /// lane holds two neighbouring neurons: the even one widens with a shift, the odd one with a mask,
-  /// and the results are rounded in place and merged back, so the rows need no lane shuffles (the
-  /// coefficients are split by parity once per R rows). Same rules as transport_group.
-  template <bool per_row, int R>
-  static void transport_bf16_pairs(void* const* rows, Eigen::Index c, const float* p, const simd::f32* strength) {
-    using namespace simd;
-    // Coefficient k of `lanes` neurons from neuron n of the 32 on: they sit in one packed group.
-    const auto coefficient = [p](int k, Eigen::Index n, f32& out) {
-      load(p + (n / group) * group_floats + k * group + n % group, out);
-    };
-    for (Eigen::Index n = 0; n < pair_group; n += 2 * lanes) {
-      f32 a[2], b[2], lo[2], hi[2];
-      const auto split = [&](int k, f32* out) {
-        f32 first, second;
-        coefficient(k, n, first);
-        coefficient(k, n + lanes, second);
-        deinterleave(first, second, out[0], out[1]);
-      };
-      split(per_row ? 4 : 0, a);
-      split(per_row ? 5 : 1, b);
-      split(2, lo);
-      split(3, hi);
-      const auto at = [&](int k) { return static_cast<char*>(rows[k]) + 2 * (c + n); };
-      u32 w[R];
-#pragma GCC unroll 8
-      for (int k = 0; k < R; ++k) std::memcpy(&w[k], at(k), sizeof(u32));
-#pragma GCC unroll 8
-      for (int k = 0; k < R; ++k) {
-        u32 merged[2];
-        for (int q = 0; q < 2; ++q) {
-          const u32 bits = q == 0 ? w[k] << 16 : w[k] & 0xffff0000u;
-          const f32 v = (f32)(bits);
-          const f32 y = per_row ? displace(v, a[q] * v + b[q], strength[k]) : scale_shift(v, a[q], b[q]);
-          const i32 inside = (lo[q] <= v) & (v <= hi[q]);
-          // NaN and +-Inf inputs never get here: they fail the support test. The even lane's low half is
-          // shifted out below; only the odd lane needs it cleared.
-          u32 moved;
-          round_bf16_high_non_nan(y, moved);
-          if (q == 1) moved &= 0xffff0000u;
-          merged[q] = inside ? moved : bits;
-        }
-        w[k] = (merged[0] >> 16) | merged[1];
-      }
-#pragma GCC unroll 8
-      for (int k = 0; k < R; ++k) std::memcpy(at(k), &w[k], sizeof(u32));
-    }
-  }
-
-  /// Neurons c .. c + 15 of R rows (storage S), coefficients from packed group `p`:
-  /// y = v * scale + shift, or v + l ((omega - 1) v + beta) per row; values outside [lo, hi]
-  /// (NaN and +-Inf included) keep their bits. All rows are loaded before any is stored: at a 4 KB multiple of
-  /// row stride, a load issued after a store to the "same" 4 KB offset would stall on false aliasing.
-  template <bool per_row, class S, int R>
-  static void transport_group(void* const* rows, Eigen::Index c, const float* p, const simd::f32* strength) {
-    using namespace simd;
-    for (int lane0 = 0; lane0 < group; lane0 += lanes) {
-      f32 a, b, lo, hi;
-      load(p + (per_row ? 4 : 0) * group + lane0, a);
-      load(p + (per_row ? 5 : 1) * group + lane0, b);
-      load(p + 2 * group + lane0, lo);
-      load(p + 3 * group + lane0, hi);
-      f32 v[R];
-      u16 raw[R];
-#pragma GCC unroll 8
-      for (int k = 0; k < R; ++k) {
-        S* x = static_cast<S*>(rows[k]) + c + lane0;
-        if constexpr (std::is_same_v<S, float>) {
-          std::memcpy(&v[k], x, sizeof(f32));
-        } else {
-          load(x, raw[k]);
-          if constexpr (std::is_same_v<S, Eigen::bfloat16>)
-            widen_bf16(raw[k], v[k]);
-          else
-            widen_half(raw[k], v[k]);
-        }
-      }
-#pragma GCC unroll 8
-      for (int k = 0; k < R; ++k) {
-        f32 y;
-        if constexpr (per_row)
-          y = displace(v[k], a * v[k] + b, strength[k]);
-        else
-          y = scale_shift(v[k], a, b);
-        const i32 inside = (lo <= v[k]) & (v[k] <= hi);
-        if constexpr (std::is_same_v<S, float>) {
-          select(inside, y, v[k], v[k]);
-        } else {
-          u16 moved;
-          if constexpr (std::is_same_v<S, Eigen::bfloat16>)
-            narrow_bf16(y, moved);
-          else
-            narrow_half(y, moved);
-          const u16 keep = __builtin_convertvector(inside, u16);  // -1 -> 0xffff
-          raw[k] = (moved & keep) | (raw[k] & ~keep);
-        }
-      }
-#pragma GCC unroll 8
-      for (int k = 0; k < R; ++k) {
-        S* x = static_cast<S*>(rows[k]) + c + lane0;
-        if constexpr (std::is_same_v<S, float>)
-          std::memcpy(x, &v[k], sizeof(f32));
-        else
-          store(x, raw[k]);
-      }
-    }
-  }
-#endif
 
   /// Any-stride fallback (column-major buffers): neuron by neuron.
   template <class T, class RowMap>
