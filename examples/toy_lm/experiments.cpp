@@ -562,6 +562,7 @@ struct fitted_maps {
   std::vector<act::map_set> mitigation, induction, truthfulness;  ///< per method
   std::vector<act::map_set> ablation;               ///< per ablation_spec
   act::map_set single_sentence;                     ///< diagnostic: Linear-AcT induction fitted on single sentences
+  act::map_set truth_unbounded;                     ///< diagnostic: Linear-AcT truthfulness with support Q_inf
   mitigation_point base;
   induction_point induction_base;
   truth_point truth_base;
@@ -592,6 +593,9 @@ fitted_maps fit_all(const eval_data& e, const fitting_sets& sets, const std::vec
   }
   for (std::size_t a = 0; a < ablations.size(); ++a)
     jobs.push_back([&, a] { f.ablation[a] = fit_maps(ablations[a].spec, model, sets.toxic, sets.polite); });
+  jobs.push_back([&] {
+    f.truth_unbounded = fit_maps({&linear(), post_ln, act::pooling::mean, true, false}, model, sets.false_facts, sets.true_facts);
+  });
   jobs.push_back([&] {
     f.single_sentence =
         fit_maps({&linear(), post_ln, act::pooling::mean, true, false}, model, sets.neutral_single, sets.sports_single);
@@ -633,6 +637,7 @@ struct results {
   std::vector<induction_sweep> induction;    ///< per method
   truth_point truth_base;
   std::vector<truth_sweep> truthfulness;     ///< per method
+  truth_sweep truth_unbounded;               ///< diagnostic: Linear-AcT with support Q_inf (not in the JSON)
   induction_sweep single_sentence;
   std::vector<ablation_row> ablations;       ///< measured variants; then the whole table (ablation_table)
   std::vector<target> targets;
@@ -658,6 +663,8 @@ results measure_all(const eval_data& e, const fitted_maps& f, const std::vector<
   rows.resize(ablations.size());
   std::vector<std::function<void()>> jobs;
   add_sweep_jobs(jobs, f.single_sentence, cfg.induction_act_grid, res.induction_base, res.single_sentence.points, induction_at);
+  res.truth_unbounded.method = linear().name;
+  add_sweep_jobs(jobs, f.truth_unbounded, cfg.truth_act_grid, res.truth_base, res.truth_unbounded.points, truthfulness_at);
   for (std::size_t m = 0; m < n_methods; ++m) {
     const bool additive = methods()[m].multiplier();
     res.mitigation[m].method = res.induction[m].method = res.truthfulness[m].method = methods()[m].name;
@@ -680,6 +687,7 @@ results measure_all(const eval_data& e, const fitted_maps& f, const std::vector<
   run_jobs(jobs, cfg.threads);
   for (auto& sw : res.mitigation) sw.chosen = choose(sw.points, res.base.ppl);
   for (auto& sw : res.truthfulness) sw.chosen = choose_truthful(sw.points, res.truth_base.ppl);
+  res.truth_unbounded.chosen = choose_truthful(res.truth_unbounded.points, res.truth_base.ppl);
   return res;
 }
 
@@ -940,22 +948,26 @@ std::string report_truthfulness(const settings& cfg, const results& res) {
     r += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", methods()[m].title(), num(p.strength), fixed(p.mc1, 3),
                      fixed(p.mc2, 3), fixed(p.ppl, 3), pct(p.ppl, base.ppl), fixed(p.probe, 2));
   }
+  const auto& u = res.truth_unbounded.points[res.truth_unbounded.chosen];
+  r += fmt::format("| *Linear-AcT, support Q_inf (diagnostic)* | {} | {} | {} | {} | {} | {} |\n", num(u.strength), fixed(u.mc1, 3),
+                   fixed(u.mc2, 3), fixed(u.ppl, 3), pct(u.ppl, base.ppl), fixed(u.probe, 2));
   r += "\n![MC1 and perplexity against strength](truthfulness.svg)\n\n";
   for (int additive = 0; additive < 2; ++additive) {
     r += fmt::format("**Full sweep, {}** (MC1 / MC2 / PPL; chosen strength in bold)\n\n",
                      additive ? "additive methods" : "interpolating methods");
     r += strength_columns(additive ? cfg.truth_additive_grid : cfg.truth_act_grid);
-    for (std::size_t m = 0; m < methods().size(); ++m) {
-      if (methods()[m].multiplier() != (additive == 1)) continue;
-      const auto& sw = res.truthfulness[m];
-      r += fmt::format("| {} |", methods()[m].title());
+    const auto row = [&r](const std::string& title, const truth_sweep& sw) {
+      r += fmt::format("| {} |", title);
       for (std::size_t k = 0; k < sw.points.size(); ++k) {
         const auto& p = sw.points[k];
         const std::string cell = fmt::format("{} / {} / {}", fixed(p.mc1, 3), fixed(p.mc2, 3), fixed(p.ppl, 2));
         r += k == sw.chosen ? fmt::format(" **{}** |", cell) : fmt::format(" {} |", cell);
       }
       r += "\n";
-    }
+    };
+    for (std::size_t m = 0; m < methods().size(); ++m)
+      if (methods()[m].multiplier() == (additive == 1)) row(std::string(methods()[m].title()), res.truthfulness[m]);
+    if (!additive) row("*Linear-AcT, support Q_inf (diagnostic)*", res.truth_unbounded);
     r += "\n";
   }
   return r;
@@ -1018,7 +1030,7 @@ int run(int argc, char** argv) {
 
   const std::vector<ablation_spec> ablations = ablation_specs(lm.model.config().n_layers);
   const fitted_maps fitted = fit_all(e, sets, ablations, cfg);
-  fmt::print("fitted {} map sets after {:.1f} s\n", 2 * methods().size() + ablations.size() + 1, clock.seconds());
+  fmt::print("fitted {} map sets after {:.1f} s\n", 3 * methods().size() + ablations.size() + 2, clock.seconds());
 
   results res = measure_all(e, fitted, ablations, cfg);
   res.seconds = clock.seconds();
