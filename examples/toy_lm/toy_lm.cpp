@@ -174,8 +174,9 @@ int run(int argc, char** argv) {
     print_eval(e, m.model.parameter_count(), n);
     if (opt.count("json")) {
       auto out = fmt::output_file(opt["json"]);
-      out.print("{{\"heldout_ppl\": {:.6g}, \"unigram_ppl\": {:.6g}, \"probe_accuracy\": {:.6g}, \"parameters\": {}}}\n",
-                e.heldout_ppl, e.unigram_ppl, e.probe, m.model.parameter_count());
+      out.print("{{\"heldout_ppl\": {:.6g}, \"unigram_ppl\": {:.6g}, \"probe_accuracy\": {:.6g}, \"mc1\": {:.6g}, "
+                "\"mc2\": {:.6g}, \"parameters\": {}}}\n",
+                e.heldout_ppl, e.unigram_ppl, e.probe, e.truthful.mc1, e.truthful.mc2, m.model.parameter_count());
     }
     return 0;
   }
