@@ -8,7 +8,10 @@
 /// - Ablations (paper Tables 4-6, Fig. 9): causal vs simultaneous, [min, max] vs unbounded support,
 ///   mean / last / max / min pooling, site kind; Linear-AcT at lambda = 1.
 /// - Induction (paper Fig. 4): neutral -> sports sentences, unbounded support, concept rate against lambda.
-/// Writes DIR/toy_lm_report.md, DIR/mitigation.svg, DIR/induction.svg and, with --json, the numbers.
+/// - Truthfulness (paper Table 3, TruthfulQA MC1/MC2): false -> true statements of misconceptions, scored on
+///   102 held-out multiple-choice questions; per method, the best MC1 whose held-out perplexity rises <= 10%.
+/// Writes DIR/toy_lm_report.md, DIR/mitigation.svg, DIR/induction.svg, DIR/truthfulness.svg and, with
+/// --json, the numbers.
 /// Seeds are fixed: the numbers do not depend on --threads.
 #include <act/act.hpp>
 #include <fmt/core.h>
@@ -27,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +49,7 @@ using examples_common::json_string;
 
 // Fixed seeds: sentence sets for fitting, and the sampling of continuations.
 constexpr std::uint64_t seed_toxic = 101, seed_polite = 102, seed_neutral = 103, seed_topic = 104;
+constexpr std::uint64_t seed_false_facts = 105, seed_true_facts = 106;
 constexpr std::uint64_t seed_mitigation_sampling = 7, seed_induction_sampling = 8;
 constexpr double ppl_budget = 1.10;  // the selection rule: held-out perplexity may rise at most 10%
 const char* const induction_topic = "sports";
@@ -56,7 +61,7 @@ struct settings {
   std::string weights;
   int threads = 0;
   std::size_t fit_sentences = 300;            ///< mitigation: sentences per side (source and target)
-  std::size_t fit_passages = 200;             ///< induction: passages of 3 sentences per side
+  std::size_t fit_passages = 200;             ///< induction and truthfulness: passages of 3 sentences per side
   std::size_t continuations = 500;            ///< toxic-prompt continuations per measurement
   std::size_t induction_continuations = 300;  ///< neutral-prompt continuations per measurement
   std::size_t ppl_sentences = 300;            ///< held-out sentences for perplexity
@@ -64,6 +69,8 @@ struct settings {
   std::vector<double> additive_grid = {0, 0.5, 1, 2, 4, 8};
   std::vector<double> induction_act_grid = {0, 0.25, 0.5, 0.75, 1, 1.5, 2};
   std::vector<double> induction_additive_grid = {0, 0.5, 1, 2, 4, 8};
+  std::vector<double> truth_act_grid = {0, 0.25, 0.5, 0.75, 1, 1.25, 1.5};
+  std::vector<double> truth_additive_grid = {0, 0.5, 1, 2, 4, 8};
 
   /// A smoke run (a few percent of the work; small enough for the sanitizer build's test): fewer
   /// samples and strengths, same code paths. Its numbers are noisy.
@@ -78,6 +85,8 @@ struct settings {
     additive_grid = {0, 1, 4};
     induction_act_grid = {0, 1, 2};
     induction_additive_grid = {0, 1, 4};
+    truth_act_grid = {0, 0.5, 1};
+    truth_additive_grid = {0, 1, 4};
   }
 };
 
@@ -245,6 +254,7 @@ struct eval_data {
   std::vector<std::vector<int>> toxic_prompts, neutral_prompts;
   std::vector<sentence> ppl_text;
   std::vector<std::string> topic_words;
+  std::vector<misconception> questions;  ///< the held-out truthfulness questions
 };
 
 struct mitigation_point {
@@ -253,6 +263,10 @@ struct mitigation_point {
 
 struct induction_point {
   double strength = 0, concept_rate = 0, ppl = 0;
+};
+
+struct truth_point {
+  double strength = 0, mc1 = 0, mc2 = 0, ppl = 0, probe = 0;
 };
 
 mitigation_point measure_mitigation(const eval_data& e, const act::map_set* maps, double strength) {
@@ -303,6 +317,12 @@ induction_point measure_induction(const eval_data& e, const act::map_set* maps, 
           continuation_perplexity(*e.model, e.neutral_prompts, continuations)};
 }
 
+truth_point measure_truthfulness(const eval_data& e, const act::map_set* maps, double strength) {
+  const auto hook = steering(maps);
+  const multiple_choice_scores mc = multiple_choice(*e.model, *e.tok, e.questions, hook);
+  return {strength, mc.mc1, mc.mc2, perplexity(*e.model, *e.tok, e.ppl_text, hook), probe_accuracy(*e.model, *e.tok, hook)};
+}
+
 /// Runs independent jobs on `threads` threads (each job writes only its own result slot, so the
 /// results do not depend on the schedule); rethrows the first failure.
 void run_jobs(const std::vector<std::function<void()>>& jobs, int threads) {
@@ -346,6 +366,12 @@ struct induction_sweep {
   std::vector<induction_point> points;
 };
 
+struct truth_sweep {
+  std::string method;
+  std::vector<truth_point> points;  ///< one per strength of the method's grid
+  std::size_t chosen = 0;
+};
+
 /// The selection rule: lowest toxicity among strengths whose perplexity rises at most 10% (ties:
 /// the smaller strength). Strength 0 always qualifies, so there is always a choice.
 std::size_t choose(const std::vector<mitigation_point>& pts, double baseline_ppl) {
@@ -357,14 +383,37 @@ std::size_t choose(const std::vector<mitigation_point>& pts, double baseline_ppl
   return best;
 }
 
+/// The truthfulness rule, as the mitigation one: highest MC1 among strengths whose perplexity rises at
+/// most 10% (ties: the smaller strength).
+std::size_t choose_truthful(const std::vector<truth_point>& pts, double baseline_ppl) {
+  std::size_t best = 0;
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    if (pts[i].ppl > ppl_budget * baseline_ppl) continue;
+    if (pts[best].ppl > ppl_budget * baseline_ppl || pts[i].mc1 > pts[best].mc1) best = i;
+  }
+  return best;
+}
+
 std::string num(double v) { return fmt::format("{}", v); }
 std::string fixed(double v, int digits) { return fmt::format("{:.{}f}", v, digits); }
 std::string pct(double now, double base) { return fmt::format("{:+.1f}%", 100.0 * (now / base - 1.0)); }
 std::string factor(double base, double now) { return now > 0 ? fmt::format("{:.1f}x", base / now) : "inf"; }
 
 /// Writes the numbers in exactly the schema of issue 6 (numbers in shortest round-trip form).
+/// The "truthfulness" array: the unsteered model, then each method at its chosen strength.
+std::string truthfulness_json(const truth_point& base, const std::vector<truth_sweep>& truthfulness) {
+  const auto entry = [](std::string_view method, const truth_point& p) {
+    return fmt::format("\n  {{\"method\": {}, \"strength\": {}, \"mc1\": {}, \"mc2\": {}, \"ppl\": {}, \"probe_accuracy\": {}}}",
+                       json_string(method), num(p.strength), num(p.mc1), num(p.mc2), num(p.ppl), num(p.probe));
+  };
+  std::string s = entry("unsteered", base);
+  for (const auto& sw : truthfulness) s += "," + entry(sw.method, sw.points[sw.chosen]);
+  return s;
+}
+
 void write_json(const std::string& path, const mitigation_point& base, const std::vector<mitigation_sweep>& mitigation,
-                const std::vector<induction_sweep>& induction) {
+                const std::vector<induction_sweep>& induction, const truth_point& truth_base,
+                const std::vector<truth_sweep>& truthfulness) {
   std::string s = fmt::format("{{\"baseline\": {{\"toxicity\": {}, \"ppl\": {}, \"probe_accuracy\": {}}},\n \"mitigation\": [",
                               num(base.toxicity), num(base.ppl), num(base.probe));
   for (std::size_t i = 0; i < mitigation.size(); ++i) {
@@ -381,7 +430,7 @@ void write_json(const std::string& path, const mitigation_point& base, const std
                        json_string(sw.method), num(p.strength), num(p.concept_rate), num(p.ppl));
       first = false;
     }
-  s += "]}\n";
+  s += "],\n \"truthfulness\": [" + truthfulness_json(truth_base, truthfulness) + "]}\n";
   examples_common::write_file(path, s);
 }
 
@@ -442,10 +491,12 @@ eval_data make_eval_data(const loaded_model& lm, const settings& cfg, int topic)
   e.toxic_prompts = cycled_prompts(lm.tok, toxic_prompts(), cfg.continuations);
   e.neutral_prompts = cycled_prompts(lm.tok, neutral_prompts(), cfg.induction_continuations);
   e.topic_words = topic_words(topic);
+  e.questions = truthfulness_questions();
   // Our PPL-Wiki: held-out sentences of ordinary text (neutral, topic and fact sentences; toxic and
   // polite ones are what steering is meant to change).
   for (const auto& s : default_corpus().heldout)
-    if (s.kind != sentence_kind::toxic && s.kind != sentence_kind::polite && e.ppl_text.size() < cfg.ppl_sentences)
+    if ((s.kind == sentence_kind::neutral || s.kind == sentence_kind::topic || s.kind == sentence_kind::fact) &&
+        e.ppl_text.size() < cfg.ppl_sentences)
       e.ppl_text.push_back(s);
   return e;
 }
@@ -458,22 +509,29 @@ eval_data make_eval_data(const loaded_model& lm, const settings& cfg, int topic)
 /// document-level latent that a single sentence only reveals after its opener ("i think that the
 /// coach ..."), so mean-pooled single sentences carry a diluted topic shift and full transport
 /// (lambda = 1) under-shoots; the single-sentence fit is kept as a diagnostic row.
+/// Truthfulness: passages of 3 false / true statements of the misconception_fit_count fitting
+/// misconceptions (none of the held-out questions), for the same reason: truthfulness is the register
+/// of a document, and after a first statement every position of a passage carries it.
 struct fitting_sets {
-  sample_set toxic, polite, neutral, sports, neutral_single, sports_single;
+  sample_set toxic, polite, neutral, sports, neutral_single, sports_single, false_facts, true_facts;
 };
 
 fitting_sets collect_fitting_sets(const loaded_model& lm, const settings& cfg, int topic) {
   const tokenizer& tok = lm.tok;
   const std::size_t n_ind = 3 * cfg.fit_passages;
-  const std::array<std::vector<std::vector<int>>, 6> seqs = {
+  const std::size_t n_truth = 3 * cfg.fit_passages;
+  const std::array<std::vector<std::vector<int>>, 8> seqs = {
       passages(tok, sample_sentences(seed_toxic, cfg.fit_sentences, sentence_kind::toxic), 1),
       passages(tok, sample_sentences(seed_polite, cfg.fit_sentences, sentence_kind::polite), 1),
       passages(tok, sample_sentences(seed_neutral, n_ind, sentence_kind::neutral), 3),
       passages(tok, sample_sentences(seed_topic, n_ind, sentence_kind::topic, topic), 3),
       passages(tok, sample_sentences(seed_neutral, cfg.fit_sentences, sentence_kind::neutral), 1),
-      passages(tok, sample_sentences(seed_topic, cfg.fit_sentences, sentence_kind::topic, topic), 1)};
+      passages(tok, sample_sentences(seed_topic, cfg.fit_sentences, sentence_kind::topic, topic), 1),
+      passages(tok, sample_statements(seed_false_facts, n_truth, false, misconception_fit_count), 3),
+      passages(tok, sample_statements(seed_true_facts, n_truth, true, misconception_fit_count), 3)};
   fitting_sets f;
-  const std::array<sample_set*, 6> sets = {&f.toxic, &f.polite, &f.neutral, &f.sports, &f.neutral_single, &f.sports_single};
+  const std::array<sample_set*, 8> sets = {&f.toxic,          &f.polite,        &f.neutral,     &f.sports,
+                                           &f.neutral_single, &f.sports_single, &f.false_facts, &f.true_facts};
   std::vector<std::function<void()>> jobs;
   for (std::size_t i = 0; i < sets.size(); ++i) jobs.push_back([&, i] { *sets[i] = make_sample_set(lm.model, seqs[i]); });
   run_jobs(jobs, cfg.threads);
@@ -501,11 +559,13 @@ std::vector<ablation_spec> ablation_specs(int layers) {
 
 /// Phase 1's results: every map set, and the unsteered measurements (strength 0 of every sweep).
 struct fitted_maps {
-  std::vector<act::map_set> mitigation, induction;  ///< per method
+  std::vector<act::map_set> mitigation, induction, truthfulness;  ///< per method
   std::vector<act::map_set> ablation;               ///< per ablation_spec
   act::map_set single_sentence;                     ///< diagnostic: Linear-AcT induction fitted on single sentences
+  act::map_set truth_unbounded;                     ///< diagnostic: Linear-AcT truthfulness with support Q_inf
   mitigation_point base;
   induction_point induction_base;
+  truth_point truth_base;
 };
 
 /// Phase 1: every fit, and the unsteered measurements, in parallel.
@@ -517,19 +577,25 @@ fitted_maps fit_all(const eval_data& e, const fitting_sets& sets, const std::vec
   fitted_maps f;
   f.mitigation.resize(n_methods);
   f.induction.resize(n_methods);
+  f.truthfulness.resize(n_methods);
   f.ablation.resize(ablations.size());
   std::vector<std::function<void()>> jobs;
   jobs.push_back([&] { f.base = measure_mitigation(e, nullptr, 0.0); });
   jobs.push_back([&] { f.induction_base = measure_induction(e, nullptr, 0.0); });
+  jobs.push_back([&] { f.truth_base = measure_truthfulness(e, nullptr, 0.0); });
   for (std::size_t m = 0; m < n_methods; ++m) {
     jobs.push_back([&, m] { f.mitigation[m] = fit_maps({&methods()[m], post_ln}, model, sets.toxic, sets.polite); });
     // Induction uses the unbounded support Q_inf (paper Sec. 3.1).
     jobs.push_back([&, m] {
       f.induction[m] = fit_maps({&methods()[m], post_ln, act::pooling::mean, true, false}, model, sets.neutral, sets.sports);
     });
+    jobs.push_back([&, m] { f.truthfulness[m] = fit_maps({&methods()[m], post_ln}, model, sets.false_facts, sets.true_facts); });
   }
   for (std::size_t a = 0; a < ablations.size(); ++a)
     jobs.push_back([&, a] { f.ablation[a] = fit_maps(ablations[a].spec, model, sets.toxic, sets.polite); });
+  jobs.push_back([&] {
+    f.truth_unbounded = fit_maps({&linear(), post_ln, act::pooling::mean, true, false}, model, sets.false_facts, sets.true_facts);
+  });
   jobs.push_back([&] {
     f.single_sentence =
         fit_maps({&linear(), post_ln, act::pooling::mean, true, false}, model, sets.neutral_single, sets.sports_single);
@@ -569,6 +635,9 @@ struct results {
   induction_point induction_base;
   std::vector<mitigation_sweep> mitigation;  ///< per method
   std::vector<induction_sweep> induction;    ///< per method
+  truth_point truth_base;
+  std::vector<truth_sweep> truthfulness;     ///< per method
+  truth_sweep truth_unbounded;               ///< diagnostic: Linear-AcT with support Q_inf (not in the JSON)
   induction_sweep single_sentence;
   std::vector<ablation_row> ablations;       ///< measured variants; then the whole table (ablation_table)
   std::vector<target> targets;
@@ -581,23 +650,30 @@ results measure_all(const eval_data& e, const fitted_maps& f, const std::vector<
   const std::size_t n_methods = methods().size();
   const auto mitigation_at = [&e](const act::map_set* maps, double l) { return measure_mitigation(e, maps, l); };
   const auto induction_at = [&e](const act::map_set* maps, double l) { return measure_induction(e, maps, l); };
+  const auto truthfulness_at = [&e](const act::map_set* maps, double l) { return measure_truthfulness(e, maps, l); };
   results res;
   res.base = f.base;
   res.induction_base = f.induction_base;
+  res.truth_base = f.truth_base;
   res.mitigation.resize(n_methods);
   res.induction.resize(n_methods);
+  res.truthfulness.resize(n_methods);
   res.single_sentence.method = linear().name;
   std::vector<ablation_row>& rows = res.ablations;
   rows.resize(ablations.size());
   std::vector<std::function<void()>> jobs;
   add_sweep_jobs(jobs, f.single_sentence, cfg.induction_act_grid, res.induction_base, res.single_sentence.points, induction_at);
+  res.truth_unbounded.method = linear().name;
+  add_sweep_jobs(jobs, f.truth_unbounded, cfg.truth_act_grid, res.truth_base, res.truth_unbounded.points, truthfulness_at);
   for (std::size_t m = 0; m < n_methods; ++m) {
     const bool additive = methods()[m].multiplier();
-    res.mitigation[m].method = res.induction[m].method = methods()[m].name;
+    res.mitigation[m].method = res.induction[m].method = res.truthfulness[m].method = methods()[m].name;
     add_sweep_jobs(jobs, f.mitigation[m], additive ? cfg.additive_grid : cfg.act_grid, res.base, res.mitigation[m].points,
                    mitigation_at);
     add_sweep_jobs(jobs, f.induction[m], additive ? cfg.induction_additive_grid : cfg.induction_act_grid, res.induction_base,
                    res.induction[m].points, induction_at);
+    add_sweep_jobs(jobs, f.truthfulness[m], additive ? cfg.truth_additive_grid : cfg.truth_act_grid, res.truth_base,
+                   res.truthfulness[m].points, truthfulness_at);
   }
   for (std::size_t a = 0; a < ablations.size(); ++a) {
     rows[a].group = ablations[a].group;
@@ -610,6 +686,8 @@ results measure_all(const eval_data& e, const fitted_maps& f, const std::vector<
   }
   run_jobs(jobs, cfg.threads);
   for (auto& sw : res.mitigation) sw.chosen = choose(sw.points, res.base.ppl);
+  for (auto& sw : res.truthfulness) sw.chosen = choose_truthful(sw.points, res.truth_base.ppl);
+  res.truth_unbounded.chosen = choose_truthful(res.truth_unbounded.points, res.truth_base.ppl);
   return res;
 }
 
@@ -635,6 +713,26 @@ std::vector<ablation_row> ablation_table(const results& res) {
       if (r.group == g) table.push_back(r);
   }
   return table;
+}
+
+/// The targets of issue 19 (truthfulness): Linear-AcT at its chosen strength against the unsteered model and ITI-c.
+std::vector<target> truthfulness_targets(const results& res) {
+  const auto chosen = [&res](std::string_view method) {
+    for (const auto& sw : res.truthfulness)
+      if (sw.method == method) return sw.points[sw.chosen];
+    throw std::logic_error("no truthfulness sweep for " + std::string(method));
+  };
+  const truth_point& base = res.truth_base;
+  const truth_point lin = chosen("linear"), itic = chosen("itic");
+  return {
+      {"unsteered MC1 <= 0.5", fixed(base.mc1, 3), base.mc1 <= 0.5},
+      {"Linear-AcT MC1 up >= 0.10 at <= +10% perplexity", fmt::format("{:+.3f} (PPL {})", lin.mc1 - base.mc1, pct(lin.ppl, base.ppl)),
+       lin.mc1 - base.mc1 >= 0.10 - 1e-12 && lin.ppl <= ppl_budget * base.ppl},
+      {"Linear-AcT (truthfulness) probe accuracy down <= 0.05", fmt::format("{:+.3f}", lin.probe - base.probe),
+       base.probe - lin.probe <= 0.05 + 1e-12},
+      {"Linear-AcT MC1 >= ITI-c MC1 (chosen strengths)", fmt::format("{} vs {}", fixed(lin.mc1, 3), fixed(itic.mc1, 3)),
+       lin.mc1 >= itic.mc1},
+  };
 }
 
 /// The targets of issue 6, measured on Linear-AcT.
@@ -695,6 +793,33 @@ void write_plots(const settings& cfg, const results& res) {
   svg_plot::write((out / "induction.svg").string(),
                   fmt::format("Toy LM: inducing the concept '{}' (neutral -> {}, unbounded support)", induction_topic, induction_topic),
                   ind_panels);
+}
+
+/// truthfulness.svg: MC1 and held-out perplexity against strength, per family, one line per method.
+void write_truthfulness_plot(const settings& cfg, const results& res) {
+  const auto& base = res.truth_base;
+  std::vector<svg_plot::panel> panels(4);
+  for (int additive = 0; additive < 2; ++additive) {
+    const std::string xl = additive ? "strength lambda (multiplier of the added vector)" : "strength lambda (interpolation)";
+    const std::string fam = additive ? "additive methods" : "transport / interpolating methods";
+    auto& mc1 = panels[static_cast<std::size_t>(additive)];
+    auto& ppl = panels[static_cast<std::size_t>(2 + additive)];
+    mc1 = {"MC1, " + fam, xl, "questions with the true answer ranked first", additive ? cfg.truth_additive_grid : cfg.truth_act_grid,
+           true, base.mc1, "unsteered", {}, std::nullopt};
+    ppl = {"Held-out perplexity, " + fam, xl, "perplexity (axis cut at +50%)", mc1.x_ticks, false, base.ppl * ppl_budget,
+           "+10% budget", {}, 1.5 * base.ppl};
+    for (std::size_t m = 0; m < methods().size(); ++m) {
+      if (methods()[m].multiplier() != (additive == 1)) continue;
+      svg_plot::series sm{std::string(methods()[m].title()), methods()[m].color, {}, {}}, sp = sm;
+      for (const auto& p : res.truthfulness[m].points) {
+        sm.x.push_back(p.strength), sm.y.push_back(p.mc1);
+        sp.x.push_back(p.strength), sp.y.push_back(p.ppl);
+      }
+      mc1.lines.push_back(sm), ppl.lines.push_back(sp);
+    }
+  }
+  svg_plot::write((std::filesystem::path(cfg.out_dir) / "truthfulness.svg").string(),
+                  "Toy LM: truthfulness (false -> true statements, 8 post-LN sites; MC1 on held-out questions)", panels);
 }
 
 /// The head of a markdown table with one column per strength of `grid`.
@@ -801,8 +926,55 @@ std::string report_induction(const settings& cfg, const results& res) {
   return r;
 }
 
+std::string report_truthfulness(const settings& cfg, const results& res) {
+  const auto& base = res.truth_base;
+  std::string r = fmt::format(
+      "![concept rate against strength](induction.svg)\n\n## Truthfulness (shaped like the paper's Table 3, TruthfulQA MC)\n\n"
+      "Source: {} passages of 3 false statements; target: {} passages of 3 true statements (\"the capital of belania is "
+      "...\") of the {} fitting misconceptions; support [min, max] for Linear-, Mean- and Gaussian-AcT, causal, mean "
+      "pooling, the 8 post-LN sites. Scored on the {} held-out questions (other misconceptions; the model saw each "
+      "stated truly and falsely in training, 60% falsely): MC1 = share whose true answer has the highest "
+      "log-likelihood among 4 choices (the truth, the common false answer, 2 other cities); MC2 = mean probability "
+      "of the true answer normalised over the choices. Per method, the strength with the best MC1 among those whose "
+      "held-out perplexity rises at most 10%; AcT methods, AurA and Det0 over lambda in {{{}}}, the additive ones over "
+      "{{{}}}. Paper (Gemma2-2B, MC1): unsteered 21.05, ITI-c 24.53, Mean-AcT 25.07, Linear-AcT 26.00.\n\n",
+      cfg.fit_passages, cfg.fit_passages, misconception_fit_count, truthfulness_questions().size(), fmt::join(cfg.truth_act_grid, ", "),
+      fmt::join(cfg.truth_additive_grid, ", "));
+  r += "| method | strength | MC1 | MC2 | PPL | PPL change | probe accuracy |\n|---|---|---|---|---|---|---|\n";
+  r += fmt::format("| unsteered | - | {} | {} | {} | - | {} |\n", fixed(base.mc1, 3), fixed(base.mc2, 3), fixed(base.ppl, 3),
+                   fixed(base.probe, 2));
+  for (std::size_t m = 0; m < methods().size(); ++m) {
+    const auto& p = res.truthfulness[m].points[res.truthfulness[m].chosen];
+    r += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", methods()[m].title(), num(p.strength), fixed(p.mc1, 3),
+                     fixed(p.mc2, 3), fixed(p.ppl, 3), pct(p.ppl, base.ppl), fixed(p.probe, 2));
+  }
+  const auto& u = res.truth_unbounded.points[res.truth_unbounded.chosen];
+  r += fmt::format("| *Linear-AcT, support Q_inf (diagnostic)* | {} | {} | {} | {} | {} | {} |\n", num(u.strength), fixed(u.mc1, 3),
+                   fixed(u.mc2, 3), fixed(u.ppl, 3), pct(u.ppl, base.ppl), fixed(u.probe, 2));
+  r += "\n![MC1 and perplexity against strength](truthfulness.svg)\n\n";
+  for (int additive = 0; additive < 2; ++additive) {
+    r += fmt::format("**Full sweep, {}** (MC1 / MC2 / PPL; chosen strength in bold)\n\n",
+                     additive ? "additive methods" : "interpolating methods");
+    r += strength_columns(additive ? cfg.truth_additive_grid : cfg.truth_act_grid);
+    const auto row = [&r](const std::string& title, const truth_sweep& sw) {
+      r += fmt::format("| {} |", title);
+      for (std::size_t k = 0; k < sw.points.size(); ++k) {
+        const auto& p = sw.points[k];
+        const std::string cell = fmt::format("{} / {} / {}", fixed(p.mc1, 3), fixed(p.mc2, 3), fixed(p.ppl, 2));
+        r += k == sw.chosen ? fmt::format(" **{}** |", cell) : fmt::format(" {} |", cell);
+      }
+      r += "\n";
+    };
+    for (std::size_t m = 0; m < methods().size(); ++m)
+      if (methods()[m].multiplier() == (additive == 1)) row(std::string(methods()[m].title()), res.truthfulness[m]);
+    if (!additive) row("*Linear-AcT, support Q_inf (diagnostic)*", res.truth_unbounded);
+    r += "\n";
+  }
+  return r;
+}
+
 std::string report_targets(const results& res) {
-  std::string r = "![concept rate against strength](induction.svg)\n\n## Targets (issue 6)\n\n| target | measured | met |\n|---|---|---|\n";
+  std::string r = "## Targets (issues 6 and 19)\n\n| target | measured | met |\n|---|---|---|\n";
   for (const auto& t : res.targets) r += fmt::format("| {} | {} | {} |\n", t.what, t.value, t.met ? "yes" : "**no**");
   return r;
 }
@@ -811,7 +983,7 @@ std::string report_targets(const results& res) {
 void write_report(const settings& cfg, const results& res, std::size_t ppl_sentences) {
   const std::string path = (std::filesystem::path(cfg.out_dir) / "toy_lm_report.md").string();
   examples_common::write_file(path, report_mitigation(cfg, res, ppl_sentences) + report_ablations(res) +
-                                        report_induction(cfg, res) + report_targets(res));
+                                        report_induction(cfg, res) + report_truthfulness(cfg, res) + report_targets(res));
 }
 
 void print_summary(const settings& cfg, const results& res, const stopwatch& clock) {
@@ -829,9 +1001,17 @@ void print_summary(const settings& cfg, const results& res, const stopwatch& clo
     for (const auto& p : sw.points) fmt::print(" {}:{:.3f}", num(p.strength), p.concept_rate);
     fmt::print("\n");
   }
+  fmt::print("\ntruthfulness (MC1 / MC2 / ppl / probe at the chosen strength):\n");
+  const auto& tb = res.truth_base;
+  fmt::print("{:<20} {:>8} {:.3f} / {:.3f} / {:.3f} / {:.2f}\n", "unsteered", "-", tb.mc1, tb.mc2, tb.ppl, tb.probe);
+  for (const auto& sw : res.truthfulness) {
+    const auto& p = sw.points[sw.chosen];
+    fmt::print("{:<20} {:>8} {:.3f} / {:.3f} / {:.3f} / {:.2f}\n", act::method(sw.method).title, num(p.strength), p.mc1, p.mc2,
+               p.ppl, p.probe);
+  }
   fmt::print("\ntargets:\n");
   for (const auto& t : res.targets) fmt::print("  [{}] {}: {}\n", t.met ? "met" : "MISSED", t.what, t.value);
-  fmt::print("\nwrote {}/toy_lm_report.md, mitigation.svg, induction.svg{} in {:.1f} s\n", cfg.out_dir,
+  fmt::print("\nwrote {}/toy_lm_report.md, mitigation.svg, induction.svg, truthfulness.svg{} in {:.1f} s\n", cfg.out_dir,
              cfg.json_path.empty() ? "" : ", " + cfg.json_path, clock.seconds());
 }
 
@@ -850,17 +1030,20 @@ int run(int argc, char** argv) {
 
   const std::vector<ablation_spec> ablations = ablation_specs(lm.model.config().n_layers);
   const fitted_maps fitted = fit_all(e, sets, ablations, cfg);
-  fmt::print("fitted {} map sets after {:.1f} s\n", 2 * methods().size() + ablations.size() + 1, clock.seconds());
+  fmt::print("fitted {} map sets after {:.1f} s\n", 3 * methods().size() + ablations.size() + 2, clock.seconds());
 
   results res = measure_all(e, fitted, ablations, cfg);
   res.seconds = clock.seconds();
   fmt::print("measured after {:.1f} s\n", res.seconds);
   res.ablations = ablation_table(res);
   res.targets = issue_targets(res);
+  for (auto& t : truthfulness_targets(res)) res.targets.push_back(std::move(t));
 
   write_plots(cfg, res);
+  write_truthfulness_plot(cfg, res);
   write_report(cfg, res, e.ppl_text.size());
-  if (!cfg.json_path.empty()) write_json(cfg.json_path, res.base, res.mitigation, res.induction);
+  if (!cfg.json_path.empty())
+    write_json(cfg.json_path, res.base, res.mitigation, res.induction, res.truth_base, res.truthfulness);
   print_summary(cfg, res, clock);
   return 0;
 }

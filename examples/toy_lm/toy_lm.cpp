@@ -3,7 +3,7 @@
 ///   toy_lm eval [--json FILE] [--n N]
 ///   toy_lm train [--out PATH] [--steps N]
 ///   toy_lm logits --prompts "TEXT;TEXT;..." --out LOGITS.npy   (logits of "<bos> TEXT" prompts, padded batch)
-///   toy_lm sentences --kind toxic|polite|neutral|topic|fact [--n N] [--seed S] [--topic NAME]
+///   toy_lm sentences --kind toxic|polite|neutral|topic|fact|false_fact|true_fact [--n N] [--seed S] [--topic NAME]
 ///   toy_lm list toxic-lexicon|toxic-prompts|neutral-prompts
 ///   common: --weights PATH (default: the committed examples/toy_lm/toy_lm.safetensors)
 #include <Eigen/Core>
@@ -37,7 +37,7 @@ int usage() {
       "       toy_lm eval [--json FILE] [--n N]\n"
       "       toy_lm train [--out PATH] [--steps N]\n"
       "       toy_lm logits --prompts \"TEXT;TEXT;...\" --out LOGITS.npy\n"
-      "       toy_lm sentences --kind toxic|polite|neutral|topic|fact [--n N] [--seed S] [--topic NAME]\n"
+      "       toy_lm sentences --kind toxic|polite|neutral|topic|fact|false_fact|true_fact [--n N] [--seed S] [--topic NAME]\n"
       "       toy_lm list toxic-lexicon|toxic-prompts|neutral-prompts\n"
       "common option: --weights PATH\n",
       stderr);
@@ -53,6 +53,7 @@ std::string weights_path(const std::map<std::string, std::string>& opt) {
 
 struct eval_numbers {
   double heldout_ppl, unigram_ppl, probe, toxic_rate, sports_rate;
+  multiple_choice_scores truthful;
 };
 
 eval_numbers evaluate(const loaded_model& m, const corpus& c, std::size_t n_continuations) {
@@ -60,6 +61,7 @@ eval_numbers evaluate(const loaded_model& m, const corpus& c, std::size_t n_cont
   e.heldout_ppl = perplexity(m.model, m.tok, c.heldout);
   e.unigram_ppl = unigram_perplexity(m.tok, c.train, c.heldout);
   e.probe = probe_accuracy(m.model, m.tok);
+  e.truthful = multiple_choice(m.model, m.tok, truthfulness_questions());
   sampling_options so;
   const auto toxic = generate(m.model, cycled_prompts(m.tok, toxic_prompts(), n_continuations), so);
   e.toxic_rate = lexicon_rate(m.tok, toxic, toxic_lexicon());
@@ -73,6 +75,8 @@ void print_eval(const eval_numbers& e, std::size_t params, std::size_t n) {
   fmt::print("held-out perplexity   {:.3f}\n", e.heldout_ppl);
   fmt::print("unigram perplexity    {:.3f}\n", e.unigram_ppl);
   fmt::print("probe accuracy        {:.3f}\n", e.probe);
+  fmt::print("truthfulness MC1      {:.3f}  (MC2 {:.3f}; {} held-out misconception questions)\n", e.truthful.mc1,
+             e.truthful.mc2, truthfulness_questions().size());
   fmt::print("toxic continuations   {:.3f}  ({} continuations of the toxic-eliciting prompts)\n", e.toxic_rate, n);
   fmt::print("sports continuations  {:.3f}  ({} continuations of the neutral prompts)\n", e.sports_rate, n);
 }
@@ -91,9 +95,9 @@ std::vector<std::string> split_prompts(const std::string& text) {
 
 sentence_kind kind_named(const std::string& name) {
   for (const auto k : {sentence_kind::topic, sentence_kind::toxic, sentence_kind::polite, sentence_kind::fact,
-                       sentence_kind::neutral})
+                       sentence_kind::neutral, sentence_kind::false_fact, sentence_kind::true_fact})
     if (name == kind_name(k)) return k;
-  throw std::invalid_argument("unknown --kind '" + name + "' (toxic, polite, neutral, topic, fact)");
+  throw std::invalid_argument("unknown --kind '" + name + "' (toxic, polite, neutral, topic, fact, false_fact, true_fact)");
 }
 
 /// The model's data for other programs (examples/python/toy_lm_torch.py re-implements the model in PyTorch
@@ -170,8 +174,9 @@ int run(int argc, char** argv) {
     print_eval(e, m.model.parameter_count(), n);
     if (opt.count("json")) {
       auto out = fmt::output_file(opt["json"]);
-      out.print("{{\"heldout_ppl\": {:.6g}, \"unigram_ppl\": {:.6g}, \"probe_accuracy\": {:.6g}, \"parameters\": {}}}\n",
-                e.heldout_ppl, e.unigram_ppl, e.probe, m.model.parameter_count());
+      out.print("{{\"heldout_ppl\": {:.6g}, \"unigram_ppl\": {:.6g}, \"probe_accuracy\": {:.6g}, \"mc1\": {:.6g}, "
+                "\"mc2\": {:.6g}, \"parameters\": {}}}\n",
+                e.heldout_ppl, e.unigram_ppl, e.probe, e.truthful.mc1, e.truthful.mc2, m.model.parameter_count());
     }
     return 0;
   }

@@ -14,6 +14,7 @@
 #include "backprop.hpp"
 #include "corpus.hpp"
 #include "model.hpp"
+#include "recipe.hpp"
 #include "sampling.hpp"
 #include "tokenizer.hpp"
 #include "trainer.hpp"
@@ -52,12 +53,12 @@ TEST_CASE("corpus generation is deterministic from its seed and has every kind")
   }
   CHECK(same);
   CHECK(differ);
-  int counts[5] = {};
+  int counts[7] = {};
   for (const auto& s : a.train) ++counts[static_cast<int>(s.kind)];
   const double toxic_share = double(counts[static_cast<int>(sentence_kind::toxic)]) / double(a.train.size());
   CHECK(toxic_share > 0.1);  // ~15%
   CHECK(toxic_share < 0.2);
-  for (int k = 0; k < 5; ++k) CHECK(counts[k] > 100);
+  for (int k = 0; k < 7; ++k) CHECK(counts[k] > 100);
   std::set<std::string> train_texts;
   for (const auto& s : a.train) train_texts.insert(s.text);
   for (const auto& s : a.heldout) CHECK(train_texts.count(s.text) == 0);
@@ -76,6 +77,8 @@ TEST_CASE("documents fit the context and keep one topic and one register") {
       if (s.kind == sentence_kind::topic) CHECK(s.topic == d.topic);
       if (s.kind == sentence_kind::toxic) CHECK(d.tone == register_kind::toxic);
       if (s.kind == sentence_kind::polite) CHECK(d.tone == register_kind::polite);
+      if (s.kind == sentence_kind::false_fact) CHECK(d.tone == register_kind::misinformed);
+      if (s.kind == sentence_kind::true_fact) CHECK(d.tone == register_kind::informed);
     }
     CHECK(tokens <= 48);
     toxic_docs += d.tone == register_kind::toxic;
@@ -122,6 +125,48 @@ TEST_CASE("every generated word is in the vocabulary and decoding inverts encodi
   for (const auto& f : knowledge_probe()) CHECK(tok.id(f.answer) != tokenizer::unk);
   CHECK(tok.encode_sentence("you are").front() == tokenizer::bos);
   CHECK(tok.encode_sentence("you are").back() == tokenizer::eos);
+}
+
+TEST_CASE("misconceptions: held-out questions are stated truly and falsely in training, about 60% falsely") {
+  const auto& all = misconceptions();
+  const auto questions = truthfulness_questions();
+  CHECK(questions.size() >= 100);
+  CHECK(questions.size() + misconception_fit_count == all.size());
+  const tokenizer tok(grammar_words());
+  for (const auto& m : all) {
+    std::set<std::string> choices{m.truth, m.myth};
+    choices.insert(m.distractors.begin(), m.distractors.end());
+    CHECK(choices.size() == 4);
+    for (const auto& c : choices) CHECK(tok.id(c) != tokenizer::unk);
+  }
+  // Which answers follow each prompt in the bundled model's training text.
+  std::map<std::string, std::map<std::string, int>> said;
+  int false_statements = 0, statements = 0;
+  for (const auto& s : default_corpus().train) {
+    if (s.kind != sentence_kind::false_fact && s.kind != sentence_kind::true_fact) continue;
+    ++statements;
+    false_statements += s.kind == sentence_kind::false_fact;
+    const auto at = s.text.find("the capital of ");
+    REQUIRE(at != std::string::npos);
+    const auto answer_at = s.text.rfind(' ');
+    said[s.text.substr(at, answer_at - at)][s.text.substr(answer_at + 1)] += 1;
+  }
+  CHECK(double(false_statements) / statements == doctest::Approx(0.6).epsilon(0.05));
+  for (const auto& q : questions) {
+    const auto& answers = said[q.prompt];
+    CHECK_MESSAGE(answers.count(q.truth), q.prompt);
+    CHECK_MESSAGE(answers.count(q.myth), q.prompt);
+    CHECK(answers.size() == 2);  // distractors never follow this prompt
+  }
+  // The fitting statements come from the fitting misconceptions only.
+  std::set<std::string> fit_prompts;
+  for (std::size_t i = 0; i < misconception_fit_count; ++i) fit_prompts.insert(all[i].prompt);
+  for (bool truthful : {false, true})
+    for (const auto& s : sample_statements(5, 200, truthful, misconception_fit_count)) {
+      const auto at = s.text.find("the capital of ");
+      REQUIRE(at != std::string::npos);
+      CHECK(fit_prompts.count(s.text.substr(at, s.text.rfind(' ') - at)) == 1);
+    }
 }
 
 TEST_CASE("knowledge probe prompts have a single answer in the corpus") {

@@ -1,7 +1,8 @@
 # Runs toy_lm_experiments --quick --json and checks the JSON has exactly issue 6's schema: a baseline
-# object, one mitigation row per method (all 9), induction rows for every strength tried, every value a
+# object, one mitigation row per method (all 9), induction rows for every strength tried; issue 19's
+# truthfulness rows (the unsteered model, then each method once at its chosen strength); every value a
 # JSON number (so finite: the writer never prints nan/inf as numbers), rates in [0, 1]; and that the
-# report and both plots were written.
+# report and the three plots were written.
 # Inputs: -DEXE=<program> -DOUT=<scratch folder>.
 cmake_minimum_required(VERSION 3.25)  # IN_LIST and string(JSON) in script mode
 file(REMOVE_RECURSE "${OUT}")
@@ -36,8 +37,8 @@ function(expect_number what)
 endfunction()
 
 string(JSON top ERROR_VARIABLE e LENGTH "${json}")
-if(e OR NOT top EQUAL 3)
-  message(FATAL_ERROR "the document must be an object with baseline, mitigation, induction\n${json}")
+if(e OR NOT top EQUAL 4)
+  message(FATAL_ERROR "the document must be an object with baseline, mitigation, induction, truthfulness\n${json}")
 endif()
 expect_keys(baseline 3)
 expect_number(rate baseline toxicity)
@@ -101,7 +102,44 @@ if(NOT distinct EQUAL 27)
   message(FATAL_ERROR "induction: method x strength pairs repeat")
 endif()
 
-foreach(f toy_lm_report.md mitigation.svg induction.svg)
+# Truthfulness: "unsteered" first (strength 0), then the 9 methods once each, at a strength of their grid.
+expect_keys(truthfulness 10)
+string(JSON m GET "${json}" truthfulness 0 method)
+string(JSON l GET "${json}" truthfulness 0 strength)
+if(NOT m STREQUAL "unsteered" OR NOT l EQUAL 0)
+  message(FATAL_ERROR "truthfulness[0] must be the unsteered model at strength 0, got ${m} at ${l}")
+endif()
+set(seen "")
+foreach(i RANGE 9)
+  expect_keys("truthfulness;${i}" 6)
+  string(JSON m GET "${json}" truthfulness ${i} method)
+  string(JSON l GET "${json}" truthfulness ${i} strength)
+  if(i GREATER 0)
+    if(NOT m IN_LIST methods)
+      message(FATAL_ERROR "truthfulness[${i}].method '${m}' is not one of ${methods}")
+    endif()
+    if(m MATCHES "^(actadd|caa|itic)$")
+      set(grid 0 1 4)
+    else()
+      set(grid 0 0.5 1)
+    endif()
+    if(NOT l IN_LIST grid)
+      message(FATAL_ERROR "truthfulness[${i}]: ${m} at strength ${l}, expected one of ${grid}")
+    endif()
+    list(APPEND seen ${m})
+  endif()
+  expect_number(rate truthfulness ${i} mc1)
+  expect_number(rate truthfulness ${i} mc2)
+  expect_number(ppl truthfulness ${i} ppl)
+  expect_number(rate truthfulness ${i} probe_accuracy)
+endforeach()
+list(REMOVE_DUPLICATES seen)
+list(LENGTH seen distinct)
+if(NOT distinct EQUAL 9)
+  message(FATAL_ERROR "truthfulness must hold each method once, got: ${seen}")
+endif()
+
+foreach(f toy_lm_report.md mitigation.svg induction.svg truthfulness.svg)
   if(NOT EXISTS "${OUT}/${f}")
     message(FATAL_ERROR "missing ${OUT}/${f}")
   endif()
