@@ -12,21 +12,14 @@
 
 #include <doctest/doctest.h>
 
+#include "map_test_util.hpp"
+
 namespace {
 
 using rows = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-act::affine_map<float> additive(float beta) {
-  auto m = act::affine_map<float>::identity(3);
-  m.beta.setConstant(beta);
-  return m;
-}
-
-act::affine_map<float> scaling(float omega) {
-  auto m = act::affine_map<float>::identity(3);
-  m.omega.setConstant(omega);
-  return m;
-}
+using act_test::additive;
+using act_test::scaling;
 
 /// Two neurons, two knots: neuron 0 maps [-1, 1] to [-1, 2], neuron 1 maps [low, 1] to [-1, high].
 act::quantile_map<float> quantile(float high, float low = -1.0f) {
