@@ -67,7 +67,8 @@ TEST_CASE("unequal counts: coupled fit equals brute-force replication then sorte
   std::mt19937_64 rng(7);
   std::lognormal_distribution<double> heavy(0.0, 1.0);
   std::normal_distribution<double> normal(2.0, 3.0);
-  for (auto [na, nb] : {std::pair{3, 5}, std::pair{7, 4}, std::pair{6, 9}, std::pair{2, 11}}) {
+  for (const auto& counts : {std::pair{3, 5}, std::pair{7, 4}, std::pair{6, 9}, std::pair{2, 11}}) {
+    const int na = counts.first, nb = counts.second;  // not a structured binding: doctest's CAPTURE takes it into a lambda
     MatrixXd a(na, 3), b(nb, 3);
     for (Eigen::Index i = 0; i < a.size(); ++i) a.data()[i] = heavy(rng);
     for (Eigen::Index i = 0; i < b.size(); ++i) b.data()[i] = normal(rng);

@@ -2,10 +2,12 @@
 #include <act/io/gguf.hpp>
 #include <act/io/map_file.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sys/wait.h>
@@ -102,6 +104,23 @@ TEST_CASE("gguf control vector round trip") {
   CHECK(back.directions == cv.directions);
   CHECK(dir.entries().size() == 1);
   // The generic structure of the file (what llama.cpp expects) is checked in tests/detail/test_gguf_layout.cpp.
+}
+
+TEST_CASE("gguf model hints that break the name rule are read escaped, so what is read can be written back") {
+  const std::vector<unsigned char> good = act::serialize_control_vector(sample_vector());  // model_hint "llama"
+  const std::string hint = "llama";
+  for (const auto& [bad, shown] : {std::pair<std::string, std::string>{"lla\xff" "a", "lla\\xffa"},
+                                   std::pair<std::string, std::string>{"ll\x1b" "ma", "ll\\x1bma"}}) {
+    CAPTURE(shown);
+    std::vector<unsigned char> bytes = good;
+    const auto at = std::search(bytes.begin(), bytes.end(), hint.begin(), hint.end());
+    REQUIRE(at != bytes.end());
+    std::copy(bad.begin(), bad.end(), at);
+    const act::control_vector cv = act::parse_control_vector(bytes.data(), bytes.size(), "hint.gguf");
+    CHECK(cv.model_hint == shown);
+    const std::vector<unsigned char> again = act::serialize_control_vector(cv);  // the fuzzer's round trip
+    CHECK(act::parse_control_vector(again.data(), again.size(), "again.gguf").model_hint == shown);
+  }
 }
 
 TEST_CASE("gguf reader accepts other writers' choices") {

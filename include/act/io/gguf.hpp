@@ -564,7 +564,8 @@ void write_control_vector(const Path& path, const control_vector& cv) {
 /// file in messages. Accepts what llama.cpp's control-vector loader (common_control_vector_load) accepts
 /// and refuses what it or its GGUF reader refuses:
 /// - metadata is not required: any general.architecture, or none (llama.cpp reads no metadata);
-///   controlvector.model_hint is kept when it is a string;
+///   controlvector.model_hint is kept when it is a string (escaped as act::printable does when it is not
+///   valid UTF-8 or holds control characters, so that it can be shown and written back);
 /// - every tensor is a direction (control_vector_layer: "direction.N", N >= 1), F32, with one dimension
 ///   larger than 1 at most, the first ([n_embd], [n_embd, 1], ...), all of one length;
 /// - directions repeating a layer ("direction.1" and "direction.01") are added up, in file order;
@@ -579,8 +580,11 @@ control_vector parse_control_vector(const Byte* data, std::size_t size, std::str
     if (kv.first.empty()) raise<format_error>("{}: a metadata key is empty", origin);
 
   control_vector cv;
+  // The hint is only a label: one that breaks act's name rule (invalid UTF-8, control characters), which
+  // llama.cpp ignores, is kept in act's escaped form, so that whatever is read can be shown and written.
   if (const detail::gguf_value* hint = g.find("controlvector.model_hint"))
-    if (hint->type == gguf_type::string) cv.model_hint = hint->string_value;
+    if (hint->type == gguf_type::string)
+      cv.model_hint = name_problem(hint->string_value).empty() ? hint->string_value : printable(hint->string_value);
   if (g.tensors.empty()) raise<format_error>("{}: control vector has no direction tensors", origin);
 
   const std::uint64_t length = g.tensors.front().dims.front();
