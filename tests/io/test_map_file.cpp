@@ -251,6 +251,11 @@ TEST_CASE("map files keep the set's own metadata; act.* keys stay act's") {
   maps.metadata()["act.method.blk.3"] = "linear";
   CHECK_THROWS_WITH_AS(act::maps_to_safetensors(maps), doctest::Contains("'act.method.blk.3' is not allowed"), act::invalid_argument);
   std::remove(path.c_str());
+  // A file whose own notes could not be written back (an empty key) is refused when it is loaded.
+  auto with_empty_key = act::maps_to_safetensors(sample_maps());
+  with_empty_key.metadata[""] = "x";
+  CHECK_THROWS_WITH_AS(act::maps_from_safetensors(with_empty_key, "empty_key.safetensors"),
+                       "empty_key.safetensors: a metadata key is empty", act::format_error);
 }
 
 TEST_CASE("support bounds and the low-spread count round trip; files without act.bounds load as closed") {

@@ -328,8 +328,12 @@ basic_map_set<Scalar> maps_from_safetensors(const safetensors_file& file, std::s
       raise<format_error>("{}: {}", origin, e.what());
     }
   }
-  for (const auto& [key, value] : file.metadata)
-    if (key.rfind("act.", 0) != 0) maps.metadata()[key] = value;
+  for (const auto& [key, value] : file.metadata) {
+    if (key.rfind("act.", 0) == 0) continue;
+    // The set's own notes must be writable again (maps_to_safetensors refuses an empty key).
+    if (key.empty()) raise<format_error>("{}: a metadata key is empty", origin);
+    maps.metadata()[key] = value;
+  }
   return maps;
 }
 
