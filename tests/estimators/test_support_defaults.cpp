@@ -31,3 +31,12 @@ TEST_CASE("a post-ReLU neuron: exact zeros at the source minimum stay put under 
     CHECK(closed.transport(0, 0.0f) != 0.0f);
   }
 }
+
+TEST_CASE("the registry marks the methods that pair source and target rows, and they refuse unequal counts") {
+  const Eigen::MatrixXd a = Eigen::MatrixXd::Random(6, 2), b = Eigen::MatrixXd::Random(5, 2);
+  for (const act::method_info& m : act::methods()) {
+    CAPTURE(m.name);
+    CHECK(m.paired == (m.name == "pca" || m.name == "pca_uncentred"));
+    if (m.paired) CHECK_THROWS_AS(act::fit(m.name, a, b), act::shape_error);
+  }
+}

@@ -103,6 +103,7 @@ class basic_pca_direction {
   static constexpr std::string_view title = pca_names<Centred>::title;
   static constexpr bool additive = true;
   static constexpr bool per_neuron = false;  ///< the direction needs whole rows (all neurons of a sample)
+  static constexpr bool paired = true;       ///< differences of paired rows: equal counts
   static constexpr strength_meaning strength = strength_meaning::multiplier;
   using options_type = pca_direction_options;
 

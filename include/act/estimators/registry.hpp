@@ -56,6 +56,7 @@ struct method_info {
   bool has_min_std = false;      ///< whether the method has a floor on the source spread (fit_settings::min_std)
   bool additive = false;         ///< omega = 1 always: at a fixed lambda the map adds one vector (a control vector)
   bool per_neuron = true;        ///< each neuron's map depends on its own samples only (fits a block of neurons at a time)
+  bool paired = false;           ///< source row i and target row i are a pair: the counts must be equal
   strength_meaning strength = strength_meaning::interpolation;  ///< what lambda means
 };
 
@@ -85,6 +86,12 @@ constexpr bool has_min_std = false;
 template <class Options>
 constexpr bool has_min_std<Options, std::void_t<decltype(std::declval<Options&>().min_std)>> = true;
 
+/// Whether an estimator pairs source and target rows (`static constexpr bool paired = true`).
+template <class Estimator, class = void>
+constexpr bool is_paired = false;
+template <class Estimator>
+constexpr bool is_paired<Estimator, std::void_t<decltype(Estimator::paired)>> = Estimator::paired;
+
 template <class Estimator>
 method_info info_of() {
   method_info m;
@@ -99,6 +106,7 @@ method_info info_of() {
   m.has_min_std = has_min_std<typename Estimator::options_type>;
   m.additive = Estimator::additive;
   m.per_neuron = Estimator::per_neuron;
+  m.paired = is_paired<Estimator>;
   m.strength = Estimator::strength;
   return m;
 }
