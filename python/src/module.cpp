@@ -36,6 +36,8 @@ py::dict method_dict(const act::method_info& info) {
   d["kind"] = info.kind == act::map_kind::affine ? "affine" : "quantile";
   d["default_support"] = info.has_support ? info.default_support.to_string() : std::string("knots");
   d["additive"] = info.additive;
+  d["per_neuron"] = info.per_neuron;
+  d["paired"] = info.paired;
   d["strength"] = info.strength == act::strength_meaning::interpolation ? "interpolation" : "multiplier";
   return d;
 }
@@ -94,7 +96,7 @@ PYBIND11_MODULE(_act, m) {
         return out;
       },
       "Every registered method as a dict: name, title, kind ('affine'/'quantile'), default_support, additive, "
-      "strength ('interpolation' or 'multiplier').");
+      "per_neuron, paired (source and target rows are pairs: equal counts), strength ('interpolation' or 'multiplier').");
   m.def(
       "method", [](const std::string& name) { return method_dict(act::method(name)); }, py::arg("name"),
       "The registry entry of one method (act.InvalidArgument for an unknown name).");

@@ -20,6 +20,8 @@ def test_registry_lists_every_method():
     assert METHODS == ["linear", "mean", "gaussian", "actadd", "caa", "pca", "pca_uncentred", "itic", "aura", "det0", "quantile"]
     assert act.method("linear")["default_support"] == "q0_100"
     assert act.method("caa")["strength"] == "multiplier"
+    assert [m["name"] for m in act.methods() if m["paired"]] == ["pca", "pca_uncentred"]
+    assert [m["name"] for m in act.methods() if not m["per_neuron"]] == ["pca", "pca_uncentred", "itic"]
     with pytest.raises(act.InvalidArgument, match="unknown method 'nope'"):
         act.method("nope")
 
@@ -28,7 +30,7 @@ def test_registry_lists_every_method():
 def test_fit_equals_act_cli_map_file_bit_for_bit(method, act_cli, rng, tmp_path):
     source = samples(rng, 90, 12)
     # Unequal counts, except for PCA (paired differences).
-    target = samples(rng, 90 if method.startswith("pca") else 70, 12, shift=0.7, scale=1.6)
+    target = samples(rng, 90 if act.method(method)["paired"] else 70, 12, shift=0.7, scale=1.6)
     np.save(tmp_path / "source.npy", source)
     np.save(tmp_path / "target.npy", target)
     cli_file = tmp_path / "cli.safetensors"
