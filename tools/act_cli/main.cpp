@@ -161,11 +161,7 @@ class progress_line {
   std::thread thread_;
 };
 
-/// "loading PATH (12.5 MB)" for a progress step.
-std::string loading(const std::vector<std::string>& paths);
-std::string loading(const std::string& path) { return loading(std::vector<std::string>{path}); }
-
-/// "loading A + B (25.0 MB)" for several files.
+/// "loading A + B (25.0 MB)" for a progress step.
 std::string loading(const std::vector<std::string>& paths) {
   double bytes = 0;
   for (const std::string& path : paths) {
@@ -320,7 +316,7 @@ int apply(const arguments& args) {
     act::raise<act::non_finite_error>("{}: {}; nothing written", map_path, e.what());
   }
 
-  progress.step(loading(input));
+  progress.step(loading({input}));
   const auto a = act::read_npy(input);
   progress.step(fmt::format("applying site '{}' to {} x {}", site, a.rows(), a.cols()));
   // Row-major float32 copy of the input; 1-D inputs are one row (and are written back 1-D).
