@@ -11,10 +11,11 @@
 #
 # What is built: the libraries llama, llama-common, ggml, ggml-base, ggml-cpu (shared, Release,
 # GGML_NATIVE=OFF: the fixed x86-64 set SSE4.2/AVX/AVX2/FMA/F16C/BMI2, so numbers do not depend on the
-# machine's newest instructions) and the tool llama-cvector-generator (tests/llama compares with its
-# files). No GPU backends, no other tools, no network code.
+# machine's newest instructions), the RPC backend ggml-rpc with its server ggml-rpc-server (tests/llama
+# runs one on 127.0.0.1 to keep tensors off the host, as a GPU would) and the tool llama-cvector-generator
+# (tests/llama compares with its files). No GPU backends and no other tools.
 #
-# Result: DEST/prefix/{include,lib,lib/cmake/llama,bin/llama-cvector-generator}; configure act with
+# Result: DEST/prefix/{include,lib,lib/cmake/llama,bin/llama-cvector-generator,bin/ggml-rpc-server}; configure act with
 #   -DACT_BUILD_LLAMA=ON -DLLAMA_CPP_DIR=DEST/prefix          (the test preset does this for build/llama)
 # Every step is skipped when its result is there, so a second run takes no time; DEST/prefix/.stamp-<tag>
 # marks a finished build. Log files: DEST/*.log.
@@ -60,13 +61,13 @@ if [ ! -f src/.cloned ]; then
 fi
 
 # 2. Configure, build the library targets and the one tool, install into prefix/.
-stamp="prefix/.stamp-$tag"
+stamp="prefix/.stamp-$tag-rpc"
 if [ ! -f "$stamp" ]; then
   rm -rf prefix
   say "configure llama.cpp $tag (CPU only, shared libraries)"
   cmake -S src -B build -G "Unix Makefiles" \
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$dest/prefix" -DBUILD_SHARED_LIBS=ON \
-    -DGGML_NATIVE=OFF -DGGML_CCACHE=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+    -DGGML_NATIVE=OFF -DGGML_CCACHE=OFF -DGGML_RPC=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
     -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_TOOLS_INSTALL=ON \
     -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF \
     -DLLAMA_BUILD_NUMBER=0 -DLLAMA_BUILD_COMMIT="$tag" \
@@ -74,11 +75,11 @@ if [ ! -f "$stamp" ]; then
   # The installed libraries carry RUNPATH $ORIGIN: a program linked with --as-needed (Debian's default)
   # only records libllama, which then finds libggml* next to itself.
   say "build (nice $niceness, -j$jobs; log $dest/build.log)"
-  nice -n "$niceness" cmake --build build -j "$jobs" --target llama llama-common llama-cvector-generator \
+  nice -n "$niceness" cmake --build build -j "$jobs" --target llama llama-common llama-cvector-generator ggml-rpc ggml-rpc-server \
     >build.log 2>&1 || { tail -n 40 build.log >&2; fail "build failed"; }
   # Install only what was built: each folder's own install rules (CMAKE_INSTALL_LOCAL_ONLY), as the
   # top-level install script would also want every tool of the tree.
-  for dir in build build/ggml build/ggml/src build/tools/cvector-generator; do
+  for dir in build build/ggml build/ggml/src build/ggml/src/ggml-rpc build/tools/cvector-generator build/tools/rpc; do
     cmake -DCMAKE_INSTALL_LOCAL_ONLY=ON -P "$dir/cmake_install.cmake" >>install.log 2>&1 ||
       { tail -n 40 install.log >&2; fail "install from $dir failed"; }
   done
