@@ -4,10 +4,10 @@
 /// BM_apply_{f32,bf16,f16,quantile}/level:<name> force each act::simd level this build and processor have;
 /// the rows without a level run the default (widest) one.
 
-#include <act/affine_hook.hpp>
+#include <act/hooks/affine_hook.hpp>
 #include <act/detail/kernels/parallel.hpp>
-#include <act/quantile_act.hpp>
-#include <act/quantile_hook.hpp>
+#include <act/estimators/quantile_act.hpp>
+#include <act/hooks/quantile_hook.hpp>
 
 #include <cstdlib>
 #include <cstring>

@@ -4,9 +4,9 @@
 /// yardstick, act's radix sort (which the fits use) the floor they can reach.
 /// Sizes are /rows/neurons; bytes_per_second counts the input bytes read.
 
-#include <act/linear_act.hpp>
-#include <act/mean_act.hpp>
-#include <act/quantile_act.hpp>
+#include <act/estimators/linear_act.hpp>
+#include <act/estimators/mean_act.hpp>
+#include <act/estimators/quantile_act.hpp>
 #include <act/detail/numeric/radix_sort.hpp>
 
 #include <algorithm>

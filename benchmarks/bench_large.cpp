@@ -1,5 +1,5 @@
 /// \file bench_large.cpp
-/// Out-of-core fitting (issue 16): Linear-AcT on two memory-mapped 4096 x 4096 float32 .npy files (64 MB
+/// Out-of-core fitting: Linear-AcT on two memory-mapped 4096 x 4096 float32 .npy files (64 MB
 /// per side, C order as NumPy writes them) read a block of neurons at a time within a budget, against the
 /// in-memory fit of the same files (read whole into one matrix, then fitted). Both read through the page
 /// cache (the files are written once, first). The peak resident memory is measured per process by
@@ -8,7 +8,7 @@
 #include <act/columns/fit.hpp>
 #include <act/estimators/linear_act.hpp>
 #include <act/io/npy.hpp>
-#include <act/io/npy_columns.hpp>
+#include <act/columns/npy_columns.hpp>
 
 #include <unistd.h>
 

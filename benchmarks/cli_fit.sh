@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Whole-process `act-cli fit --method linear` on two 4096 x 4096 float32 .npy files (issue 17), best of 5 under
+# Whole-process `act-cli fit --method linear` on two 4096 x 4096 float32 .npy files, best of 5 under
 # /usr/bin/time, next to reading both inputs with `cat` (page cache, best of 5) and, when a bench_fit binary is
 # given, the in-process fits of the same size (BM_fit_linear, BM_fit_linear_row_major; act-cli reads C-order files, so
 # the row-major one is its in-process counterpart).

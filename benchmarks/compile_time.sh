@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compile-time benchmark (issue 21): compiles each translation unit of benchmarks/compile_time/ with the
+# Compile-time benchmark: compiles each translation unit of benchmarks/compile_time/ with the
 # project's compiler and flags, best of N, and prints seconds (user + system CPU of the compiler: less
 # sensitive to other load than wall time) and peak memory, with the ratio to the floor (Eigen/Core +
 # fmt/core.h). Units marked "compiled" are compiled again with -DACT_COMPILED, as a target linking

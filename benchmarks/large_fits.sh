@@ -1,5 +1,5 @@
 #!/bin/sh
-# Large fits (issue 16), per process: wall time and peak resident memory of act-cli fit in memory and out of
+# Large fits, per process: wall time and peak resident memory of act-cli fit in memory and out of
 # core, and of act-mpi on 1, 2 and 4 ranks, on 4096 x 4096 float32 per side (64 MB per side, written by
 # NumPy in C order; act-mpi reads the same rows as 4 shards per side).
 # usage: benchmarks/large_fits.sh BUILD_DIR [METHOD] (e.g. build/bench linear); needs /usr/bin/time, python3

@@ -1,4 +1,4 @@
-# llama.cpp integration (issue 15), on with ACT_BUILD_LLAMA: the tool act-llama, the llama.cpp tests and the
+# llama.cpp integration, on with ACT_BUILD_LLAMA: the tool act-llama, the llama.cpp tests and the
 # random-model writer they share with the benchmark. llama.cpp is found through its CMake package: in
 # LLAMA_CPP_DIR (an install prefix, e.g. build/llama/prefix from `bash cmake/prepare_llama.sh`) or on
 # CMAKE_PREFIX_PATH. When it is not found, nothing is built and ctest shows one skipped test saying why.

@@ -1,5 +1,5 @@
 // A host's hook point: a map set loaded from a map file, applied to float, half and bfloat16 buffers.
-#include <act/hooks.hpp>
+#include <act/host.hpp>
 
 #include <vector>
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tokens per second of `act-llama generate` (issue 15): no maps (llama.cpp's own path, no callback), Linear-AcT
+# Tokens per second of `act-llama generate`: no maps (llama.cpp's own path, no callback), Linear-AcT
 # maps at 4 tensors, and at every block's output, on the tiny test model and on a larger random model
 # (12 blocks, n_embd 768, n_ff 2048, 12 heads, F32). Configurations are interleaved, REPS runs each; the
 # table shows medians, and the overhead in processor time per token against no maps (wall-clock speed on a

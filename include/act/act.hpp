@@ -1,7 +1,7 @@
 #pragma once
 /// \file act.hpp
 /// Everything in act, one module header per layer: core, maps, estimators, hooks, sites, files.
-/// A host that only applies maps needs <act/hooks.hpp>.
+/// A host that only applies maps fitted elsewhere needs <act/host.hpp>.
 
 #include <act/core.hpp>
 #include <act/maps.hpp>

@@ -3,7 +3,6 @@
 /// Every estimator (Linear-AcT and the family of the paper's Table 1, plus the non-parametric map) and the
 /// registry that finds them by name.
 
-#include <act/maps.hpp>
 #include <act/estimators/actadd.hpp>
 #include <act/estimators/aura.hpp>
 #include <act/estimators/caa.hpp>
@@ -13,6 +12,7 @@
 #include <act/estimators/linear_act.hpp>
 #include <act/estimators/mean_act.hpp>
 #include <act/estimators/pca_direction.hpp>
+#include <act/estimators/pca_uncentred.hpp>
 #include <act/estimators/quantile_act.hpp>
 #include <act/estimators/registry.hpp>
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include <act/hooks.hpp>
+#include <act/host.hpp>
 
 #include "binding.hpp"
 

@@ -15,7 +15,7 @@
 #include <variant>
 #include <vector>
 
-#include <act/hooks.hpp>
+#include <act/host.hpp>
 #include <act/maps.hpp>
 
 #include "arrays.hpp"

@@ -3,7 +3,7 @@
 #include <string>
 #include <type_traits>
 
-#include <act/hooks.hpp>
+#include <act/host.hpp>
 
 #include "binding.hpp"
 

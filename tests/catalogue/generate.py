@@ -290,9 +290,9 @@ MAP = [
     ("map_format_version_newline.safetensors", map_file({"s": GOOD_SITE}, version="1\n2"),
      "act.format_version holds a newline (the message stays on one line)", "this library reads '1'"),
     ("map_site_with_escape.safetensors", map_file({"s\x1b]0;pwned\x07": GOOD_SITE}),
-     "site name holds an OSC escape sequence (JSON-escaped; issue 20)", "holds the control character U+001B"),
+     "site name holds an OSC escape sequence (JSON-escaped)", "holds the control character U+001B"),
     ("map_method_with_newline.safetensors", map_file({"s": GOOD_SITE}, {"act.method.s": "linear\nforged row"}),
-     "act.method.s holds a newline (a forged info row; issue 20)", "act.method.s 'linear\\nforged row' holds the control character U+000A"),
+     "act.method.s holds a newline (a forged info row)", "act.method.s 'linear\\nforged row' holds the control character U+000A"),
 ]
 
 

@@ -1,10 +1,10 @@
-// Column sources and fits on them (issue 16): act::npy_columns reads every layout as load_npy_matrix
+// Column sources and fits on them: act::npy_columns reads every layout as load_npy_matrix
 // does, pooled and stacked sources equal pooling / concatenating by hand, and act::fit_columns within a
 // small budget equals the in-memory fit bit for bit, for every registered method.
 #include <act/act.hpp>
 #include <act/columns/fit.hpp>
 #include <act/columns/pooled.hpp>
-#include <act/io/npy_columns.hpp>
+#include <act/columns/npy_columns.hpp>
 
 #include <cstdint>
 #include <initializer_list>

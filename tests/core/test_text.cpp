@@ -1,4 +1,4 @@
-// The text rules (issue 20): names act writes are valid UTF-8 without control characters; text act shows
+// The text rules: names act writes are valid UTF-8 without control characters; text act shows
 // from files is escaped by one rule (act::printable), used by act-cli's info and its error messages alike.
 #include <act/core/text.hpp>
 

@@ -8,6 +8,7 @@
 #include <act/estimators/linear_act.hpp>
 #include <act/estimators/mean_act.hpp>
 #include <act/estimators/pca_direction.hpp>
+#include <act/estimators/pca_uncentred.hpp>
 #include <act/hooks/affine_hook.hpp>
 
 #include <random>

@@ -1,5 +1,5 @@
 // The old single-header path on purpose: this test keeps the deprecated forwarding headers in use.
-#include <act/linear_act.hpp>
+#include <act/estimators/linear_act.hpp>
 
 #include <algorithm>
 #include <numeric>

@@ -1,4 +1,5 @@
 #include <act/estimators/pca_direction.hpp>
+#include <act/estimators/pca_uncentred.hpp>
 #include <act/estimators/registry.hpp>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// The floor on the source spread (issue 18): near-constant source neurons get their method's fallback map
+// The floor on the source spread: near-constant source neurons get their method's fallback map
 // (Linear-AcT: the mean shift; Gaussian-AcT and Mean-AcT: the identity, as the reference) and are flagged.
 #include <act/estimators/gaussian_act.hpp>
 #include <act/estimators/linear_act.hpp>

@@ -1,4 +1,4 @@
-// One default support per method (issue 18): the registry's is the estimator's, bounded ones are open.
+// One default support per method: the registry's is the estimator's, bounded ones are open.
 #include <act/estimators/registry.hpp>
 
 #include <doctest/doctest.h>

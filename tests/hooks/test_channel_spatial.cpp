@@ -1,4 +1,4 @@
-// Channel-spatial modes (issue 18): per_pixel (the reference's Gaussian hook: every pixel through the
+// Channel-spatial modes: per_pixel (the reference's Gaussian hook: every pixel through the
 // channel's map) against a direct computation; mean_shift stays the default; they agree only when omega = 1.
 #include <act/hooks/affine_hook.hpp>
 #include <act/hooks/quantile_hook.hpp>

@@ -1,5 +1,5 @@
 // A strength at which a map would turn finite activations into Inf or NaN is an error naming the strength,
-// and nothing changes (issue 20): coefficients, hooks and folding into a linear layer.
+// and nothing changes: coefficients, hooks and folding into a linear layer.
 #include <act/hooks/affine_hook.hpp>
 #include <act/hooks/fold.hpp>
 #include <act/hooks/quantile_hook.hpp>

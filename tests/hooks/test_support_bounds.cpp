@@ -1,4 +1,4 @@
-// Support boundaries and infinities under every kernel (issue 18): open bounds leave values equal to a
+// Support boundaries and infinities under every kernel: open bounds leave values equal to a
 // bound alone, closed ones move them; +-Inf and NaN keep their bits under every map, storage type and
 // kernel (affine vector/portable/strided, per-row, quantile, fold).
 #include <act/hooks/affine_hook.hpp>

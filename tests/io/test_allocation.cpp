@@ -1,4 +1,4 @@
-// Issue 9: no reader allocates more than the file's size justifies before validating. This executable
+// no reader allocates more than the file's size justifies before validating. This executable
 // replaces the global operator new to record the peak of live heap bytes while one parse runs, then
 // feeds the readers tiny files whose headers claim huge shapes, counts and lengths: each must fail before
 // any large allocation. It also bounds peak memory as a multiple of the file size for hostile files that

@@ -1,4 +1,4 @@
-// No lost data in the file layer (issue 20): concurrent updates of one map file, the lock, temporary files
+// No lost data in the file layer: concurrent updates of one map file, the lock, temporary files
 // (names within the file-name limit, stale ones of killed writers removed, live ones kept), names that
 // would corrupt a file, same-file detection, and control vectors that would hold Inf.
 #include <act/io/control_vector_maps.hpp>

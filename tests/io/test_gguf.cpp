@@ -458,7 +458,7 @@ TEST_CASE("gguf malformed: every truncation of a valid file is an error, never a
   }
 }
 
-// ---- Third-party reader (issue 4): @huggingface/gguf must parse what we write. ----
+// ---- Third-party reader: @huggingface/gguf must parse what we write. ----
 // Not discovered with the other cases (skip decorator); tests/CMakeLists.txt runs it as its own ctest
 // test with --no-skip and marks it skipped when the output says SKIPPED.
 

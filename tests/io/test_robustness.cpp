@@ -1,4 +1,4 @@
-// Issue 9, documented behaviour on degenerate numbers: every estimator refuses NaN, +Inf and -Inf samples
+// documented behaviour on degenerate numbers: every estimator refuses NaN, +Inf and -Inf samples
 // and empty inputs with an error naming the argument; applying maps loaded from a file leaves NaN
 // activations bit-identical (payload included) in every buffer type.
 #include <act/estimators/actadd.hpp>

@@ -17,6 +17,7 @@
 #include <fmt/core.h>
 #include <llama.h>
 
+#include <act/llama/handles.hpp>
 #include <act/llama/capture.hpp>
 #include <act/llama/eval_callback.hpp>
 
@@ -61,14 +62,8 @@ inline const std::string& tiny_model_path() {
 constexpr int tiny_layers = 4;
 constexpr int tiny_embd = 64;
 
-struct model_deleter {
-  void operator()(llama_model* m) const { llama_model_free(m); }
-};
-struct context_deleter {
-  void operator()(llama_context* c) const { llama_free(c); }
-};
-using model_ptr = std::unique_ptr<llama_model, model_deleter>;
-using context_ptr = std::unique_ptr<llama_context, context_deleter>;
+using act::llama::context_ptr;
+using act::llama::model_ptr;
 
 /// The tiny model, loaded once.
 inline llama_model* tiny_model() {

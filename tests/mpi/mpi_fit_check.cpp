@@ -5,7 +5,7 @@
 // Exit status 0 when every check holds on every rank.
 #include <act/act.hpp>
 #include <act/columns/source.hpp>
-#include <act/mpi.hpp>
+#include <act/mpi/fit.hpp>
 
 #include <mpi.h>
 

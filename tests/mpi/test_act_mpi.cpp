@@ -1,4 +1,4 @@
-// act-mpi end to end (issue 16): on 1-4 ranks (more ranks than shard files, a shard with no rows) its map
+// act-mpi end to end: on 1-4 ranks (more ranks than shard files, a shard with no rows) its map
 // file equals act-cli's on the concatenated files byte for byte, for every method; a rank that cannot read
 // its shard stops every rank with status 1, a message naming the file and the rank, and nothing written.
 #include <act/act.hpp>

@@ -1,4 +1,4 @@
-// Map sets hold only what a map file can hold and hosts can show (issue 20): site names and map_info text are
+// Map sets hold only what a map file can hold and hosts can show: site names and map_info text are
 // valid UTF-8 without control characters; a strength a site cannot take names the site and changes nothing.
 #include <act/sites/map_set.hpp>
 

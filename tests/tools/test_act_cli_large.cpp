@@ -1,4 +1,4 @@
-// act-cli fit on inputs that are not one in-memory matrix (issue 16): several files per side, 3-D inputs
+// act-cli fit on inputs that are not one in-memory matrix: several files per side, 3-D inputs
 // pooled over their lengths or mask, and out-of-core reading within --memory, whose map files equal the
 // in-memory fit's byte for byte and whose peak memory stays within the budget.
 #include <act/act.hpp>

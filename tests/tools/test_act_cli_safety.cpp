@@ -1,4 +1,4 @@
-// act-cli loses no data (issue 20), one case per item of the issue: parallel fits into one file keep every
+// act-cli loses no data, one case per item of the issue: parallel fits into one file keep every
 // site; names that would corrupt a file are refused; no output replaces an input; info shows text from a
 // file escaped; strengths that overflow write nothing; stale temporaries of killed writers go, live ones
 // stay; long output names work; and the small inconsistencies of item 7.

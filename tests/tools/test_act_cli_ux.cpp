@@ -1,4 +1,4 @@
-// act-cli as a new user meets it (issue 18): per-command help, --version, --key=value, suggestions, files
+// act-cli as a new user meets it: per-command help, --version, --key=value, suggestions, files
 // that are not map files, the info table, --quiet and the progress line; and the faithful-where-it-matters
 // options through the real binary: --support-bounds, --min-std, each method's default support.
 #include <act/act.hpp>

@@ -1,4 +1,4 @@
-// act-cli on every file of the malformed-file catalogue (tests/catalogue, issue 9): exit status 1, never a
+// act-cli on every file of the malformed-file catalogue (tests/catalogue): exit status 1, never a
 // signal, exactly one line on stderr naming the file with the documented key phrase, no file written.
 // Under the asan preset act-cli itself runs with AddressSanitizer and UBSan, so a memory error or UB
 // while reading a hostile file fails here too.

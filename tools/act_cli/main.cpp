@@ -26,7 +26,7 @@
 #include <fmt/core.h>
 
 #include "../common/arguments.hpp"
-#include "fit_inputs.hpp"
+#include "../common/fit_inputs.hpp"
 
 namespace {
 

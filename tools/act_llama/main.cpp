@@ -23,6 +23,7 @@
 
 #include <act/act.hpp>
 #include <act/io/control_vector_maps.hpp>
+#include <act/llama/handles.hpp>
 #include <act/llama/capture.hpp>
 #include <act/llama/eval_callback.hpp>
 #include <fmt/core.h>
@@ -94,14 +95,8 @@ std::string llama_said() {
 
 // ---- model and context ---------------------------------------------------------------------------------
 
-struct model_deleter {
-  void operator()(llama_model* m) const { llama_model_free(m); }
-};
-struct context_deleter {
-  void operator()(llama_context* c) const { llama_free(c); }
-};
-using model_ptr = std::unique_ptr<llama_model, model_deleter>;
-using context_ptr = std::unique_ptr<llama_context, context_deleter>;
+using act::llama::context_ptr;
+using act::llama::model_ptr;
 
 /// The model at `path`, checked to be GGUF first so that a wrong file gets a clear message.
 model_ptr load_model(const std::string& path, act::gguf_model_info& info) {

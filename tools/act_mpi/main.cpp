@@ -1,4 +1,4 @@
-// act-mpi: the distributed fit (act/mpi.hpp) of act-cli's fit, for activation shards spread over ranks.
+// act-mpi: the distributed fit (act/mpi/fit.hpp) of act-cli's fit, for activation shards spread over ranks.
 //
 //   mpirun -np P act-mpi fit --method M --source shard_*.npy ... --target t_*.npy ... --out MAP.safetensors
 //
@@ -21,10 +21,10 @@
 
 #include <act/act.hpp>
 #include <act/columns/fit.hpp>
-#include <act/mpi.hpp>
+#include <act/mpi/fit.hpp>
 #include <fmt/format.h>
 
-#include "../act_cli/fit_inputs.hpp"
+#include "../common/fit_inputs.hpp"
 
 namespace {
 

@@ -3,7 +3,7 @@
 /// The library version: the one place it is written (CMake parses these lines).
 
 #define ACT_VERSION_MAJOR 0
-#define ACT_VERSION_MINOR 2
+#define ACT_VERSION_MINOR 3
 #define ACT_VERSION_PATCH 0
 
 namespace act {

@@ -1,7 +1,7 @@
 #pragma once
 /// \file pca_direction.hpp
 /// RePE / PCA directions: add a multiple of the first principal direction of paired activation differences,
-/// centred as repeng computes it (`pca`) or uncentred as llama.cpp's cvector-generator (`pca_uncentred`).
+/// centred as repeng computes it (`pca`); the uncentred variant of llama.cpp (`pca_uncentred`) is pca_uncentred.hpp.
 
 #include <cmath>
 #include <string_view>
@@ -95,7 +95,8 @@ struct pca_names<false> {
   static constexpr std::string_view title = "PCA (uncentred, llama.cpp)";
 };
 
-/// The PCA direction of paired differences; use act::pca_direction (centred) or act::pca_uncentred.
+/// The PCA direction of paired differences; use act::pca_direction (centred) or act::pca_uncentred
+/// (<act/estimators/pca_uncentred.hpp>).
 template <bool Centred>
 class basic_pca_direction {
  public:
@@ -132,13 +133,6 @@ class basic_pca_direction {
 /// leaves D^T D unchanged). lambda multiplies beta (a + lambda beta), unbounded.
 using pca_direction = basic_pca_direction<true>;
 
-/// The PCA direction as llama.cpp's cvector-generator computes it: the unit first principal direction of
-/// the *uncentred* paired differences D = target - source (the leading eigenvector of D^T D, which the
-/// generator finds by power iteration), so a shift every pair shares dominates it. llama.cpp leaves the
-/// sign to its iteration; here it points toward the mean difference (m . beta >= 0), deterministic.
-/// beta has unit norm (scale as pca_direction's), omega = 1, lambda multiplies beta.
-using pca_uncentred = basic_pca_direction<false>;
-
 // Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
 // instantiations out of every translation unit (detail/instantiations.hpp).
 template <bool Centred>
@@ -158,6 +152,4 @@ affine_fit<typename DA::Scalar> basic_pca_direction<Centred>::fit(const Eigen::M
 }  // namespace act
 
 #define ACT_INSTANTIATE_PCA_DIRECTION(EXTERN) ACT_INSTANTIATE_FIT(EXTERN, act::pca_direction, affine_fit)
-#define ACT_INSTANTIATE_PCA_UNCENTRED(EXTERN) ACT_INSTANTIATE_FIT(EXTERN, act::pca_uncentred, affine_fit)
 ACT_DECLARE_COMPILED(ACT_INSTANTIATE_PCA_DIRECTION)
-ACT_DECLARE_COMPILED(ACT_INSTANTIATE_PCA_UNCENTRED)

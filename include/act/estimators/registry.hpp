@@ -31,6 +31,7 @@
 #include <act/estimators/linear_act.hpp>
 #include <act/estimators/mean_act.hpp>
 #include <act/estimators/pca_direction.hpp>
+#include <act/estimators/pca_uncentred.hpp>
 #include <act/estimators/quantile_act.hpp>
 #include <act/maps/fit_result.hpp>
 #include <act/detail/instantiations.hpp>

@@ -15,11 +15,11 @@
 #include <act/columns/source.hpp>
 #include <act/core/error.hpp>
 #include <act/estimators/registry.hpp>
-#include <act/io/npy_columns.hpp>
+#include <act/columns/npy_columns.hpp>
 #include <act/io/npy_mapped.hpp>
 #include <fmt/format.h>
 
-#include "../common/arguments.hpp"
+#include "arguments.hpp"
 
 namespace act_cli {
 

@@ -1,5 +1,5 @@
 #pragma once
-/// \file mpi.hpp
+/// \file mpi/fit.hpp
 /// An exact distributed fit on MPI. Only code that includes this header needs MPI; nothing else in act
 /// does. Every rank holds some rows of each side (a column source, columns/source.hpp); the ranks'
 /// rows in rank order are the samples. Methods whose neurons are independent (method_info::per_neuron)

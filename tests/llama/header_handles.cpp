@@ -1,0 +1,2 @@
+// handles.hpp compiles on its own.
+#include <act/llama/handles.hpp>
