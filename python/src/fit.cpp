@@ -25,6 +25,25 @@ act::fit_settings settings_of(const std::string& method, const std::optional<std
   return settings;
 }
 
+/// act.fit's docstring; the method names and defaults come from the method table.
+const std::string& fit_doc() {
+  static const std::string doc = fmt::format(
+      R"(Fits a transport map with a registered method from source [n_a x d] and target [n_b x d] samples.
+
+method: one of {methods} (act.methods() lists them).
+source, target: 2-D float32 or float64 arrays of the same dtype (NumPy, or
+  anything with __dlpack__ or the buffer protocol), rows are samples; read in place when one axis is
+  contiguous (C or Fortran order, any outer stride), otherwise copied once.
+support: None (the method's default: 'q0_100' for linear, gaussian and quantile, 'all' otherwise), 'all',
+  'q0_100' or 'qLO_HI' (e.g. 'q5_95'). support_bounds: None ('open': lo < a < hi, the reference's test) or
+  'closed'. min_std: the floor on the source spread of linear, gaussian and mean (neurons at or below it get
+  the fallback map, flagged in diagnostics['low_spread']). knots: per neuron, quantile maps only (0 = all samples).
+threads: over neurons, 1 = the calling thread, 0 = all cores. The GIL is released while fitting.
+Returns an act.Fit; float32 input gives float32 maps, float64 input float64 maps.)",
+      fmt::arg("methods", act::method_names()));
+  return doc;
+}
+
 py_fit fit(const std::string& method, py::handle source_object, py::handle target_object, const std::optional<std::string>& support,
            const std::optional<std::string>& support_bounds, double min_std, int knots, int threads) {
   const act::fit_settings settings = settings_of(method, support, support_bounds, min_std, knots, threads);
@@ -84,19 +103,8 @@ void bind_fit(py::module_& m) {
       });
 
   m.def("fit", &fit, py::arg("method"), py::arg("source"), py::arg("target"), py::kw_only(), py::arg("support") = py::none(),
-        py::arg("support_bounds") = py::none(), py::arg("min_std") = 1e-4, py::arg("knots") = 128, py::arg("threads") = 1,
-        R"(Fits a transport map with a registered method from source [n_a x d] and target [n_b x d] samples.
-
-method: 'linear', 'mean', 'gaussian', 'actadd', 'caa', 'pca', 'pca_uncentred', 'itic', 'aura', 'det0' or
-  'quantile' (act.methods() lists them). source, target: 2-D float32 or float64 arrays of the same dtype (NumPy, or
-  anything with __dlpack__ or the buffer protocol), rows are samples; read in place when one axis is
-  contiguous (C or Fortran order, any outer stride), otherwise copied once.
-support: None (the method's default: 'q0_100' for linear, gaussian and quantile, 'all' otherwise), 'all',
-  'q0_100' or 'qLO_HI' (e.g. 'q5_95'). support_bounds: None ('open': lo < a < hi, the reference's test) or
-  'closed'. min_std: the floor on the source spread of linear, gaussian and mean (neurons at or below it get
-  the fallback map, flagged in diagnostics['low_spread']). knots: per neuron, quantile maps only (0 = all samples).
-threads: over neurons, 1 = the calling thread, 0 = all cores. The GIL is released while fitting.
-Returns an act.Fit; float32 input gives float32 maps, float64 input float64 maps.)");
+        py::arg("support_bounds") = py::none(), py::arg("min_std") = act::default_min_std, py::arg("knots") = act::default_knots, py::arg("threads") = 1,
+        fit_doc().c_str());
   m.def("_sample_view", &sample_view, py::arg("x"), "For tests: how act.fit reads a 2-D array (layout, data address).");
 }
 

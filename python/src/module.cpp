@@ -6,7 +6,7 @@
 #include <exception>
 
 #include <act/core.hpp>
-#include <act/estimators/registry.hpp>
+#include <act/core/methods.hpp>
 
 #include "binding.hpp"
 

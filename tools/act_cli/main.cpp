@@ -54,7 +54,7 @@ const command_spec commands[] = {
      "    neurons at a time within --memory MB (default {memory}; pca, pca_uncentred and itic read both sides whole).\n"
      "    --support: the method's default when absent; bounded supports are open (lo < a < hi, the reference's\n"
      "    test) unless --support-bounds closed. --min-std: the floor on the source spread of linear, gaussian\n"
-     "    and mean (default 1e-4); neurons below it get the method's fallback map and are counted by info.\n"
+     "    and mean (default {min_std}); neurons below it get the method's fallback map and are counted by info.\n"
      "    methods: {methods}\n",
      {{"method", "out", "site", "support", "support-bounds", "min-std", "knots", "pooling", "memory", "lock-timeout"},
       {"quiet"},
@@ -94,12 +94,14 @@ const command_spec* find_command(std::string_view name) {
 }
 
 std::string command_usage(const command_spec& c) {
-  return "usage:\n" + fmt::format(c.usage, fmt::arg("methods", act::method_names()), fmt::arg("memory", act::default_fit_memory >> 20));
+  return "usage:\n" + fmt::format(c.usage, fmt::arg("methods", act::method_names()), fmt::arg("memory", act::default_fit_memory >> 20),
+                                     fmt::arg("min_std", act::default_min_std));
 }
 
 std::string full_usage() {
   std::string out = "usage:\n";
-  for (const command_spec& c : commands) out += fmt::format(c.usage, fmt::arg("methods", act::method_names()), fmt::arg("memory", act::default_fit_memory >> 20));
+  for (const command_spec& c : commands) out += fmt::format(c.usage, fmt::arg("methods", act::method_names()), fmt::arg("memory", act::default_fit_memory >> 20),
+                                     fmt::arg("min_std", act::default_min_std));
   return out + usage_footer;
 }
 

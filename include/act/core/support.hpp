@@ -38,8 +38,8 @@ struct support {
   double upper_percent = 100.0;
   support_bounds bounds = support_bounds::open;
 
-  static support unbounded() { return {false, 0.0, 100.0}; }
-  static support min_max() { return {true, 0.0, 100.0}; }
+  static constexpr support unbounded() { return {false, 0.0, 100.0, support_bounds::open}; }
+  static constexpr support min_max() { return {true, 0.0, 100.0, support_bounds::open}; }
   /// The band between the `lo`-th and `hi`-th percentiles of the source, 0 <= lo < hi <= 100.
   static support quantile_band(double lo, double hi) {
     if (!(lo >= 0.0 && lo < hi && hi <= 100.0))
@@ -51,6 +51,11 @@ struct support {
     support s = *this;
     s.bounds = b;
     return s;
+  }
+
+  friend constexpr bool operator==(const support& a, const support& b) {
+    return a.bounded == b.bounded && a.lower_percent == b.lower_percent && a.upper_percent == b.upper_percent &&
+           a.bounds == b.bounds;
   }
 
   /// The command-line spelling: "all", "q0_100", "q1_99", "q0.5_99.5" (the boundary rule is separate).

@@ -15,7 +15,7 @@
 /// is the map set's own metadata (basic_map_set::metadata(), e.g. `controlvector.model_hint`), kept as is.
 /// Site names and the metadata values of a site are valid UTF-8 without control characters (act::check_name;
 /// a map_set refuses other names when they are inserted). Loading validates everything, these names
-/// included, and names the offending tensor or key; a site whose method is in the registry must hold that
+/// included, and names the offending tensor or key; a site whose method is in the method table must hold that
 /// method's kind of map.
 ///
 /// save_maps replaces a file; update_map_file adds or replaces sites in it under a lock, so that processes
@@ -38,7 +38,7 @@
 #include <act/core/version.hpp>
 #include <act/detail/io/file.hpp>
 #include <act/detail/io/text.hpp>
-#include <act/estimators/registry.hpp>
+#include <act/core/methods.hpp>
 #include <act/io/safetensors.hpp>
 #include <act/maps/affine_map.hpp>
 #include <act/maps/quantile_map.hpp>
