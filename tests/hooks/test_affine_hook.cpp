@@ -154,10 +154,10 @@ TEST_CASE("selections: mask, last rows, per-row strengths") {
 
 TEST_CASE("channel-spatial mode transports each channel's spatial mean") {
   act::affine_map<float> map;
-  map.omega = Eigen::Array2f(0.5f, 2.0f);
-  map.beta = Eigen::Array2f(1.0f, 0.0f);
-  map.lower = Eigen::Array2f(-10.0f, 5.0f);  // channel 1's support excludes its mean below
-  map.upper = Eigen::Array2f(10.0f, 6.0f);
+  map.omega = (Eigen::ArrayXf(2) << 0.5f, 2.0f).finished();
+  map.beta = (Eigen::ArrayXf(2) << 1.0f, 0.0f).finished();
+  map.lower = (Eigen::ArrayXf(2) << -10.0f, 5.0f).finished();  // channel 1's support excludes its mean below
+  map.upper = (Eigen::ArrayXf(2) << 10.0f, 6.0f).finished();
   const float lambda = 0.5f;
   act::affine_hook<float> hook(map, lambda);
   // Two images, 2 channels, 4 positions each.

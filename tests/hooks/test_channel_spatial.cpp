@@ -22,10 +22,10 @@ std::vector<float> feature_maps() {
 
 act::affine_map<float> gaussian_like_map() {
   act::affine_map<float> m;
-  m.omega = Eigen::Array3f(0.5f, 2.0f, 1.0f);
-  m.beta = Eigen::Array3f(1.0f, -0.5f, 0.25f);
-  m.lower = Eigen::Array3f::Constant(-2.0f);  // some pixels fall outside
-  m.upper = Eigen::Array3f::Constant(2.0f);
+  m.omega = (Eigen::ArrayXf(3) << 0.5f, 2.0f, 1.0f).finished();
+  m.beta = (Eigen::ArrayXf(3) << 1.0f, -0.5f, 0.25f).finished();
+  m.lower = Eigen::ArrayXf::Constant(3, -2.0f);  // some pixels fall outside
+  m.upper = Eigen::ArrayXf::Constant(3, 2.0f);
   return m;
 }
 

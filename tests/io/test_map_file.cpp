@@ -17,8 +17,8 @@ act::map_set sample_maps() {
   act::affine_map<float> bounded = act::affine_map<float>::identity(3);
   bounded.omega << 0.5f, 1.5f, 2.0f;
   bounded.beta << -1.0f, 0.0f, 3.25f;
-  bounded.lower = Eigen::Array3f(-1, -2, -3);
-  bounded.upper = Eigen::Array3f(1, 2, 3);
+  bounded.lower = (Eigen::ArrayXf(3) << -1, -2, -3).finished();
+  bounded.upper = (Eigen::ArrayXf(3) << 1, 2, 3).finished();
   maps.insert("blk.12.post_attn_norm", bounded, {"linear", 700, 650, "mean", "q0_100"});
   auto shift = act::affine_map<float>::identity(3);
   shift.beta << 0.1f, 0.2f, 0.3f;
