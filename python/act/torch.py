@@ -329,11 +329,12 @@ def apply(maps, site, x, *, path=None, positions=None):
     if x.requires_grad and torch.is_grad_enabled():
         raise RuntimeError(f"act.torch.apply: the tensor at site '{site}' requires grad and an in-place edit would "
                            "bypass autograd; use act.torch.steered (out of place, differentiable) or torch.no_grad()")
-    if _torch_ops_for(x, _path_choice(path)):
+    if not x.is_cpu or _path_choice(path) == "torch":
+        _torch_ops_for(x, _path_choice(path))  # path 'kernel' on another device: a clear error
         with torch.no_grad():
             x.copy_(_torch_steered(maps, site, x, _rows_mask(positions, x)))
         return x
-    rows = _rows_mask(positions, x)
+    rows = None if positions is None else _rows_mask(positions, x)
     target = x.detach() if x.requires_grad else x
     if rows is None:
         maps.apply(site, target)
