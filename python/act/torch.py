@@ -250,7 +250,13 @@ def _coefficients(maps, site, device, compute):
     if c is None:
         if len(per_set) > 256:
             per_set.clear()
-        c = per_set[key] = _Coefficients(maps[site], strength, device, compute)
+        # Built outside any trace: a tracer then sees them as constants, the same on every trace.
+        tracing = torch._C._get_tracing_state()
+        torch._C._set_tracing_state(None)
+        try:
+            c = per_set[key] = _Coefficients(maps[site], strength, device, compute)
+        finally:
+            torch._C._set_tracing_state(tracing)
     return c
 
 
