@@ -75,7 +75,7 @@ def sites(model, patterns):
 
 
 def _site_paths(model, given):
-    """{site name: module path} from a dict, a module path, a pattern or a list of them."""
+    """sites(), under a name that the functions' own `sites` parameters do not hide."""
     return sites(model, given)
 
 
@@ -106,7 +106,7 @@ def _output_tensor(output, where):
         raise TypeError(
             f"act.torch: the output of '{where}' is a NestedTensor (the fast path of nn.TransformerEncoder, taken in "
             "eval mode without grad when a padding mask is given); act needs padded tensors: build the encoder with "
-            "enable_nested_tensor=False, or run it with grad enabled")
+            "enable_nested_tensor=False")
     return tensor
 
 
