@@ -2,12 +2,17 @@
 
 The C++ sources, headers and compiled instantiations are those of the CMake target act_python
 (python/CMakeLists.txt): python/src/*.cpp, ../include and ../src/compiled_*.cpp (ACT_COMPILED). Build it from
-a checkout of act: the headers are read from the folder next to python/.
+a checkout of act: the headers are read from the folder next to python/. The extension depends on every
+header, so a changed header rebuilds it. Build files go outside the source tree: ACT_PIP_BUILD_DIR, else
+<temp>/act-pip-build-<user>.
 """
 
+import getpass
+import os
 import pathlib
 import re
 import subprocess
+import tempfile
 
 from pybind11.setup_helpers import ParallelCompile, Pybind11Extension, build_ext
 from setuptools import setup
@@ -37,6 +42,13 @@ def eigen_include():
 # Sources relative to this folder (setuptools wants relative paths); ../src holds act::act_compiled's units.
 SOURCES = sorted(str(p.relative_to(HERE)) for p in (HERE / "src").glob("*.cpp"))
 SOURCES += [f"../src/compiled_{layer}.cpp" for layer in ("hooks", "io", "estimators")]
+# Everything the sources include: a newer header than the built extension rebuilds it.
+DEPENDS = sorted(str(p) for pattern in ("*.hpp", "*.inc") for p in (INCLUDE / "act").rglob(pattern))
+DEPENDS += sorted(str(p) for p in (HERE / "src").glob("*.hpp"))
+
+BUILD_DIR = pathlib.Path(os.environ.get("ACT_PIP_BUILD_DIR") or
+                         pathlib.Path(tempfile.gettempdir()) / f"act-pip-build-{getpass.getuser()}")
+BUILD_DIR.mkdir(parents=True, exist_ok=True)
 
 ParallelCompile("ACT_BUILD_JOBS", default=2).install()
 
@@ -46,6 +58,7 @@ setup(
         Pybind11Extension(
             "act._act",
             SOURCES,
+            depends=DEPENDS,
             include_dirs=[str(INCLUDE), *eigen_include()],
             libraries=["fmt"],
             define_macros=[("ACT_COMPILED", None)],
@@ -54,4 +67,5 @@ setup(
         )
     ],
     cmdclass={"build_ext": build_ext},
+    options={"build": {"build_base": str(BUILD_DIR / "build")}, "egg_info": {"egg_base": str(BUILD_DIR)}},
 )

@@ -3,8 +3,9 @@
 
 Reads examples/toy_lm/toy_lm.safetensors (parsed here: no safetensors package needed), compares its logits
 with the C++ model's (`toy_lm logits`), fits Linear-AcT maps causally at the 8 post-LayerNorm sites from
-toxic to polite sentences (act.torch.fit_causal) and samples continuations of toxic-eliciting prompts
-without and with steering (act.torch.steer), printing the share that contains an insult.
+toxic to polite sentences (act.torch.fit_causal, sites chosen by a module-path pattern) and samples
+continuations of toxic-eliciting prompts without and with steering (act.torch.steer), printing the share
+that contains an insult.
 
     PYTHONPATH=build/test/python /usr/bin/python3 examples/python/toy_lm_torch.py \\
         --toy-lm build/test/examples/toy_lm/toy_lm
@@ -169,17 +170,18 @@ def main(argv=None):
     difference = (logits.reshape(-1, logits.shape[-1])[valid] - expected[valid]).abs().max().item()
     print(f"logits against the C++ model on {len(prompts)} prompts: max |difference| {difference:.1e}")
 
-    sites = {f"blk.{n}.{kind}": f"blocks.{n}.{kind}"  # site name in the map set -> module path
-             for n in range(len(model.blocks)) for kind in ("post_attn_norm", "post_mlp_norm")}
+    # Site name in the map set -> module path, for every module matching the pattern (in the model's order).
+    sites = {"blk." + path.split(".", 1)[1]: path for path in act.torch.sites(model, "blocks.*.post_*_norm")}
     sets = {kind: toy_lm_output(args.toy_lm, "sentences", "--kind", kind, "--n", str(args.sentences), "--seed", seed)
             for kind, seed in (("toxic", "101"), ("polite", "102"))}
     toxic, polite = ([model.batch([model.encode(s, eos=True) for s in sets[k][i:i + 64]])
                       for i in range(0, args.sentences, 64)] for k in ("toxic", "polite"))
     start = time.perf_counter()
-    maps = act.torch.fit_causal(model, sites, toxic, polite, method="linear")
+    maps, fits = act.torch.fit_causal(model, sites, toxic, polite, method="linear", return_fits=True)
     print(f"Linear-AcT maps at {len(maps)} post-LN sites, fitted causally on {args.sentences} toxic -> "
           f"{args.sentences} polite sentences (mean-pooled; {len(sites) + 1} passes over the sets) in "
-          f"{time.perf_counter() - start:.1f} s")
+          f"{time.perf_counter() - start:.1f} s; median R^2 per site "
+          + " ".join(f"{np.median(f.diagnostics['r2']):.2f}" for f in fits.values()))
 
     lexicon = set(toy_lm_output(args.toy_lm, "list", "toxic-lexicon"))
     asked = [prompts[i % (len(prompts) - 1)] for i in range(args.continuations)]

@@ -2,7 +2,8 @@
 /// \file arrays.hpp
 /// Arrays from Python without copying: anything with the buffer protocol (NumPy) or `__dlpack__` (PyTorch,
 /// JAX, CuPy, ...) becomes an `array_ref`: data pointer, element type, shape and strides in elements,
-/// holding the exporter's buffer or DLPack capsule until it is destroyed (with the GIL held).
+/// holding the exporter's buffer or DLPack capsule (or a plain CPU torch tensor, read through its attributes)
+/// until it is destroyed (with the GIL held).
 
 #include <pybind11/pybind11.h>
 
@@ -46,8 +47,8 @@ class array_ref {
   /// Strides in elements (not bytes), one per dimension.
   const std::vector<Eigen::Index>& strides() const { return strides_; }
   Eigen::Index size() const;
-  /// "buffer" or "dlpack": how the array was read.
-  const char* protocol() const { return view_held_ ? "buffer" : "dlpack"; }
+  /// "buffer", "torch" or "dlpack": how the array was read.
+  const char* protocol() const { return view_held_ ? "buffer" : torch_ ? "torch" : "dlpack"; }
   /// Whether the elements are laid out C-contiguously (dimensions of extent 1 may have any stride).
   bool c_contiguous() const;
 
@@ -57,6 +58,9 @@ class array_ref {
  private:
   void from_buffer(py::handle object, bool writable);
   void from_dlpack(py::handle object);
+  /// A plain strided CPU torch tensor read through its attributes (DLPack costs more per call); false, with
+  /// nothing taken, for anything else (which DLPack then reads or refuses).
+  bool from_torch(py::handle object);
   void set_layout(int ndim, const std::int64_t* shape, const std::int64_t* strides, std::size_t stride_unit);
   /// Gives the buffer or the DLPack tensor back (GIL held).
   void release();
@@ -68,6 +72,8 @@ class array_ref {
   Py_buffer view_{};
   bool view_held_ = false;
   dlpack::managed_tensor* managed_ = nullptr;
+  bool torch_ = false;
+  py::object torch_tensor_;  ///< the tensor read by from_torch, held like a DLPack capsule
 };
 
 /// How a 2-D array can be read as an Eigen matrix without copying.

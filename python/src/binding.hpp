@@ -8,6 +8,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -76,7 +77,31 @@ struct py_fit {
 struct py_map_set {
   act::map_set maps;
   mutable std::shared_mutex mutex;
+  /// Counts changes of the maps (insert, remove): act.torch caches coefficients per map version.
+  std::uint64_t map_version = 0;
 };
+
+/// Equal shapes and equal bits (so -0 differs from 0): what == on maps and map sets compares.
+template <class A>
+bool same_bits(const A& a, const A& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         (a.size() == 0 || std::memcmp(a.data(), b.data(), sizeof(typename A::Scalar) * static_cast<std::size_t>(a.size())) == 0);
+}
+template <class S>
+bool same_map(const act::affine_map<S>& a, const act::affine_map<S>& b) {
+  return same_bits(a.omega, b.omega) && same_bits(a.beta, b.beta) && same_bits(a.lower, b.lower) &&
+         same_bits(a.upper, b.upper) && (!a.bounded() || a.bounds == b.bounds);
+}
+template <class S>
+bool same_map(const act::quantile_map<S>& a, const act::quantile_map<S>& b) {
+  return same_bits(a.knots_source, b.knots_source) && same_bits(a.knots_target, b.knots_target);
+}
+/// Same alternative, same bits.
+template <class... Maps>
+bool same_map(const std::variant<Maps...>& a, const std::variant<Maps...>& b) {
+  if (a.index() != b.index()) return false;
+  return std::visit([&](const auto& x) { return same_map(x, std::get<std::decay_t<decltype(x)>>(b)); }, a);
+}
 
 /// Python objects for C++ maps (copied into a new AffineMap / QuantileMap).
 py::object to_python(act::affine_map<float> map);

@@ -84,6 +84,17 @@ py::dict sample_view(py::handle object) {
   return out;
 }
 
+bool same_fit(const py_fit& a, const py_fit& b) {
+  if (a.method != b.method || a.support != b.support || a.source_samples != b.source_samples ||
+      a.target_samples != b.target_samples || a.low_spread_neurons != b.low_spread_neurons || !a.map.equal(b.map) ||
+      a.diagnostics.size() != b.diagnostics.size())
+    return false;
+  const py::object array_equal = py::module_::import("numpy").attr("array_equal");
+  for (const auto& [key, value] : a.diagnostics)
+    if (!b.diagnostics.contains(key) || !array_equal(value, b.diagnostics[key]).cast<bool>()) return false;
+  return true;
+}
+
 }  // namespace
 
 void bind_fit(py::module_& m) {
@@ -97,6 +108,24 @@ void bind_fit(py::module_& m) {
       .def_readonly("target_samples", &py_fit::target_samples)
       .def_readonly("method", &py_fit::method, "The registry name of the method ('linear', 'mean', ...).")
       .def_readonly("support", &py_fit::support, "The support label map files record ('q0_100', 'all', ... or 'knots').")
+      .def("__eq__", &same_fit, py::is_operator(), py::arg("other"), "Same method, support, sample counts, map (bit for bit) and diagnostics.")
+      .def(py::pickle(
+          [](const py_fit& f) {
+            return py::make_tuple(f.map, f.diagnostics, f.source_samples, f.target_samples, f.method, f.support,
+                                  f.low_spread_neurons);
+          },
+          [](const py::tuple& t) {
+            if (t.size() != 7) act::raise<act::invalid_argument>("Fit: bad pickle state ({} items)", t.size());
+            py_fit f;
+            f.map = t[0];
+            f.diagnostics = t[1].cast<py::dict>();
+            f.source_samples = t[2].cast<Eigen::Index>();
+            f.target_samples = t[3].cast<Eigen::Index>();
+            f.method = t[4].cast<std::string>();
+            f.support = t[5].cast<std::string>();
+            f.low_spread_neurons = t[6].cast<Eigen::Index>();
+            return f;
+          }))
       .def("__repr__", [](const py_fit& f) {
         return "<act.Fit method='" + f.method + "' support='" + f.support + "' samples=" + std::to_string(f.source_samples) +
                "," + std::to_string(f.target_samples) + " map=" + describe(f.map) + ">";

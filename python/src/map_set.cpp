@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -61,6 +62,7 @@ void insert(py_map_set& self, const std::string& site, py::handle fit_or_map, co
                                       info.target_samples);
   const std::unique_lock lock(self.mutex);
   self.maps.insert(site, map, std::move(info));
+  ++self.map_version;
 }
 
 bool apply(const py_map_set& self, const std::string& site, py::handle x_object, py::handle mask, py::handle lengths,
@@ -114,6 +116,9 @@ struct released_estimator {
     py::gil_scoped_release no_gil;
     return inner.fit(source, target);
   }
+
+  /// What the map set records as the support (act::fit_causal asks).
+  std::string support_label() const { return inner.support_label(); }
 };
 
 /// A pooled 2-D array returned by a collect function, as float samples.
@@ -136,10 +141,14 @@ Eigen::MatrixXf samples_of(py::handle object, const std::string& name) {
 }
 
 map_set_ptr fit_sites(bool causal, const std::vector<std::string>& sites, const std::string& method, py::function collect,
-                      const std::string& pooling, double strength, const std::optional<std::string>& support, int knots,
-                      int threads) {
+                      const std::string& pooling, double strength, const std::optional<std::string>& support,
+                      const std::optional<std::string>& support_bounds, double min_std, int knots, int threads) {
   act::fit_settings settings;
   if (support) settings.support = act::support::parse(*support);
+  if (support_bounds) settings.bounds = act::parse_bounds(*support_bounds, "fit_causal: support_bounds");
+  if (!(min_std >= 0.0 && std::isfinite(min_std)))
+    act::raise<act::invalid_argument>("fit_causal: min_std must be finite and >= 0, got {}", min_std);
+  settings.min_std = min_std;
   settings.knots = knots;
   if (threads < 0) act::raise<act::invalid_argument>("fit_causal: threads must be >= 0 (0 = all cores), got {}", threads);
   settings.threads = threads;
@@ -173,14 +182,14 @@ py::array pooled(const array_ref& x, const apply_plan& g, Eigen::Index seq_len, 
   using strided = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, Eigen::Unaligned,
                              Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
   const strided rows(static_cast<const T*>(x.data()), g.rows, g.cols, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(g.row_stride, g.col_stride));
-  using out_scalar = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  using out_scalar = act::pooled_scalar_t<T>;
   Eigen::Matrix<out_scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> result;
   {
     py::gil_scoped_release no_gil;
     if (!lengths.empty())
-      result = act::pool_packed(rows, lengths, how).template cast<out_scalar>();
+      result = act::pool_packed(rows, lengths, how);
     else
-      result = act::pool_padded(rows, seq_len, valid, how).template cast<out_scalar>();
+      result = act::pool_padded(rows, seq_len, valid, how);
   }
   py::array_t<out_scalar> out({result.rows(), result.cols()});
   std::copy(result.data(), result.data() + result.size(), out.mutable_data());
@@ -225,6 +234,57 @@ py::array pool(py::handle x_object, const std::string& pooling, py::handle mask,
     case dtype::bf16: return pooled<Eigen::bfloat16>(x, g, seq_len, valid, packed, how);
   }
   return {};
+}
+
+bool same_set(const py_map_set& a, const py_map_set& b) {
+  if (&a == &b) return true;
+  const std::shared_lock lock_a(a.mutex), lock_b(b.mutex);
+  if (a.maps.strength() != b.maps.strength() || a.maps.metadata() != b.maps.metadata() || a.maps.sites() != b.maps.sites())
+    return false;
+  for (const auto& site : a.maps.sites()) {
+    const auto& x = a.maps.at(site);
+    const auto& y = b.maps.at(site);
+    const auto& i = x.info;
+    const auto& j = y.info;
+    if (x.strength != y.strength || i.method != j.method || i.source_samples != j.source_samples ||
+        i.target_samples != j.target_samples || i.pooling != j.pooling || i.support != j.support ||
+        i.low_spread_neurons != j.low_spread_neurons || !same_map(x.map, y.map))
+      return false;
+  }
+  return true;
+}
+
+/// (global strength, metadata, [(site, map, method, source samples, target samples, pooling, support, low-spread
+/// neurons, strength override or None)]).
+py::tuple set_state(const py_map_set& self) {
+  const std::shared_lock lock(self.mutex);
+  py::list entries;
+  for (const auto& site : self.maps.sites()) {
+    const auto& e = self.maps.at(site);
+    entries.append(py::make_tuple(site, to_python(e.map), e.info.method, e.info.source_samples, e.info.target_samples,
+                                  e.info.pooling, e.info.support, e.info.low_spread_neurons,
+                                  e.strength ? py::object(py::float_(*e.strength)) : py::object(py::none())));
+  }
+  return py::make_tuple(self.maps.strength(),
+                        std::map<std::string, std::string>(self.maps.metadata().begin(), self.maps.metadata().end()), entries);
+}
+
+map_set_ptr from_state(const py::tuple& state) {
+  if (state.size() != 3) act::raise<act::invalid_argument>("MapSet: bad pickle state ({} items)", state.size());
+  auto out = std::make_shared<py_map_set>();
+  for (const py::handle item : state[2].cast<py::list>()) {
+    const auto e = item.cast<py::tuple>();
+    if (e.size() != 9) act::raise<act::invalid_argument>("MapSet: bad pickle entry ({} items)", e.size());
+    const auto site = e[0].cast<std::string>();
+    act::map_info info{e[2].cast<std::string>(), e[3].cast<Eigen::Index>(), e[4].cast<Eigen::Index>(), e[5].cast<std::string>(),
+                       e[6].cast<std::string>(), e[7].cast<Eigen::Index>()};
+    out->maps.insert(site, float_map_of(e[1], "MapSet pickle"), std::move(info));
+    if (!e[8].is_none()) out->maps.set_strength(site, e[8].cast<double>());
+  }
+  out->maps.set_strength(state[0].cast<double>());
+  const auto metadata = state[1].cast<std::map<std::string, std::string>>();
+  out->maps.metadata().insert(metadata.begin(), metadata.end());
+  return out;
 }
 
 }  // namespace
@@ -284,6 +344,7 @@ ignores the set's strengths.)")
           [](py_map_set& self, const std::string& site) {
             const std::unique_lock lock(self.mutex);
             self.maps.erase(site);
+            ++self.map_version;
           },
           py::arg("site"), "Removes a site's map (nothing happens for an unknown site).")
       .def(
@@ -315,10 +376,16 @@ ignores the set's strengths.)")
           },
           "The set's own notes (a copy, as a dict; assign a dict to replace them), saved in map files next to act's "
           "act.* keys, e.g. 'controlvector.model_hint' of an imported control vector.")
+      .def_property_readonly(
+          "_map_version", [](const py_map_set& self) { return self.map_version; },
+          "Counts insert and remove calls (act.torch caches coefficients per version).")
       .def("__getitem__", &map_at, py::arg("site"), "The map of `site` (a float32 AffineMap or QuantileMap copy); KeyError if absent.")
-      .def("__contains__", [](const py_map_set& self, const std::string& site) { return self.maps.contains(site); })
+      .def("__contains__", [](const py_map_set& self, const std::string& site) { return self.maps.contains(site); }, py::arg("site"))
       .def("__len__", [](const py_map_set& self) { return self.maps.size(); })
       .def("__iter__", [](const py_map_set& self) { return py::iter(py::cast(self.maps.sites())); })
+      .def("__eq__", &same_set, py::is_operator(), py::arg("other"),
+           "Same sites, maps (bit for bit), provenance, strengths (global and per site) and metadata.")
+      .def(py::pickle(&set_state, &from_state))
       .def("__repr__", [](const py_map_set& self) {
         std::string s = "<act.MapSet " + std::to_string(self.maps.size()) + " site(s)";
         for (const auto& site : self.maps.sites()) s += " '" + site + "'";
@@ -383,24 +450,32 @@ path of a map file. Atomic write.)");
   const char* causal_doc = R"(Fits `sites` in order with a registered method (act::fit_causal): site k is fitted on samples that
 `collect(site, installed, pooling)` returns as (source, target) 2-D arrays, where `installed` is an
 act.MapSet holding the maps of the sites before k (at `strength`); collect must run the source inputs
-with those maps applied and return the pooled activations at `site`. Returns the act.MapSet of all sites.
+with those maps applied and return the pooled activations at `site`. support, support_bounds, min_std,
+knots and threads as in act.fit; the set records what act.fit records (support label, low-spread neuron
+count). Returns the act.MapSet of all sites.
 act.torch.fit_causal does this for a torch model.)";
   m.def(
       "fit_causal",
       [](const std::vector<std::string>& sites, const std::string& method, py::function collect, const std::string& pooling,
-         double strength, const std::optional<std::string>& support, int knots, int threads) {
-        return fit_sites(true, sites, method, std::move(collect), pooling, strength, support, knots, threads);
+         double strength, const std::optional<std::string>& support, const std::optional<std::string>& support_bounds,
+         double min_std, int knots, int threads) {
+        return fit_sites(true, sites, method, std::move(collect), pooling, strength, support, support_bounds, min_std, knots,
+                         threads);
       },
       py::arg("sites"), py::arg("method"), py::arg("collect"), py::kw_only(), py::arg("pooling") = "mean",
-      py::arg("strength") = 1.0, py::arg("support") = py::none(), py::arg("knots") = 128, py::arg("threads") = 1, causal_doc);
+      py::arg("strength") = 1.0, py::arg("support") = py::none(), py::arg("support_bounds") = py::none(),
+      py::arg("min_std") = 1e-4, py::arg("knots") = 128, py::arg("threads") = 1, causal_doc);
   m.def(
       "fit_simultaneous",
       [](const std::vector<std::string>& sites, const std::string& method, py::function collect, const std::string& pooling,
-         double strength, const std::optional<std::string>& support, int knots, int threads) {
-        return fit_sites(false, sites, method, std::move(collect), pooling, strength, support, knots, threads);
+         double strength, const std::optional<std::string>& support, const std::optional<std::string>& support_bounds,
+         double min_std, int knots, int threads) {
+        return fit_sites(false, sites, method, std::move(collect), pooling, strength, support, support_bounds, min_std, knots,
+                         threads);
       },
       py::arg("sites"), py::arg("method"), py::arg("collect"), py::kw_only(), py::arg("pooling") = "mean",
-      py::arg("strength") = 1.0, py::arg("support") = py::none(), py::arg("knots") = 128, py::arg("threads") = 1,
+      py::arg("strength") = 1.0, py::arg("support") = py::none(), py::arg("support_bounds") = py::none(),
+      py::arg("min_std") = 1e-4, py::arg("knots") = 128, py::arg("threads") = 1,
       "Like fit_causal, but every site from unsteered activations (collect always gets an empty MapSet).");
 
   m.def("pool", &pool, py::arg("x"), py::arg("pooling") = "mean", py::kw_only(), py::arg("mask") = py::none(),
@@ -409,7 +484,8 @@ act.torch.fit_causal does this for a torch model.)";
 pool_packed): pooling 'mean', 'last', 'max' or 'min', accumulated in double.
 x: [batch x tokens x d] (padded; mask [batch x tokens] of valid flags, e.g. an attention mask, or lengths
 [batch] of valid tokens) or [tokens x d] (one sequence, or packed sequences with lengths adding up to the
-rows). Returns [sequences x d]: float64 for float64 input, float32 otherwise. Read in place.)");
+rows). Returns [sequences x d]: float64 for float64 input, float32 otherwise (float16 and bfloat16 means
+are rounded once, from double to float32, never to the input's type). Read in place.)");
 }
 
 }  // namespace act_python

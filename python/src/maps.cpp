@@ -165,7 +165,7 @@ mask: one flag per row (or [batch x tokens]): only rows with a non-zero flag cha
 lengths: 2-D x: packed sequence lengths adding up to the rows, only each sequence's last row changes;
   3-D x: valid tokens per sequence (padded batch), only each sequence's last valid token changes.
 threads: all-rows mode only; 1 = the calling thread, 0 = all cores. The GIL is released while applying.
-Elements outside the support (and NaN) keep their bits; strength 0 changes nothing.)";
+Elements outside the support (and NaN) keep their bits; strength 0 changes nothing. Returns x.)";
 
 constexpr const char* transport_doc = R"(Returns a transported copy of x (same arguments as apply); x is left alone.)";
 
@@ -174,8 +174,9 @@ void add_apply_methods(Class& c) {
   using Holder = typename Class::type;
   c.def(
        "apply",
-       [](Holder& self, py::handle x, py::handle strength, py::handle mask, py::handle lengths, int threads) {
+       [](Holder& self, py::object x, py::handle strength, py::handle mask, py::handle lengths, int threads) {
          apply_map(self, x, strength, mask, lengths, threads);
+         return x;  // like torch's in-place methods, so calls chain
        },
        py::arg("x"), py::arg("strength") = 1.0, py::kw_only(), py::arg("mask") = py::none(), py::arg("lengths") = py::none(),
        py::arg("threads") = 1, apply_doc)
@@ -282,6 +283,9 @@ NumPy arrays in the map's dtype (float32, or float64 for maps fitted on float64 
              const auto d = std::visit([](const auto& mm) { return mm.dim(); }, self.map);
              return "<act.AffineMap d=" + std::to_string(d) + " " + dtype_of(self) + (bounded ? " bounded>" : " unbounded>");
            })
+      .def(
+          "__eq__", [](const py_affine_map& a, const py_affine_map& b) { return same_map(a.map, b.map); }, py::is_operator(), py::arg("other"),
+          "Same dtype, coefficients, bounds and boundary rule, bit for bit.")
       .def(py::pickle(
           [](py::object self) {
             return py::make_tuple(self.attr("omega"), self.attr("beta"), self.attr("lower"), self.attr("upper"), self.attr("bounds"));
@@ -321,6 +325,9 @@ quantile knots (knots_source[k, j], knots_target[k, j]); slope 1 beyond the end 
              const auto k = std::visit([](const auto& mm) { return mm.knots(); }, self.map);
              return "<act.QuantileMap d=" + std::to_string(d) + " knots=" + std::to_string(k) + " " + dtype_of(self) + ">";
            })
+      .def(
+          "__eq__", [](const py_quantile_map& a, const py_quantile_map& b) { return same_map(a.map, b.map); }, py::is_operator(), py::arg("other"),
+          "Same dtype and knots, bit for bit.")
       .def(py::pickle([](py::object self) { return py::make_tuple(self.attr("knots_source"), self.attr("knots_target")); },
                       [](py::tuple t) {
                         if (t.size() != 2) act::raise<act::invalid_argument>("QuantileMap: bad pickle state");

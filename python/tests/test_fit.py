@@ -153,12 +153,19 @@ def test_threads_give_the_same_bits(rng):
     assert np.array_equal(bits(one.omega), bits(two.omega)) and np.array_equal(bits(one.beta), bits(every.beta))
 
 
-def test_torch_tensors_are_read_through_dlpack_in_place(rng):
+def test_torch_tensors_are_read_in_place(rng):
     torch = pytest.importorskip("torch")
     source, target = samples(rng, 64, 8), samples(rng, 64, 8, shift=1.0)
     ts, tt = torch.from_numpy(source.copy()), torch.from_numpy(target.copy())
     view = act._act._sample_view(ts)
-    assert view["protocol"] == "dlpack" and view["layout"] == "row_major" and view["data"] == ts.data_ptr()
+    assert view["protocol"] == "torch" and view["layout"] == "row_major" and view["data"] == ts.data_ptr()
+    # Offsets read in place; negative-bit views (not in the bytes) refused; other dtypes: DLPack's own checks.
+    view = act._act._sample_view(ts[3:, 2:])
+    assert view["protocol"] == "torch" and view["data"] == ts[3:, 2:].data_ptr()
+    with pytest.raises(act.InvalidArgument, match="resolve_neg"):
+        act._act._sample_view(torch._neg_view(ts))
+    with pytest.raises(act.InvalidArgument, match="element type int32"):
+        act._act._sample_view(torch.zeros(2, 2, dtype=torch.int32))
     view = act._act._sample_view(ts.t())
     assert view["layout"] == "col_major" and view["data"] == ts.data_ptr()
     assert np.array_equal(act.fit("mean", ts, tt).map.beta, act.fit("mean", source, target).map.beta)

@@ -159,6 +159,14 @@ def test_fit_causal_equals_a_layer_by_layer_fit_by_hand(rng):
         for field in ("omega", "beta", "lower", "upper"):
             assert np.array_equal(bits(getattr(maps[site], field)), bits(getattr(by_hand[site], field)))
     assert maps.info("s2")["method"] == "linear" and maps.info("s2")["source_samples"] == 80
+    assert maps == by_hand  # provenance too: support label, low-spread count
+    # act.fit's options pass through and are recorded as act.fit records them.
+    options = dict(support="q5_95", support_bounds="closed", min_std=0.9)
+    maps = act.fit_causal(["s1", "s2"], "linear", collect, **options)
+    by_hand = act.MapSet()
+    for site in ("s1", "s2"):
+        by_hand.insert(site, act.fit("linear", forward(source_x, by_hand)[site], forward(target_x)[site], **options))
+    assert maps == by_hand and maps.info("s1")["support"] == "q5_95" and maps["s1"].bounds == "closed"
 
     simultaneous = act.fit_simultaneous(["s1", "s2"], "mean", collect)
     assert seen[-1] == ("s2", [], "mean") and len(simultaneous) == 2
@@ -190,3 +198,40 @@ def test_pool_over_valid_tokens_only(pooling, rng):
         assert pooled.dtype == np.float32 and pooled.shape == (3, 4)
         np.testing.assert_allclose(pooled, expected, rtol=1e-6)
     assert act.pool(x.astype(np.float64), pooling, mask=mask).dtype == np.float64
+
+
+def test_map_sets_fits_and_maps_pickle_and_compare(rng, tmp_path):
+    import pickle
+
+    source = rng.standard_normal((200, 6)).astype(np.float32)
+    target = (rng.standard_normal((200, 6)) + 1).astype(np.float32)
+    source[:, 0] = 2.0  # one low-spread neuron, recorded in the provenance
+    fit = act.fit("linear", source, target, support_bounds="closed")
+    quantile = act.fit("quantile", source, target, knots=8)
+    maps = act.MapSet()
+    maps.insert("a", fit, pooling="last")
+    maps.insert("b", quantile)
+    maps.set_strength("b", 0.25)
+    maps.set_strength(0.5)
+    maps.metadata = {"note": "pickled"}
+
+    again = pickle.loads(pickle.dumps(maps))
+    assert again == maps and again is not maps
+    assert again.strength("b") == 0.25 and again.strength("a") == 0.5 and again.metadata == {"note": "pickled"}
+    maps.save(tmp_path / "one.safetensors")
+    again.save(tmp_path / "two.safetensors")
+    assert (tmp_path / "one.safetensors").read_bytes() == (tmp_path / "two.safetensors").read_bytes()
+    # Each difference is seen: a strength, an override dropped, provenance, a map's bits, metadata.
+    for change in (lambda m: m.set_strength(0.6), lambda m: m.reset_strength("b"),
+                   lambda m: m.insert("a", fit, pooling="mean"), lambda m: m.insert("b", fit),
+                   lambda m: setattr(m, "metadata", {}), lambda m: m.remove("a")):
+        changed = pickle.loads(pickle.dumps(maps))
+        change(changed)
+        assert changed != maps
+
+    for f in (fit, quantile):
+        copy = pickle.loads(pickle.dumps(f))
+        assert copy == f and copy.map == f.map and copy.support == f.support
+        assert all(np.array_equal(copy.diagnostics[k], v) for k, v in f.diagnostics.items())
+    assert fit != act.fit("linear", source, target)  # open bounds: another map and support
+    assert fit.map != quantile.map

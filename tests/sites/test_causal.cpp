@@ -1,4 +1,5 @@
 #include <act/estimators/linear_act.hpp>
+#include <act/estimators/registry.hpp>
 #include <act/sites/causal.hpp>
 
 #include <random>
@@ -91,4 +92,27 @@ TEST_CASE("the driver passes pooling through and rejects repeated sites") {
   CHECK(maps.strength() == 0.5);
   CHECK_THROWS_WITH_AS(act::fit_causal({"l1", "l1"}, act::linear_act{}, collect), doctest::Contains("listed twice"),
                        act::invalid_argument);
+}
+
+TEST_CASE("the driver records what act::fit records: support label and low-spread neurons") {
+  const auto net = make_net();
+  // Two neurons: the first constant in the source (low spread), the second varying.
+  const auto collect = [&](const std::string&, const act::map_set&, act::pooling) {
+    act::site_samples s{Eigen::MatrixXf(4000, 2), Eigen::MatrixXf(4000, 2)};
+    s.source.col(0).setConstant(1.0f);
+    s.source.col(1) = net.source_inputs;
+    s.target.col(0) = net.target_inputs;
+    s.target.col(1) = net.target_inputs;
+    return s;
+  };
+  act::fit_settings settings;
+  settings.support = act::support::parse("q5_95");
+  const auto by_name = act::fit_causal({"l1"}, act::method_estimator("linear", settings), collect);
+  const auto fit = act::fit("linear", collect("l1", {}, act::pooling::mean).source, collect("l1", {}, act::pooling::mean).target, settings);
+  CHECK(by_name.at("l1").info.support == "q5_95");
+  CHECK(by_name.at("l1").info.low_spread_neurons == act::low_spread_count(fit.diagnostics));
+  CHECK(by_name.at("l1").info.low_spread_neurons == 1);
+  const auto direct = act::fit_causal({"l1"}, act::linear_act({act::support::parse("q0_100")}), collect);
+  CHECK(direct.at("l1").info.support == "q0_100");
+  CHECK(direct.at("l1").info.low_spread_neurons == 1);
 }

@@ -53,3 +53,17 @@ TEST_CASE("bad pooling arguments") {
   CHECK_THROWS_AS(act::pool_packed(x, {1, 2}, act::pooling::mean), act::shape_error);
   CHECK_THROWS_AS(act::pool_packed(x, {4, 0}, act::pooling::mean), act::invalid_argument);
 }
+
+TEST_CASE("16-bit activations pool into float samples, rounded once from the double mean") {
+  // bfloat16 values whose mean is not a bfloat16: the pooled sample keeps the float rounding of the exact mean.
+  Eigen::Matrix<Eigen::bfloat16, Eigen::Dynamic, Eigen::Dynamic> x(3, 2);
+  x << Eigen::bfloat16(1.0f), Eigen::bfloat16(1.0078125f), Eigen::bfloat16(1.0f), Eigen::bfloat16(3.0f),
+      Eigen::bfloat16(1.0f), Eigen::bfloat16(2.0f);
+  const auto mean = act::pool_padded(x, 3, {}, act::pooling::mean);
+  static_assert(std::is_same_v<decltype(mean)::Scalar, float>);
+  CHECK(mean(0, 0) == 1.0f);
+  CHECK(mean(0, 1) == static_cast<float>((1.0078125 + 3.0 + 2.0) / 3.0));
+  const auto packed = act::pool_packed(x.cast<Eigen::half>().eval(), {1, 2}, act::pooling::mean);
+  static_assert(std::is_same_v<decltype(packed)::Scalar, float>);
+  CHECK(packed(1, 1) == 2.5f);
+}

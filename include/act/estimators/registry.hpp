@@ -145,6 +145,9 @@ struct method_estimator {
   fit_result<any_map<typename DA::Scalar>> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
     return act::fit(name, source, target, settings);
   }
+
+  /// The support label of its fits, as map files record it (act::support_label).
+  std::string support_label() const { return act::support_label(method(name), settings); }
 };
 
 }  // namespace act

@@ -9,6 +9,7 @@
 #include <Eigen/Core>
 
 #include <act/core/error.hpp>
+#include <act/maps/fit_result.hpp>
 #include <act/sites/map_set.hpp>
 #include <act/sites/pooling.hpp>
 
@@ -30,6 +31,21 @@ struct causal_options {
 
 namespace detail {
 
+/// The support label a map file records for a fit by `estimator`, as act::fit records it: the estimator's own
+/// answer (act::method_estimator), else its options' support, else unknown ("").
+template <class Estimator>
+auto fitted_support_label(const Estimator& estimator, int) -> decltype(std::string(estimator.support_label())) {
+  return estimator.support_label();
+}
+template <class Estimator>
+auto fitted_support_label(const Estimator& estimator, long) -> decltype(std::string(estimator.options.support.to_string())) {
+  return estimator.options.support.to_string();
+}
+template <class Estimator>
+std::string fitted_support_label(const Estimator&, ...) {
+  return {};
+}
+
 /// Fits every site in order; `causal` decides whether collection sees the maps fitted so far.
 template <class Estimator, class Collect>
 map_set fit_sites(const char* who, const std::vector<std::string>& sites, const Estimator& estimator, Collect&& collect,
@@ -42,7 +58,8 @@ map_set fit_sites(const char* who, const std::vector<std::string>& sites, const 
     const site_samples s = collect(site, causal ? maps : none, options.pooling);
     const auto fit = estimator.fit(s.source, s.target);
     maps.insert(site, fit.map,
-                {std::string(estimator.name), fit.source_samples, fit.target_samples, std::string(to_string(options.pooling)), ""});
+                {std::string(estimator.name), fit.source_samples, fit.target_samples, std::string(to_string(options.pooling)),
+                 fitted_support_label(estimator, 0), low_spread_count(fit.diagnostics)});
   }
   return maps;
 }

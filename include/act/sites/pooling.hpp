@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
@@ -34,6 +35,15 @@ inline pooling parse_pooling(std::string_view name) {
     if (to_string(p) == name) return p;
   raise<invalid_argument>("pooling: unknown mode '{}' (mean, last, max, min)", name);
 }
+
+/// The scalar pooled samples come in: double for double activations, float for everything else (float,
+/// half, bfloat16), so that a 16-bit input's mean is not rounded back to 16 bits.
+template <class Scalar>
+using pooled_scalar_t = std::conditional_t<std::is_same_v<Scalar, double>, double, float>;
+
+/// Pooled samples of activations of type Scalar: [sequences x d].
+template <class Scalar>
+using pooled_matrix = Eigen::Matrix<pooled_scalar_t<Scalar>, Eigen::Dynamic, Eigen::Dynamic>;
 
 namespace detail {
 
@@ -68,9 +78,10 @@ void pool_rows(const Eigen::MatrixBase<Derived>& x, Eigen::Index begin, Eigen::I
 
 /// Pools a padded batch: `x` is [sequences * seq_len x d], sequence k owning rows
 /// [k seq_len, (k+1) seq_len); `valid` has one flag per row (empty = every row valid).
-/// Returns [sequences x d] in x's scalar type, accumulated in double.
+/// Returns [sequences x d], accumulated in double and rounded once to act::pooled_scalar_t (float, or
+/// double for double activations).
 template <class Derived>
-Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> pool_padded(
+pooled_matrix<typename Derived::Scalar> pool_padded(
     const Eigen::MatrixBase<Derived>& x, Eigen::Index seq_len, const std::vector<std::uint8_t>& valid, pooling how) {
   if (seq_len <= 0) raise<invalid_argument>("pool_padded: seq_len must be >= 1, got {}", seq_len);
   if (x.rows() % seq_len != 0)
@@ -78,15 +89,16 @@ Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> pool_pad
   if (!valid.empty() && static_cast<Eigen::Index>(valid.size()) != x.rows())
     raise<shape_error>("pool_padded: mask has {} entries but the activations have {} rows", valid.size(), x.rows());
   const Eigen::Index sequences = x.rows() / seq_len;
-  Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> out(sequences, x.cols());
+  pooled_matrix<typename Derived::Scalar> out(sequences, x.cols());
   for (Eigen::Index k = 0; k < sequences; ++k)
     detail::pool_rows(x, k * seq_len, seq_len, valid.empty() ? nullptr : valid.data(), how, out.row(k), k);
   return out;
 }
 
-/// Pools packed sequences: `x` is [total x d], sequence k owning the next `lengths[k]` rows.
+/// Pools packed sequences: `x` is [total x d], sequence k owning the next `lengths[k]` rows. Returns
+/// [sequences x d] as pool_padded does.
 template <class Derived>
-Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> pool_packed(
+pooled_matrix<typename Derived::Scalar> pool_packed(
     const Eigen::MatrixBase<Derived>& x, const std::vector<Eigen::Index>& lengths, pooling how) {
   Eigen::Index total = 0;
   for (std::size_t k = 0; k < lengths.size(); ++k) {
@@ -95,7 +107,7 @@ Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> pool_pac
   }
   if (total != x.rows())
     raise<shape_error>("pool_packed: lengths add up to {} rows but the activations have {} rows", total, x.rows());
-  Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> out(static_cast<Eigen::Index>(lengths.size()), x.cols());
+  pooled_matrix<typename Derived::Scalar> out(static_cast<Eigen::Index>(lengths.size()), x.cols());
   Eigen::Index begin = 0;
   for (std::size_t k = 0; k < lengths.size(); ++k) {
     detail::pool_rows(x, begin, lengths[k], nullptr, how, out.row(static_cast<Eigen::Index>(k)), static_cast<Eigen::Index>(k));
