@@ -2,7 +2,7 @@
 # Map files with many sites: wall time and peak RSS of act-cli fit --out into a map of N sites (read,
 # add one site, write under the lock), of info on it, and of import-gguf of a control vector of N tensors.
 # usage: benchmarks/map_file_scale.sh BUILD_DIR [N] (N = 100000 by default); needs /usr/bin/time and python3
-# with NumPy (or $PYTHON). Prints one line per run: what, seconds, peak RSS in MB.
+# with NumPy (or $PYTHON). Prints one line per run: what, wall seconds, CPU seconds (user + system), peak RSS in MB.
 set -eu
 build=$1
 n=${2:-100000}
@@ -54,8 +54,8 @@ PY
 measure() {  # label, command...
   label=$1
   shift
-  /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null
-  awk -v l="$label" '{ printf "%-48s %7.2f s %7.1f MB\n", l, $1, $2 / 1024 }' "$work/time"
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >/dev/null
+  awk -v l="$label" '{ printf "%-48s %7.2f s wall %7.2f s CPU %7.1f MB\n", l, $1, $2 + $3, $4 / 1024 }' "$work/time"
 }
 for run in 1 2 3; do
   cp "$work/big.safetensors" "$work/m.safetensors"
