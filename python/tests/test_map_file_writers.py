@@ -30,7 +30,7 @@ def test_update_file_adds_replaces_and_keeps(tmp_path):
     both = act.MapSet()
     both.insert("a", shift(2.0), method="mean")
     both.insert("b", shift(3.0), method="mean")
-    both.metadata["note"] = "kept"
+    both.metadata = {"note": "kept"}
     written = both.update_file(path, sites=["b"])  # only b
     assert written.sites() == ["a", "b"]
     again = act.MapSet.load(path)

@@ -94,7 +94,7 @@ TEST_CASE("/dev/zero as a map or GGUF input and a folder as output are refused w
   CHECK(fs::is_directory(w.path("folder")));
 }
 
-TEST_CASE("3-D inputs with a zero dimension are refused naming the file, with --lengths or --mask, before any allocation") {
+TEST_CASE("3-D inputs without tokens or neurons are refused naming the file, with --lengths or --mask, before any allocation") {
   workspace w;
   const std::string lengths = w.path("len.npy"), mask = w.path("mask.npy");
   act::save_npy_vector(lengths, Eigen::VectorXf::Ones(8));  // never read: the shape is refused first
@@ -102,7 +102,7 @@ TEST_CASE("3-D inputs with a zero dimension are refused naming the file, with --
   const struct {
     const char* shape;
     const char* phrase;
-  } cases[] = {{"(8, 0, 16)", "no tokens per sequence"}, {"(0, 3, 16)", "no sequences"}, {"(1024, 1048576, 0)", "no neurons"},
+  } cases[] = {{"(8, 0, 16)", "no tokens per sequence"}, {"(1024, 1048576, 0)", "no neurons"},
                {"(1024, 4194304, 0)", "no neurons"}};
   for (const auto& c : cases) {
     CAPTURE(c.shape);

@@ -39,7 +39,7 @@ class npy_columns {
   static constexpr std::size_t window_bytes = std::size_t(4) << 20;
 
   /// Maps `path`; throws as npy_mapped, and format_error naming the file for arrays that are not 2-D or
-  /// 3-D, have a zero dimension or have an unsupported descr. A file truncated while it is read gives an
+  /// 3-D, have no neurons or no tokens per sequence, or have an unsupported descr. A file truncated while it is read gives an
   /// io_error naming it (npy_mapped::guarded).
   explicit npy_columns(std::string path) : file_(std::move(path)) {
     type_ = detail::npy_descr_type(file_.descr(), file_.path());
@@ -52,13 +52,15 @@ class npy_columns {
     constexpr auto most = static_cast<std::uint64_t>(std::numeric_limits<Eigen::Index>::max());
     for (const std::uint64_t v : s)
       if (v > most) raise<format_error>("{}: header field 'shape' is too large for a matrix", file_.path());
-    // A zero dimension leaves the others unbounded by the file's size (no bytes prove them): refuse it.
-    static constexpr const char* what_2d[] = {"samples", "neurons"};
-    static constexpr const char* what_3d[] = {"sequences", "tokens per sequence", "neurons"};
-    for (std::size_t k = 0; k < s.size(); ++k)
-      if (s[k] == 0)
-        raise<format_error>("{}: shape ({}) has no {}: every dimension must be at least 1", file_.path(), detail::join_numbers(s, ", "),
-                            s.size() == 2 ? what_2d[k] : what_3d[k]);
+    // Zero tokens per sequence or zero neurons leave the other dimensions unproven by the file's size (no
+    // bytes back them) and T = 0 would divide by zero: refuse them. Zero samples or sequences is an empty
+    // shard, which is fine.
+    const auto refuse_empty = [&](const char* what) {
+      raise<format_error>("{}: shape ({}) has no {}: tokens per sequence and neurons must be at least 1", file_.path(),
+                          detail::join_numbers(s, ", "), what);
+    };
+    if (s.back() == 0) refuse_empty("neurons");
+    if (s.size() == 3 && s[1] == 0) refuse_empty("tokens per sequence");
     sequence_length_ = s.size() == 3 ? static_cast<Eigen::Index>(s[1]) : 1;
     rows_ = static_cast<Eigen::Index>(s[0]) * sequence_length_;
     cols_ = static_cast<Eigen::Index>(s.back());
