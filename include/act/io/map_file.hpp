@@ -363,7 +363,8 @@ void write_locked_map_file(const target_path& target, const basic_map_set<Scalar
 /// processes and threads instead of racing them (a replace drops the sites the file held; use
 /// update_map_file to add sites). A symbolic link is followed: the file it points to is replaced, and its
 /// lock taken. Throws io_error naming the file when the lock is not free within `timeout`, when the path
-/// exists and is not a regular file, or when writing fails (nothing is changed then).
+/// exists and is not a regular file, or when writing fails (nothing is changed then). Not from inside an
+/// update_map_file edit of the same file: it would wait for the lock that edit holds.
 template <class Scalar>
 void save_maps(const std::string& path, const basic_map_set<Scalar>& maps, std::chrono::milliseconds timeout = map_file_lock_timeout) {
   if (maps.empty()) raise<invalid_argument>("save_maps: {}: the map set is empty", path);
