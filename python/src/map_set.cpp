@@ -40,6 +40,27 @@ void save(const py_map_set& self, const std::filesystem::path& path) {
   act::save_maps(path_string(path), self.maps);
 }
 
+/// Adds the set's sites (all, or those named) to the map file under its lock; returns the file as written.
+map_set_ptr update_file(const py_map_set& self, const std::filesystem::path& path, const std::optional<std::vector<std::string>>& sites) {
+  act::map_set chosen;
+  {
+    const std::shared_lock lock(self.mutex);
+    if (!sites) {
+      chosen = self.maps;
+    } else {
+      for (const std::string& site : *sites) {
+        const auto& e = self.maps.at(site);
+        chosen.insert(site, e.map, e.info);
+      }
+      chosen.metadata() = self.maps.metadata();
+    }
+  }
+  auto out = std::make_shared<py_map_set>();
+  py::gil_scoped_release no_gil;
+  out->maps = act::update_map_file(path_string(path), chosen);
+  return out;
+}
+
 void insert(py_map_set& self, const std::string& site, py::handle fit_or_map, const std::optional<std::string>& method,
             const std::optional<std::string>& pooling, const std::optional<std::string>& support,
             const std::optional<Eigen::Index> source_samples, const std::optional<Eigen::Index> target_samples) {
@@ -295,7 +316,18 @@ overrides: act::map_set. Maps are stored in float32. Load and save act's safeten
 (atomic writes); apply(site, x) is the hook point.)");
   c.def(py::init<>())
       .def_static("load", &load, py::arg("path"), "Reads and validates an act map file (safetensors).")
-      .def("save", &save, py::arg("path"), "Writes the set as an act map file, atomically (a temporary file, then rename).")
+      .def("save", &save, py::arg("path"),
+           "Writes the set as an act map file, replacing the file: atomically (a temporary file, then rename) and under\n"
+           "the file's lock, as every act writer (act-cli, act-mpi, act-llama, update_file) takes it. A symbolic link\n"
+           "is followed; a path that is a device, FIFO or folder is refused.")
+      .def("update_file", &update_file, py::arg("path"), py::arg("sites") = py::none(),
+           R"(Adds this set's sites (all of them, or the names in `sites`) to the map file at `path`, replacing
+sites of the same name and keeping the file's others; the set's metadata is written over the file's keys of
+the same name. The file is read, changed and replaced under its lock (act::update_map_file), so writers in
+other processes and threads (act-cli fit, act-mpi, act-llama, other update_file calls) never lose each
+other's sites. A missing file is created. Returns the file's content as written.
+
+    maps.update_file("detox.safetensors")   # one process per layer can do this at once)")
       .def("insert", &insert, py::arg("site"), py::arg("map"), py::kw_only(), py::arg("method") = py::none(),
            py::arg("pooling") = py::none(), py::arg("support") = py::none(), py::arg("source_samples") = py::none(),
            py::arg("target_samples") = py::none(),

@@ -4,6 +4,8 @@
 #include <act/act.hpp>
 #include <act/io/npy.hpp>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -86,4 +88,28 @@ TEST_CASE("a rank with an unreadable or bad shard stops every rank: status 1, fi
   }
   std::vector<std::string> left = s.dir.entries();
   for (const auto& name : left) CHECK_MESSAGE(name.find(".st") == std::string::npos, "left behind: " << name);
+}
+
+TEST_CASE("a FIFO shard, a width mismatch or a FIFO output stops every rank at once, naming the rank and the file") {
+  shards s;
+  const std::string fifo = s.dir.file("pipe.npy"), narrow = s.dir.file("narrow.npy"), out = s.dir.file("out.st");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  act::save_npy(narrow, act_test::random_samples(5, 7, 4, 0.0f));
+  const auto fifo_shard = act_test::run_command(act_mpi(
+      3, fmt::format("fit --method linear --source {} {} {} --target{} --out {}", s.dir.file("a0.npy"), fifo, s.dir.file("a2.npy"), s.targets, out)));
+  CHECK(fifo_shard.status == 1);
+  CHECK_MESSAGE(fifo_shard.output.find("rank 1: " + fifo + ": is a FIFO") != std::string::npos, fifo_shard.output);
+  const auto mismatch = act_test::run_command(act_mpi(
+      3, fmt::format("fit --method linear --source {} {} {} --target{} --out {}", s.dir.file("a0.npy"), narrow, s.dir.file("a2.npy"), s.targets, out)));
+  CHECK(mismatch.status == 1);
+  CHECK_MESSAGE(mismatch.output.find("rank 1's --source " + narrow + " holds 7 neurons, but rank 0's --source " + s.dir.file("a0.npy") +
+                                     " holds 9") != std::string::npos,
+                mismatch.output);
+  CHECK(!std::filesystem::exists(out));
+  // The output is checked before any shard is read: a FIFO there is refused even with a bad shard.
+  const auto fifo_out = act_test::run_command(act_mpi(
+      2, fmt::format("fit --method linear --source {} --target{} --out {}", s.dir.file("garbage-missing.npy"), s.targets, fifo)));
+  CHECK(fifo_out.status == 1);
+  CHECK_MESSAGE(fifo_out.output.find(fifo + ": is a FIFO (named pipe), not a regular file; refusing to replace it") != std::string::npos,
+                fifo_out.output);
 }

@@ -83,6 +83,19 @@ inline std::vector<unsigned char> read_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+/// A .npy file (version 1.0, C order, '<f4') of this shape, e.g. "(8, 0, 16)", followed by `data_bytes` zero bytes.
+inline std::vector<unsigned char> npy_f32_with_shape(const std::string& shape, std::size_t data_bytes = 0) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::vector<unsigned char> b{0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+  b.push_back(static_cast<unsigned char>(header.size() & 0xFF));
+  b.push_back(static_cast<unsigned char>(header.size() >> 8));
+  b.insert(b.end(), header.begin(), header.end());
+  b.resize(b.size() + data_bytes, 0);
+  return b;
+}
+
 }  // namespace act_test
 
 /// Checks that `expr` throws exactly the exception family `type` with `phrase` in its message.

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cmath>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <initializer_list>
 #include <limits>
@@ -206,10 +207,12 @@ act::map_set load_map_file(const std::string& path) {
   }
 }
 
-/// Refuses, before any work, an output that is the same file as one of the inputs (same device and inode:
-/// `./a` and `a`, symlinks and hard links count), which the output would replace.
+/// Refuses, before any work, an output that is not a regular file (act::check_output: a device, FIFO or
+/// folder, exit 1) or is the same file as one of the inputs (same device and inode: `./a` and `a`, symlinks
+/// and hard links count), which the output would replace.
 void refuse_output_over_inputs(const char* output_option, const std::string& output,
                                std::initializer_list<std::pair<const char*, std::string>> inputs) {
+  act::check_output(output);
   for (const auto& [option, input] : inputs)
     if (act::same_file(output, input))
       throw usage_error(fmt::format("--{} '{}' is the same file as --{} '{}'; writing it would replace that input",
@@ -482,6 +485,8 @@ int main_dispatch(int argc, char** argv) {
 // Messages quote names and values taken from hostile files; act::printable (the rule `info` uses too)
 // keeps each on one line and stops a file from sending escape sequences to the user's terminal.
 int main(int argc, char** argv) {
+  // A write beyond `ulimit -f` is then an error (EFBIG) that removes its temporary, not a kill.
+  (void)::signal(SIGXFSZ, SIG_IGN);
   try {
     return main_dispatch(argc, argv);
   } catch (const command_usage_error& e) {

@@ -324,7 +324,7 @@ int fit(int argc, char** argv) {
     maps.insert(site, e.map, info_out);
   }
   maps.metadata()[std::string(act::model_hint_key)] = info.architecture;
-  act::save_maps(out, maps);
+  act::update_map_file(out, maps);  // adds the sites under the file's lock, as act-cli fit does
   fmt::print("{}: {} at {} ({}), {} source and {} target prompts, {} pooling\n", out, method, fmt::join(tensors, ", "),
              causal ? "causal" : "simultaneous", source.size(), target.size(), act::to_string(how));
   return 0;

@@ -12,7 +12,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstddef>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,6 +67,38 @@ std::vector<std::string> share(const std::vector<std::string>& files, int rank, 
   return {files.begin() + static_cast<std::ptrdiff_t>(n * r / p), files.begin() + static_cast<std::ptrdiff_t>(n * (r + 1) / p)};
 }
 
+/// One side of the fit for check_widths: its option name, all its files and this rank's columns.
+struct side_share {
+  const char* option;
+  const std::vector<std::string>* files;
+  const act::stacked_columns<float>* columns;
+};
+
+/// Every rank's width of each side, compared before the fit so that a mismatch names the files: "rank 1's
+/// --source b.npy holds 7 neurons, rank 0's a.npy holds 8". Collective; throws on every rank.
+void check_widths(MPI_Comm comm, int ranks, std::initializer_list<side_share> sides) {
+  std::vector<long long> mine, all(static_cast<std::size_t>(ranks) * sides.size());
+  for (const side_share& s : sides) mine.push_back(s.columns->rows() == 0 ? -1 : static_cast<long long>(s.columns->cols()));
+  MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_LONG_LONG, all.data(), static_cast<int>(mine.size()), MPI_LONG_LONG,
+                comm);
+  long long width = -1;
+  std::string first;  // "rank R's --side FILE"
+  for (std::size_t k = 0; k < sides.size(); ++k) {
+    const side_share& s = sides.begin()[k];
+    for (int r = 0; r < ranks; ++r) {
+      const long long w = all[static_cast<std::size_t>(r) * sides.size() + k];
+      if (w < 0) continue;  // a rank with no rows on this side has no say
+      const std::string who = fmt::format("rank {}'s --{} {}", r, s.option, share(*s.files, r, ranks).front());
+      if (width < 0) {
+        width = w;
+        first = who;
+      } else if (w != width) {
+        act::raise<act::shape_error>("{} holds {} neurons, but {} holds {}", who, w, first, width);
+      }
+    }
+  }
+}
+
 int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
   std::vector<std::string> words = spread_lists(argc, argv);
   std::vector<char*> pointers;
@@ -95,15 +129,21 @@ int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
       if (act::same_file(out, file))
         throw usage_error(fmt::format("--out '{}' is the same file as the input '{}'; writing it would replace that input", out, file));
 
-  // Each rank maps its share of the files; a failure anywhere stops every rank.
+  // The output first (every rank sees the verdict): it must be writable, and an existing one a map file
+  // (its other sites are kept). Then each rank maps its share of the files (FIFOs and devices are refused
+  // without blocking); a failure anywhere stops every rank, the message naming the rank and the file.
+  act::mpi::collectively(comm, [&] {
+    if (rank != 0) return;
+    act::check_output(out);
+    if (struct stat st {}; ::lstat(out.c_str(), &st) == 0 || errno != ENOENT) (void)act::load_maps(out);
+  });
   std::optional<act::stacked_columns<float>> source, target;
   act::mpi::collectively(comm, [&] {
-    if (rank == 0)  // an existing output must be a map file (its other sites are kept)
-      if (struct stat st {}; ::stat(out.c_str(), &st) == 0 || errno != ENOENT) (void)act::load_maps(out);
     act_cli::token_validity every_token;
     source = act_cli::side_columns(share(source_files, rank, ranks), every_token, how);
     target = act_cli::side_columns(share(target_files, rank, ranks), every_token, how);
   });
+  check_widths(comm, ranks, {{"source", &source_files, &*source}, {"target", &target_files, &*target}});
   act::mpi::fit_options options;
   options.destination = act::mpi::gather_to::root;
   const auto fit = act::mpi::fit<float>(method, *source, *target, comm, settings, options);
@@ -123,6 +163,8 @@ int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write beyond `ulimit -f` is then an error (EFBIG) that removes its temporary, not a kill.
+  (void)::signal(SIGXFSZ, SIG_IGN);
   MPI_Init(&argc, &argv);
   int rank = 0, ranks = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -19,6 +19,7 @@
 
 #include <act/core/error.hpp>
 #include <act/detail/kernels/convert.hpp>
+#include <act/detail/io/text.hpp>
 #include <act/detail/numeric/samples.hpp>
 #include <act/io/dtype.hpp>
 #include <act/io/npy_mapped.hpp>
@@ -38,7 +39,8 @@ class npy_columns {
   static constexpr std::size_t window_bytes = std::size_t(4) << 20;
 
   /// Maps `path`; throws as npy_mapped, and format_error naming the file for arrays that are not 2-D or
-  /// 3-D or have an unsupported descr.
+  /// 3-D, have no neurons or no tokens per sequence, or have an unsupported descr. A file truncated while it is read gives an
+  /// io_error naming it (npy_mapped::guarded).
   explicit npy_columns(std::string path) : file_(std::move(path)) {
     type_ = detail::npy_descr_type(file_.descr(), file_.path());
     const auto& s = file_.shape();
@@ -50,6 +52,15 @@ class npy_columns {
     constexpr auto most = static_cast<std::uint64_t>(std::numeric_limits<Eigen::Index>::max());
     for (const std::uint64_t v : s)
       if (v > most) raise<format_error>("{}: header field 'shape' is too large for a matrix", file_.path());
+    // Zero tokens per sequence or zero neurons leave the other dimensions unproven by the file's size (no
+    // bytes back them) and T = 0 would divide by zero: refuse them. Zero samples or sequences is an empty
+    // shard, which is fine.
+    const auto refuse_empty = [&](const char* what) {
+      raise<format_error>("{}: shape ({}) has no {}: tokens per sequence and neurons must be at least 1", file_.path(),
+                          detail::join_numbers(s, ", "), what);
+    };
+    if (s.back() == 0) refuse_empty("neurons");
+    if (s.size() == 3 && s[1] == 0) refuse_empty("tokens per sequence");
     sequence_length_ = s.size() == 3 ? static_cast<Eigen::Index>(s[1]) : 1;
     rows_ = static_cast<Eigen::Index>(s[0]) * sequence_length_;
     cols_ = static_cast<Eigen::Index>(s.back());
@@ -117,36 +128,40 @@ class npy_columns {
         return wide.data();
       }
     };
-    if (file_.fortran_order() && dimensions() == 2) {
-      // Column-major: each neuron is one contiguous run of n values.
-      for (Eigen::Index k = 0; k < count; ++k) {
-        const std::size_t at = static_cast<std::size_t>(first + k) * n * item;
-        out.col(k) = Eigen::Map<const Eigen::Matrix<widened, Eigen::Dynamic, 1>>(values(at, n), rows_).template cast<typename Out::Scalar>();
-        file_.release(at, n * item);
-      }
-      return;
-    }
-    if (file_.fortran_order())
+    if (file_.fortran_order() && dimensions() != 2)
       raise<format_error>("{}: 3-D arrays in Fortran order are not supported (save it in C order)", path());
-    // Row-major: a window of rows at a time, then its pages are released.
-    const std::size_t window_rows = std::max<std::size_t>(1, window_bytes / std::max<std::size_t>(1, d * item));
-    const bool direct = aligned && std::is_floating_point_v<T>;
-    for (std::size_t r0 = 0; r0 < n; r0 += window_rows) {
-      const std::size_t r1 = std::min(n, r0 + window_rows);
-      if (direct) {
-        using block_map = Eigen::Map<const Eigen::Matrix<widened, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, Eigen::Unaligned,
-                                     Eigen::OuterStride<>>;
-        const block_map src(reinterpret_cast<const widened*>(base + (r0 * d + static_cast<std::size_t>(first)) * item),
-                            static_cast<Eigen::Index>(r1 - r0), count, Eigen::OuterStride<>(cols_));
-        out.middleRows(static_cast<Eigen::Index>(r0), static_cast<Eigen::Index>(r1 - r0)) = src.template cast<typename Out::Scalar>();
-      } else {
-        for (std::size_t r = r0; r < r1; ++r)
-          out.row(static_cast<Eigen::Index>(r)) =
-              row_map(values((r * d + static_cast<std::size_t>(first)) * item, static_cast<std::size_t>(count)), count)
-                  .template cast<typename Out::Scalar>();
+    // Everything that owns memory exists before the guarded reads (a truncated file leaves them by a jump).
+    file_.guarded([&] {
+      if (file_.fortran_order()) {
+        // Column-major: each neuron is one contiguous run of n values.
+        for (Eigen::Index k = 0; k < count; ++k) {
+          const std::size_t at = static_cast<std::size_t>(first + k) * n * item;
+          out.col(k) =
+              Eigen::Map<const Eigen::Matrix<widened, Eigen::Dynamic, 1>>(values(at, n), rows_).template cast<typename Out::Scalar>();
+          file_.release(at, n * item);
+        }
+        return;
       }
-      file_.release(r0 * d * item, (r1 - r0) * d * item);
-    }
+      // Row-major: a window of rows at a time, then its pages are released.
+      const std::size_t window_rows = std::max<std::size_t>(1, window_bytes / std::max<std::size_t>(1, d * item));
+      const bool direct = aligned && std::is_floating_point_v<T>;
+      for (std::size_t r0 = 0; r0 < n; r0 += window_rows) {
+        const std::size_t r1 = std::min(n, r0 + window_rows);
+        if (direct) {
+          using block_map = Eigen::Map<const Eigen::Matrix<widened, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, Eigen::Unaligned,
+                                       Eigen::OuterStride<>>;
+          const block_map src(reinterpret_cast<const widened*>(base + (r0 * d + static_cast<std::size_t>(first)) * item),
+                              static_cast<Eigen::Index>(r1 - r0), count, Eigen::OuterStride<>(cols_));
+          out.middleRows(static_cast<Eigen::Index>(r0), static_cast<Eigen::Index>(r1 - r0)) = src.template cast<typename Out::Scalar>();
+        } else {
+          for (std::size_t r = r0; r < r1; ++r)
+            out.row(static_cast<Eigen::Index>(r)) =
+                row_map(values((r * d + static_cast<std::size_t>(first)) * item, static_cast<std::size_t>(count)), count)
+                    .template cast<typename Out::Scalar>();
+        }
+        file_.release(r0 * d * item, (r1 - r0) * d * item);
+      }
+    });
   }
 
   npy_mapped file_;

@@ -84,7 +84,7 @@
 #define ACT_INSTANTIATE_MAP_FILE(EXTERN)                                                                       \
   EXTERN template act::safetensors_file act::maps_to_safetensors(const act::map_set&);                        \
   EXTERN template act::map_set act::maps_from_safetensors<float>(const act::safetensors_file&, std::string_view); \
-  EXTERN template void act::save_maps(const std::string&, const act::map_set&);                               \
+  EXTERN template void act::save_maps(const std::string&, const act::map_set&, std::chrono::milliseconds);    \
   EXTERN template act::map_set act::load_maps<float>(const std::string&);                                    \
   EXTERN template act::map_set act::update_map_file(const std::string&, const act::map_set&, std::chrono::milliseconds);
 

@@ -179,17 +179,16 @@ control_vector read_control_vector(const Path& path) {
 template <class Path>
 gguf_model_info read_gguf_model_info(const Path& file) {
   const std::string path = detail::path_string(file);
-  detail::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) raise<io_error>("{}: cannot open for reading: {}", path, detail::errno_text(errno));
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) raise<io_error>("{}: cannot stat: {}", path, detail::errno_text(errno));
-  if (S_ISDIR(st.st_mode)) raise<io_error>("{}: is a directory, not a file", path);
-  detail::gguf_file_cursor in(fd.get(), static_cast<std::uint64_t>(st.st_size), path);
-  if (st.st_size < 4) raise<format_error>("{}: bad magic, not a GGUF file", path);
+  // FIFOs, devices and folders are refused without blocking; reads stop at the size when opened.
+  const detail::input_file opened = detail::open_input(path);
+  const int fd = opened.fd.get();
+  const auto size = static_cast<std::uint64_t>(opened.size);
+  detail::gguf_file_cursor in(fd, size, path);
+  if (size < 4) raise<format_error>("{}: bad magic, not a GGUF file", path);
   char magic[4];
   for (char& c : magic) c = in.read<char>("magic");
   if (std::memcmp(magic, "GGUF", 4) != 0) raise<format_error>("{}: bad magic, not a GGUF file", path);
-  detail::gguf_file_cursor header(fd.get(), static_cast<std::uint64_t>(st.st_size), path);
+  detail::gguf_file_cursor header(fd, size, path);
   detail::gguf_contents g;
   std::uint64_t tensor_count = 0, kv_count = 0;
   detail::read_gguf_header(header, g, tensor_count, kv_count, path);

@@ -18,8 +18,8 @@
 /// included, and names the offending tensor or key; a site whose method is in the method table must hold that
 /// method's kind of map.
 ///
-/// save_maps replaces a file; update_map_file adds or replaces sites in it under a lock, so that processes
-/// fitting different sites into one file at the same time never lose each other's sites.
+/// save_maps replaces a file; update_map_file adds or replaces sites in it; both under the file's lock, so
+/// that processes fitting different sites into one file at the same time never lose each other's sites.
 
 #include <cerrno>
 #include <chrono>
@@ -337,21 +337,42 @@ basic_map_set<Scalar> maps_from_safetensors(const safetensors_file& file, std::s
   return maps;
 }
 
-/// Writes `maps` to `path` atomically (temporary file in the same folder, then rename).
-template <class Scalar>
-void save_maps(const std::string& path, const basic_map_set<Scalar>& maps) {
-  if (maps.empty()) raise<invalid_argument>("save_maps: {}: the map set is empty", path);
-  write_safetensors(path, maps_to_safetensors(maps));
-}
-
 /// Reads and validates an act map file.
 template <class Scalar = float>
 basic_map_set<Scalar> load_maps(const std::string& path) {
   return maps_from_safetensors<Scalar>(read_safetensors(path), path);
 }
 
-/// How long update_map_file waits by default for other processes updating the same file: 60 s.
+/// How long save_maps and update_map_file wait by default for other processes writing the same file: 60 s.
 inline constexpr std::chrono::milliseconds map_file_lock_timeout{60'000};
+
+namespace detail {
+
+/// Writes `maps` over `target` atomically; the caller holds the target's lock.
+template <class Scalar>
+void write_locked_map_file(const target_path& target, const basic_map_set<Scalar>& maps) {
+  if (maps.empty()) raise<invalid_argument>("{}: the map set is empty; a map file holds at least one site", target.name());
+  const std::vector<unsigned char> bytes = serialize_safetensors(maps_to_safetensors(maps));
+  atomic_write(target.path, bytes.data(), bytes.size());
+}
+
+}  // namespace detail
+
+/// Replaces the map file at `path` by `maps`, atomically (temporary file in the same folder, then rename)
+/// and under the file's lock, so that it waits for update_map_file calls on the same file in other
+/// processes and threads instead of racing them (a replace drops the sites the file held; use
+/// update_map_file to add sites). A symbolic link is followed: the file it points to is replaced, and its
+/// lock taken. Throws io_error naming the file when the lock is not free within `timeout`, when the path
+/// exists and is not a regular file, or when writing fails (nothing is changed then). Not from inside an
+/// update_map_file edit of the same file: it would wait for the lock that edit holds.
+template <class Scalar>
+void save_maps(const std::string& path, const basic_map_set<Scalar>& maps, std::chrono::milliseconds timeout = map_file_lock_timeout) {
+  if (maps.empty()) raise<invalid_argument>("save_maps: {}: the map set is empty", path);
+  const detail::target_path target = detail::target_of(path);
+  detail::check_replaceable(target);
+  const detail::target_lock lock(target, timeout);
+  detail::write_locked_map_file(target, maps);
+}
 
 /// Changes the map file at `path` in place, safely against other processes and threads doing the same:
 /// takes the file's lock, reads the file (a missing file is an empty map set), calls `edit(maps)` on what it
@@ -359,12 +380,12 @@ inline constexpr std::chrono::milliseconds map_file_lock_timeout{60'000};
 ///
 ///     act::update_map_file("detox.safetensors", [&](act::map_set& maps) { maps.erase("blk.3"); });
 ///
-/// The guarantee: when every writer of a file goes through update_map_file (act-cli fit does), no update
-/// is lost: each edit sees every update finished before it, and they apply one at a time. Readers never
-/// wait and never see a partial file. The lock is an flock on the sibling file `.NAME.lock` (NAME
-/// shortened with a hash when it is very long), created when needed and removed by its holder; other
-/// programs may join the protocol described at detail::target_lock. A plain save_maps takes no lock and
-/// replaces the file wholesale.
+/// The guarantee: every writer of act's (act-cli, act-mpi, act-llama, the Python binding, save_maps) takes
+/// the same lock, so no update is lost: each edit sees every update and replace finished before it, and
+/// they apply one at a time. Readers never wait and never see a partial file. The lock is an flock on the
+/// sibling file `.NAME.lock` (NAME shortened with a hash when it is very long; a symbolic link's target
+/// is locked, not the link), created when needed and removed by its holder; other programs may join the
+/// protocol described at detail::target_lock.
 ///
 /// Keep `edit` short (the lock is held while it runs): fit before, insert inside. When the lock is not
 /// free within `timeout`, throws io_error naming the file and nothing is written; so does any error of
@@ -374,18 +395,20 @@ template <class Scalar = float, class Path, class Edit,
           class = std::enable_if_t<std::is_invocable_v<Edit&, basic_map_set<Scalar>&>>>
 basic_map_set<Scalar> update_map_file(const Path& path, Edit&& edit, std::chrono::milliseconds timeout = map_file_lock_timeout) {
   const detail::target_path target = detail::target_of(path);
+  detail::check_replaceable(target);
   const detail::target_lock lock(target, timeout);
   basic_map_set<Scalar> maps;
   struct stat info {};
-  if (::stat(target.path.c_str(), &info) == 0 || errno != ENOENT) maps = load_maps<Scalar>(target.path);
+  if (::lstat(target.path.c_str(), &info) == 0 || errno != ENOENT) maps = load_maps<Scalar>(target.path);
   edit(maps);
-  save_maps(target.path, maps);
+  detail::write_locked_map_file(target, maps);
   return maps;
 }
 
 /// Adds the sites of `sites` to the map file at `path`, replacing sites of the same name and keeping the
-/// others, under the file's lock (update_map_file above; a missing file is created). Strength overrides
-/// are not part of a file and are not copied.
+/// others, under the file's lock (update_map_file above; a missing file is created). The set's own
+/// metadata (e.g. `controlvector.model_hint`) is written over the file's keys of the same name. Strength
+/// overrides are not part of a file and are not copied.
 ///
 ///     act::map_set fitted;
 ///     fitted.insert("blk.12.post_attn_norm", fit.map, {"linear", fit.source_samples, fit.target_samples});
@@ -401,6 +424,7 @@ basic_map_set<Scalar> update_map_file(const Path& path, const basic_map_set<Scal
           const auto& e = sites.at(site);
           maps.insert(site, e.map, e.info);
         }
+        for (const auto& [key, value] : sites.metadata()) maps.metadata()[key] = value;
       },
       timeout);
 }

@@ -1,10 +1,13 @@
 #pragma once
 /// \file npy_mapped.hpp
 /// A .npy file mapped into memory read-only (any number of dimensions, any descr): the header is
-/// checked, the data is not copied; pages already read can be given back to the kernel. Also small
-/// integer arrays (sequence lengths, token masks) read whole.
+/// checked, the data is not copied; pages already read can be given back to the kernel. Reads of the
+/// mapping go through npy_mapped::guarded, which turns the SIGBUS of a file truncated under the map into
+/// an io_error. Also small integer arrays (sequence lengths, token masks) read whole.
 
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +28,55 @@
 
 namespace act {
 
+namespace detail {
+
+/// Where the SIGBUS handler of mapped reads jumps back to on this thread, and the mapped bytes it
+/// answers for; a fault anywhere else goes to the handler that was installed before.
+struct mapped_read_frame {
+  sigjmp_buf jump;
+  const unsigned char* begin = nullptr;
+  const unsigned char* end = nullptr;
+  volatile std::size_t fault_offset = 0;
+};
+inline thread_local mapped_read_frame* current_mapped_read = nullptr;
+
+inline struct sigaction& previous_sigbus_action() {
+  static struct sigaction previous {};
+  return previous;
+}
+
+inline void on_sigbus(int signal_number, siginfo_t* info, void* context) {
+  mapped_read_frame* frame = current_mapped_read;
+  const auto* at = static_cast<const unsigned char*>(info->si_addr);
+  if (frame != nullptr && at >= frame->begin && at < frame->end) {
+    frame->fault_offset = static_cast<std::size_t>(at - frame->begin);
+    siglongjmp(frame->jump, 1);
+  }
+  const struct sigaction& previous = previous_sigbus_action();
+  if ((previous.sa_flags & SA_SIGINFO) != 0 && previous.sa_sigaction != nullptr) {
+    previous.sa_sigaction(signal_number, info, context);
+  } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN && previous.sa_handler != nullptr) {
+    previous.sa_handler(signal_number);
+  } else {
+    // The faulting access runs again on return and now meets the default action.
+    ::signal(SIGBUS, SIG_DFL);
+  }
+}
+
+/// Installs on_sigbus once per process, keeping the handler it replaces for faults that are not act's.
+inline void install_sigbus_handler() {
+  static const bool installed = [] {
+    struct sigaction action {};
+    action.sa_sigaction = on_sigbus;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    return ::sigaction(SIGBUS, &action, &previous_sigbus_action()) == 0;
+  }();
+  (void)installed;
+}
+
+}  // namespace detail
+
 /// A read-only memory map of a .npy file. Movable, not copyable; unmaps on destruction.
 ///
 ///     act::npy_mapped f("x.npy");              // f.shape() == {n, d}, f.descr() == "<f4"
@@ -33,20 +85,17 @@ class npy_mapped {
  public:
   /// Maps `path`; throws io_error when it cannot be opened or mapped, format_error for a bad header or
   /// a data size that does not match the shape and `item_bytes` of the descr (checked when known).
+  /// (Opened as detail::open_input: FIFOs, devices and other files that are not regular are refused
+  /// without blocking.)
   explicit npy_mapped(std::string path) : path_(std::move(path)) {
-    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) raise<io_error>("{}: cannot open: {}", path_, detail::errno_text(errno));
-    const detail::unique_fd closer(fd);
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) raise<io_error>("{}: cannot stat: {}", path_, detail::errno_text(errno));
-    if (!S_ISREG(st.st_mode)) raise<io_error>("{}: not a regular file", path_);
-    size_ = static_cast<std::size_t>(st.st_size);
+    const detail::input_file in = detail::open_input(path_);
+    size_ = in.size;
     if (size_ == 0) raise<format_error>("{}: empty file, not a .npy file", path_);
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, in.fd.get(), 0);
     if (p == MAP_FAILED) raise<io_error>("{}: cannot map: {}", path_, detail::errno_text(errno));
     base_ = static_cast<const unsigned char*>(p);
     try {
-      layout_ = detail::parse_npy_layout(base_, size_, path_);
+      guarded([&] { layout_ = detail::parse_npy_layout(base_, size_, path_); });
     } catch (...) {
       unmap();
       throw;
@@ -71,6 +120,31 @@ class npy_mapped {
 
   /// Throws format_error unless the data holds exactly shape x `item_bytes` bytes.
   void check_size(std::size_t item_bytes) const { detail::check_npy_data_size(shape(), item_bytes, data_bytes(), path_); }
+
+  /// Runs `read`, which reads the mapped bytes. Should the file shrink meanwhile (another program truncates
+  /// or rewrites it), the access past its new end raises SIGBUS; instead of killing the process this
+  /// throws io_error naming the file and the offset. `read` must not own anything that needs destroying
+  /// (the fault leaves it by a jump): allocate before, read inside. Installs a SIGBUS handler once per
+  /// process; faults outside act's mapped reads go on to the handler installed before it.
+  template <class Read>
+  void guarded(Read&& read) const {
+    detail::install_sigbus_handler();
+    detail::mapped_read_frame frame;
+    frame.begin = base_;
+    frame.end = base_ + size_;
+    struct restore {
+      detail::mapped_read_frame* outer;
+      ~restore() { detail::current_mapped_read = outer; }
+    } const restore_outer{detail::current_mapped_read};
+    if (sigsetjmp(frame.jump, 1) != 0) {
+      detail::current_mapped_read = restore_outer.outer;
+      raise<io_error>("{}: the file ended at offset {} while being read ({} bytes when opened): it was truncated or rewritten "
+                      "meanwhile",
+                      path_, frame.fault_offset, size_);
+    }
+    detail::current_mapped_read = &frame;
+    read();
+  }
 
   /// Drops the pages of data bytes [offset, offset + bytes) from this process (they stay in the page
   /// cache and come back on the next read), so reading a large file a part at a time keeps the
@@ -125,16 +199,24 @@ npy_integers read_npy_integers(const Path& path) {
   const std::size_t n = f.data_bytes() / item;
   out.values.resize(n);
   const unsigned char* p = f.data();
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint64_t u = 0;
-    for (std::size_t b = item; b-- > 0;) u = (u << 8) | p[i * item + b];
-    std::int64_t v = 0;
-    if (is_signed && item < 8 && (u >> (8 * item - 1)) != 0) u |= ~std::uint64_t(0) << (8 * item);  // sign-extend
-    if (!is_signed && item == 8 && u > static_cast<std::uint64_t>(INT64_MAX))
-      raise<format_error>("{}: element {} = {} does not fit in int64", f.path(), i, u);
-    std::memcpy(&v, &u, sizeof v);
-    out.values[i] = v;
-  }
+  std::size_t too_large = n;  // the first uint64 element beyond int64, and its value
+  std::uint64_t too_large_value = 0;
+  f.guarded([&] {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint64_t u = 0;
+      for (std::size_t b = item; b-- > 0;) u = (u << 8) | p[i * item + b];
+      std::int64_t v = 0;
+      if (is_signed && item < 8 && (u >> (8 * item - 1)) != 0) u |= ~std::uint64_t(0) << (8 * item);  // sign-extend
+      if (!is_signed && item == 8 && u > static_cast<std::uint64_t>(INT64_MAX)) {
+        too_large = i;
+        too_large_value = u;
+        return;
+      }
+      std::memcpy(&v, &u, sizeof v);
+      out.values[i] = v;
+    }
+  });
+  if (too_large < n) raise<format_error>("{}: element {} = {} does not fit in int64", f.path(), too_large, too_large_value);
   return out;
 }
 

@@ -335,13 +335,19 @@ std::vector<Byte> serialize_safetensors(const safetensors_file& file) {
     header += '}';
     first = false;
   }
+  // Duplicate names, found by sorting: O(n log n) whatever the names (a hash set can be made quadratic).
+  {
+    std::vector<std::string_view> names(file.tensors.size());
+    for (std::size_t i = 0; i < names.size(); ++i) names[i] = file.tensors[i].name;
+    std::sort(names.begin(), names.end());
+    const auto twice = std::adjacent_find(names.begin(), names.end());
+    if (twice != names.end()) raise<invalid_argument>("duplicate tensor name '{}'", *twice);
+  }
   std::uint64_t offset = 0;
   for (std::size_t i = 0; i < file.tensors.size(); ++i) {
     const safetensors_tensor& t = file.tensors[i];
     if (t.name.empty()) raise<invalid_argument>("tensor {}: empty name", i);
     if (t.name == "__metadata__") raise<invalid_argument>("tensor name '__metadata__' is reserved");
-    for (std::size_t j = 0; j < i; ++j)
-      if (file.tensors[j].name == t.name) raise<invalid_argument>("duplicate tensor name '{}'", t.name);
     const std::size_t n = t.element_count();
     if (n > std::numeric_limits<std::size_t>::max() / dtype_size(t.type) || t.bytes.size() != n * dtype_size(t.type))
       raise<shape_error>("tensor '{}': {} bytes do not match shape with {} elements of {}", t.name, t.bytes.size(), n,
