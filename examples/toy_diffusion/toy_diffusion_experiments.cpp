@@ -2,7 +2,7 @@
 /// channel-spatial transport maps at every block's GroupNorm output, at every denoising step.
 ///   toy_diffusion_experiments [--json FILE] [--report FILE] [--quick] [--png-dir DIR] [--weights-dir DIR]
 ///   diagnostics: [--concept SHAPE] [--negation-target others|SHAPE] [--negation-support q0_100|all]
-///                [--methods m1,m2,...] [--negation-only] (the JSON then holds only those)
+///                [--methods m1,m2,...] [--negation-only | --style-only] (the JSON then holds only those)
 /// Methods are act's registry names (act::method_names()); the default is linear,mean,itic,quantile.
 ///
 /// Estimation (documented choices):
@@ -87,18 +87,19 @@ constexpr double search_start = 0.5, strength_cap = 16;
 
 struct settings {
   int n_fit = 256;     ///< images per source / target set
-  int n_eval = 160;    ///< images per strength, per part (selection and test)
-  int n_search = 64;   ///< selection images the budget edge search samples
+  int n_eval = 96;     ///< images per strength, per part (selection and test)
+  int n_search = 48;   ///< selection images the budget edge search samples
   int steps = 20;      ///< Euler steps
-  int grid_steps = 4;  ///< grid: 0, edge / steps, ..., edge, edge + edge / steps
-  int bisections = 3;
+  int grid_steps = 3;  ///< grid: 0, edge / steps, ..., edge, edge + edge / steps
+  int bisections = 2;
   examples_common::bootstrap_options bootstrap;
   bool quick = false;
   int grid_columns = 8;
   int concept_shape = 0;       ///< circle
   int negation_target = -1;    ///< -1: the other shapes; else that one shape (diagnostic)
   bool negation_bounded = true;
-  bool negation_only = false;  ///< skip the style experiment (diagnostics)
+  bool negation_only = false;  ///< skip the style experiment (diagnostics, or one experiment per process)
+  bool style_only = false;     ///< skip the negation experiment
   std::vector<compared_method> methods = default_methods;
 };
 
@@ -294,7 +295,7 @@ int usage() {
   fmt::print(stderr,
              "usage: toy_diffusion_experiments [--json FILE] [--report FILE] [--quick] [--png-dir DIR] [--weights-dir DIR]\n"
              "       diagnostics: [--concept SHAPE] [--negation-target others|SHAPE] [--negation-support q0_100|all]\n"
-             "                    [--methods linear,mean,itic,quantile] [--negation-only]\n"
+             "                    [--methods linear,mean,itic,quantile] [--negation-only | --style-only]\n"
              "       methods: {}\n",
              act::method_names());
   return 2;
@@ -307,8 +308,8 @@ int main(int argc, char** argv) {
   settings s;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--negation-only") {
-      s.negation_only = true;
+    if (a == "--negation-only" || a == "--style-only") {
+      (a == "--negation-only" ? s.negation_only : s.style_only) = true;
       continue;
     }
     if (a == "--quick") {
@@ -388,7 +389,8 @@ int main(int argc, char** argv) {
     const bool style_on = !s.negation_only;
     std::vector<experiment*> experiments;
     if (style_on) experiments.push_back(&style);
-    experiments.push_back(&negation);
+    if (!s.style_only) experiments.push_back(&negation);
+    if (experiments.empty()) return usage();
 
     // Per experiment: the target means, and the unsteered images of both parts.
     std::map<std::string, std::vector<Eigen::MatrixXf>> targets;
@@ -508,7 +510,8 @@ int main(int argc, char** argv) {
           "the prompted style kept for negation); the chosen strength has the largest effect on the selection images "
           "within the budget. [lo, hi]: 95% percentile-bootstrap intervals over the test images ({} resamples, fixed "
           "seed, resampled within each prompt, paired across methods).\n\n",
-          s.quick ? " --quick" : "", seconds, s.n_fit, s.n_fit, seeds.fit_source, seeds.fit_target, s.n_eval, seeds.selection,
+          std::string(s.quick ? " --quick" : "") + (s.style_only ? " --style-only" : "") + (s.negation_only ? " --negation-only" : ""),
+          seconds, s.n_fit, s.n_fit, seeds.fit_source, seeds.fit_target, s.n_eval, seeds.selection,
           std::min(s.n_search, s.n_eval), s.n_eval, seeds.test, s.grid_steps + 2, search_start, strength_cap, s.bisections,
           100 * quality_budget, s.bootstrap.resamples);
       for (experiment* x : experiments) {

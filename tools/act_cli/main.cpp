@@ -53,8 +53,9 @@ const command_spec commands[] = {
      "    such file per 3-D input in order (source files first). Files are memory-mapped and read a block of\n"
      "    neurons at a time within --memory MB (default {memory}; pca, pca_uncentred and itic read both sides whole).\n"
      "    --support: the method's default when absent; bounded supports are open (lo < a < hi, the reference's\n"
-     "    test) unless --support-bounds closed. --min-std: the floor on the source spread of linear, gaussian\n"
-     "    and mean (default 1e-4); neurons below it get the method's fallback map and are counted by info.\n"
+     "    test) unless --support-bounds closed. --min-std: the spread floor (default 1e-4): gaussian and mean\n"
+     "    leave a neuron unchanged unless its source and target sd both exceed it, linear gives a source sd at or\n"
+     "    below it the mean shift; the map file marks those neurons and info lists them.\n"
      "    methods: {methods}\n",
      {{"method", "out", "site", "support", "support-bounds", "min-std", "knots", "pooling", "memory", "lock-timeout"},
       {"quiet"},
