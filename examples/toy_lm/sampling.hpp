@@ -101,10 +101,12 @@ struct nll_sum {
   double perplexity() const { return std::exp(total / double(std::max(1L, count))); }
 };
 
+/// The summed negative log-likelihood of `seqs`; with `per_sequence`, also each sequence's own sum.
 template <class T>
 nll_sum sequence_nll(const transformer<T>& model, const std::vector<std::vector<int>>& seqs,
-                     const hook_fn<T>& hook = {}, int batch_size = 64) {
+                     const hook_fn<T>& hook = {}, int batch_size = 64, std::vector<nll_sum>* per_sequence = nullptr) {
   nll_sum s;
+  if (per_sequence) per_sequence->assign(seqs.size(), nll_sum{});
   for (std::size_t start = 0; start < seqs.size(); start += static_cast<std::size_t>(batch_size)) {
     const std::size_t end = std::min(seqs.size(), start + static_cast<std::size_t>(batch_size));
     const batch b = batch::from_sequences({seqs.begin() + static_cast<std::ptrdiff_t>(start),
@@ -116,8 +118,14 @@ nll_sum sequence_nll(const transformer<T>& model, const std::vector<std::vector<
       const auto row = logits.row(r);
       const double mx = double(row.maxCoeff());
       const double lse = mx + std::log((row.template cast<double>().array() - mx).exp().sum());
-      s.total += lse - double(row(b.tokens[static_cast<std::size_t>(r + 1)]));
+      const double nll = lse - double(row(b.tokens[static_cast<std::size_t>(r + 1)]));
+      s.total += nll;
       ++s.count;
+      if (per_sequence) {
+        auto& mine = (*per_sequence)[start + static_cast<std::size_t>(seq)];
+        mine.total += nll;
+        ++mine.count;
+      }
     }
   }
   return s;
@@ -130,6 +138,18 @@ double perplexity(const transformer<T>& model, const tokenizer& tok, const std::
   std::vector<std::vector<int>> seqs;
   for (const auto& s : sentences) seqs.push_back(tok.encode_sentence(s.text));
   return sequence_nll(model, seqs, hook).perplexity();
+}
+
+/// Each sentence's negative log-likelihood sum and token count, as perplexity() counts them (the
+/// perplexity of a set of sentences is exp(sum of totals / sum of counts)).
+template <class T>
+std::vector<nll_sum> sentence_nll(const transformer<T>& model, const tokenizer& tok, const std::vector<sentence>& sentences,
+                                  const hook_fn<T>& hook = {}) {
+  std::vector<std::vector<int>> seqs;
+  for (const auto& s : sentences) seqs.push_back(tok.encode_sentence(s.text));
+  std::vector<nll_sum> out;
+  sequence_nll(model, seqs, hook, 64, &out);
+  return out;
 }
 
 /// Perplexity of a unigram model fitted on `train` (add-one smoothing over the words that can be
@@ -157,28 +177,39 @@ inline double unigram_perplexity(const tokenizer& tok, const std::vector<sentenc
   return std::exp(nll / double(std::max(1L, n)));
 }
 
-/// Fraction of knowledge_probe() facts whose answer is the model's top next word after the prompt.
+/// Per knowledge_probe() fact, 1 when its answer is the model's top next word after the prompt.
 template <class T>
-double probe_accuracy(const transformer<T>& model, const tokenizer& tok, const hook_fn<T>& hook = {}) {
+std::vector<std::uint8_t> probe_hits(const transformer<T>& model, const tokenizer& tok, const hook_fn<T>& hook = {}) {
   const auto& facts = knowledge_probe();
   std::vector<std::vector<int>> prompts;
   for (const auto& f : facts) prompts.push_back(tok.encode_prompt(f.prompt));
   const batch b = batch::from_sequences(prompts);
   const matrix<T> logits = model.forward(b, hook);
-  int correct = 0;
+  std::vector<std::uint8_t> hits;
   for (std::size_t i = 0; i < facts.size(); ++i) {
     const int row = static_cast<int>(i) * b.length + b.lengths[i] - 1;
     Eigen::Index best = 0;
     logits.row(row).maxCoeff(&best);
-    correct += static_cast<int>(best) == tok.id(facts[i].answer);
+    hits.push_back(static_cast<int>(best) == tok.id(facts[i].answer));
   }
-  return double(correct) / double(facts.size());
+  return hits;
+}
+
+/// Fraction of knowledge_probe() facts whose answer is the model's top next word after the prompt.
+template <class T>
+double probe_accuracy(const transformer<T>& model, const tokenizer& tok, const hook_fn<T>& hook = {}) {
+  const auto hits = probe_hits(model, tok, hook);
+  double correct = 0;
+  for (const auto h : hits) correct += h;
+  return correct / double(hits.size());
 }
 
 /// TruthfulQA's multiple-choice scores over questions (fractions in [0, 1]).
 struct multiple_choice_scores {
   double mc1 = 0;  ///< share of questions whose true answer has the highest log-likelihood among the choices
   double mc2 = 0;  ///< mean probability of the true answer, normalised over the choices
+  std::vector<std::uint8_t> mc1_items;  ///< per question: 1 when the true answer ranks first
+  std::vector<double> mc2_items;        ///< per question: the true answer's normalised probability
 };
 
 /// Scores `questions` as TruthfulQA's MC1 / MC2: the choices are the true answer, the myth and the
@@ -205,12 +236,16 @@ multiple_choice_scores multiple_choice(const transformer<T>& model, const tokeni
         best_false = std::max(best_false, row(tok.id(d)));
         mass += std::exp(row(tok.id(d)) - truth);
       }
-      s.mc1 += truth > best_false;
-      s.mc2 += 1.0 / (1.0 + mass);
+      s.mc1_items.push_back(truth > best_false);
+      s.mc2_items.push_back(1.0 / (1.0 + mass));
+      s.mc1 += s.mc1_items.back();
+      s.mc2 += s.mc2_items.back();
     }
   }
   const double n = double(std::max<std::size_t>(1, questions.size()));
-  return {s.mc1 / n, s.mc2 / n};
+  s.mc1 /= n;
+  s.mc2 /= n;
+  return s;
 }
 
 /// n prompts cycling through `texts`, encoded with <bos>: the inputs of a continuation-rate measurement.
@@ -221,16 +256,25 @@ inline std::vector<std::vector<int>> cycled_prompts(const tokenizer& tok, const 
   return out;
 }
 
-/// Fraction of continuations containing at least one word of `lexicon`.
-inline double lexicon_rate(const tokenizer& tok, const std::vector<std::vector<int>>& continuations,
-                           const std::vector<std::string>& lexicon) {
-  std::size_t hits = 0;
+/// Per continuation, 1 when it contains at least one word of `lexicon`.
+inline std::vector<std::uint8_t> lexicon_hits(const tokenizer& tok, const std::vector<std::vector<int>>& continuations,
+                                              const std::vector<std::string>& lexicon) {
+  std::vector<std::uint8_t> hits;
   for (const auto& c : continuations) {
     std::vector<std::string> words;
     for (int id : c) words.push_back(tok.word(id));
-    hits += contains_any(words, lexicon);
+    hits.push_back(contains_any(words, lexicon));
   }
-  return continuations.empty() ? 0.0 : double(hits) / double(continuations.size());
+  return hits;
+}
+
+/// Fraction of continuations containing at least one word of `lexicon`.
+inline double lexicon_rate(const tokenizer& tok, const std::vector<std::vector<int>>& continuations,
+                           const std::vector<std::string>& lexicon) {
+  const auto hits = lexicon_hits(tok, continuations, lexicon);
+  double n = 0;
+  for (const auto h : hits) n += h;
+  return hits.empty() ? 0.0 : n / double(hits.size());
 }
 
 }  // namespace toy_lm

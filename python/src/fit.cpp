@@ -36,8 +36,9 @@ source, target: 2-D float32 or float64 arrays of the same dtype (NumPy, or
   contiguous (C or Fortran order, any outer stride), otherwise copied once.
 support: None (the method's default: 'q0_100' for linear, gaussian and quantile, 'all' otherwise), 'all',
   'q0_100' or 'qLO_HI' (e.g. 'q5_95'). support_bounds: None ('open': lo < a < hi, the reference's test) or
-  'closed'. min_std: the floor on the source spread of linear, gaussian and mean (neurons at or below it get
-  the fallback map, flagged in diagnostics['low_spread']). knots: per neuron, quantile maps only (0 = all samples).
+  'closed'. min_std: the spread floor of linear, gaussian and mean: gaussian and mean leave a neuron unchanged
+  unless its source and target sd both exceed it, linear gives a source sd at or below it the mean shift
+  (flagged in diagnostics['low_spread']). knots: per neuron, quantile maps only (0 = all samples).
 threads: over neurons, 1 = the calling thread, 0 = all cores. The GIL is released while fitting.
 Returns an act.Fit; float32 input gives float32 maps, float64 input float64 maps.)",
       fmt::arg("methods", act::method_names()));
@@ -103,7 +104,7 @@ void bind_fit(py::module_& m) {
       .def_readonly("diagnostics", &py_fit::diagnostics,
                     "Per-neuron float64 arrays: 'r2' (R^2 of the line through the sorted pairs), 'w2_before' and "
                     "'w2_after' (1-D Wasserstein-2 distance to the target before and after transport); bool 'low_spread' "
-                    "(source spread at or below min_std: the fallback map).")
+                    "(below the spread floor min_std: the fallback map).")
       .def_readonly("source_samples", &py_fit::source_samples)
       .def_readonly("target_samples", &py_fit::target_samples)
       .def_readonly("method", &py_fit::method, "The registry name of the method ('linear', 'mean', ...).")

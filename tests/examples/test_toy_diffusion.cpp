@@ -1,4 +1,5 @@
 // Components of the toy diffusion example: gradients, data determinism, PNG bytes, weights round trip.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "classifier.hpp"
 #include "dataset.hpp"
 #include "flow.hpp"
+#include "held_out.hpp"
 #include "model.hpp"
 #include "png.hpp"
 #include "weights.hpp"
@@ -200,4 +202,21 @@ TEST_CASE("sampling is deterministic and hooks fire at every site of every step"
   const auto b = sample(model, initial_noise<float>(2, 16, 9), prompts, 3);
   CHECK(calls == 3 * n_blocks);
   CHECK(a.v == b.v);
+}
+
+TEST_CASE("the experiments' fitting, selection and test images start from different noise") {
+  const experiment_seeds seeds;
+  const std::vector<std::uint64_t> all = {seeds.fit_source, seeds.fit_target, seeds.selection, seeds.test};
+  const int n = 64;
+  std::vector<fmap<float>> sets;
+  for (const auto seed : all) sets.push_back(initial_noise<float>(n, image_size, seed));
+  const std::size_t pixels = static_cast<std::size_t>(image_size) * image_size;
+  for (std::size_t a = 0; a < sets.size(); ++a)
+    for (std::size_t b = a + 1; b < sets.size(); ++b)
+      for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j) {
+          const float* x = sets[a].image(i);
+          const float* y = sets[b].image(j);
+          CHECK_FALSE(std::equal(x, x + pixels, y));
+        }
 }

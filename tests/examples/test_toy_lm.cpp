@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -13,6 +14,7 @@
 
 #include "backprop.hpp"
 #include "corpus.hpp"
+#include "held_out.hpp"
 #include "model.hpp"
 #include "recipe.hpp"
 #include "sampling.hpp"
@@ -339,4 +341,76 @@ TEST_CASE("weights round-trip through the safetensors file") {
   CHECK(back.model.config().n_layers == c.n_layers);
   CHECK(back.tok.words() == tok.words());
   CHECK(back.model.params() == m.params());
+}
+
+TEST_CASE("the experiments' selection and test parts are disjoint and together hold every evaluation item") {
+  const auto disjoint_cover = [](const auto& parts, const auto& all, auto key) {
+    std::set<std::string> selection, test;
+    for (const auto& x : parts.selection) selection.insert(key(x));
+    for (const auto& x : parts.test) test.insert(key(x));
+    CHECK_FALSE(parts.selection.empty());
+    CHECK_FALSE(parts.test.empty());
+    for (const auto& k : test) CHECK(selection.count(k) == 0);
+    CHECK(selection.size() == parts.selection.size());  // no repeats inside a part either
+    CHECK(test.size() == parts.test.size());
+    if (!all.empty()) CHECK(parts.selection.size() + parts.test.size() == all.size());
+  };
+  const auto text = [](const std::string& s) { return s; };
+  disjoint_cover(toxic_prompt_parts(), toxic_prompts(), text);
+  disjoint_cover(opener_parts(), neutral_prompts(), text);
+  const auto questions = question_parts();
+  disjoint_cover(questions, truthfulness_questions(), [](const misconception& m) { return m.prompt; });
+  // No question is one the truthfulness maps are fitted on.
+  for (std::size_t i = 0; i < misconception_fit_count; ++i)
+    for (const auto* part : {&questions.selection, &questions.test})
+      for (const auto& q : *part) CHECK(q.prompt != misconceptions()[i].prompt);
+  const auto text_parts = perplexity_parts(300);
+  CHECK(text_parts.selection.size() == 300);
+  CHECK(text_parts.test.size() == 300);
+  disjoint_cover(text_parts, std::vector<sentence>{}, [](const sentence& s) { return s.text; });
+}
+
+TEST_CASE("bootstrap, budget edge and verdict helpers of the experiments") {
+  using namespace examples_common;
+  // Resamples keep each stratum's size and draw only from it.
+  const std::vector<std::size_t> strata = {0, 1, 0, 1, 0, 2};
+  const auto rs = bootstrap_resamples(strata, {50, 3});
+  REQUIRE(rs.size() == 50);
+  for (const auto& r : rs) {
+    REQUIRE(r.size() == strata.size());
+    std::vector<int> count(3, 0);
+    for (const std::size_t i : r) ++count[strata[i]];
+    CHECK(count == std::vector<int>{3, 2, 1});
+  }
+  CHECK(bootstrap_resamples(strata, {50, 3}) == rs);  // fixed seed: the same resamples
+  // Percentiles by linear interpolation: 0..100 gives 2.5 and 97.5.
+  std::vector<double> v;
+  for (int i = 100; i >= 0; --i) v.push_back(i);
+  const interval ci = percentile_interval(v);
+  CHECK(ci.lo == doctest::Approx(2.5));
+  CHECK(ci.hi == doctest::Approx(97.5));
+  // The interval of a proportion's bootstrap is near the normal one: p = 0.3, n = 400, sd ~ 0.0229.
+  std::vector<std::uint8_t> hits(400, 0);
+  for (std::size_t i = 0; i < 120; ++i) hits[i] = 1;
+  const auto p = bootstrap_interval(bootstrap_resamples(std::vector<std::size_t>(400, 0), {4000, 9}),
+                                    [&](const auto& idx) { return mean_over(hits, &idx); });
+  CHECK(p.lo == doctest::Approx(0.3 - 1.96 * 0.0229).epsilon(0.03));
+  CHECK(p.hi == doctest::Approx(0.3 + 1.96 * 0.0229).epsilon(0.03));
+  // The budget edge of a threshold at 2.7: doubling 0.25 ... 2, 4, then halvings of [2, 4].
+  const double edge = budget_edge([](double l) { return l <= 2.7; }, 0.25, 64, 10);
+  CHECK(edge <= 2.7);
+  CHECK(edge > 2.7 - 2.0 / 1024);
+  CHECK(budget_edge([](double) { return true; }, 0.25, 64, 10) == 64);
+  CHECK(budget_edge([](double) { return false; }, 0.25, 64, 3) == 0);
+  CHECK(budget_grid(2.0, 4) == std::vector<double>{0, 0.5, 1, 1.5, 2, 2.5});
+  // Verdicts by the interval.
+  CHECK(judge({4.1, 5}, 4, true) == verdict::met);
+  CHECK(judge({3.1, 4.9}, 4, true) == verdict::undecided);
+  CHECK(judge({2, 3.9}, 4, true) == verdict::missed);
+  CHECK(judge({0.01, 0.09}, 0.10, false) == verdict::met);
+  CHECK(judge({0.05, 0.12}, 0.10, false) == verdict::undecided);
+  CHECK(judge({0.11, 0.2}, 0.10, false) == verdict::missed);
+  const auto halves = alternate_split(std::vector<int>{1, 2, 3, 4, 5});
+  CHECK(halves.selection == std::vector<int>{1, 3, 5});
+  CHECK(halves.test == std::vector<int>{2, 4});
 }

@@ -223,11 +223,11 @@ TEST_CASE("--support-bounds: post-ReLU zeros stay put under open (the default), 
   CHECK(w.fit("quantile", "relu.npy", "m.safetensors", {"--support-bounds", "open"}).status == 2);
 }
 
-TEST_CASE("--min-std: a near-constant neuron gets the fallback, fit says so and info counts it") {
+TEST_CASE("--min-std: a near-constant neuron gets the fallback, fit says so and info counts and names it") {
   workspace w;
   auto r = w.fit("gaussian", "flat.npy", "m.safetensors", {"--site", "g"});
   REQUIRE(r.status == 0);
-  CHECK(contains(r.out, "1 neuron(s) have a source spread at or below --min-std"));
+  CHECK(contains(r.out, "1 neuron(s) have a source or target spread at or below --min-std"));
   auto maps = act::load_maps(w.path("m.safetensors"));
   CHECK(std::get<act::affine_map<float>>(maps.at("g").map).omega[0] == 1.0f);
   CHECK(std::get<act::affine_map<float>>(maps.at("g").map).beta[0] == 0.0f);
@@ -238,7 +238,12 @@ TEST_CASE("--min-std: a near-constant neuron gets the fallback, fit says so and 
   CHECK(maps.at("raw").info.low_spread_neurons == 0);
   const auto info = lines_of(run({"info", w.path("m.safetensors")}).out);
   const auto column = info[2].find("low spread") + std::string("low spread").size() - 1;  // right-aligned
-  for (std::size_t i = 3; i < info.size(); ++i) CHECK(info[i][column] == (info[i].rfind("g ", 0) == 0 ? '1' : '0'));
+  std::size_t i = 3;
+  for (; i < info.size() && !info[i].empty(); ++i) CHECK(info[i][column] == (info[i].rfind("g ", 0) == 0 ? '1' : '0'));
+  // Below the table: which neurons, from the file's per-neuron flags.
+  REQUIRE(i + 1 < info.size());
+  CHECK(info[i + 1] == "g: low-spread neurons 0");
+  CHECK(i + 2 == info.size());
   r = w.fit("caa", "flat.npy", "m.safetensors", {"--min-std", "1"});
   CHECK(r.status == 2);
   CHECK(contains(r.err, "--min-std applies to --method linear/mean/gaussian only"));

@@ -54,8 +54,9 @@ const command_spec commands[] = {
      "    such file per 3-D input in order (source files first). Files are memory-mapped and read a block of\n"
      "    neurons at a time within --memory MB (default {memory}; pca, pca_uncentred and itic read both sides whole).\n"
      "    --support: the method's default when absent; bounded supports are open (lo < a < hi, the reference's\n"
-     "    test) unless --support-bounds closed. --min-std: the floor on the source spread of linear, gaussian\n"
-     "    and mean (default {min_std}); neurons below it get the method's fallback map and are counted by info.\n"
+     "    test) unless --support-bounds closed. --min-std: the spread floor (default {min_std}): gaussian and mean\n"
+     "    leave a neuron unchanged unless its source and target sd both exceed it, linear gives a source sd at or\n"
+     "    below it the mean shift; the map file marks those neurons and info lists them.\n"
      "    methods: {methods}\n",
      {{"method", "out", "site", "support", "support-bounds", "min-std", "knots", "pooling", "memory", "lock-timeout"},
       {"quiet"},
@@ -67,7 +68,7 @@ const command_spec commands[] = {
     {"info",
      "  act-cli info MAP\n"
      "    lists the sites of a map file: method, d, support and its bounds, samples, pooling, neurons below the\n"
-     "    spread floor, and omega and beta summaries.\n",
+     "    spread floor (how many, and which where the file marks them), and omega and beta summaries.\n",
      {{}, {}, {}}},
     {"export-gguf",
      "  act-cli export-gguf --map MAP --out CV.gguf [--model-hint ARCH] [--strength L] [--normalize] [--layer N]\n"
@@ -276,7 +277,8 @@ int fit(const arguments& args) {
       const auto fit = act::fit_columns<float>(method, source, target, settings, static_cast<std::size_t>(memory_mb * 1048576.0));
       low_spread = act::low_spread_count(fit.diagnostics);
       fitted.insert(site, fit.map,
-                    {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings), low_spread});
+                    {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings), low_spread,
+                     fit.diagnostics.low_spread});
       return 0;
     });
   }
@@ -287,8 +289,8 @@ int fit(const arguments& args) {
     fmt::print("{}: site '{}' fitted with {} on {} source and {} target samples of {} neurons (support {}{})\n",
                act::printable(out), site, method, rows_source, rows_target, d, support.to_string(), bounds);
     if (low_spread > 0)
-      fmt::print("{}: {} neuron(s) have a source spread at or below --min-std {} and got {}'s fallback map\n",
-                 act::printable(out), low_spread, settings.min_std, method);
+      fmt::print("{}: {} neuron(s) have a {} spread at or below --min-std {} and got {}'s fallback map\n",
+                 act::printable(out), low_spread, method == "linear" ? "source" : "source or target", settings.min_std, method);
   }
   return 0;
 }
@@ -393,6 +395,19 @@ int info(const arguments& args) {
                     act::printable(e.info.pooling), std::to_string(e.info.low_spread_neurons), summary(m.omega), summary(m.beta)});
   }
   print_table(rows, {false, false, true, false, false, true, false, true, true, true});
+  // Which neurons fell below the spread floor, where the file marks them (the first few per site).
+  bool first = true;
+  for (const auto& site : maps.sites()) {
+    const auto& flags = maps.at(site).info.low_spread;
+    std::vector<Eigen::Index> which;
+    for (Eigen::Index j = 0; j < flags.size(); ++j)
+      if (flags[j]) which.push_back(j);
+    if (which.empty()) continue;
+    constexpr std::size_t shown = 16;
+    const auto end = which.begin() + static_cast<std::ptrdiff_t>(std::min(which.size(), shown));
+    fmt::print("{}{}: low-spread neurons {}{}\n", std::exchange(first, false) ? "\n" : "", act::printable(site), fmt::join(which.begin(), end, ", "),
+               which.size() > shown ? fmt::format(", ... ({} in all)", which.size()) : "");
+  }
   return 0;
 }
 

@@ -151,7 +151,7 @@ int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
     if (rank != 0) return;
     act::map_set fitted;
     fitted.insert(site, fit.map, {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings),
-                                  act::low_spread_count(fit.diagnostics)});
+                                  act::low_spread_count(fit.diagnostics), fit.diagnostics.low_spread});
     act::update_map_file(out, fitted, act::map_file_lock_timeout);
   });
   if (rank == 0 && !args.has("quiet"))

@@ -19,8 +19,9 @@ struct gaussian_act_options {
   /// Where the map applies; [min, max] of the source by default, as Linear-AcT (the same family of
   /// interpolating AcT maps, whose support the paper found best for mitigation).
   act::support support = support::min_max();
-  /// The floor on the source spread: a neuron whose source sample sd is <= min_std gets the identity map
-  /// (the reference's rule; sd_B / sd_A would be huge) and is flagged in the diagnostics (low_spread).
+  /// The spread floor: a neuron keeps the identity map unless both its source and its target sample sd exceed
+  /// min_std (the reference's rule: sd_B / sd_A would be huge, or would collapse the neuron onto a point), and is
+  /// flagged in the diagnostics (low_spread). 0 keeps only constant neurons out.
   double min_std = detail::default_min_std;
   /// Threads over neurons (1 = the calling thread only, 0 = all cores).
   int threads = 1;
@@ -30,8 +31,9 @@ struct gaussian_act_options {
 /// with sample standard deviations (divisor n - 1). This is the exact OT map when both sides are Gaussian.
 ///
 /// lambda interpolates: T_lambda(a) = (1 - lambda) a + lambda T(a); lambda = 1 matches mean and sd.
-/// A constant or near-constant source neuron (sample sd_A <= options.min_std) gets the identity map
-/// (omega = 1, beta = 0), as in the reference, flagged in diagnostics.low_spread. Results are always finite.
+/// A neuron whose source or target is constant or near-constant (sample sd_A or sd_B <= options.min_std) gets
+/// the identity map (omega = 1, beta = 0), as in the reference, flagged in diagnostics.low_spread. Results are
+/// always finite.
 class gaussian_act {
  public:
   static constexpr std::string_view name = "gaussian";
@@ -58,7 +60,7 @@ affine_fit<typename DA::Scalar> gaussian_act::fit(const Eigen::MatrixBase<DA>& s
   detail::check_min_std("gaussian_act", options.min_std);
   return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [this](const auto& s) {
     const auto& m = s.moments;
-    if (detail::low_spread_source(s, options.min_std)) return detail::affine_coefficients{1.0, 0.0, true};
+    if (detail::low_spread_either(s, options.min_std)) return detail::affine_coefficients{1.0, 0.0, true};
     const double omega = detail::sample_sd(m.var_b, s.target_sorted.size()) /
                          detail::sample_sd(m.var_a, s.source_sorted.size());
     return detail::affine_coefficients{omega, m.mean_b - omega * m.mean_a};

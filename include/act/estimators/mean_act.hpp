@@ -19,15 +19,16 @@ struct mean_act_options {
   /// Where the map applies; unbounded by default (the paper's Q_inf), which makes the map at a fixed
   /// lambda exactly a llama.cpp control vector lambda (m_B - m_A).
   act::support support = support::unbounded();
-  /// A neuron whose source sample sd is <= min_std gets the identity map (the reference's rule) and is
-  /// flagged in the diagnostics (low_spread).
+  /// The spread floor: a neuron keeps the identity map unless both its source and its target sample sd exceed
+  /// min_std (the reference's rule), and is flagged in the diagnostics (low_spread). 0 keeps only constant
+  /// neurons out.
   double min_std = detail::default_min_std;
   /// Threads over neurons for the diagnostics (1 = the calling thread only, 0 = all cores).
   int threads = 1;
 };
 
-/// Mean-AcT (paper Table 1): omega = 1, beta = m_B - m_A per neuron; the identity where the source sample
-/// sd is <= options.min_std (the reference's rule for constant neurons).
+/// Mean-AcT (paper Table 1): omega = 1, beta = m_B - m_A per neuron; the identity where the source or the
+/// target sample sd is <= options.min_std (the reference's rule for constant neurons).
 ///
 /// lambda interpolates as for every AcT map, T_lambda(a) = (1 - lambda) a + lambda T(a) = a + lambda beta:
 /// lambda = 1 moves the source mean onto the target mean. Diagnostics as linear_act's.
@@ -59,7 +60,7 @@ template <class DA, class DB>
 affine_fit<typename DA::Scalar> mean_act::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
   detail::check_min_std("mean_act", options.min_std);
   return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [this](const auto& s) {
-    if (detail::low_spread_source(s, options.min_std)) return detail::affine_coefficients{1.0, 0.0, true};
+    if (detail::low_spread_either(s, options.min_std)) return detail::affine_coefficients{1.0, 0.0, true};
     return detail::affine_coefficients{1.0, s.moments.mean_b - s.moments.mean_a};
   });
 }

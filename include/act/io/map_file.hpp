@@ -8,6 +8,9 @@
 ///   `<site>.knots_source`, `<site>.knots_target`  F32 [K, d], non-parametric maps only; their
 ///                                            omega/beta are then the least-squares line through the
 ///                                            knots, a summary for readers that only know affine maps
+///   `<site>.low_spread`                      F32 [d] of 0 and 1, optional: 1 marks a neuron fitted below the
+///                                            spread floor (written when the fit flagged any; its number of
+///                                            ones equals `act.low_spread.<site>`)
 /// `__metadata__`: `act.format_version` = "1", and per site `act.method.<site>`, `act.samples.<site>`
 /// ("n_a,n_b"), `act.pooling.<site>`, `act.support.<site>`, `act.bounds.<site>` ("open" or "closed", for
 /// bounded supports; a file without it was written when supports were closed and loads as "closed"),
@@ -53,7 +56,7 @@ inline constexpr std::string_view map_format_version = "1";
 namespace detail {
 
 /// The field names a site's tensors may carry.
-inline constexpr std::string_view map_fields[] = {"omega", "beta", "lower", "upper", "knots_source", "knots_target"};
+inline constexpr std::string_view map_fields[] = {"omega", "beta", "lower", "upper", "knots_source", "knots_target", "low_spread"};
 
 template <class Scalar>
 safetensors_tensor vector_tensor(const std::string& name, const Eigen::Array<Scalar, Eigen::Dynamic, 1>& v) {
@@ -83,7 +86,7 @@ std::map<std::string, site_fields, std::less<>> tensors_by_site(const File& file
     if (dot != std::string::npos && dot != 0)
       for (const std::string_view f : map_fields) known = known || std::string_view(t.name).substr(dot + 1) == f;
     if (!known)
-      raise<format_error>("{}: tensor '{}' is not '<site>.omega|beta|lower|upper|knots_source|knots_target'", origin, t.name);
+      raise<format_error>("{}: tensor '{}' is not '<site>.omega|beta|lower|upper|knots_source|knots_target|low_spread'", origin, t.name);
     sites[t.name.substr(0, dot)][t.name.substr(dot + 1)] = &t;
   }
   if (sites.empty()) raise<format_error>("{}: holds no maps", origin);
@@ -246,6 +249,22 @@ map_info load_info(const std::string& site, const Metadata& metadata, std::strin
   return info;
 }
 
+/// The per-neuron low-spread flags of a site from its optional `<site>.low_spread` tensor ([d], every value
+/// 0 or 1, as many ones as `act.low_spread.<site>` counts) into info.low_spread; nothing without the tensor.
+template <class Info>
+void load_low_spread(const std::string& site, const site_fields& fields, std::uint64_t d, Info& info, std::string_view origin) {
+  const safetensors_tensor* t = field(fields, "low_spread");
+  if (t == nullptr) return;
+  const Eigen::ArrayXf flags = load_vector<float>(*t, origin, d, false);
+  for (Eigen::Index j = 0; j < flags.size(); ++j)
+    if (flags[j] != 0.0f && flags[j] != 1.0f)
+      raise<format_error>("{}: tensor '{}' holds {} at neuron {}, expected 0 or 1", origin, t->name, flags[j], j);
+  info.low_spread = flags != 0.0f;
+  if (info.low_spread.count() != info.low_spread_neurons)
+    raise<format_error>("{}: tensor '{}' marks {} neuron(s) but act.low_spread.{} counts {}", origin, t->name,
+                        info.low_spread.count(), printable(site), info.low_spread_neurons);
+}
+
 /// A site whose provenance names a registered method must hold that method's kind of map (knots for a
 /// quantile method, none for an affine one); other method names (e.g. "controlvector") are not checked.
 template <class Info>
@@ -286,6 +305,14 @@ safetensors_file maps_to_safetensors(const basic_map_set<Scalar>& maps) {
       file.metadata["act.bounds." + site] = bounds_name(m.bounds);
     }
     if (e.info.low_spread_neurons > 0) file.metadata["act.low_spread." + site] = std::to_string(e.info.low_spread_neurons);
+    if (e.info.low_spread.size() != 0) {
+      const Eigen::Index marked = e.info.low_spread.count();
+      if (e.info.low_spread.size() != m.dim() || marked != e.info.low_spread_neurons)
+        raise<invalid_argument>("site '{}': map_info::low_spread holds {} flag(s) with {} set, but the map has d = {} and "
+                                "low_spread_neurons = {}",
+                                printable(site), e.info.low_spread.size(), marked, m.dim(), e.info.low_spread_neurons);
+      if (marked > 0) file.tensors.push_back(detail::vector_tensor(site + ".low_spread", e.info.low_spread.template cast<float>().eval()));
+    }
     if (q) {
       file.tensors.push_back(detail::matrix_tensor(site + ".knots_source", q->knots_source));
       file.tensors.push_back(detail::matrix_tensor(site + ".knots_target", q->knots_target));
@@ -317,6 +344,7 @@ basic_map_set<Scalar> maps_from_safetensors(const safetensors_file& file, std::s
     const quantile_map<Scalar> q =
         detail::load_knots_part<Scalar>(site, fields, static_cast<std::uint64_t>(m.dim()), m.bounded(), origin);
     map_info info = detail::load_info(site, file.metadata, origin);
+    detail::load_low_spread(site, fields, static_cast<std::uint64_t>(m.dim()), info, origin);
     detail::check_method_kind(site, info, q.dim() != 0, origin);
     try {
       if (q.dim() != 0)

@@ -21,9 +21,9 @@ struct fit_diagnostics {
   /// 1-D Wasserstein-2 distance between the transported source (every source sample through the map at
   /// lambda = 1, ignoring the support) and the target.
   Eigen::ArrayXd w2_after;
-  /// True where the source's sample standard deviation is at most the method's `min_std` (a constant or
-  /// near-constant source neuron): the neuron got its method's fallback map instead of an estimated one
-  /// (Linear-AcT: the mean shift; Gaussian-AcT and Mean-AcT: the identity, as the reference).
+  /// True where the neuron fell below its method's spread floor `min_std` and got the method's fallback map
+  /// instead of an estimated one: Gaussian-AcT and Mean-AcT, when the source or the target sample sd is at
+  /// most min_std (the identity, as the reference); Linear-AcT, when the source sample sd is (the mean shift).
   Eigen::Array<bool, Eigen::Dynamic, 1> low_spread;
 };
 

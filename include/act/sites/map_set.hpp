@@ -32,6 +32,8 @@ struct map_info {
   std::string pooling = "mean";   ///< how tokens were pooled into samples
   std::string support;            ///< the support option fitted with ("q0_100", "all", ...), if known
   Eigen::Index low_spread_neurons = 0;  ///< neurons the fit flagged low_spread (fit_diagnostics), if known
+  /// Which neurons those are (fit_diagnostics::low_spread, d flags), if known; empty otherwise.
+  Eigen::Array<bool, Eigen::Dynamic, 1> low_spread{};
 };
 
 /// Site name -> map, applied at a strength lambda (global, or overridden per site). Maps are stored

@@ -34,7 +34,7 @@ struct neuron_samples {
 struct affine_coefficients {
   double omega = 1.0;
   double beta = 0.0;
-  bool low_spread = false;  ///< the source spread was at or below min_std: a fallback, flagged in the diagnostics
+  bool low_spread = false;  ///< the neuron fell below its method's spread floor: a fallback, flagged in the diagnostics
 };
 
 /// R^2 of the least-squares line through the coupled pairs: 1 for a constant target (exact fit), 0 when
@@ -140,7 +140,7 @@ inline double sample_sd(double population_variance, std::size_t n) {
   return std::sqrt(population_variance * static_cast<double>(n) / static_cast<double>(n - 1));
 }
 
-/// The default floor on the source spread (the reference implementation's): see low_spread_source.
+/// The default spread floor (the reference implementation's): see low_spread_source and low_spread_either.
 inline constexpr double default_min_std = 1e-4;
 
 /// Throws act::invalid_argument unless min_std is finite and >= 0.
@@ -155,6 +155,14 @@ template <class Scalar>
 bool low_spread_source(const neuron_samples<Scalar>& s, double min_std) {
   if (s.source_sorted.front() == s.source_sorted.back()) return true;
   return sample_sd(s.moments.var_a, s.source_sorted.size()) <= min_std;
+}
+
+/// True unless both the source's and the target's sample standard deviations exceed min_std: the reference
+/// implementation's rule for Mean- and Gaussian-AcT, whose neurons below it keep the identity map.
+template <class Scalar>
+bool low_spread_either(const neuron_samples<Scalar>& s, double min_std) {
+  if (low_spread_source(s, min_std) || s.target_sorted.front() == s.target_sorted.back()) return true;
+  return sample_sd(s.moments.var_b, s.target_sorted.size()) <= min_std;
 }
 
 }  // namespace act::detail
