@@ -189,17 +189,11 @@ struct affine_kernel {
   }
 
   /// Row-major kernel over rows [begin, end). `row_map(r)` gives the element map of row r,
-  /// called as f(c, v) -> transported value of neuron c.
-  ///
-  /// At d = 4096 the four coefficient arrays (64 KB in float) do not fit L1: a loop that walks one
-  /// whole row at a time reloads them from L2 for every row and runs at about half of memory speed.
-  /// So rows go in blocks of `row_block` and columns in chunks of `col_chunk`: each chunk of
-  /// coefficients is loaded into L1 once and reused across the rows of the block.
-  /// The loop bodies are branch-free selects, so the compiler vectorises them (SSE2 upwards).
+  /// called as f(c, v) -> transported value of neuron c. Float-coefficient hooks on float, half and bfloat16
+  /// rows run the vector kernel (affine_level.inc); the rest the portable loops.
   template <class T, class RowMap>
   void blocked_rows(T* data, Eigen::Index begin, Eigen::Index end, Eigen::Index row_stride, const RowMap& row_map) const {
-    using S = std::remove_const_t<T>;
-    using C = typename storage_traits<S>::compute;
+    using C = typename storage_traits<std::remove_const_t<T>>::compute;
 #if defined(ACT_VECTOR_KERNELS)
     if constexpr (std::is_same_v<Scalar, float> && std::is_same_v<C, float>) {
       const float* lambdas = nullptr;
@@ -207,9 +201,24 @@ struct affine_kernel {
       with_active_level([&](auto level) {
         affine_rows(level, std::bool_constant<RowMap::per_row>{}, data, row_stride, begin, end, dim(), packed, lambdas);
       });
-      return;
-    }
+    } else  // the portable loops are not compiled where the vector kernel serves
 #endif
+    {
+      portable_rows(data, begin, end, row_stride, row_map);
+    }
+  }
+
+  /// The portable row-major loops.
+  ///
+  /// At d = 4096 the four coefficient arrays (64 KB in float) do not fit L1: a loop that walks one
+  /// whole row at a time reloads them from L2 for every row and runs at about half of memory speed.
+  /// So rows go in blocks of `row_block` and columns in chunks of `col_chunk`: each chunk of
+  /// coefficients is loaded into L1 once and reused across the rows of the block.
+  /// The loop bodies are branch-free selects, so the compiler vectorises them (SSE2 upwards).
+  template <class T, class RowMap>
+  void portable_rows(T* data, Eigen::Index begin, Eigen::Index end, Eigen::Index row_stride, const RowMap& row_map) const {
+    using S = std::remove_const_t<T>;
+    using C = typename storage_traits<S>::compute;
     constexpr Eigen::Index row_block = 8;
     constexpr Eigen::Index col_chunk = is_16bit_v<S> ? 512 : 1024;
     const Eigen::Index d = dim();
