@@ -100,27 +100,37 @@ class packed_coefficients {
   std::vector<float> values_;
 };
 
+/// Where the bfloat16 kernel's copy of the coefficients starts, after the groups of a d-neuron map.
+inline Eigen::Index affine_parity_offset(Eigen::Index d) {
+  return (d + affine_pair_group - 1) / affine_pair_group * 2 * affine_group_floats;
+}
+
 /// Interleaves float coefficients in groups of 16 neurons (one stream instead of six, and no 4 KB address
 /// aliasing between the coefficient arrays and the rows at d = 4096) into `packed`, which gets 16 floats of
 /// slack so that the groups can start at a 64-byte boundary (see aligned_packed). The group count is rounded
-/// up to even (the bfloat16 kernel walks 32 neurons at a time); padding neurons get an empty support
-/// [+inf, -inf], so they never change.
+/// up to even; padding neurons get an empty support [+inf, -inf], so they never change. After the groups
+/// (affine_parity_offset), a second copy for the bfloat16 kernel, which keeps two neighbouring neurons per
+/// 32-bit lane: per 32 neurons and coefficient, the 16 even neurons then the 16 odd ones, so that it loads its
+/// even and odd coefficients instead of splitting them with shuffles for every block of rows.
 inline void pack_affine(std::vector<float>& packed, Eigen::Index d, const float* scale, const float* shift, const float* lower,
                         const float* upper, const float* omega_minus_one, const float* beta) {
   constexpr Eigen::Index group = affine_group, group_floats = affine_group_floats, pair_group = affine_pair_group;
   const Eigen::Index groups = (d + pair_group - 1) / pair_group * 2;
-  packed.assign(static_cast<std::size_t>(groups * group_floats + group), 0.0f);
+  packed.assign(static_cast<std::size_t>(2 * groups * group_floats + group), 0.0f);
   float* const base = aligned_packed(packed);
+  float* const parity = base + affine_parity_offset(d);
   constexpr float inf = std::numeric_limits<float>::infinity();
   for (Eigen::Index c = 0; c < groups * group; ++c) {
-    float* p = base + (c / group) * group_floats + c % group;
     const bool real = c < d;
-    p[0 * group] = real ? scale[c] : 1.0f;
-    p[1 * group] = real ? shift[c] : 0.0f;
-    p[2 * group] = real ? lower[c] : inf;
-    p[3 * group] = real ? upper[c] : -inf;
-    p[4 * group] = real ? omega_minus_one[c] : 0.0f;
-    p[5 * group] = real ? beta[c] : 0.0f;
+    const float values[6] = {real ? scale[c] : 1.0f, real ? shift[c] : 0.0f, real ? lower[c] : inf,
+                             real ? upper[c] : -inf, real ? omega_minus_one[c] : 0.0f, real ? beta[c] : 0.0f};
+    float* p = base + (c / group) * group_floats + c % group;
+    const Eigen::Index j = c % pair_group;
+    float* q = parity + (c / pair_group) * 2 * group_floats + (j % 2) * group + j / 2;
+    for (int k = 0; k < 6; ++k) {
+      p[k * group] = values[k];
+      q[k * pair_group] = values[k];
+    }
   }
 }
 
