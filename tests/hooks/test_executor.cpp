@@ -11,6 +11,11 @@
 #include <stdexcept>
 #include <vector>
 
+#if defined(__unix__)
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
 namespace {
 
 /// Runs tasks on the caller, one after another, and counts what it was asked to do.
@@ -147,3 +152,24 @@ TEST_CASE("thread_pool runs every index once, nested calls run on the caller, ex
                                             }),
                   std::runtime_error);
 }
+
+#if defined(__unix__)
+TEST_CASE("a forked child's thread_pool runs on the caller instead of waiting for threads it did not inherit") {
+  act::thread_pool pool(3);
+  std::atomic<int> calls{0};
+  const auto count = [&](int) { ++calls; };
+  pool.run(6, act::executor::task(count));  // the workers exist and have run
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    alarm(30);  // a child waiting for the parent's threads would hang: end it instead
+    calls = 0;
+    pool.run(6, act::executor::task(count));
+    _exit(calls == 6 ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+#endif

@@ -22,6 +22,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
 namespace act {
 
 /// Runs `count` independent tasks and returns when all have finished.
@@ -55,7 +59,8 @@ class executor {
 
 /// An executor over threads it starts once and keeps until destruction; the caller runs tasks too. One job at a
 /// time: a call made while another runs (from another thread, or from inside a task) runs its tasks on its own
-/// thread instead of waiting.
+/// thread instead of waiting. In a child process made by fork(), which inherits none of the threads, every call
+/// runs on the caller.
 class thread_pool final : public executor {
  public:
   /// `threads` tasks at once, the caller included (0 = std::thread::hardware_concurrency()).
@@ -80,7 +85,7 @@ class thread_pool final : public executor {
   void run(int count, const task& t) override {
     if (count <= 0) return;
     std::unique_lock<std::mutex> job(job_mutex_, std::try_to_lock);
-    if (count == 1 || workers_.empty() || !job.owns_lock()) {
+    if (count == 1 || workers_.empty() || !job.owns_lock() || forked()) {
       for (int i = 0; i < count; ++i) t(i);
       return;
     }
@@ -100,6 +105,14 @@ class thread_pool final : public executor {
   }
 
  private:
+  bool forked() const {
+#if defined(__unix__) || defined(__APPLE__)
+    return ::getpid() != owner_;
+#else
+    return false;
+#endif
+  }
+
   void claim(const task& t, int count) {
     for (int i = next_.fetch_add(1, std::memory_order_relaxed); i < count; i = next_.fetch_add(1, std::memory_order_relaxed)) t(i);
   }
@@ -123,6 +136,9 @@ class thread_pool final : public executor {
     }
   }
 
+#if defined(__unix__) || defined(__APPLE__)
+  const ::pid_t owner_ = ::getpid();  ///< the process whose threads workers_ are
+#endif
   std::vector<std::thread> workers_;
   std::mutex job_mutex_;  ///< held by the caller whose job runs
   std::mutex mutex_;      ///< guards the fields below
