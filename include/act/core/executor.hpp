@@ -98,10 +98,15 @@ class thread_pool final : public executor {
       ++generation_;
     }
     wake_.notify_all();
+    struct wait_for_workers {  // also when a task throws here: the workers still read t
+      thread_pool& pool;
+      ~wait_for_workers() {
+        std::unique_lock<std::mutex> lock(pool.mutex_);
+        pool.done_.wait(lock, [this] { return pool.busy_ == 0; });
+        pool.job_ = nullptr;
+      }
+    } wait{*this};
     claim(t, count);
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return busy_ == 0; });
-    job_ = nullptr;
   }
 
  private:
