@@ -5,6 +5,8 @@
 /// the rows without a level run the default (widest) one.
 
 #include <act/hooks/affine_hook.hpp>
+#include <act/core/executor.hpp>
+#include <act/core/simd.hpp>
 #include <act/detail/kernels/parallel.hpp>
 #include <act/estimators/quantile_act.hpp>
 #include <act/hooks/quantile_hook.hpp>
@@ -86,12 +88,36 @@ void BM_memcpy(benchmark::State& state) {
   set_bytes(state, 2 * rows * d * static_cast<std::int64_t>(sizeof(float)));
 }
 
+/// The floor's loop (vectorised by GCC at -O3), compiled for each act::simd level as the kernels are and run
+/// at the level they run (act::simd::active()), so that kernels and floor use the same instructions.
+#define ACT_BENCH_SCALE_BODY \
+  for (std::size_t i = 0; i < n; ++i) p[i] *= 0.999f;
+void scale_at_build_level(float* p, std::size_t n) { ACT_BENCH_SCALE_BODY }
+#if ACT_SIMD_DISPATCH
+__attribute__((target("avx2,fma,f16c,bmi2"))) void scale_at_avx2(float* p, std::size_t n) { ACT_BENCH_SCALE_BODY }
+#if defined(__clang__)
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c,bmi2")))
+#else  // 512-bit vectors, as the kernels' AVX-512 level (GCC's default tuning prefers 256)
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c,bmi2,prefer-vector-width=512")))
+#endif
+void scale_at_avx512(float* p, std::size_t n) { ACT_BENCH_SCALE_BODY }
+#endif
+#undef ACT_BENCH_SCALE_BODY
+void scale_floor(float* p, std::size_t n) {
+#if ACT_SIMD_DISPATCH
+  const auto level = act::simd::active();
+  if (level == act::simd::level::avx512 && ACT_SIMD_BUILD_LEVEL < 2) return scale_at_avx512(p, n);
+  if (level == act::simd::level::avx2 && ACT_SIMD_BUILD_LEVEL < 1) return scale_at_avx2(p, n);
+#endif
+  scale_at_build_level(p, n);
+}
+
 void BM_scale_inplace(benchmark::State& state) {
   const auto rows = state.range(0), d = state.range(1);
   auto buf = activations_buffer<float>(rows, d);
+  state.SetLabel(std::string("level:") + std::string(act::simd::name(act::simd::active())));
   for (auto _ : state) {
-    float* p = buf.data();
-    for (std::size_t i = 0, n = buf.size(); i < n; ++i) p[i] *= 0.999f;  // vectorised by GCC at -O3
+    scale_floor(buf.data(), buf.size());
     benchmark::DoNotOptimize(buf.data());
     benchmark::ClobberMemory();
   }
@@ -99,14 +125,13 @@ void BM_scale_inplace(benchmark::State& state) {
 }
 
 /// The floor for the _mt hooks: the same in-place multiply split over threads the way the hook splits
-/// rows (act::detail::parallel_for, a thread start per call included).
+/// rows (act::detail::parallel_for on act::default_executor()'s pool).
 void BM_scale_inplace_mt(benchmark::State& state) {
   const auto rows = state.range(0), d = state.range(1);
   auto buf = activations_buffer<float>(rows, d);
   for (auto _ : state) {
     act::detail::parallel_for(rows, static_cast<int>(state.range(2)), [&](Eigen::Index begin, Eigen::Index end) {
-      float* p = buf.data() + begin * d;
-      for (std::size_t i = 0, n = static_cast<std::size_t>((end - begin) * d); i < n; ++i) p[i] *= 0.999f;
+      scale_floor(buf.data() + begin * d, static_cast<std::size_t>((end - begin) * d));
     });
     benchmark::DoNotOptimize(buf.data());
     benchmark::ClobberMemory();
@@ -133,6 +158,36 @@ void apply_all_rows(benchmark::State& state, int threads) {
 }
 
 void BM_apply_f32(benchmark::State& state) { apply_all_rows<float>(state, 1); }
+
+/// A decode step: one token through every block of a model (range 0 blocks, range 1 neurons), one affine hook
+/// per block, each with its own map; `with_executor` passes an act::thread_pool as a host passes its own.
+/// ns_per_hook is the time of one hook call.
+void decode_step(benchmark::State& state, bool with_executor) {
+  const auto blocks = state.range(0), d = state.range(1);
+  std::vector<act::affine_hook<float>> hooks;
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    auto map = bench_map(d, true);
+    map.beta += 0.001f * static_cast<float>(b);
+    hooks.emplace_back(map, 0.5);
+  }
+  auto token = activations_buffer<float>(1, d);
+  const auto x = act::view(token.data(), 1, d);
+  act::thread_pool pool;
+  for (auto _ : state) {
+    for (const auto& hook : hooks) {
+      if (with_executor)
+        hook(x, pool);
+      else
+        hook(x);
+    }
+    benchmark::DoNotOptimize(token.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["ns_per_hook"] = benchmark::Counter(static_cast<double>(blocks) * 1e-9,
+                                                     benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+void BM_decode_step(benchmark::State& state) { decode_step(state, false); }
+void BM_decode_step_executor(benchmark::State& state) { decode_step(state, true); }
 void BM_apply_bf16(benchmark::State& state) { apply_all_rows<Eigen::bfloat16>(state, 1); }
 void BM_apply_f16(benchmark::State& state) { apply_all_rows<Eigen::half>(state, 1); }
 void BM_apply_f32_mt(benchmark::State& state) { apply_all_rows<float>(state, static_cast<int>(state.range(2))); }
@@ -211,6 +266,8 @@ BENCHMARK(BM_apply_f16)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_per_row_lambda)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_quantile)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_channel_spatial)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_decode_step)->Args({24, 4096})->ArgNames({"blocks", "d"})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_decode_step_executor)->Args({24, 4096})->ArgNames({"blocks", "d"})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_scale_inplace_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_f32_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_bf16_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);

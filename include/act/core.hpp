@@ -4,6 +4,7 @@
 /// text rules for names act writes and text it shows, and the instruction-set level the kernels run.
 
 #include <act/core/error.hpp>
+#include <act/core/executor.hpp>
 #include <act/core/methods.hpp>
 #include <act/core/simd.hpp>
 #include <act/core/strength.hpp>

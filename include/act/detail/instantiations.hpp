@@ -30,6 +30,7 @@
 #define ACT_INSTANTIATE_ROW_MODES(EXTERN, HOOK, T)                                                                  \
   EXTERN template void act::row_modes<HOOK>::operator()(act::activations<T>) const;                               \
   EXTERN template void act::row_modes<HOOK>::operator()(act::activations<T>, int) const;                          \
+  EXTERN template void act::row_modes<HOOK>::operator()(act::activations<T>, act::executor&) const;               \
   EXTERN template void act::row_modes<HOOK>::masked(act::activations<T>, const std::uint8_t*, std::size_t) const; \
   EXTERN template void act::row_modes<HOOK>::masked(act::activations<T>, const std::vector<std::uint8_t>&) const; \
   EXTERN template void act::row_modes<HOOK>::last_rows(act::activations<T>, const Eigen::Index*, std::size_t) const; \
@@ -61,6 +62,7 @@
 /// A float map set's hook points on buffers of T.
 #define ACT_INSTANTIATE_MAP_SET_APPLY(EXTERN, T)                                                                     \
   EXTERN template bool act::map_set::operator()(std::string_view, act::activations<T>) const;                        \
+  EXTERN template bool act::map_set::operator()(std::string_view, act::activations<T>, act::executor&) const;        \
   EXTERN template bool act::map_set::last_rows(std::string_view, act::activations<T>, const std::vector<Eigen::Index>&) \
       const;                                                                                                          \
   EXTERN template bool act::map_set::masked(std::string_view, act::activations<T>, const std::vector<std::uint8_t>&)  \

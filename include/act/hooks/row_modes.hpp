@@ -14,6 +14,7 @@
 #include <Eigen/Core>
 
 #include <act/core/error.hpp>
+#include <act/core/executor.hpp>
 #include <act/detail/kernels/rows.hpp>
 #include <act/detail/kernels/storage.hpp>
 #include <act/hooks/activations.hpp>
@@ -45,10 +46,16 @@ class row_modes {
   template <class T>
   void operator()(activations<T> x) const;
 
-  /// Every row of `x`, split into contiguous row ranges over up to `threads` threads (0 = all cores).
-  /// Results are bit-identical to the single-threaded call: each element is computed the same way.
+  /// Every row of `x`, split into contiguous row ranges over up to `threads` tasks (0 = as many as run at
+  /// once) of act::default_executor(): a pool kept alive, so no thread starts per call. Results are
+  /// bit-identical to the single-threaded call: each element is computed the same way.
   template <class T>
   void operator()(activations<T> x, int threads) const;
+
+  /// Every row of `x`, split over the host's executor (as many row ranges as it runs tasks at once). Buffers
+  /// under min_elements_per_thread elements per range (a decode step's one token) stay on the caller.
+  template <class T>
+  void operator()(activations<T> x, executor& ex) const;
 
   /// Rows whose `mask` entry is non-zero; `mask` has one entry per row.
   template <class T>
@@ -112,7 +119,18 @@ template <class T>
 void row_modes<Hook>::operator()(activations<T> x, int threads) const {
   check_cols(x, "");
   if (hook().strength() == 0.0) return;
-  detail::for_rows_threaded(x.rows, x.cols, threads, Hook::min_elements_per_thread,
+  if (threads == 1) return apply(x, 0, x.rows);  // without starting the default pool
+  executor& ex = default_executor();
+  detail::for_rows_threaded(ex, x.rows, x.cols, threads > 0 ? threads : ex.concurrency(), Hook::min_elements_per_thread,
+                            [&](Eigen::Index begin, Eigen::Index end) { apply(x, begin, end); });
+}
+
+template <class Hook>
+template <class T>
+void row_modes<Hook>::operator()(activations<T> x, executor& ex) const {
+  check_cols(x, "");
+  if (hook().strength() == 0.0) return;
+  detail::for_rows_threaded(ex, x.rows, x.cols, ex.concurrency(), Hook::min_elements_per_thread,
                             [&](Eigen::Index begin, Eigen::Index end) { apply(x, begin, end); });
 }
 

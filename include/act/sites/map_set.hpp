@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <act/core/error.hpp>
+#include <act/core/executor.hpp>
 #include <act/core/strength.hpp>
 #include <act/core/text.hpp>
 #include <act/hooks/activations.hpp>
@@ -105,6 +106,9 @@ class basic_map_set {
   /// when the set has no map for `site`.
   template <class T>
   bool operator()(std::string_view site, activations<T> x) const;
+  /// The same, rows split over the host's executor where the buffer is large enough (see row_modes).
+  template <class T>
+  bool operator()(std::string_view site, activations<T> x, executor& ex) const;
   /// Like operator() but only on the last row of each packed sequence (see row_modes::last_rows).
   template <class T>
   bool last_rows(std::string_view site, activations<T> x, const std::vector<Eigen::Index>& lengths) const;
@@ -226,6 +230,12 @@ template <class Scalar>
 template <class T>
 bool basic_map_set<Scalar>::operator()(std::string_view site, activations<T> x) const {
   return visit_hook(site, [&](const auto& hook) { hook(x); });
+}
+
+template <class Scalar>
+template <class T>
+bool basic_map_set<Scalar>::operator()(std::string_view site, activations<T> x, executor& ex) const {
+  return visit_hook(site, [&](const auto& hook) { hook(x, ex); });
 }
 
 template <class Scalar>

@@ -100,27 +100,37 @@ class packed_coefficients {
   std::vector<float> values_;
 };
 
+/// Where the bfloat16 kernel's copy of the coefficients starts, after the groups of a d-neuron map.
+inline Eigen::Index affine_parity_offset(Eigen::Index d) {
+  return (d + affine_pair_group - 1) / affine_pair_group * 2 * affine_group_floats;
+}
+
 /// Interleaves float coefficients in groups of 16 neurons (one stream instead of six, and no 4 KB address
 /// aliasing between the coefficient arrays and the rows at d = 4096) into `packed`, which gets 16 floats of
 /// slack so that the groups can start at a 64-byte boundary (see aligned_packed). The group count is rounded
-/// up to even (the bfloat16 kernel walks 32 neurons at a time); padding neurons get an empty support
-/// [+inf, -inf], so they never change.
+/// up to even; padding neurons get an empty support [+inf, -inf], so they never change. After the groups
+/// (affine_parity_offset), a second copy for the bfloat16 kernel, which keeps two neighbouring neurons per
+/// 32-bit lane: per 32 neurons and coefficient, the 16 even neurons then the 16 odd ones, so that it loads its
+/// even and odd coefficients instead of splitting them with shuffles for every block of rows.
 inline void pack_affine(std::vector<float>& packed, Eigen::Index d, const float* scale, const float* shift, const float* lower,
                         const float* upper, const float* omega_minus_one, const float* beta) {
   constexpr Eigen::Index group = affine_group, group_floats = affine_group_floats, pair_group = affine_pair_group;
   const Eigen::Index groups = (d + pair_group - 1) / pair_group * 2;
-  packed.assign(static_cast<std::size_t>(groups * group_floats + group), 0.0f);
+  packed.assign(static_cast<std::size_t>(2 * groups * group_floats + group), 0.0f);
   float* const base = aligned_packed(packed);
+  float* const parity = base + affine_parity_offset(d);
   constexpr float inf = std::numeric_limits<float>::infinity();
   for (Eigen::Index c = 0; c < groups * group; ++c) {
-    float* p = base + (c / group) * group_floats + c % group;
     const bool real = c < d;
-    p[0 * group] = real ? scale[c] : 1.0f;
-    p[1 * group] = real ? shift[c] : 0.0f;
-    p[2 * group] = real ? lower[c] : inf;
-    p[3 * group] = real ? upper[c] : -inf;
-    p[4 * group] = real ? omega_minus_one[c] : 0.0f;
-    p[5 * group] = real ? beta[c] : 0.0f;
+    const float values[6] = {real ? scale[c] : 1.0f, real ? shift[c] : 0.0f, real ? lower[c] : inf,
+                             real ? upper[c] : -inf, real ? omega_minus_one[c] : 0.0f, real ? beta[c] : 0.0f};
+    float* p = base + (c / group) * group_floats + c % group;
+    const Eigen::Index j = c % pair_group;
+    float* q = parity + (c / pair_group) * 2 * group_floats + (j % 2) * group + j / 2;
+    for (int k = 0; k < 6; ++k) {
+      p[k * group] = values[k];
+      q[k * pair_group] = values[k];
+    }
   }
 }
 
@@ -189,17 +199,11 @@ struct affine_kernel {
   }
 
   /// Row-major kernel over rows [begin, end). `row_map(r)` gives the element map of row r,
-  /// called as f(c, v) -> transported value of neuron c.
-  ///
-  /// At d = 4096 the four coefficient arrays (64 KB in float) do not fit L1: a loop that walks one
-  /// whole row at a time reloads them from L2 for every row and runs at about half of memory speed.
-  /// So rows go in blocks of `row_block` and columns in chunks of `col_chunk`: each chunk of
-  /// coefficients is loaded into L1 once and reused across the rows of the block.
-  /// The loop bodies are branch-free selects, so the compiler vectorises them (SSE2 upwards).
+  /// called as f(c, v) -> transported value of neuron c. Float-coefficient hooks on float, half and bfloat16
+  /// rows run the vector kernel (affine_level.inc); the rest the portable loops.
   template <class T, class RowMap>
   void blocked_rows(T* data, Eigen::Index begin, Eigen::Index end, Eigen::Index row_stride, const RowMap& row_map) const {
-    using S = std::remove_const_t<T>;
-    using C = typename storage_traits<S>::compute;
+    using C = typename storage_traits<std::remove_const_t<T>>::compute;
 #if defined(ACT_VECTOR_KERNELS)
     if constexpr (std::is_same_v<Scalar, float> && std::is_same_v<C, float>) {
       const float* lambdas = nullptr;
@@ -207,9 +211,24 @@ struct affine_kernel {
       with_active_level([&](auto level) {
         affine_rows(level, std::bool_constant<RowMap::per_row>{}, data, row_stride, begin, end, dim(), packed, lambdas);
       });
-      return;
-    }
+    } else  // the portable loops are not compiled where the vector kernel serves
 #endif
+    {
+      portable_rows(data, begin, end, row_stride, row_map);
+    }
+  }
+
+  /// The portable row-major loops.
+  ///
+  /// At d = 4096 the four coefficient arrays (64 KB in float) do not fit L1: a loop that walks one
+  /// whole row at a time reloads them from L2 for every row and runs at about half of memory speed.
+  /// So rows go in blocks of `row_block` and columns in chunks of `col_chunk`: each chunk of
+  /// coefficients is loaded into L1 once and reused across the rows of the block.
+  /// The loop bodies are branch-free selects, so the compiler vectorises them (SSE2 upwards).
+  template <class T, class RowMap>
+  void portable_rows(T* data, Eigen::Index begin, Eigen::Index end, Eigen::Index row_stride, const RowMap& row_map) const {
+    using S = std::remove_const_t<T>;
+    using C = typename storage_traits<S>::compute;
     constexpr Eigen::Index row_block = 8;
     constexpr Eigen::Index col_chunk = is_16bit_v<S> ? 512 : 1024;
     const Eigen::Index d = dim();

@@ -1,42 +1,48 @@
 #pragma once
 /// \file parallel.hpp
-/// Splits [0, n) into contiguous chunks run on std::threads; exceptions reach the caller.
+/// Splits [0, n) into contiguous chunks run as tasks of an act::executor; exceptions reach the caller.
 
 #include <algorithm>
 #include <exception>
-#include <thread>
 #include <vector>
 
 #include <Eigen/Core>
 
+#include <act/core/executor.hpp>
+
 namespace act::detail {
 
-/// Calls body(begin, end) over contiguous chunks of [0, n) on up to `threads` threads
-/// (0 = hardware concurrency). The first exception thrown by a chunk is rethrown here.
+/// Calls body(begin, end) over `chunks` contiguous chunks of [0, n) (at most n), as tasks of `ex`.
+/// The first exception thrown by a chunk is rethrown here.
 template <class Body>
-void parallel_for(Eigen::Index n, int threads, Body&& body) {
-  int t = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  t = static_cast<int>(std::min<Eigen::Index>(t, std::max<Eigen::Index>(n, 1)));
+void parallel_for(executor& ex, Eigen::Index n, int chunks, Body&& body) {
+  const int t = static_cast<int>(std::min<Eigen::Index>(chunks, std::max<Eigen::Index>(n, 1)));
   if (t <= 1) {
     body(Eigen::Index{0}, n);
     return;
   }
-  std::vector<std::thread> pool;
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(t));
-  pool.reserve(static_cast<std::size_t>(t));
-  for (int k = 0; k < t; ++k) {
-    const Eigen::Index begin = n * k / t, end = n * (k + 1) / t;
-    pool.emplace_back([&, k, begin, end] {
-      try {
-        body(begin, end);
-      } catch (...) {
-        errors[static_cast<std::size_t>(k)] = std::current_exception();
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
+  const auto chunk = [&](int k) {
+    try {
+      body(n * k / t, n * (k + 1) / t);
+    } catch (...) {
+      errors[static_cast<std::size_t>(k)] = std::current_exception();
+    }
+  };
+  ex.run(t, executor::task(chunk));
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
+}
+
+/// The same on up to `threads` tasks of act::default_executor() (0 = as many as it runs at once).
+template <class Body>
+void parallel_for(Eigen::Index n, int threads, Body&& body) {
+  if (threads == 1 || n <= 1) {  // without starting the default pool
+    body(Eigen::Index{0}, n);
+    return;
+  }
+  executor& ex = default_executor();
+  parallel_for(ex, n, threads > 0 ? threads : ex.concurrency(), static_cast<Body&&>(body));
 }
 
 }  // namespace act::detail

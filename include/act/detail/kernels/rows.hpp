@@ -28,15 +28,16 @@ void for_selected_runs(Eigen::Index rows, Selected&& selected, Apply&& apply) {
   }
 }
 
-/// Calls apply(begin, end) over [0, rows) split into contiguous ranges on up to `threads` threads
-/// (0 = all cores); buffers under `min_elements_per_thread` elements per thread stay on the caller.
+/// Calls apply(begin, end) over [0, rows) split into contiguous ranges, at most `chunks` of them, run as tasks
+/// of `ex`; buffers under `min_elements_per_thread` elements per chunk stay on the caller (a one-token decode
+/// step never reaches the executor).
 template <class Apply>
-void for_rows_threaded(Eigen::Index rows, Eigen::Index cols, int threads, Eigen::Index min_elements_per_thread, Apply&& apply) {
+void for_rows_threaded(executor& ex, Eigen::Index rows, Eigen::Index cols, int chunks, Eigen::Index min_elements_per_thread,
+                       Apply&& apply) {
   const Eigen::Index elements = rows * cols;
-  if (threads != 1 && elements >= 2 * min_elements_per_thread) {
+  if (chunks > 1 && elements >= 2 * min_elements_per_thread) {
     const Eigen::Index most = std::max<Eigen::Index>(1, elements / min_elements_per_thread);
-    const int t = threads > 0 ? static_cast<int>(std::min<Eigen::Index>(threads, most)) : threads;
-    parallel_for(rows, t, apply);
+    parallel_for(ex, rows, static_cast<int>(std::min<Eigen::Index>(chunks, most)), apply);
     return;
   }
   apply(Eigen::Index{0}, rows);

@@ -4,7 +4,8 @@
 /// act::simd (for_each_level.inc), in namespaces level_<name> that each hold a `tag`; with_level(call)
 /// calls `call(tag)` with the tag of act::simd::active(), and the call finds that level's functions by
 /// argument-dependent lookup. The vector code uses GCC/Clang vector extensions (vector_ops.inc); where the
-/// compiler has none, ACT_VECTOR_KERNELS stays undefined and kernels use their scalar loops.
+/// compiler has none, ACT_VECTOR_KERNELS stays undefined and kernels use their scalar loops. No intrinsics
+/// header is included: the few named x86 instructions are called through compiler builtins (vector_ops.inc).
 
 #include <cstdint>
 #include <cstring>
@@ -14,9 +15,6 @@
 
 #if defined(__GNUC__)
 #define ACT_VECTOR_KERNELS 1
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
 #endif
 
 #if defined(ACT_VECTOR_KERNELS)
