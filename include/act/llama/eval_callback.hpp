@@ -38,7 +38,8 @@
 ///   computed; the message lists the names the graph does have),
 /// - a name llama.cpp gives to several nodes (Qcur-N, Kcur-N, norm-N: reshapes and ropes of one value),
 /// - a tensor type other than F32, F16, BF16, a map width other than the tensor's row length,
-/// - a map whose result is Inf or NaN where the tensor's value was finite (a strength too large for it),
+/// - a map whose result is Inf or NaN where the tensor's value was finite, or a row whose squared norm
+///   overflows a float (a strength too large for the map),
 /// - captured rows that do not match the batch described by expect_batch.
 /// One eval_callback serves one llama_context (it learns that context's graph) and must outlive it.
 
@@ -46,6 +47,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -421,7 +423,8 @@ class eval_callback {
       }
   }
 
-  /// Applies the map at `name` to `x`, refusing results that overflow where the input was finite.
+  /// Applies the map at `name` to `x`, refusing results that overflow where the input was finite, and rows
+  /// whose squared norm overflows a float: llama.cpp's norms would turn those into zeros without a word.
   template <class T>
   void steer_rows(std::string_view name, const activations<T>& x) {
     before_.resize(static_cast<std::size_t>(x.rows * x.cols));
@@ -433,6 +436,17 @@ class eval_callback {
         fmt::format("site '{}'", name), maps_.strength(name), x.rows, x.cols,
         [&](Eigen::Index r, Eigen::Index j) { return before_[static_cast<std::size_t>(r * x.cols + j)]; },
         [&](Eigen::Index r, Eigen::Index j) { return static_cast<float>(x.data[r * x.row_stride + j]); });
+    for (Eigen::Index r = 0; r < x.rows; ++r) {
+      double squares = 0;
+      for (Eigen::Index j = 0; j < x.cols; ++j) {
+        const double v = static_cast<float>(x.data[r * x.row_stride + j]);
+        squares += v * v;
+      }
+      if (squares > static_cast<double>(std::numeric_limits<float>::max()))
+        raise<non_finite_error>("site '{}' at strength {} makes row {} so large that its squared norm ({:.3g}) overflows a "
+                                "float: llama.cpp's norms would turn it into zeros; use a smaller strength",
+                                name, maps_.strength(name), r, squares);
+    }
   }
 
   template <class T>
