@@ -215,7 +215,7 @@ TEST_CASE("act-llama: bad input gives exit status 1 and one line, usage errors 2
   CHECK(r.err.find("unexpected argument 'stray'") != std::string::npos);
 }
 
-TEST_CASE("act-llama --ctx: below llama.cpp's smallest context is refused; generate reports the context it uses") {
+TEST_CASE("act-llama --ctx: below llama.cpp's smallest context is refused, and generate reports the context it uses") {
   scratch_dir dir;
   write_lines(dir.file("p.txt"), {"the cat", "a dog"});
   for (const std::string& command : {fmt::format("capture {} --prompts {} --tensors l_out-1 --out {}", model_args(), dir.file("p.txt"), dir.file("o")),
@@ -259,7 +259,7 @@ TEST_CASE("capture_context_params: never more sequences than a batch has tokens,
   CHECK((samples.at("l_out-1") - expected.at("l_out-1")).cwiseAbs().maxCoeff() <= 1e-5f);
 }
 
-TEST_CASE("act-llama generate: maps for another architecture are refused unless --force; map errors as act-cli's") {
+TEST_CASE("act-llama generate: maps for another architecture are refused unless --force, and map errors are act-cli's") {
   scratch_dir dir;
   const std::string caa = fit_caa(dir);
   act::map_set maps = act::load_maps(caa);

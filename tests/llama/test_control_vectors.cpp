@@ -426,7 +426,7 @@ TEST_CASE("control vectors: export checks a map against the model (n_embd, layer
   CHECK(std::sqrt(norm) == doctest::Approx(2.0).epsilon(1e-6));
 }
 
-TEST_CASE("GGUF model files: act's ggml type layouts are ggml's; a model cut short in its data is refused") {
+TEST_CASE("GGUF model files: act's ggml type layouts are ggml's, and a model cut short in its data is refused") {
   for (int type = 0; type <= GGML_TYPE_COUNT; ++type) {
     CAPTURE(type);
     const act::detail::ggml_type_layout layout = act::detail::ggml_layout(static_cast<std::uint32_t>(type));

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -54,6 +55,8 @@ class rpc_server {
     for (int attempt = 0; attempt < 3 && endpoint_.empty(); ++attempt) {
       const int port = free_port();
       const std::string port_text = std::to_string(port);
+      std::fflush(stdout);  // or the child's freopen writes what this process had buffered a second time
+      std::fflush(stderr);
       pid_ = ::fork();
       REQUIRE(pid_ >= 0);
       if (pid_ == 0) {
