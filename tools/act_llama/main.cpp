@@ -65,6 +65,9 @@ void print_usage() { fmt::print(usage_text, act::method_names()); }
 /// Thrown when a subcommand was asked for --help: the usage went to stdout, exit status 0.
 struct help_shown {};
 
+/// llama.cpp's smallest context: it rounds every context size up to a multiple of this.
+constexpr long llama_min_ctx = 256;
+
 /// The words of one subcommand, which takes no positional words; `--help` prints the usage.
 class arguments : public act_tools::arguments {
  public:
@@ -76,6 +79,11 @@ class arguments : public act_tools::arguments {
       throw help_shown{};
     }
     no_positional();
+    // Before any work: a context llama.cpp would round up, or assert on.
+    if (const long n_ctx = integer("ctx", llama_min_ctx, 1, 1L << 24); n_ctx < llama_min_ctx)
+      throw usage_error(fmt::format("--ctx {} is below llama.cpp's smallest context, {} tokens (it rounds contexts up to a "
+                                    "multiple of {})",
+                                    n_ctx, llama_min_ctx, llama_min_ctx));
   }
 
  private:
@@ -205,20 +213,12 @@ act::pooling pooling_option(const arguments& args) {
   }
 }
 
-/// llama.cpp's smallest context: it rounds every context size up to a multiple of this.
-constexpr long llama_min_ctx = 256;
-
 /// Context size for prompts: --ctx, or the longest prompt plus `extra` rounded up to 64 (at least 512).
 uint32_t context_size(const arguments& args, const std::vector<std::vector<llama_token>>& prompts, std::size_t extra = 0) {
   std::size_t longest = 0;
   for (const auto& p : prompts) longest = std::max(longest, p.size());
   const std::size_t fitted = std::max<std::size_t>(512, (longest + extra + 63) / 64 * 64);
-  const long n_ctx = args.integer("ctx", static_cast<long>(fitted), 1, 1L << 24);
-  if (n_ctx < llama_min_ctx)
-    throw usage_error(fmt::format("--ctx {} is below llama.cpp's smallest context, {} tokens (it rounds contexts up to a "
-                                  "multiple of {})",
-                                  n_ctx, llama_min_ctx, llama_min_ctx));
-  return static_cast<uint32_t>(n_ctx);
+  return static_cast<uint32_t>(args.integer("ctx", static_cast<long>(fitted), llama_min_ctx, 1L << 24));
 }
 
 /// Progress on stderr: a line rewritten in place on a terminal; elsewhere a line every 5 s.
