@@ -464,7 +464,8 @@ ignores the set's strengths.)")
 llama.cpp control vector (GGUF), like `act-cli export-gguf`: site 'l_out-N' or 'blk.N' (the output of block N)
 becomes tensor direction.N = strength * beta, N >= 1. normalize: unit-length directions (as llama.cpp's
 cvector-generator writes them); layer: export the set's only site as direction.<layer>; model: a GGUF model
-whose width and layer count the directions are checked against; model_hint: empty takes the set's
+(a whole file) whose architecture the hint must name and whose width and layer count the directions are
+checked against; model_hint: empty takes the set's
 'controlvector.model_hint', else the model's architecture, else 'unknown'. maps: an act.MapSet or the
 path of a map file. Atomic write.)");
   m.def(

@@ -592,9 +592,16 @@ TEST_CASE("to_control_vector: --normalize gives unit directions; the hint comes 
   hint.model = act::gguf_model_info{"qwen2", 2, 4};
   CHECK(act::to_control_vector(maps, hint).model_hint == "qwen2");
   maps.metadata()["controlvector.model_hint"] = "llama";
-  CHECK(act::to_control_vector(maps, hint).model_hint == "llama");
+  CHECK(act::to_control_vector(maps, act::control_vector_options{}).model_hint == "llama");
+  // Against a model, the hint must name its architecture; an explicit hint replaces the recorded one.
+  ACT_CHECK_ERROR(act::to_control_vector(maps, hint), act::invalid_argument,
+                  "the model hint 'llama' (recorded in the maps) is not the model's architecture 'qwen2'");
   hint.model_hint = "gemma2";
-  CHECK(act::to_control_vector(maps, hint).model_hint == "gemma2");
+  ACT_CHECK_ERROR(act::to_control_vector(maps, hint), act::invalid_argument,
+                  "the model hint 'gemma2' (given) is not the model's architecture 'qwen2'");
+  hint.model_hint = "qwen2";
+  CHECK(act::to_control_vector(maps, hint).model_hint == "qwen2");
+  hint.model_hint.clear();
   hint.model = act::gguf_model_info{"llama", 3, 4};
   ACT_CHECK_ERROR(act::to_control_vector(maps, hint), act::invalid_argument, "has width 2 but the model's n_embd is 3");
   hint.model = act::gguf_model_info{"llama", 2, 1};
@@ -615,26 +622,45 @@ TEST_CASE("maps_from_control_vector: sites l_out-N, the model hint in the map fi
   CHECK(act::serialize_control_vector(back) == act::serialize_control_vector(cv));
 }
 
-TEST_CASE("read_gguf_model_info: the shape from a model's metadata; its tensors are not read") {
+TEST_CASE("read_gguf_model_info: the shape from a model's metadata; its tensors must be in the file but are not read") {
   scratch_dir dir;
-  const auto write = [&](const std::vector<unsigned char>& bytes) {
+  const auto write = [&](const std::vector<unsigned char>& bytes, std::uint64_t size = 0) {
     const std::string path = dir.file("model.gguf");
     std::FILE* f = std::fopen(path.c_str(), "wb");
     REQUIRE(f != nullptr);
     std::fwrite(bytes.data(), 1, bytes.size(), f);
     std::fclose(f);
+    if (size > bytes.size()) REQUIRE(::truncate(path.c_str(), static_cast<off_t>(size)) == 0);  // sparse: nothing written
     return path;
   };
   gguf_builder g;
-  g.header(1, 3).kv_str("general.architecture", "llama").kv_u32("llama.embedding_length", 4096);
+  g.header(2, 3).kv_str("general.architecture", "llama").kv_u32("llama.embedding_length", 4096);
   g.str("llama.block_count");
   put_u32(g.b, 10);  // u64
   put_u64(g.b, 32);
-  g.tensor("token_embd.weight", {4096, 128256}, 0, 1);  // 1 GB of F16 the file does not hold
-  const auto info = act::read_gguf_model_info(write(g.b));
+  const std::uint64_t embd_bytes = 4096ull * 128256 * 2;  // 1 GB of F16
+  g.tensor("token_embd.weight", {4096, 128256}, 0, 1);
+  g.tensor("blk.0.attn_q.weight", {4096, 4096}, embd_bytes, 12);  // Q4_K: 144 bytes per 256 elements
+  g.pad();
+  const std::uint64_t whole = g.b.size() + embd_bytes + 4096ull * 4096 / 256 * 144;
+  const auto info = act::read_gguf_model_info(write(g.b, whole));
   CHECK(info.architecture == "llama");
   CHECK(info.n_embd == 4096);
   CHECK(info.n_layer == 32);
+  // A download cut short in the tensor data, and header-only files, are refused.
+  ACT_CHECK_ERROR(act::read_gguf_model_info(write(g.b, whole - 1)), act::format_error,
+                  "tensor 'blk.0.attn_q.weight' data (9437184 bytes at offset 1050673152) runs past the end of the file");
+  ACT_CHECK_ERROR(act::read_gguf_model_info(write(g.b)), act::format_error, "tensor 'token_embd.weight' data");
+
+  gguf_builder odd;
+  odd.header(1, 1).kv_str("general.architecture", "llama");
+  odd.tensor("w", {100, 2}, 0, 8);  // Q8_0 rows hold whole blocks of 32
+  ACT_CHECK_ERROR(act::read_gguf_model_info(write(odd.b, 4096)), act::format_error,
+                  "tensor 'w' has rows of 100 elements, not a multiple of its type's block of 32");
+  gguf_builder removed;
+  removed.header(1, 1).kv_str("general.architecture", "llama");
+  removed.tensor("w", {32}, 0, 4);  // Q4_2, removed from ggml
+  ACT_CHECK_ERROR(act::read_gguf_model_info(write(removed.b, 4096)), act::format_error, "tensor 'w' has unknown ggml type 4");
 
   gguf_builder missing;
   missing.header(0, 2).kv_str("general.architecture", "llama").kv_u32("llama.embedding_length", 64);

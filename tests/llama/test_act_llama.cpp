@@ -48,6 +48,17 @@ const act::affine_map<float>& affine(const act::map_set& maps, const std::string
   return std::get<act::affine_map<float>>(maps.at(site).map);
 }
 
+/// A CAA map at l_out-1 from the tool's own fit (sad -> happy prompts): DIR/caa.safetensors.
+std::string fit_caa(const scratch_dir& dir) {
+  write_lines(dir.file("sad.txt"), sad_prompts());
+  write_lines(dir.file("happy.txt"), happy_prompts());
+  const auto r = run(tool, fmt::format("fit {} --source-prompts {} --target-prompts {} --tensors l_out-1 --method caa --out {}",
+                                       model_args(), dir.file("sad.txt"), dir.file("happy.txt"), dir.file("caa.safetensors")),
+                     dir);
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  return dir.file("caa.safetensors");
+}
+
 }  // namespace
 
 TEST_CASE("act-llama capture writes DIR/<tensor>.npy, float32 [prompts x n_embd], pooled per prompt") {
@@ -128,16 +139,11 @@ TEST_CASE("act-llama generate: greedy text, maps applied at their tensors, stren
   CHECK(run(tool, base, dir).out == plain.out);
 
   // A CAA map at l_out-1 from the tool's own fit.
-  write_lines(dir.file("sad.txt"), sad_prompts());
-  write_lines(dir.file("happy.txt"), happy_prompts());
-  auto r = run(tool, fmt::format("fit {} --source-prompts {} --target-prompts {} --tensors l_out-1 --method caa --out {}", model_args(),
-                                 dir.file("sad.txt"), dir.file("happy.txt"), dir.file("caa.safetensors")),
-               dir);
-  REQUIRE_MESSAGE(r.status == 0, r.err);
-  const auto off = run(tool, base + " --maps " + dir.file("caa.safetensors") + " --strength 0", dir);
+  const std::string caa = fit_caa(dir);
+  const auto off = run(tool, base + " --maps " + caa + " --strength 0", dir);
   REQUIRE_MESSAGE(off.status == 0, off.err);
   CHECK(off.out == plain.out);
-  const auto on = run(tool, base + " --maps " + dir.file("caa.safetensors") + " --strength 6", dir);
+  const auto on = run(tool, base + " --maps " + caa + " --strength 6", dir);
   REQUIRE_MESSAGE(on.status == 0, on.err);
   CHECK(on.out.rfind("the cat is", 0) == 0);
   CHECK(on.out != plain.out);
@@ -207,4 +213,139 @@ TEST_CASE("act-llama: bad input gives exit status 1 and one line, usage errors 2
   r = run(tool, "generate --model m --prompt x stray", dir);
   CHECK(r.status == 2);
   CHECK(r.err.find("unexpected argument 'stray'") != std::string::npos);
+}
+
+TEST_CASE("act-llama --ctx: below llama.cpp's smallest context is refused, and generate reports the context it uses") {
+  scratch_dir dir;
+  write_lines(dir.file("p.txt"), {"the cat", "a dog"});
+  for (const std::string& command : {fmt::format("capture {} --prompts {} --tensors l_out-1 --out {}", model_args(), dir.file("p.txt"), dir.file("o")),
+                                    fmt::format("generate {} --prompt hello -n 2", model_args())}) {
+    for (const int n_ctx : {8, 15, 255}) {
+      CAPTURE(command);
+      const auto r = run(tool, fmt::format("{} --ctx {}", command, n_ctx), dir);
+      CHECK(r.status == 2);  // not 134: llama.cpp never gets to assert
+      CHECK(r.err.find(fmt::format("--ctx {} is below llama.cpp's smallest context, 256 tokens", n_ctx)) != std::string::npos);
+    }
+  }
+  auto r = run(tool, fmt::format("generate {} --prompt hello -n 2 --temp 0 --ctx 300", model_args()), dir);
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  CHECK(r.err.find("context 512 tokens") != std::string::npos);  // llama.cpp rounds up to a multiple of 256
+  r = run(tool, fmt::format("generate {} --prompt hello -n 2 --temp 0 --ctx 256", model_args()), dir);
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  CHECK(r.err.find("context 256 tokens") != std::string::npos);
+  r = run(tool, fmt::format("capture {} --prompts {} --tensors l_out-1 --out {} --ctx 256", model_args(), dir.file("p.txt"), dir.file("o")), dir);
+  CHECK_MESSAGE(r.status == 0, r.err);
+}
+
+TEST_CASE("capture_context_params: never more sequences than a batch has tokens, so llama.cpp does not assert") {
+  for (const uint32_t n_ctx : {1u, 8u, 15u, 16u, 512u}) {
+    const llama_context_params p = act::llama::capture_context_params(n_ctx, 16, 1);
+    CHECK(p.n_seq_max <= p.n_batch);
+    CHECK(p.n_seq_max == std::min(16u, n_ctx));
+  }
+  // A context of 8 tokens per batch captures short prompts, several per batch.
+  act::llama::eval_callback cb;
+  llama_context_params p = act::llama::capture_context_params(8, 16, 1);
+  cb.attach(p);
+  const context_ptr ctx(llama_init_from_model(tiny_model(), p));
+  REQUIRE(ctx != nullptr);
+  const std::vector<std::string> prompts = {"cat", "a dog", "sun"};
+  const auto samples = act::llama::capture_prompts(ctx.get(), cb, act::llama::tokenize_all(tiny_vocab(), prompts), {"l_out-1"},
+                                                   act::pooling::mean);
+  act::llama::eval_callback one;
+  const context_ptr single = make_context(&one, 1);
+  const auto expected = act::llama::capture_prompts(single.get(), one, act::llama::tokenize_all(tiny_vocab(), prompts), {"l_out-1"},
+                                                    act::pooling::mean);
+  CHECK((samples.at("l_out-1") - expected.at("l_out-1")).cwiseAbs().maxCoeff() <= 1e-5f);
+}
+
+TEST_CASE("act-llama generate: maps for another architecture are refused unless --force, and map errors are act-cli's") {
+  scratch_dir dir;
+  const std::string caa = fit_caa(dir);
+  act::map_set maps = act::load_maps(caa);
+  maps.metadata()["controlvector.model_hint"] = "qwen2";
+  act::save_maps(dir.file("qwen.safetensors"), maps);
+  const std::string base = fmt::format("generate {} --prompt \"the cat is\" -n 6 --temp 0 --strength 4", model_args());
+  auto r = run(tool, base + " --maps " + dir.file("qwen.safetensors"), dir);
+  CHECK(r.status == 1);
+  CHECK(lines(r.err) == 1);
+  CHECK(r.err.find("qwen.safetensors: the maps are for a 'qwen2' model (controlvector.model_hint) but") != std::string::npos);
+  CHECK(r.err.find("is a 'llama' model; --force applies them anyway") != std::string::npos);
+  CHECK(r.out.empty());
+  const auto forced = run(tool, base + " --maps " + dir.file("qwen.safetensors") + " --force", dir);
+  REQUIRE_MESSAGE(forced.status == 0, forced.err);
+  CHECK(forced.err.find("maps for a 'qwen2' model applied to a 'llama' model (--force)") != std::string::npos);
+  const auto matching = run(tool, base + " --maps " + caa, dir);
+  REQUIRE_MESSAGE(matching.status == 0, matching.err);
+  CHECK(forced.out == matching.out);
+
+  // A file that is not a map file, named as act-cli names it.
+  write_lines(dir.file("notes.txt"), {"not a map"});
+  r = run(tool, fmt::format("generate {} --maps {} --prompt hello -n 2", model_args(), dir.file("notes.txt")), dir);
+  CHECK(r.status == 1);
+  CHECK(lines(r.err) == 1);
+  CHECK(r.err.find("notes.txt: not a safetensors map file (") != std::string::npos);
+}
+
+TEST_CASE("act-llama generate: strengths whose results overflow are refused, not turned into token 0 forever") {
+  scratch_dir dir;
+  const std::string caa = fit_caa(dir);
+  for (const std::string strength : {"-1e38", "1e38", "1e30", "3e38"}) {
+    CAPTURE(strength);
+    const auto r = run(tool, fmt::format("generate {} --maps {} --strength {} --prompt \"the cat is\" -n 8 --temp 0",
+                                         model_args(), caa, strength),
+                       dir);
+    CHECK(r.status == 1);
+    CHECK(lines(r.err) == 1);
+    CHECK(r.err.find("strength") != std::string::npos);
+    CHECK((r.err.find("overflow") != std::string::npos || r.err.find("too large") != std::string::npos ||
+           r.err.find("turns the finite value") != std::string::npos));
+  }
+}
+
+TEST_CASE("act-llama generate: several prompts at several strengths in one run, each as its own run would be") {
+  scratch_dir dir;
+  const std::string maps = " --maps " + fit_caa(dir);
+  for (const std::string sampling : {"--temp 0", "--temp 0.9 --seed 3"}) {
+    CAPTURE(sampling);
+    const std::string common = fmt::format("generate {} -n 8 {}", model_args(), sampling);
+    const auto many = run(tool, common + maps + " --prompt \"the cat is\" --prompt \"we cry\" --strengths 0,2.5,6", dir);
+    REQUIRE_MESSAGE(many.status == 0, many.err);
+    std::string expected;
+    for (const std::string prompt : {"the cat is", "we cry"})
+      for (const std::string strength : {"0", "2.5", "6"}) {
+        const auto one = run(tool, fmt::format("{}{} --prompt \"{}\" --strength {}", common, maps, prompt, strength), dir);
+        REQUIRE_MESSAGE(one.status == 0, one.err);
+        expected += fmt::format("## prompt {}, strength {}\n", prompt == "we cry" ? 2 : 1, strength) + one.out;
+      }
+    CHECK(many.out == expected);
+    CHECK(lines(many.err) == 6);  // one report per run
+    CHECK(many.err.find("1 map(s) at strength 2.5") != std::string::npos);
+  }
+  // Strength 0 is the unsteered model; the strengths really differ.
+  const auto plain = run(tool, fmt::format("generate {} -n 8 --temp 0 --prompt \"the cat is\"", model_args()), dir);
+  const auto both = run(tool, fmt::format("generate {} -n 8 --temp 0 --prompt \"the cat is\" --strengths 0,6", model_args()) + maps, dir);
+  REQUIRE(both.status == 0);
+  const auto second = both.out.find("## prompt 1, strength 6\n");
+  REQUIRE(second != std::string::npos);
+  CHECK(both.out.substr(0, second) == "## prompt 1, strength 0\n" + plain.out);
+  CHECK(both.out.substr(second + std::string("## prompt 1, strength 6\n").size()) != plain.out);
+
+  // --prompts reads a prompt file; without maps every prompt runs once.
+  write_lines(dir.file("p.txt"), {"the cat is", "", "we cry"});
+  auto r = run(tool, fmt::format("generate {} -n 4 --temp 0 --prompts {}", model_args(), dir.file("p.txt")), dir);
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  CHECK(r.out.find("## prompt 1\nthe cat is") == 0);
+  CHECK(r.out.find("## prompt 2\nwe cry") != std::string::npos);
+
+  for (const std::string& usage : {fmt::format("generate {} -n 2", model_args()),
+                                  fmt::format("generate {} -n 2 --prompt a --prompts {}", model_args(), dir.file("p.txt")),
+                                  fmt::format("generate {} -n 2 --prompt a --strengths 0,1", model_args()),
+                                  fmt::format("generate {} -n 2 --prompt a --strengths 0,,1{}", model_args(), maps),
+                                  fmt::format("generate {} -n 2 --prompt a --strengths 0,nan{}", model_args(), maps),
+                                  fmt::format("generate {} -n 2 --prompt a --strength 1 --strengths 0,1{}", model_args(), maps)}) {
+    CAPTURE(usage);
+    r = run(tool, usage, dir);
+    CHECK(r.status == 2);
+  }
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -423,4 +424,31 @@ TEST_CASE("control vectors: export checks a map against the model (n_embd, layer
   double norm = 0;
   for (const float f : v.data[0]) norm += static_cast<double>(f) * f;
   CHECK(std::sqrt(norm) == doctest::Approx(2.0).epsilon(1e-6));
+}
+
+TEST_CASE("GGUF model files: act's ggml type layouts are ggml's, and a model cut short in its data is refused") {
+  for (int type = 0; type <= GGML_TYPE_COUNT; ++type) {
+    CAPTURE(type);
+    const act::detail::ggml_type_layout layout = act::detail::ggml_layout(static_cast<std::uint32_t>(type));
+    if (type == GGML_TYPE_COUNT || ggml_blck_size(static_cast<ggml_type>(type)) == 0) {
+      CHECK(layout.block == 0);  // a number ggml does not use (any more)
+      continue;
+    }
+    CHECK(layout.block == ggml_blck_size(static_cast<ggml_type>(type)));
+    CHECK(layout.bytes == ggml_type_size(static_cast<ggml_type>(type)));
+  }
+
+  scratch_dir dir;
+  const std::string whole = slurp(tiny_model_path());
+  CHECK_NOTHROW(act::read_gguf_model_info(tiny_model_path()));
+  {
+    std::ofstream cut(dir.file("cut.gguf"), std::ios::binary);
+    cut.write(whole.data(), static_cast<std::streamsize>(whole.size() - 256));  // more than the padding at the end
+  }
+  CHECK_THROWS_WITH_AS(act::read_gguf_model_info(dir.file("cut.gguf")), doctest::Contains("runs past the end of the file"),
+                       act::format_error);
+  // llama.cpp refuses it too.
+  llama_model_params p = llama_model_default_params();
+  p.n_gpu_layers = 0;
+  CHECK(model_ptr(llama_model_load_from_file(dir.file("cut.gguf").c_str(), p)) == nullptr);
 }

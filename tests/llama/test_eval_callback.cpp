@@ -3,6 +3,7 @@
 // and mistakes are reported after the decode.
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -242,6 +243,23 @@ TEST_CASE("adapter: mistakes are reported after the decode, never silently ignor
     llama_decode(ctx.get(), llama_batch_get_one(tokens.data(), static_cast<int32_t>(tokens.size())));
     CHECK_THROWS_WITH_AS(cb.check(), doctest::Contains("gives the name 'norm-1' to 2 graph nodes (RMS_NORM, RMS_NORM)"),
                          act::invalid_argument);
+  }
+  SUBCASE("a map whose result overflows where the tensor was finite") {
+    // The unsteered rows of l_out-1 first: a scale of FLT_MAX overflows every value of magnitude above 1.
+    act::llama::eval_callback plain;
+    plain.capture({"l_out-1"}, std::nullopt);
+    const context_ptr plain_ctx = make_context(&plain);
+    logits_of(plain_ctx.get(), prompt, &plain);
+    REQUIRE(plain.rows("l_out-1").cwiseAbs().maxCoeff() > 1.0f);
+    act::map_set maps;
+    auto m = act::affine_map<float>::identity(tiny_embd);
+    m.omega.setConstant(std::numeric_limits<float>::max());
+    maps.insert("l_out-1", m, {"linear", 1, 1, "mean", "all"});
+    act::llama::eval_callback cb(maps, 1.0);
+    const context_ptr ctx = make_context(&cb);
+    std::vector<llama_token> tokens = prompt;
+    llama_decode(ctx.get(), llama_batch_get_one(tokens.data(), static_cast<int32_t>(tokens.size())));
+    CHECK_THROWS_WITH_AS(cb.check(), doctest::Contains("site 'l_out-1' at strength 1 turns the finite value"), act::non_finite_error);
   }
   SUBCASE("pooling without a description of the batch") {
     act::llama::eval_callback cb;

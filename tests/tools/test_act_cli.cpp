@@ -211,17 +211,21 @@ TEST_CASE("control vectors: sites that are not block outputs need --layer; --nor
   CHECK(r.status == 1);
   CHECK(r.output.find("output of block 0") != std::string::npos);
 
-  // --model: a GGUF model's n_embd and block count (a metadata-only stand-in for a model file).
-  const auto model = [&](std::uint32_t n_embd, std::uint32_t blocks) {
+  // --model: a GGUF model's n_embd and block count (a stand-in for a model file: one F32 tensor of
+  // `held` of its n_embd floats; a model file holds all of them).
+  const auto model = [&](std::uint32_t n_embd, std::uint32_t blocks, std::uint32_t held = ~0u) {
     std::vector<unsigned char> b = {'G', 'G', 'U', 'F', 3, 0, 0, 0};
     const auto u64 = [&](std::uint64_t v) { for (int i = 0; i < 8; ++i) b.push_back(static_cast<unsigned char>(v >> (8 * i))); };
     const auto u32 = [&](std::uint32_t v) { for (int i = 0; i < 4; ++i) b.push_back(static_cast<unsigned char>(v >> (8 * i))); };
     const auto str = [&](const std::string& s) { u64(s.size()); b.insert(b.end(), s.begin(), s.end()); };
-    u64(0);
+    u64(1);
     u64(3);
     str("general.architecture"), u32(8), str("llama");
     str("llama.embedding_length"), u32(4), u32(n_embd);
     str("llama.block_count"), u32(4), u32(blocks);
+    str("output_norm.weight"), u32(1), u64(n_embd), u32(0), u64(0);
+    while (b.size() % 32 != 0) b.push_back(0);
+    for (std::uint32_t j = 0; j < std::min(n_embd, held); ++j) u32(0x3f800000);
     std::FILE* f = std::fopen(w.path("model.gguf").c_str(), "wb");
     std::fwrite(b.data(), 1, b.size(), f);
     std::fclose(f);
@@ -240,6 +244,23 @@ TEST_CASE("control vectors: sites that are not block outputs need --layer; --nor
                       w.path("s.npy")));
   CHECK(r.status == 1);
   CHECK(r.output.find("bad magic, not a GGUF file") != std::string::npos);
+  // A model cut short in its tensor data is not a model.
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"), w.path("n.gguf"), model(4, 4, 3)));
+  CHECK(r.status == 1);
+  CHECK(r.output.find("tensor 'output_norm.weight' data (16 bytes at offset 0) runs past the end of the file") != std::string::npos);
+  CHECK_FALSE(fs::exists(w.path("n.gguf")));
+
+  // The model hint the maps record must name the model's architecture; --model-hint replaces it.
+  maps.metadata()["controlvector.model_hint"] = "qwen2";
+  act::save_maps(w.path("qwen.safetensors"), maps);
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("qwen.safetensors"), w.path("n.gguf"), model(4, 4)));
+  CHECK(r.status == 1);
+  CHECK(r.output.find("the model hint 'qwen2' (recorded in the maps) is not the model's architecture 'llama'") != std::string::npos);
+  CHECK_FALSE(fs::exists(w.path("n.gguf")));
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {} --model-hint llama", w.path("qwen.safetensors"), w.path("n.gguf"),
+                      model(4, 4)));
+  REQUIRE_MESSAGE(r.status == 0, r.output);
+  CHECK(act::read_control_vector(w.path("n.gguf")).model_hint == "llama");
 }
 
 TEST_CASE("usage errors exit 2 with the usage text; bad files exit 1 with one line") {

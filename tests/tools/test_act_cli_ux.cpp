@@ -160,6 +160,23 @@ TEST_CASE("info lays out columns that fit their contents") {
   CHECK(contains(header, "low spread"));
 }
 
+TEST_CASE("info shows the file's own metadata, such as a control vector's model hint") {
+  workspace w;
+  act::map_set maps;
+  maps.insert("l_out-3", act::affine_map<float>::identity(4), {"caa", 10, 10, "mean", "all"});
+  maps.metadata()["controlvector.model_hint"] = "gemma3";
+  maps.metadata()["origin"] = "a test";
+  act::save_maps(w.path("m.safetensors"), maps);
+  const auto r = run({"info", w.path("m.safetensors")});
+  REQUIRE(r.status == 0);
+  const auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 6);  // title, 2 metadata lines, blank, header, 1 site
+  CHECK(lines[1] == "controlvector.model_hint: gemma3");
+  CHECK(lines[2] == "origin: a test");
+  CHECK(lines[3].empty());
+  CHECK(contains(lines[5], "l_out-3"));
+}
+
 TEST_CASE("--quiet silences everything but errors; progress only on a terminal") {
   workspace w;
   auto r = w.fit("linear", "s.npy", "m.safetensors", {"--quiet"});

@@ -28,11 +28,13 @@
 
 #include "../common/arguments.hpp"
 #include "../common/fit_inputs.hpp"
+#include "../common/map_files.hpp"
 
 namespace {
 
 using act_tools::arguments;
 using act_tools::usage_error;
+using act_tools::load_map_file;
 
 /// One subcommand: its name, usage (printed by `act-cli help NAME` and `act-cli NAME --help`, and after
 /// its usage errors) and what it accepts.
@@ -67,8 +69,9 @@ const command_spec commands[] = {
      {{"map", "strength", "input", "output", "site"}, {"quiet"}, {}}},
     {"info",
      "  act-cli info MAP\n"
-     "    lists the sites of a map file: method, d, support and its bounds, samples, pooling, neurons below the\n"
-     "    spread floor (how many, and which where the file marks them), and omega and beta summaries.\n",
+     "    lists the file's own metadata (e.g. controlvector.model_hint) and its sites: method, d, support and its\n"
+     "    bounds, samples, pooling, neurons below the spread floor (how many, and which where the file marks\n"
+     "    them), and omega and beta summaries.\n",
      {{}, {}, {}}},
     {"export-gguf",
      "  act-cli export-gguf --map MAP --out CV.gguf [--model-hint ARCH] [--strength L] [--normalize] [--layer N]\n"
@@ -193,18 +196,6 @@ auto naming_files(const std::string& source, const std::string& target, F&& f) {
     throw act::non_finite_error(fmt::format("{} / {}: {}", source, target, e.what()));
   } catch (const act::invalid_argument& e) {
     throw act::invalid_argument(fmt::format("{} / {}: {}", source, target, e.what()));
-  }
-}
-
-/// Reads a map file; a file that is not one (an .npy array, a text file, a truncated download) is named as
-/// such, with the reader's reason after it.
-act::map_set load_map_file(const std::string& path) {
-  try {
-    return act::load_maps(path);
-  } catch (const act::format_error& e) {
-    std::string reason = e.what();
-    if (reason.rfind(path + ": ", 0) == 0) reason.erase(0, path.size() + 2);
-    act::raise<act::format_error>("{}: not a safetensors map file ({})", path, reason);
   }
 }
 
@@ -334,14 +325,14 @@ int apply(const arguments& args) {
     act::raise<act::shape_error>("{}: {}", input, e.what());
   }
   // Finite coefficients can still overflow on large activations: refuse results that became Inf or NaN.
-  for (Eigen::Index r = 0; r < x.rows(); ++r)
-    for (Eigen::Index j = 0; j < x.cols(); ++j) {
-      const float before = static_cast<float>(a.values[static_cast<std::size_t>(r * x.cols() + j)]);
-      if (std::isfinite(before) && !std::isfinite(x(r, j)))
-        act::raise<act::non_finite_error>(
-            "{}: site '{}' at strength {} turns the finite value {} of {} (row {}, neuron {}) into {}; nothing written", map_path,
-            site, lambda, before, input, r, j, x(r, j));
-    }
+  try {
+    act::detail::check_applied(
+        fmt::format("site '{}'", site), lambda, x.rows(), x.cols(),
+        [&](Eigen::Index r, Eigen::Index j) { return static_cast<float>(a.values[static_cast<std::size_t>(r * x.cols() + j)]); },
+        [&](Eigen::Index r, Eigen::Index j) { return x(r, j); });
+  } catch (const act::non_finite_error& e) {
+    act::raise<act::non_finite_error>("{}: {}: {}; nothing written", map_path, input, e.what());
+  }
   if (a.shape.size() == 1)
     act::save_npy_vector(output, Eigen::Map<const Eigen::VectorXf>(x.data(), x.size()));
   else
@@ -380,7 +371,10 @@ int info(const arguments& args) {
   const act::map_set maps = load_map_file(path);
   // Everything from the file goes through act::printable (as error messages do): no control character
   // reaches the terminal and every site stays on its own line.
-  fmt::print("{}: {} site(s)\n\n", act::printable(path), maps.size());
+  fmt::print("{}: {} site(s)\n", act::printable(path), maps.size());
+  // File-level metadata (e.g. controlvector.model_hint), one key per line.
+  for (const auto& [key, value] : maps.metadata()) fmt::print("{}: {}\n", act::printable(key), act::printable(value));
+  fmt::print("\n");
   std::vector<std::vector<std::string>> rows{{"site", "method", "d", "support", "bounds", "samples n_a,n_b", "pooling",
                                               "low spread", "omega min / mean / max", "beta min / mean / max"}};
   for (const auto& site : maps.sites()) {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -26,11 +27,13 @@
 #include <act/llama/handles.hpp>
 #include <act/llama/capture.hpp>
 #include <act/llama/eval_callback.hpp>
+#include <act/llama/rpc.hpp>
 #include <fmt/core.h>
 #include <fmt/format.h>
 #include <llama.h>
 
 #include "../common/arguments.hpp"
+#include "../common/map_files.hpp"
 
 namespace {
 
@@ -40,14 +43,19 @@ constexpr const char* usage_text = R"(usage:
   act-llama capture --model M.gguf --prompts P.txt --tensors T1,T2,... [--pooling mean|last] --out DIR
   act-llama fit --model M.gguf --source-prompts A.txt --target-prompts B.txt --tensors T1,T2,... --method M
                 [--support all|q0_100|qLO_HI] [--pooling mean|last] [--causal|--simultaneous] --out MAP.safetensors
-  act-llama generate --model M.gguf [--maps MAP] [--strength L] --prompt TEXT [-n N] [--seed S] [--temp T]
+  act-llama generate --model M.gguf [--maps MAP [--force]] [--strength L | --strengths L1,L2,...]
+                     (--prompt TEXT ... | --prompts P.txt) [-n N] [--seed S] [--temp T]
 
   options: --name value or --name=value; -h or --help anywhere prints this text
-  options of every command: --threads N (default: half the cores, at most 4), --ctx N (context size; default fits the prompts)
+  options of every command: --threads N (default: half the cores, at most 4), --ctx N (context size, at least 256,
+    llama.cpp's smallest; default fits the prompts), --gpu-layers N (layers offloaded to llama.cpp's devices;
+    default 0, or all with --rpc), --rpc HOST:PORT (a llama.cpp RPC server's devices; repeat for several)
   tensors: llama.cpp's graph tensor names, e.g. l_out-12 (output of block 12), attn_norm-3, ffn_out-7, ffn_inp-5
   prompt files: one prompt per line (empty lines skipped; \n \t \\ escapes as in llama.cpp's cvector-generator)
   capture writes DIR/<tensor>.npy, float32 [prompts x width]; fit writes an act map file (sites = tensor names)
-  generate: greedy with --temp 0 (default temp 0.8, seed 0, -n 32); every map of the file applies at its tensor
+  generate: greedy with --temp 0 (default temp 0.8, seed 0, -n 32); every map of the file applies at its tensor;
+    each prompt (--prompt repeated, or a file) runs at each strength, from the same seed; maps fitted on another
+    architecture (their controlvector.model_hint) are refused unless --force
   methods: {}
   ACT_LLAMA_LOG=1 shows llama.cpp's own log on stderr.
 )";
@@ -57,16 +65,34 @@ void print_usage() { fmt::print(usage_text, act::method_names()); }
 /// Thrown when a subcommand was asked for --help: the usage went to stdout, exit status 0.
 struct help_shown {};
 
+/// llama.cpp's smallest context: it rounds every context size up to a multiple of this.
+constexpr long llama_min_ctx = 256;
+
 /// The words of one subcommand, which takes no positional words; `--help` prints the usage.
 class arguments : public act_tools::arguments {
  public:
-  arguments(int argc, char** argv, int first, std::vector<std::string> options, std::vector<std::string> flags)
-      : act_tools::arguments(argc, argv, first, {std::move(options), std::move(flags), {}}) {
+  arguments(int argc, char** argv, int first, std::vector<std::string> options, std::vector<std::string> flags,
+            std::vector<std::string> repeatable = {})
+      : act_tools::arguments(argc, argv, first, with_common(std::move(options), std::move(flags), std::move(repeatable))) {
     if (help()) {
       print_usage();
       throw help_shown{};
     }
     no_positional();
+    // Before any work: a context llama.cpp would round up, or assert on.
+    if (const long n_ctx = integer("ctx", llama_min_ctx, 1, 1L << 24); n_ctx < llama_min_ctx)
+      throw usage_error(fmt::format("--ctx {} is below llama.cpp's smallest context, {} tokens (it rounds contexts up to a "
+                                    "multiple of {})",
+                                    n_ctx, llama_min_ctx, llama_min_ctx));
+  }
+
+ private:
+  /// Every command also takes --threads, --ctx, --gpu-layers and --rpc (repeatable).
+  static act_tools::option_table with_common(std::vector<std::string> options, std::vector<std::string> flags,
+                                             std::vector<std::string> repeatable) {
+    for (const char* o : {"threads", "ctx", "gpu-layers", "rpc"}) options.emplace_back(o);
+    repeatable.emplace_back("rpc");
+    return {std::move(options), std::move(flags), std::move(repeatable)};
   }
 };
 
@@ -98,11 +124,14 @@ std::string llama_said() {
 using act::llama::context_ptr;
 using act::llama::model_ptr;
 
-/// The model at `path`, checked to be GGUF first so that a wrong file gets a clear message.
-model_ptr load_model(const std::string& path, act::gguf_model_info& info) {
+/// The model at `path`, checked to be a whole GGUF model first so that a wrong file gets a clear message;
+/// --rpc servers' devices registered first, --gpu-layers layers offloaded (all with --rpc, else none).
+model_ptr load_model(const arguments& args, const std::string& path, act::gguf_model_info& info) {
   info = act::read_gguf_model_info(path);
+  const std::vector<std::string> servers = args.values("rpc");
+  for (const auto& endpoint : servers) act::llama::add_rpc_server(endpoint);
   llama_model_params params = llama_model_default_params();
-  params.n_gpu_layers = 0;  // act edits tensors in host memory
+  params.n_gpu_layers = static_cast<int32_t>(args.integer("gpu-layers", servers.empty() ? 0 : -1, -1, 1L << 20));
   model_ptr model(llama_model_load_from_file(path.c_str(), params));
   if (!model) act::raise<act::format_error>("{}: llama.cpp could not load this model{}", path, llama_said());
   return model;
@@ -184,12 +213,12 @@ act::pooling pooling_option(const arguments& args) {
   }
 }
 
-/// Context size for prompts: --ctx, or the longest prompt rounded up to 64 (at least 512).
+/// Context size for prompts: --ctx, or the longest prompt plus `extra` rounded up to 64 (at least 512).
 uint32_t context_size(const arguments& args, const std::vector<std::vector<llama_token>>& prompts, std::size_t extra = 0) {
   std::size_t longest = 0;
   for (const auto& p : prompts) longest = std::max(longest, p.size());
   const std::size_t fitted = std::max<std::size_t>(512, (longest + extra + 63) / 64 * 64);
-  return static_cast<uint32_t>(args.integer("ctx", static_cast<long>(fitted), 8, 1L << 24));
+  return static_cast<uint32_t>(args.integer("ctx", static_cast<long>(fitted), llama_min_ctx, 1L << 24));
 }
 
 /// Progress on stderr: a line rewritten in place on a terminal; elsewhere a line every 5 s.
@@ -236,7 +265,7 @@ std::map<std::string, Eigen::MatrixXf> capture_on(llama_model* model, const std:
 }
 
 int capture(int argc, char** argv) {
-  const arguments args(argc, argv, 2, {"model", "prompts", "tensors", "pooling", "out", "threads", "ctx"}, {});
+  const arguments args(argc, argv, 2, {"model", "prompts", "tensors", "pooling", "out"}, {});
   const std::string model_path = args.required("model"), prompts_path = args.required("prompts");
   const std::string out = args.required("out");
   const std::vector<std::string> tensors = tensor_list(args);
@@ -244,7 +273,7 @@ int capture(int argc, char** argv) {
   const int threads = threads_option(args);
 
   act::gguf_model_info info;
-  const model_ptr model = load_model(model_path, info);
+  const model_ptr model = load_model(args, model_path, info);
   const auto prompts = act::llama::tokenize_all(llama_model_get_vocab(model.get()), read_prompts(prompts_path));
   const auto samples = capture_on(model.get(), prompts, tensors, how, nullptr, context_size(args, prompts), threads, "capture");
   std::filesystem::create_directories(out);
@@ -258,8 +287,7 @@ int capture(int argc, char** argv) {
 
 int fit(int argc, char** argv) {
   const arguments args(argc, argv, 2,
-                       {"model", "source-prompts", "target-prompts", "tensors", "method", "support", "pooling", "out",
-                        "threads", "ctx"},
+                       {"model", "source-prompts", "target-prompts", "tensors", "method", "support", "pooling", "out"},
                        {"causal", "simultaneous"});
   const std::string model_path = args.required("model"), out = args.required("out");
   const std::string source_path = args.required("source-prompts"), target_path = args.required("target-prompts");
@@ -281,7 +309,7 @@ int fit(int argc, char** argv) {
   const int threads = threads_option(args);
 
   act::gguf_model_info info;
-  const model_ptr model = load_model(model_path, info);
+  const model_ptr model = load_model(args, model_path, info);
   const llama_vocab* vocab = llama_model_get_vocab(model.get());
   const auto source = act::llama::tokenize_all(vocab, read_prompts(source_path));
   const auto target = act::llama::tokenize_all(vocab, read_prompts(target_path));
@@ -342,46 +370,103 @@ std::string piece(const llama_vocab* vocab, llama_token token) {
   return big;
 }
 
+/// --strength L, or --strengths L1,L2,... (each a finite number): the strengths to run, 1 when neither.
+std::vector<double> strengths_option(const arguments& args) {
+  if (args.has("strength") && args.has("strengths")) throw usage_error("--strength and --strengths exclude each other");
+  if (!args.has("strengths")) return {args.number("strength", 1.0)};
+  const std::string& text = args.required("strengths");
+  std::vector<double> out;
+  for (std::size_t from = 0; from <= text.size();) {
+    const std::size_t comma = std::min(text.find(',', from), text.size());
+    const std::string word = text.substr(from, comma - from);
+    char* end = nullptr;
+    const double v = word.empty() ? 0.0 : std::strtod(word.c_str(), &end);
+    if (word.empty() || end != word.c_str() + word.size() || !std::isfinite(v))
+      throw usage_error(fmt::format("--strengths '{}': '{}' is not a finite number", text, word));
+    out.push_back(v);
+    from = comma + 1;
+  }
+  return out;
+}
+
+/// Refuses maps whose recorded model hint (the architecture they were fitted on) is not the model's, unless
+/// `force`; then says on stderr that they are applied anyway.
+void check_model_hint(const act::map_set& maps, const std::string& maps_path, const act::gguf_model_info& model,
+                      const std::string& model_path, bool force) {
+  const auto hint = maps.metadata().find(act::model_hint_key);
+  if (hint == maps.metadata().end() || hint->second.empty() || hint->second == model.architecture) return;
+  if (!force)
+    act::raise<act::invalid_argument>("{}: the maps are for a '{}' model ({}) but {} is a '{}' model; --force applies them anyway",
+                                      maps_path, hint->second, act::model_hint_key, model_path, model.architecture);
+  fmt::print(stderr, "act-llama: {}: maps for a '{}' model applied to a '{}' model (--force)\n", maps_path, hint->second,
+             model.architecture);
+}
+
+/// Refuses Inf or NaN in the logits of the last decoded token: steered activations that overflowed after
+/// the maps (each map's own results are checked in the callback).
+void check_logits(llama_context* ctx, const llama_vocab* vocab, bool steered, double strength, std::size_t position) {
+  const float* logits = llama_get_logits_ith(ctx, -1);
+  const int32_t n_vocab = llama_vocab_n_tokens(vocab);
+  for (int32_t j = 0; j < n_vocab; ++j) {
+    if (std::isfinite(logits[j])) continue;
+    if (!steered)
+      act::raise<act::non_finite_error>("llama.cpp's logits hold {} at token {} of the output (the model itself, no maps applied)",
+                                        logits[j], position);
+    act::raise<act::non_finite_error>("strength {}: llama.cpp's logits hold {} at token {} of the output: the steered "
+                                      "activations overflow later in the model; use a smaller strength",
+                                      strength, logits[j], position);
+  }
+}
+
 int generate(int argc, char** argv) {
-  const arguments args(argc, argv, 2, {"model", "maps", "strength", "prompt", "n", "seed", "temp", "threads", "ctx"}, {});
-  const std::string model_path = args.required("model"), prompt = args.required("prompt");
-  const double strength = args.number("strength", 1.0);
+  const arguments args(argc, argv, 2, {"model", "maps", "strength", "strengths", "prompts", "n", "seed", "temp"}, {"force"},
+                       {"prompt"});
+  const std::string model_path = args.required("model");
+  if (args.has("prompt") == args.has("prompts")) throw usage_error("give --prompt TEXT (repeatable) or --prompts FILE");
+  const std::vector<double> strengths = strengths_option(args);
   const long n_predict = args.integer("n", 32, 0, 1L << 20);
   const long seed = args.integer("seed", 0, 0, 0xFFFFFFFFL);
   const double temp = args.number("temp", 0.8);
   if (temp < 0) throw usage_error("--temp must be >= 0");
   const int threads = threads_option(args);
-  if (args.has("strength") && !args.has("maps")) throw usage_error("--strength needs --maps");
+  if ((args.has("strength") || args.has("strengths")) && !args.has("maps")) throw usage_error("--strength and --strengths need --maps");
+  if (args.has("force") && !args.has("maps")) throw usage_error("--force needs --maps");
 
+  const std::vector<std::string> prompts = args.has("prompts") ? read_prompts(args.required("prompts")) : args.values("prompt");
   act::map_set maps;
-  if (args.has("maps")) maps = act::load_maps(args.required("maps"));
+  if (args.has("maps")) maps = act_tools::load_map_file(args.required("maps"));
   act::gguf_model_info info;
-  const model_ptr model = load_model(model_path, info);
+  const model_ptr model = load_model(args, model_path, info);
+  if (!maps.empty()) check_model_hint(maps, args.required("maps"), info, model_path, args.has("force"));
   const llama_vocab* vocab = llama_model_get_vocab(model.get());
-  const std::vector<llama_token> tokens = act::llama::tokenize(vocab, prompt);
-  if (tokens.empty()) act::raise<act::invalid_argument>("the prompt has no tokens");
+  const auto tokens = act::llama::tokenize_all(vocab, prompts);
 
   act::llama::eval_callback cb;
-  if (!maps.empty()) cb.steer(maps, strength);
+  if (!maps.empty()) {
+    // Every strength is checked before anything runs: one the maps cannot take is refused up front.
+    for (const double l : strengths) {
+      try {
+        act::map_set(maps).set_strength(l);
+      } catch (const act::non_finite_error& e) {
+        act::raise<act::non_finite_error>("{}: {}", args.required("maps"), e.what());
+      }
+    }
+    cb.steer(maps, strengths.front());
+  }
   llama_context_params params = llama_context_default_params();
-  params.n_ctx = static_cast<uint32_t>(args.integer("ctx", static_cast<long>(std::max<std::size_t>(512, tokens.size() + static_cast<std::size_t>(n_predict) + 1)), 8, 1L << 24));
-  params.n_batch = std::max<uint32_t>(params.n_batch, static_cast<uint32_t>(tokens.size()));
+  params.n_ctx = context_size(args, tokens, static_cast<std::size_t>(n_predict) + 1);
+  std::size_t longest = 0;
+  for (const auto& t : tokens) longest = std::max(longest, t.size());
+  params.n_batch = std::max<uint32_t>(params.n_batch, static_cast<uint32_t>(longest));
   params.n_threads = threads;
   params.n_threads_batch = threads;
   // Without maps there is nothing to steer: no callback, llama.cpp's plain path.
   const context_ptr ctx = make_context(model.get(), params, maps.empty() ? nullptr : &cb);
-  if (tokens.size() + static_cast<std::size_t>(n_predict) > llama_n_ctx(ctx.get()))
-    act::raise<act::invalid_argument>("the prompt ({} tokens) and -n {} do not fit the context of {} tokens (--ctx)",
-                                      tokens.size(), n_predict, llama_n_ctx(ctx.get()));
-
-  std::unique_ptr<llama_sampler, decltype(&llama_sampler_free)> sampler(
-      llama_sampler_chain_init(llama_sampler_chain_default_params()), &llama_sampler_free);
-  if (temp == 0) {
-    llama_sampler_chain_add(sampler.get(), llama_sampler_init_greedy());
-  } else {
-    llama_sampler_chain_add(sampler.get(), llama_sampler_init_temp(static_cast<float>(temp)));
-    llama_sampler_chain_add(sampler.get(), llama_sampler_init_dist(static_cast<uint32_t>(seed)));
-  }
+  const uint32_t n_ctx = llama_n_ctx(ctx.get());  // what llama.cpp uses: --ctx rounded up to a multiple of 256
+  for (std::size_t k = 0; k < tokens.size(); ++k)
+    if (tokens[k].size() + static_cast<std::size_t>(n_predict) > n_ctx)
+      act::raise<act::invalid_argument>("prompt {} ({} tokens) and -n {} do not fit the context of {} tokens (--ctx)", k + 1,
+                                        tokens[k].size(), n_predict, n_ctx);
 
   using clock = std::chrono::steady_clock;
   // Processor time of the whole process (every thread), next to wall time: on a busy machine it still
@@ -391,37 +476,59 @@ int generate(int argc, char** argv) {
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
   };
-  const auto decode = [&](llama_token* data, int32_t n) {
-    const int32_t status = llama_decode(ctx.get(), llama_batch_get_one(data, n));
-    if (!maps.empty()) cb.check();
-    if (status != 0) act::raise<act::invalid_argument>("llama_decode failed with status {}{}", status, llama_said());
-  };
-  std::vector<llama_token> prompt_tokens = tokens;
-  const auto t0 = clock::now();
-  decode(prompt_tokens.data(), static_cast<int32_t>(prompt_tokens.size()));
-  const auto t1 = clock::now();
-  const double cpu1 = cpu_seconds();
-  fmt::print("{}", prompt);
-  std::fflush(stdout);
-  long generated = 0;
-  for (; generated < n_predict; ++generated) {
-    llama_token next = llama_sampler_sample(sampler.get(), ctx.get(), -1);
-    if (llama_vocab_is_eog(vocab, next)) break;
-    fmt::print("{}", piece(vocab, next));
-    std::fflush(stdout);
-    decode(&next, 1);
-  }
-  const auto t2 = clock::now();
-  const double cpu_ms = (cpu_seconds() - cpu1) * 1e3;
-  fmt::print("\n");
-  std::fflush(stdout);
-  const double prompt_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
-  const double gen_s = std::chrono::duration<double>(t2 - t1).count();
-  fmt::print(stderr,
-             "act-llama: prompt {} tokens in {:.2f} ms; {} tokens generated in {:.3f} s ({:.1f} tokens/s, {:.3f} ms of "
-             "processor time per token); {} map(s)\n",
-             tokens.size(), prompt_ms, generated, gen_s, gen_s > 0 ? static_cast<double>(generated) / gen_s : 0.0,
-             generated > 0 ? cpu_ms / static_cast<double>(generated) : 0.0, maps.size());
+  const bool several = tokens.size() * strengths.size() > 1;
+  for (std::size_t k = 0; k < tokens.size(); ++k)
+    for (const double strength : strengths) {
+      if (!maps.empty()) cb.set_strength(strength);
+      llama_memory_clear(llama_get_memory(ctx.get()), true);
+      // A fresh sampler per run: every run starts from the same seed, so runs differ by their strength only.
+      std::unique_ptr<llama_sampler, decltype(&llama_sampler_free)> sampler(
+          llama_sampler_chain_init(llama_sampler_chain_default_params()), &llama_sampler_free);
+      if (temp == 0) {
+        llama_sampler_chain_add(sampler.get(), llama_sampler_init_greedy());
+      } else {
+        llama_sampler_chain_add(sampler.get(), llama_sampler_init_temp(static_cast<float>(temp)));
+        llama_sampler_chain_add(sampler.get(), llama_sampler_init_dist(static_cast<uint32_t>(seed)));
+      }
+      std::size_t position = 0;
+      const auto decode = [&](llama_token* data, int32_t n) {
+        const int32_t status = llama_decode(ctx.get(), llama_batch_get_one(data, n));
+        if (!maps.empty()) cb.check();
+        if (status != 0) act::raise<act::invalid_argument>("llama_decode failed with status {}{}", status, llama_said());
+        check_logits(ctx.get(), vocab, !maps.empty(), strength, position++);
+      };
+      std::vector<llama_token> prompt_tokens = tokens[k];
+      const auto t0 = clock::now();
+      decode(prompt_tokens.data(), static_cast<int32_t>(prompt_tokens.size()));
+      const auto t1 = clock::now();
+      const double cpu1 = cpu_seconds();
+      if (several) {
+        if (maps.empty()) fmt::print("## prompt {}\n", k + 1);
+        else fmt::print("## prompt {}, strength {}\n", k + 1, strength);
+      }
+      fmt::print("{}", prompts[k]);
+      std::fflush(stdout);
+      long generated = 0;
+      for (; generated < n_predict; ++generated) {
+        llama_token next = llama_sampler_sample(sampler.get(), ctx.get(), -1);
+        if (llama_vocab_is_eog(vocab, next)) break;
+        fmt::print("{}", piece(vocab, next));
+        std::fflush(stdout);
+        decode(&next, 1);
+      }
+      const auto t2 = clock::now();
+      const double cpu_ms = (cpu_seconds() - cpu1) * 1e3;
+      fmt::print("\n");
+      std::fflush(stdout);
+      const double prompt_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+      const double gen_s = std::chrono::duration<double>(t2 - t1).count();
+      fmt::print(stderr,
+                 "act-llama: prompt {} tokens in {:.2f} ms; {} tokens generated in {:.3f} s ({:.1f} tokens/s, {:.3f} ms of "
+                 "processor time per token); {} map(s){}; context {} tokens\n",
+                 tokens[k].size(), prompt_ms, generated, gen_s, gen_s > 0 ? static_cast<double>(generated) / gen_s : 0.0,
+                 generated > 0 ? cpu_ms / static_cast<double>(generated) : 0.0, maps.size(),
+                 maps.empty() ? std::string() : fmt::format(" at strength {}", strength), n_ctx);
+    }
   return 0;
 }
 

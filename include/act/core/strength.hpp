@@ -11,6 +11,7 @@
 /// they also work on the kernels' vector types.
 
 #include <cmath>
+#include <cstddef>
 #include <string_view>
 
 #include <act/core/error.hpp>
@@ -76,6 +77,21 @@ void check_fused(std::string_view who, double lambda, const Array& scale, const 
                               "shift {}",
                               who, lambda, j, a, b);
   }
+}
+
+/// Refuses the result of a map applied at strength lambda when it turned a finite input value into Inf or
+/// NaN (finite coefficients can still overflow on large activations): `before(r, j)` and `after(r, j)` give
+/// the [rows x cols] input and output. Throws non_finite_error naming `who`, lambda, the first such row and
+/// neuron, and both values.
+template <class Before, class After>
+void check_applied(std::string_view who, double lambda, std::ptrdiff_t rows, std::ptrdiff_t cols, const Before& before, const After& after) {
+  for (std::ptrdiff_t r = 0; r < rows; ++r)
+    for (std::ptrdiff_t j = 0; j < cols; ++j) {
+      const double a = static_cast<double>(before(r, j)), b = static_cast<double>(after(r, j));
+      if (std::isfinite(a) && !std::isfinite(b))
+        raise<non_finite_error>("{} at strength {} turns the finite value {} (row {}, neuron {}) into {}", who, lambda, a, r,
+                                j, b);
+    }
 }
 
 }  // namespace detail

@@ -73,9 +73,11 @@ struct control_vector_options {
   /// outputs, or to move a direction, e.g. by the generator's one-block offset).
   std::optional<int> layer;
   /// controlvector.model_hint; empty: the set's metadata (model_hint_key), else the model's architecture
-  /// when `model` is given, else "unknown".
+  /// when `model` is given, else "unknown". Set it to the model's architecture to export maps whose
+  /// recorded hint names another.
   std::string model_hint;
-  /// Check against this model: direction length n_embd, layers 1 .. n_layer - 1 (those llama.cpp applies).
+  /// Check against this model: the hint names its architecture, direction length n_embd, layers 1 ..
+  /// n_layer - 1 (those llama.cpp applies).
   std::optional<gguf_model_info> model;
 };
 
@@ -147,6 +149,9 @@ control_vector to_control_vector(const basic_map_set<Scalar>& maps, const contro
                                   : std::string("unknown");
   if (options.model) {
     const gguf_model_info& model = *options.model;
+    if (cv.model_hint != model.architecture)
+      raise<invalid_argument>("{}: the model hint '{}' ({}) is not the model's architecture '{}'", origin, cv.model_hint,
+                              !options.model_hint.empty() ? "given" : "recorded in the maps", model.architecture);
     for (const auto& [layer, direction] : cv.directions) {
       if (static_cast<std::int64_t>(direction.size()) != model.n_embd)
         raise<invalid_argument>("{}: site '{}' has width {} but the model's n_embd is {}", origin, site_of_layer[layer],

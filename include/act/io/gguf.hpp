@@ -1,7 +1,7 @@
 #pragma once
 /// \file gguf.hpp
 /// Writes and reads llama.cpp control vectors: GGUF v3 files holding F32 tensors `direction.N`; reads
-/// the shape of a GGUF model (architecture, n_embd, block count) without reading its tensors.
+/// the shape of a GGUF model (architecture, n_embd, block count) and checks that the file holds all of it.
 
 #include <algorithm>
 #include <cmath>
@@ -174,8 +174,10 @@ control_vector read_control_vector(const Path& path) {
   return parse_control_vector(bytes.data(), bytes.size(), name);
 }
 
-/// The shape of the GGUF model at `path` (architecture, n_embd, block count), from its metadata only: the
-/// tensors, however large, are not read. Throws format_error when the file is not GGUF or lacks the keys.
+/// The shape of the GGUF model at `path` (architecture, n_embd, block count), from its metadata; the
+/// tensor infos are checked too (types ggml knows, data inside the file, no overlaps), so a model cut short
+/// in its data is refused, but the tensors themselves, however large, are not read. Throws format_error
+/// when the file is not a whole GGUF model or lacks the keys.
 template <class Path>
 gguf_model_info read_gguf_model_info(const Path& file) {
   const std::string path = detail::path_string(file);
@@ -193,6 +195,8 @@ gguf_model_info read_gguf_model_info(const Path& file) {
   std::uint64_t tensor_count = 0, kv_count = 0;
   detail::read_gguf_header(header, g, tensor_count, kv_count, path);
   detail::read_gguf_metadata(header, kv_count, g, path);
+  detail::read_gguf_tensor_infos(header, tensor_count, g, path, true);
+  detail::place_gguf_data(g, header.position(), static_cast<std::size_t>(st.st_size), path);
 
   gguf_model_info info;
   const detail::gguf_value* arch = g.find("general.architecture");

@@ -60,14 +60,15 @@ inline std::vector<std::vector<llama_token>> tokenize_all(const llama_vocab* voc
 }
 
 /// Context parameters for capture_prompts: `n_ctx` tokens per batch (also the batch and ubatch size), up
-/// to `n_seq` prompts per batch, `threads` threads. kv_unified is on, so llama.cpp keeps each batch's
-/// rows in batch order, which pooling relies on.
+/// to `n_seq` prompts per batch (at most n_ctx: llama.cpp wants no more sequences than a batch has
+/// outputs), `threads` threads. kv_unified is on, so llama.cpp keeps each batch's rows in batch order,
+/// which pooling relies on.
 inline llama_context_params capture_context_params(uint32_t n_ctx, uint32_t n_seq, int32_t threads) {
   llama_context_params p = llama_context_default_params();
   p.n_ctx = n_ctx;
   p.n_batch = n_ctx;
   p.n_ubatch = n_ctx;
-  p.n_seq_max = std::max<uint32_t>(1, n_seq);
+  p.n_seq_max = std::clamp<uint32_t>(n_seq, 1, std::max<uint32_t>(1, n_ctx));
   p.kv_unified = true;
   p.n_threads = threads;
   p.n_threads_batch = threads;

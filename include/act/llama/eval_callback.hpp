@@ -13,11 +13,14 @@
 ///
 /// How it works: llama.cpp asks the callback, node by node in graph order, whether it wants to see a tensor
 /// (`ask = true`); for the tensors it said yes to, it calls again once the tensor is computed (`ask =
-/// false`), and on the CPU backend the tensor's data may then be edited in place. The callback says yes
-/// only to tensors it steers or captures, so the graph is cut into no more pieces than needed (each yes
-/// costs one synchronisation). A map applies to the graph tensor whose name equals its site name, as
-/// llama.cpp names them: `l_out-N` (output of 0-based block N, where llama.cpp's control vectors add),
-/// `attn_norm-N`, `kqv_out-N`, `attn_out-N`, `ffn_inp-N`, `ffn_norm-N`, `ffn_out-N`, `result_norm`, ...
+/// false`). A tensor in host memory (the CPU backend) is edited in place; one in a device buffer (layers
+/// offloaded with n_gpu_layers > 0: a GPU, or an RPC server) has its rows copied out with
+/// ggml_backend_tensor_get, steered, and copied back with ggml_backend_tensor_set, with the same results.
+/// The callback says yes only to tensors it steers or captures, so the graph is cut into no more pieces
+/// than needed (each yes costs one synchronisation, and off the host two copies). A map applies to the
+/// graph tensor whose name equals its site name, as llama.cpp names them: `l_out-N` (output of 0-based
+/// block N, where llama.cpp's control vectors add), `attn_norm-N`, `kqv_out-N`, `attn_out-N`, `ffn_inp-N`,
+/// `ffn_norm-N`, `ffn_out-N`, `result_norm`, ...
 /// Every row (token) of the tensor is transformed; in the last block llama.cpp keeps only the rows of
 /// output tokens, so there only those are.
 ///
@@ -29,12 +32,14 @@
 /// `kv_unified = false` and several sequences, llama.cpp regroups rows by sequence: do not pool those.
 ///
 /// Errors inside the callback cannot cross llama.cpp's C interface; they are kept and thrown by check()
-/// after the decode (as act::shape_error when every problem is a width, else act::invalid_argument):
+/// after the decode (as act::shape_error when every problem is a width, act::non_finite_error when every
+/// problem is an overflow, else act::invalid_argument):
 /// - a site or captured tensor whose name the graph never produces (known once the first graph has been
 ///   computed; the message lists the names the graph does have),
 /// - a name llama.cpp gives to several nodes (Qcur-N, Kcur-N, norm-N: reshapes and ropes of one value),
-/// - a tensor whose buffer is not in host memory (a GPU backend): act cannot edit it there,
 /// - a tensor type other than F32, F16, BF16, a map width other than the tensor's row length,
+/// - a map whose result is Inf or NaN where the tensor's value was finite, or a row whose squared norm
+///   overflows a float (a strength too large for the map),
 /// - captured rows that do not match the batch described by expect_batch.
 /// One eval_callback serves one llama_context (it learns that context's graph) and must outlive it.
 
@@ -42,6 +47,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -58,6 +64,7 @@
 #include <llama.h>
 
 #include <act/core/error.hpp>
+#include <act/core/strength.hpp>
 #include <act/sites/map_set.hpp>
 #include <act/sites/pooling.hpp>
 
@@ -182,6 +189,9 @@ class eval_callback {
     } catch (const shape_error& e) {
       self->errors_.emplace_back(e.what());
       self->shape_errors_.emplace_back(e.what());
+    } catch (const non_finite_error& e) {
+      self->errors_.emplace_back(e.what());
+      self->non_finite_errors_.emplace_back(e.what());
     } catch (const std::exception& e) {
       self->errors_.emplace_back(e.what());
     } catch (...) {
@@ -216,9 +226,12 @@ class eval_callback {
       message += message.empty() ? e : "; " + e;
     }
     const bool shapes_only = shape_errors_.size() == errors_.size();
+    const bool overflows_only = non_finite_errors_.size() == errors_.size();
     errors_.clear();
     shape_errors_.clear();
+    non_finite_errors_.clear();
     if (shapes_only) throw shape_error(message);
+    if (overflows_only) throw non_finite_error(message);
     throw invalid_argument(message);
   }
 
@@ -344,8 +357,6 @@ class eval_callback {
   /// Why act cannot read or edit `t` in place, or nullptr.
   static const char* unusable(const ggml_tensor* t) {
     if (t->buffer == nullptr || t->data == nullptr) return "has no memory of its own at this point of the graph";
-    if (!ggml_backend_buffer_is_host(t->buffer))
-      return "lives in device memory (a GPU backend); act edits tensors in host memory only, run these layers on the CPU";
     if (t->type != GGML_TYPE_F32 && t->type != GGML_TYPE_F16 && t->type != GGML_TYPE_BF16)
       return "is neither F32, F16 nor BF16";
     if (t->nb[0] != ggml_type_size(t->type)) return "has non-contiguous rows";
@@ -371,6 +382,7 @@ class eval_callback {
   }
 
   /// Steers, then captures, every block of contiguous rows of `t` (ne[1] x ne[2] x ne[3] rows of ne[0]).
+  /// Off the host each block is copied out and, when steered, back.
   template <class T>
   void visit_rows(ggml_tensor* t, std::string_view name) {
     const Eigen::Index width = t->ne[0];
@@ -390,13 +402,51 @@ class eval_callback {
     }
     const auto it = captures_.find(name);
     captured* cap = it == captures_.end() ? nullptr : &it->second;
+    const bool host = ggml_backend_buffer_is_host(t->buffer);
+    // The bytes of one block: its rows and the gaps between them (one copy each way, not one per row).
+    const std::size_t block_bytes = block_rows == 0 ? 0 : static_cast<std::size_t>(((block_rows - 1) * stride + width) * elem);
     for (int64_t i3 = 0; i3 < (flat ? 1 : t->ne[3]); ++i3)
       for (int64_t i2 = 0; i2 < (flat ? 1 : t->ne[2]); ++i2) {
-        T* data = reinterpret_cast<T*>(static_cast<char*>(t->data) + i2 * t->nb[2] + i3 * t->nb[3]);
+        const std::size_t offset = static_cast<std::size_t>(i2) * t->nb[2] + static_cast<std::size_t>(i3) * t->nb[3];
+        T* data = nullptr;
+        if (host) {
+          data = reinterpret_cast<T*>(static_cast<char*>(t->data) + offset);
+        } else {
+          device_rows_.resize((block_bytes + sizeof(float) - 1) / sizeof(float));
+          ggml_backend_tensor_get(t, device_rows_.data(), offset, block_bytes);
+          data = reinterpret_cast<T*>(device_rows_.data());
+        }
         const activations<T> x = view(data, block_rows, width, stride);
-        if (entry != nullptr) maps_(name, x);
+        if (entry != nullptr) steer_rows(name, x);
         if (cap != nullptr) record(*cap, name, x);
+        if (!host && entry != nullptr) ggml_backend_tensor_set(t, device_rows_.data(), offset, block_bytes);
       }
+  }
+
+  /// Applies the map at `name` to `x`, refusing results that overflow where the input was finite, and rows
+  /// whose squared norm overflows a float: llama.cpp's norms would turn those into zeros without a word.
+  template <class T>
+  void steer_rows(std::string_view name, const activations<T>& x) {
+    before_.resize(static_cast<std::size_t>(x.rows * x.cols));
+    for (Eigen::Index r = 0; r < x.rows; ++r)
+      for (Eigen::Index j = 0; j < x.cols; ++j)
+        before_[static_cast<std::size_t>(r * x.cols + j)] = static_cast<float>(x.data[r * x.row_stride + j]);
+    maps_(name, x);
+    detail::check_applied(
+        fmt::format("site '{}'", name), maps_.strength(name), x.rows, x.cols,
+        [&](Eigen::Index r, Eigen::Index j) { return before_[static_cast<std::size_t>(r * x.cols + j)]; },
+        [&](Eigen::Index r, Eigen::Index j) { return static_cast<float>(x.data[r * x.row_stride + j]); });
+    for (Eigen::Index r = 0; r < x.rows; ++r) {
+      double squares = 0;
+      for (Eigen::Index j = 0; j < x.cols; ++j) {
+        const double v = static_cast<float>(x.data[r * x.row_stride + j]);
+        squares += v * v;
+      }
+      if (squares > static_cast<double>(std::numeric_limits<float>::max()))
+        raise<non_finite_error>("site '{}' at strength {} makes row {} so large that its squared norm ({:.3g}) overflows a "
+                                "float: llama.cpp's norms would turn it into zeros; use a smaller strength",
+                                name, maps_.strength(name), r, squares);
+    }
   }
 
   template <class T>
@@ -449,7 +499,11 @@ class eval_callback {
   bool watched_checked_ = false;
   std::set<std::string, std::less<>> bad_;  // names refused (reported once)
   std::vector<std::string> errors_;
-  std::vector<std::string> shape_errors_;  // the errors that are shape_errors
+  std::vector<std::string> shape_errors_;       // the errors that are shape_errors
+  std::vector<std::string> non_finite_errors_;  // the errors that are non_finite_errors
+
+  std::vector<float> device_rows_;  // a block of rows copied out of a device buffer
+  std::vector<float> before_;       // a steered block's values before its map, for the overflow check
 
   ggml_backend_sched_eval_callback next_ = nullptr;  // a callback that was installed before this one
   void* next_data_ = nullptr;

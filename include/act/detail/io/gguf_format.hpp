@@ -39,6 +39,24 @@ inline constexpr std::uint64_t gguf_default_alignment = 32;
 /// llama.cpp's GGML_MAX_DIMS.
 inline constexpr std::uint32_t gguf_max_dims = 4;
 
+/// How ggml stores a tensor type: `block` elements in `bytes` bytes (a row holds whole blocks).
+struct ggml_type_layout {
+  std::uint32_t block = 0;  ///< 0: a type number ggml v0.5.0 does not know (or has removed)
+  std::uint32_t bytes = 0;
+};
+
+/// The layout of ggml type number `type`, as ggml v0.5.0 defines it (tests/llama compares the table with
+/// ggml_blck_size and ggml_type_size).
+inline ggml_type_layout ggml_layout(std::uint32_t type) {
+  static constexpr ggml_type_layout table[] = {
+      {1, 4},     {1, 2},     {32, 18},  {32, 20},  {0, 0},    {0, 0},    {32, 22},  {32, 24},   {32, 34},
+      {32, 36},   {256, 84},  {256, 110}, {256, 144}, {256, 176}, {256, 210}, {256, 292}, {256, 66}, {256, 74},
+      {256, 98},  {256, 50},  {32, 18},  {256, 110}, {256, 82},  {256, 136}, {1, 1},    {1, 2},     {1, 4},
+      {1, 8},     {1, 8},     {256, 56}, {1, 2},    {0, 0},    {0, 0},    {0, 0},    {256, 54},  {256, 66},
+      {0, 0},     {0, 0},     {0, 0},    {32, 17},  {64, 36},  {128, 18}, {64, 18}};
+  return type < sizeof table / sizeof table[0] ? table[type] : ggml_type_layout{};
+}
+
 /// One metadata value. Scalars fill the matching field; arrays keep only their element type and length
 /// (control vectors need none of their content, and skipping avoids allocating for them).
 struct gguf_value {
@@ -248,9 +266,11 @@ void read_gguf_metadata(Cursor& in, std::uint64_t kv_count, gguf_contents& out, 
   }
 }
 
-/// The tensor infos, in file order: 1 to 4 dimensions whose product fits, F32, aligned offsets, unique names.
+/// The tensor infos, in file order: 1 to 4 dimensions whose product fits, aligned offsets, unique names;
+/// F32 only (control vectors), or with `any_type` every type ggml knows, rows holding whole blocks.
 template <class Cursor>
-void read_gguf_tensor_infos(Cursor& in, std::uint64_t tensor_count, gguf_contents& out, std::string_view origin) {
+void read_gguf_tensor_infos(Cursor& in, std::uint64_t tensor_count, gguf_contents& out, std::string_view origin,
+                            bool any_type = false) {
   out.tensors.reserve(static_cast<std::size_t>(tensor_count));
   for (std::uint64_t t = 0; t < tensor_count; ++t) {
     gguf_tensor_info info;
@@ -269,11 +289,16 @@ void read_gguf_tensor_infos(Cursor& in, std::uint64_t tensor_count, gguf_content
       info.dims.push_back(dim);
     }
     info.type = in.template read<std::uint32_t>("type of '" + info.name + "'");
-    if (info.type != ggml_type_f32)
+    if (!any_type && info.type != ggml_type_f32)
       raise<format_error>("{}: tensor '{}' has ggml type {}; only F32 (0) is supported", origin, info.name, info.type);
-    if (count > std::numeric_limits<std::uint64_t>::max() / 4)
+    const ggml_type_layout layout = ggml_layout(info.type);
+    if (layout.block == 0) raise<format_error>("{}: tensor '{}' has unknown ggml type {}", origin, info.name, info.type);
+    if (info.dims[0] % layout.block != 0)
+      raise<format_error>("{}: tensor '{}' has rows of {} elements, not a multiple of its type's block of {}", origin,
+                          info.name, info.dims[0], layout.block);
+    if (count / layout.block > std::numeric_limits<std::uint64_t>::max() / layout.bytes)
       raise<format_error>("{}: tensor '{}' has dimensions whose product overflows", origin, info.name);
-    info.byte_size = count * 4;
+    info.byte_size = count / layout.block * layout.bytes;
     info.offset = in.template read<std::uint64_t>("offset of '" + info.name + "'");
     if (info.offset % out.alignment != 0)
       raise<format_error>("{}: tensor '{}' has misaligned data offset {} (alignment {})", origin, info.name, info.offset,

@@ -1,0 +1,2 @@
+// rpc.hpp compiles on its own.
+#include <act/llama/rpc.hpp>

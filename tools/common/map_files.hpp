@@ -1,0 +1,23 @@
+#pragma once
+// Reading map files in act's tools, with the same message for a file that is not one.
+
+#include <string>
+
+#include <act/core/error.hpp>
+#include <act/io/map_file.hpp>
+
+namespace act_tools {
+
+/// Reads a map file; a file that is not one (an .npy array, a text file, a truncated download) is named as
+/// such, with the reader's reason after it.
+inline act::map_set load_map_file(const std::string& path) {
+  try {
+    return act::load_maps(path);
+  } catch (const act::format_error& e) {
+    std::string reason = e.what();
+    if (reason.rfind(path + ": ", 0) == 0) reason.erase(0, path.size() + 2);
+    act::raise<act::format_error>("{}: not a safetensors map file ({})", path, reason);
+  }
+}
+
+}  // namespace act_tools
