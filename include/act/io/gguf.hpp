@@ -196,7 +196,7 @@ gguf_model_info read_gguf_model_info(const Path& file) {
   detail::read_gguf_header(header, g, tensor_count, kv_count, path);
   detail::read_gguf_metadata(header, kv_count, g, path);
   detail::read_gguf_tensor_infos(header, tensor_count, g, path, true);
-  detail::place_gguf_data(g, header.position(), static_cast<std::size_t>(st.st_size), path);
+  detail::place_gguf_data(g, header.position(), static_cast<std::size_t>(size), path);
 
   gguf_model_info info;
   const detail::gguf_value* arch = g.find("general.architecture");
