@@ -1,6 +1,7 @@
 #pragma once
-/// Seeded sampling, perplexity and the knowledge probe for the toy LM. Every function takes an
-/// optional hook, so the same code measures the unsteered and the steered model.
+/// Seeded sampling, perplexity and the knowledge probe for the toy LM, or any model with its forward(batch,
+/// hook) and config().context (the toy Gemma). Every function takes an optional hook, so the same code
+/// measures the unsteered and the steered model.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -58,9 +59,9 @@ int sample_token(const Row& logits, const sampling_options& o, rng& r) {
 /// Continues every prompt (token ids, starting with <bos>); returns the new tokens of each.
 /// Prompts are run batch_size at a time; each step re-runs the forward pass over the whole prefix
 /// (no key/value cache), so a hook sees and steers every position, prompt included.
-template <class T>
-std::vector<std::vector<int>> generate(const transformer<T>& model, const std::vector<std::vector<int>>& prompts,
-                                       const sampling_options& o, const hook_fn<T>& hook = {}, int batch_size = 64) {
+template <class Model>
+std::vector<std::vector<int>> generate(const Model& model, const std::vector<std::vector<int>>& prompts,
+                                       const sampling_options& o, const hook_fn<typename Model::scalar>& hook = {}, int batch_size = 64) {
   std::vector<std::vector<int>> out(prompts.size());
   const int context = model.config().context;
   for (std::size_t start = 0; start < prompts.size(); start += static_cast<std::size_t>(batch_size)) {
@@ -77,7 +78,7 @@ std::vector<std::vector<int>> generate(const transformer<T>& model, const std::v
       std::vector<std::vector<int>> cur;
       for (std::size_t a : active) cur.push_back(seqs[a - start]);
       const batch b = batch::from_sequences(cur);
-      const matrix<T> logits = model.forward(b, hook);
+      const matrix<typename Model::scalar> logits = model.forward(b, hook);
       std::vector<std::size_t> still;
       for (std::size_t k = 0; k < active.size(); ++k) {
         const std::size_t i = active[k];
@@ -101,15 +102,15 @@ struct nll_sum {
   double perplexity() const { return std::exp(total / double(std::max(1L, count))); }
 };
 
-template <class T>
-nll_sum sequence_nll(const transformer<T>& model, const std::vector<std::vector<int>>& seqs,
-                     const hook_fn<T>& hook = {}, int batch_size = 64) {
+template <class Model>
+nll_sum sequence_nll(const Model& model, const std::vector<std::vector<int>>& seqs,
+                     const hook_fn<typename Model::scalar>& hook = {}, int batch_size = 64) {
   nll_sum s;
   for (std::size_t start = 0; start < seqs.size(); start += static_cast<std::size_t>(batch_size)) {
     const std::size_t end = std::min(seqs.size(), start + static_cast<std::size_t>(batch_size));
     const batch b = batch::from_sequences({seqs.begin() + static_cast<std::ptrdiff_t>(start),
                                            seqs.begin() + static_cast<std::ptrdiff_t>(end)});
-    const matrix<T> logits = model.forward(b, hook);
+    const matrix<typename Model::scalar> logits = model.forward(b, hook);
     for (int r = 0; r < b.rows(); ++r) {
       const int seq = b.sequence_of(r);
       if (b.position_of(r) + 1 >= b.lengths[static_cast<std::size_t>(seq)]) continue;
@@ -124,9 +125,9 @@ nll_sum sequence_nll(const transformer<T>& model, const std::vector<std::vector<
 }
 
 /// Perplexity of whole sentences (<eos> included among the predicted tokens, <bos> not).
-template <class T>
-double perplexity(const transformer<T>& model, const tokenizer& tok, const std::vector<sentence>& sentences,
-                  const hook_fn<T>& hook = {}) {
+template <class Model>
+double perplexity(const Model& model, const tokenizer& tok, const std::vector<sentence>& sentences,
+                  const hook_fn<typename Model::scalar>& hook = {}) {
   std::vector<std::vector<int>> seqs;
   for (const auto& s : sentences) seqs.push_back(tok.encode_sentence(s.text));
   return sequence_nll(model, seqs, hook).perplexity();
@@ -158,13 +159,13 @@ inline double unigram_perplexity(const tokenizer& tok, const std::vector<sentenc
 }
 
 /// Fraction of knowledge_probe() facts whose answer is the model's top next word after the prompt.
-template <class T>
-double probe_accuracy(const transformer<T>& model, const tokenizer& tok, const hook_fn<T>& hook = {}) {
+template <class Model>
+double probe_accuracy(const Model& model, const tokenizer& tok, const hook_fn<typename Model::scalar>& hook = {}) {
   const auto& facts = knowledge_probe();
   std::vector<std::vector<int>> prompts;
   for (const auto& f : facts) prompts.push_back(tok.encode_prompt(f.prompt));
   const batch b = batch::from_sequences(prompts);
-  const matrix<T> logits = model.forward(b, hook);
+  const matrix<typename Model::scalar> logits = model.forward(b, hook);
   int correct = 0;
   for (std::size_t i = 0; i < facts.size(); ++i) {
     const int row = static_cast<int>(i) * b.length + b.lengths[i] - 1;
@@ -184,9 +185,9 @@ struct multiple_choice_scores {
 /// Scores `questions` as TruthfulQA's MC1 / MC2: the choices are the true answer, the myth and the
 /// distractors, each one word, so a choice's log-likelihood is its next-word log-probability after
 /// "<bos> prompt".
-template <class T>
-multiple_choice_scores multiple_choice(const transformer<T>& model, const tokenizer& tok,
-                                       const std::vector<misconception>& questions, const hook_fn<T>& hook = {},
+template <class Model>
+multiple_choice_scores multiple_choice(const Model& model, const tokenizer& tok,
+                                       const std::vector<misconception>& questions, const hook_fn<typename Model::scalar>& hook = {},
                                        int batch_size = 64) {
   multiple_choice_scores s;
   for (std::size_t start = 0; start < questions.size(); start += static_cast<std::size_t>(batch_size)) {
@@ -194,7 +195,7 @@ multiple_choice_scores multiple_choice(const transformer<T>& model, const tokeni
     std::vector<std::vector<int>> prompts;
     for (std::size_t i = start; i < end; ++i) prompts.push_back(tok.encode_prompt(questions[i].prompt));
     const batch b = batch::from_sequences(prompts);
-    const matrix<T> logits = model.forward(b, hook);
+    const matrix<typename Model::scalar> logits = model.forward(b, hook);
     for (std::size_t k = 0; k < prompts.size(); ++k) {
       const auto row = logits.row(static_cast<int>(k) * b.length + b.lengths[k] - 1).template cast<double>();
       const auto& q = questions[start + k];
