@@ -16,10 +16,12 @@
 /// with h = token_embd[id] * sqrt(d_model) before block 0, and logits = (RMSNorm(h) * output_norm)
 /// token_embd^T (tied output), result_norm being the site of the normed final state.
 ///
-/// Two details follow llama.cpp's CPU backend rather than textbook maths, so that the engines agree to
-/// float rounding: gelu goes through half precision (ggml looks the tanh-form gelu of the half-rounded
-/// input up in a table of half values; beyond |x| >= 10 it is 0 or x), and RoPE angles are
-/// accumulated in float as ggml does.
+/// Two details follow llama.cpp's CPU backend rather than textbook maths: gelu goes through half
+/// precision (ggml looks the tanh-form gelu of the half-rounded input up in a table of half values;
+/// beyond |x| >= 10 it is 0 or x), and RoPE angles are accumulated in float as ggml does. The engines
+/// then agree to float rounding up to the first gelu; there an input a float rounding away from
+/// ggml's (its matrix products sum in another order) can round to the neighbouring half value, so
+/// logits agree to a few 1e-3, not to float rounding.
 ///
 /// The weights are a GGUF file of F32 tensors with llama.cpp's gemma3 names and shapes; the same file
 /// loads in llama.cpp. Batches and hooks are toy_lm's (right-padded rows, hook(site, acts)).
@@ -110,7 +112,8 @@ inline float gelu(float x) {
   if (x <= -10.0f) return 0.0f;
   if (x >= 10.0f) return x;
   const float xh = round_to_half(x);
-  const float g = 0.5f * xh * (1.0f + std::tanh(0.79788456080286535587989211986876f * xh * (1.0f + 0.044715f * xh * xh)));
+  // 1 + a x^2 as one fused multiply-add, as ggml's x86-64 build (FMA on) computes its table.
+  const float g = 0.5f * xh * (1.0f + std::tanh(0.79788456080286535587989211986876f * xh * std::fma(0.044715f * xh, xh, 1.0f)));
   return round_to_half(g);
 }
 

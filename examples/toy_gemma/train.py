@@ -6,8 +6,8 @@
 
 The model is llama.cpp's gemma3 graph at toy size (see model.hpp for the maths): RMSNorm before and
 after each sublayer, per-head q/k RMSNorm, NeoX RoPE, GeGLU (tanh gelu), embeddings scaled by
-sqrt(d_model), tied output, no sliding window, no soft-capping. Its tokenizer is llama.cpp's WordPiece
-("bert") over the toy vocabulary with every word a whole piece ("\u2581word"), so llama.cpp splits text
+sqrt(d_model), tied output, no sliding window, no soft-capping. Its tokenizer is llama.cpp's unigram
+("t5") over the toy vocabulary with every word a whole piece ("\u2581word"), so llama.cpp splits text
 into the toy tokenizer's ids. Seeded; one thread; a few minutes on one core.
 """
 import argparse
@@ -190,10 +190,12 @@ def write_gguf(model, words, path):
     g.u32("gemma3.attention.value_length", HEAD_DIM)
     g.f32("gemma3.attention.layer_norm_rms_epsilon", RMS_EPS)
     g.f32("gemma3.rope.freq_base", ROPE_BASE)
-    # WordPiece over whole words: "\u2581word" for each word; the four special tokens first (ids 0-3).
+    # A unigram (SentencePiece, llama.cpp's "t5") vocabulary of whole words, "\u2581word" each, all scoring
+    # the same: the only segmentation of a sentence of known words is its words. The four special tokens
+    # first (ids 0-3), as the toy tokenizer has them.
     specials = ["<pad>", "<unk>", "<bos>", "<eos>"]
     assert words[:4] == specials, "the vocabulary must start with <pad> <unk> <bos> <eos>"
-    g.string("tokenizer.ggml.model", "bert")
+    g.string("tokenizer.ggml.model", "t5")
     g.string("tokenizer.ggml.pre", "default")
     g.strings("tokenizer.ggml.tokens", specials + ["\u2581" + w for w in words[4:]])
     g.i32s("tokenizer.ggml.token_type", [3, 2, 3, 3] + [1] * (len(words) - 4))
@@ -202,12 +204,10 @@ def write_gguf(model, words, path):
     g.u32("tokenizer.ggml.unknown_token_id", 1)
     g.u32("tokenizer.ggml.bos_token_id", 2)
     g.u32("tokenizer.ggml.eos_token_id", 3)
-    g.u32("tokenizer.ggml.seperator_token_id", 3)
-    g.u32("tokenizer.ggml.mask_token_id", 0)
     g.boolean("tokenizer.ggml.add_bos_token", True)
     g.boolean("tokenizer.ggml.add_eos_token", False)
-    g.boolean("tokenizer.ggml.add_sep_token", False)
-    g.boolean("tokenizer.ggml.normalizer.lowercase", False)
+    g.boolean("tokenizer.ggml.add_space_prefix", True)
+    g.boolean("tokenizer.ggml.remove_extra_whitespaces", True)
     t = lambda p: p.detach().numpy()
     g.tensor("token_embd.weight", t(model.token_embd))
     for i, b in enumerate(model.blocks):
