@@ -54,11 +54,11 @@ struct settings {
   std::string weights;
   std::string support = "all";      ///< of Linear- and Mean-AcT
   std::size_t fit_sentences = 300;  ///< per side
-  std::size_t continuations = 500;  ///< per split (selection, test)
+  std::size_t continuations = 300;  ///< per split (selection, test)
   std::size_t ppl_sentences = 300;  ///< per split
   std::size_t bootstrap = 2000;
-  std::vector<double> act_grid = {0.25, 0.5, 0.75, 1};
-  std::vector<double> additive_grid = {0.5, 1, 2, 4, 8};
+  std::vector<double> act_grid = {0.5, 0.75, 1};  ///< besides 0
+  std::vector<double> additive_grid = {1, 2, 4};
 
   void make_quick() {
     quick = true;
