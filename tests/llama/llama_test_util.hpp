@@ -111,7 +111,7 @@ inline std::vector<float> logits_of(llama_context* ctx, const std::vector<llama_
   llama_batch_free(batch);
   if (cb != nullptr) cb->check();
   REQUIRE(status == 0);
-  const int n_vocab = llama_vocab_n_tokens(tiny_vocab());
+  const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(llama_get_model(ctx)));
   std::vector<float> out;
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     const float* row = llama_get_logits_ith(ctx, static_cast<int32_t>(i));
