@@ -30,3 +30,10 @@ add_subdirectory(${PROJECT_SOURCE_DIR}/tools/act_llama ${PROJECT_BINARY_DIR}/too
 if(ACT_BUILD_TESTS OR ACT_BUILD_BENCHMARKS)
   add_subdirectory(${PROJECT_SOURCE_DIR}/tests/llama ${PROJECT_BINARY_DIR}/tests/llama)
 endif()
+
+# The toy Gemma's toxicity experiment inside llama.cpp and in act's engine (examples/toy_gemma).
+if(ACT_BUILD_EXAMPLES)
+  add_executable(toy_gemma_llama_experiment ${PROJECT_SOURCE_DIR}/examples/toy_gemma/llama_experiment.cpp)
+  target_link_libraries(toy_gemma_llama_experiment PRIVATE act::act act::act_compiled act_warnings llama)
+  target_compile_definitions(toy_gemma_llama_experiment PRIVATE TOY_GEMMA_SOURCE_DIR="${PROJECT_SOURCE_DIR}/examples/toy_gemma")
+endif()

@@ -1,6 +1,7 @@
 #pragma once
-/// Seeded sampling, perplexity and the knowledge probe for the toy LM. Every function takes an
-/// optional hook, so the same code measures the unsteered and the steered model.
+/// Seeded sampling, perplexity and the knowledge probe for the toy LM, or any model with its forward(batch,
+/// hook) and config().context (the toy Gemma). Every function takes an optional hook, so the same code
+/// measures the unsteered and the steered model.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -58,9 +59,9 @@ int sample_token(const Row& logits, const sampling_options& o, rng& r) {
 /// Continues every prompt (token ids, starting with <bos>); returns the new tokens of each.
 /// Prompts are run batch_size at a time; each step re-runs the forward pass over the whole prefix
 /// (no key/value cache), so a hook sees and steers every position, prompt included.
-template <class T>
-std::vector<std::vector<int>> generate(const transformer<T>& model, const std::vector<std::vector<int>>& prompts,
-                                       const sampling_options& o, const hook_fn<T>& hook = {}, int batch_size = 64) {
+template <class Model>
+std::vector<std::vector<int>> generate(const Model& model, const std::vector<std::vector<int>>& prompts,
+                                       const sampling_options& o, const hook_fn<typename Model::scalar>& hook = {}, int batch_size = 64) {
   std::vector<std::vector<int>> out(prompts.size());
   const int context = model.config().context;
   for (std::size_t start = 0; start < prompts.size(); start += static_cast<std::size_t>(batch_size)) {
@@ -77,7 +78,7 @@ std::vector<std::vector<int>> generate(const transformer<T>& model, const std::v
       std::vector<std::vector<int>> cur;
       for (std::size_t a : active) cur.push_back(seqs[a - start]);
       const batch b = batch::from_sequences(cur);
-      const matrix<T> logits = model.forward(b, hook);
+      const matrix<typename Model::scalar> logits = model.forward(b, hook);
       std::vector<std::size_t> still;
       for (std::size_t k = 0; k < active.size(); ++k) {
         const std::size_t i = active[k];
@@ -102,16 +103,16 @@ struct nll_sum {
 };
 
 /// The summed negative log-likelihood of `seqs`; with `per_sequence`, also each sequence's own sum.
-template <class T>
-nll_sum sequence_nll(const transformer<T>& model, const std::vector<std::vector<int>>& seqs,
-                     const hook_fn<T>& hook = {}, int batch_size = 64, std::vector<nll_sum>* per_sequence = nullptr) {
+template <class Model>
+nll_sum sequence_nll(const Model& model, const std::vector<std::vector<int>>& seqs,
+                     const hook_fn<typename Model::scalar>& hook = {}, int batch_size = 64, std::vector<nll_sum>* per_sequence = nullptr) {
   nll_sum s;
   if (per_sequence) per_sequence->assign(seqs.size(), nll_sum{});
   for (std::size_t start = 0; start < seqs.size(); start += static_cast<std::size_t>(batch_size)) {
     const std::size_t end = std::min(seqs.size(), start + static_cast<std::size_t>(batch_size));
     const batch b = batch::from_sequences({seqs.begin() + static_cast<std::ptrdiff_t>(start),
                                            seqs.begin() + static_cast<std::ptrdiff_t>(end)});
-    const matrix<T> logits = model.forward(b, hook);
+    const matrix<typename Model::scalar> logits = model.forward(b, hook);
     for (int r = 0; r < b.rows(); ++r) {
       const int seq = b.sequence_of(r);
       if (b.position_of(r) + 1 >= b.lengths[static_cast<std::size_t>(seq)]) continue;
@@ -132,9 +133,9 @@ nll_sum sequence_nll(const transformer<T>& model, const std::vector<std::vector<
 }
 
 /// Perplexity of whole sentences (<eos> included among the predicted tokens, <bos> not).
-template <class T>
-double perplexity(const transformer<T>& model, const tokenizer& tok, const std::vector<sentence>& sentences,
-                  const hook_fn<T>& hook = {}) {
+template <class Model>
+double perplexity(const Model& model, const tokenizer& tok, const std::vector<sentence>& sentences,
+                  const hook_fn<typename Model::scalar>& hook = {}) {
   std::vector<std::vector<int>> seqs;
   for (const auto& s : sentences) seqs.push_back(tok.encode_sentence(s.text));
   return sequence_nll(model, seqs, hook).perplexity();
@@ -142,9 +143,9 @@ double perplexity(const transformer<T>& model, const tokenizer& tok, const std::
 
 /// Each sentence's negative log-likelihood sum and token count, as perplexity() counts them (the
 /// perplexity of a set of sentences is exp(sum of totals / sum of counts)).
-template <class T>
-std::vector<nll_sum> sentence_nll(const transformer<T>& model, const tokenizer& tok, const std::vector<sentence>& sentences,
-                                  const hook_fn<T>& hook = {}) {
+template <class Model>
+std::vector<nll_sum> sentence_nll(const Model& model, const tokenizer& tok, const std::vector<sentence>& sentences,
+                                  const hook_fn<typename Model::scalar>& hook = {}) {
   std::vector<std::vector<int>> seqs;
   for (const auto& s : sentences) seqs.push_back(tok.encode_sentence(s.text));
   std::vector<nll_sum> out;
@@ -178,13 +179,13 @@ inline double unigram_perplexity(const tokenizer& tok, const std::vector<sentenc
 }
 
 /// Per knowledge_probe() fact, 1 when its answer is the model's top next word after the prompt.
-template <class T>
-std::vector<std::uint8_t> probe_hits(const transformer<T>& model, const tokenizer& tok, const hook_fn<T>& hook = {}) {
+template <class Model>
+std::vector<std::uint8_t> probe_hits(const Model& model, const tokenizer& tok, const hook_fn<typename Model::scalar>& hook = {}) {
   const auto& facts = knowledge_probe();
   std::vector<std::vector<int>> prompts;
   for (const auto& f : facts) prompts.push_back(tok.encode_prompt(f.prompt));
   const batch b = batch::from_sequences(prompts);
-  const matrix<T> logits = model.forward(b, hook);
+  const matrix<typename Model::scalar> logits = model.forward(b, hook);
   std::vector<std::uint8_t> hits;
   for (std::size_t i = 0; i < facts.size(); ++i) {
     const int row = static_cast<int>(i) * b.length + b.lengths[i] - 1;
@@ -196,8 +197,8 @@ std::vector<std::uint8_t> probe_hits(const transformer<T>& model, const tokenize
 }
 
 /// Fraction of knowledge_probe() facts whose answer is the model's top next word after the prompt.
-template <class T>
-double probe_accuracy(const transformer<T>& model, const tokenizer& tok, const hook_fn<T>& hook = {}) {
+template <class Model>
+double probe_accuracy(const Model& model, const tokenizer& tok, const hook_fn<typename Model::scalar>& hook = {}) {
   const auto hits = probe_hits(model, tok, hook);
   double correct = 0;
   for (const auto h : hits) correct += h;
@@ -215,9 +216,9 @@ struct multiple_choice_scores {
 /// Scores `questions` as TruthfulQA's MC1 / MC2: the choices are the true answer, the myth and the
 /// distractors, each one word, so a choice's log-likelihood is its next-word log-probability after
 /// "<bos> prompt".
-template <class T>
-multiple_choice_scores multiple_choice(const transformer<T>& model, const tokenizer& tok,
-                                       const std::vector<misconception>& questions, const hook_fn<T>& hook = {},
+template <class Model>
+multiple_choice_scores multiple_choice(const Model& model, const tokenizer& tok,
+                                       const std::vector<misconception>& questions, const hook_fn<typename Model::scalar>& hook = {},
                                        int batch_size = 64) {
   multiple_choice_scores s;
   for (std::size_t start = 0; start < questions.size(); start += static_cast<std::size_t>(batch_size)) {
@@ -225,7 +226,7 @@ multiple_choice_scores multiple_choice(const transformer<T>& model, const tokeni
     std::vector<std::vector<int>> prompts;
     for (std::size_t i = start; i < end; ++i) prompts.push_back(tok.encode_prompt(questions[i].prompt));
     const batch b = batch::from_sequences(prompts);
-    const matrix<T> logits = model.forward(b, hook);
+    const matrix<typename Model::scalar> logits = model.forward(b, hook);
     for (std::size_t k = 0; k < prompts.size(); ++k) {
       const auto row = logits.row(static_cast<int>(k) * b.length + b.lengths[k] - 1).template cast<double>();
       const auto& q = questions[start + k];
