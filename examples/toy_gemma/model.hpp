@@ -296,15 +296,15 @@ inline model load_gguf(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw std::runtime_error(path + ": cannot open");
   const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const act::detail::gguf_contents g = act::detail::parse_gguf(bytes.data(), bytes.size(), path);
+  const act::gguf_contents g = act::parse_gguf(bytes.data(), bytes.size(), path);
   const auto integer = [&](const char* key) {
     const auto* v = g.find(key);
     if (!v) throw std::runtime_error(path + ": missing key " + key);
-    return static_cast<int>(act::detail::gguf_integer(*v, key, path));
+    return static_cast<int>(act::gguf_integer(*v, key, path));
   };
   const auto real = [&](const char* key) {
     const auto* v = g.find(key);
-    if (!v || v->type != act::detail::gguf_type::f32) throw std::runtime_error(path + ": missing f32 key " + key);
+    if (!v || v->type != act::gguf_type::f32) throw std::runtime_error(path + ": missing f32 key " + key);
     return static_cast<float>(v->float_value);
   };
   const auto* arch = g.find("general.architecture");
@@ -321,7 +321,7 @@ inline model load_gguf(const std::string& path) {
   if (integer("gemma3.attention.head_count_kv") != c.n_heads) throw std::runtime_error(path + ": grouped-query attention is not supported");
   std::map<std::string, matrix<float>> w;
   for (const auto& t : g.tensors) {
-    if (t.type != act::detail::ggml_type_f32) throw std::runtime_error(path + ": tensor " + t.name + " is not F32");
+    if (t.type != act::ggml_type_f32) throw std::runtime_error(path + ": tensor " + t.name + " is not F32");
     if (t.dims.empty() || t.dims.size() > 2) throw std::runtime_error(path + ": tensor " + t.name + " is not a vector or matrix");
     const auto cols = static_cast<Eigen::Index>(t.dims[0]);
     const auto rows = static_cast<Eigen::Index>(t.dims.size() == 2 ? t.dims[1] : 1);

@@ -326,7 +326,7 @@ int apply(const arguments& args) {
   }
   // Finite coefficients can still overflow on large activations: refuse results that became Inf or NaN.
   try {
-    act::detail::check_applied(
+    act::check_applied(
         fmt::format("site '{}'", site), lambda, x.rows(), x.cols(),
         [&](Eigen::Index r, Eigen::Index j) { return static_cast<float>(a.values[static_cast<std::size_t>(r * x.cols() + j)]); },
         [&](Eigen::Index r, Eigen::Index j) { return x(r, j); });

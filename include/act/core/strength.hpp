@@ -79,6 +79,8 @@ void check_fused(std::string_view who, double lambda, const Array& scale, const 
   }
 }
 
+}  // namespace detail
+
 /// Refuses the result of a map applied at strength lambda when it turned a finite input value into Inf or
 /// NaN (finite coefficients can still overflow on large activations): `before(r, j)` and `after(r, j)` give
 /// the [rows x cols] input and output. Throws non_finite_error naming `who`, lambda, the first such row and
@@ -94,5 +96,4 @@ void check_applied(std::string_view who, double lambda, std::ptrdiff_t rows, std
     }
 }
 
-}  // namespace detail
 }  // namespace act

@@ -166,6 +166,25 @@ control_vector parse_control_vector(const Byte* data, std::size_t size, std::str
   return cv;
 }
 
+/// Any GGUF file, parsed and validated from bytes in memory: its metadata (`find(key)`) and tensor infos, every
+/// tensor's data inside the buffer (at `data_start + offset`). For programs that read small models' tensors
+/// (e.g. a toy model's weights); control vectors and models' shapes have their own readers above and below.
+/// Throws format_error naming `origin` and the field at fault.
+using gguf_contents = detail::gguf_contents;
+using gguf_value = detail::gguf_value;    ///< one metadata value: `type`, and the field of that type
+using gguf_type = detail::gguf_type;      ///< the metadata value types (numbers as in the file)
+inline constexpr std::uint32_t ggml_type_f32 = detail::ggml_type_f32;  ///< a tensor's type number for F32
+
+template <class Byte>
+gguf_contents parse_gguf(const Byte* data, std::size_t size, std::string_view origin) {
+  return detail::parse_gguf(data, size, origin);
+}
+
+/// An integer metadata value of any integer type; format_error naming `key` otherwise.
+inline std::int64_t gguf_integer(const gguf_value& v, std::string_view key, std::string_view origin) {
+  return detail::gguf_integer(v, key, origin);
+}
+
 /// Reads and validates the control vector at `path`.
 template <class Path>
 control_vector read_control_vector(const Path& path) {

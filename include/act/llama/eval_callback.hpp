@@ -432,7 +432,7 @@ class eval_callback {
       for (Eigen::Index j = 0; j < x.cols; ++j)
         before_[static_cast<std::size_t>(r * x.cols + j)] = static_cast<float>(x.data[r * x.row_stride + j]);
     maps_(name, x);
-    detail::check_applied(
+    act::check_applied(
         fmt::format("site '{}'", name), maps_.strength(name), x.rows, x.cols,
         [&](Eigen::Index r, Eigen::Index j) { return before_[static_cast<std::size_t>(r * x.cols + j)]; },
         [&](Eigen::Index r, Eigen::Index j) { return static_cast<float>(x.data[r * x.row_stride + j]); });
