@@ -100,7 +100,9 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c,bmi2")))
 #else  // 512-bit vectors, as the kernels' AVX-512 level (GCC's default tuning prefers 256)
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c,bmi2,prefer-vector-width=512")))
 #endif
-void scale_at_avx512(float* p, std::size_t n) { ACT_BENCH_SCALE_BODY }
+void scale_at_avx512(float* p, std::size_t n) {
+  ACT_BENCH_SCALE_BODY
+}
 #endif
 #undef ACT_BENCH_SCALE_BODY
 void scale_floor(float* p, std::size_t n) {
@@ -183,15 +185,17 @@ void decode_step(benchmark::State& state, bool with_executor) {
     benchmark::DoNotOptimize(token.data());
     benchmark::ClobberMemory();
   }
-  state.counters["ns_per_hook"] = benchmark::Counter(static_cast<double>(blocks) * 1e-9,
-                                                     benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_hook"] = benchmark::Counter(
+      static_cast<double>(blocks) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 void BM_decode_step(benchmark::State& state) { decode_step(state, false); }
 void BM_decode_step_executor(benchmark::State& state) { decode_step(state, true); }
 void BM_apply_bf16(benchmark::State& state) { apply_all_rows<Eigen::bfloat16>(state, 1); }
 void BM_apply_f16(benchmark::State& state) { apply_all_rows<Eigen::half>(state, 1); }
 void BM_apply_f32_mt(benchmark::State& state) { apply_all_rows<float>(state, static_cast<int>(state.range(2))); }
-void BM_apply_bf16_mt(benchmark::State& state) { apply_all_rows<Eigen::bfloat16>(state, static_cast<int>(state.range(2))); }
+void BM_apply_bf16_mt(benchmark::State& state) {
+  apply_all_rows<Eigen::bfloat16>(state, static_cast<int>(state.range(2)));
+}
 
 /// Unbounded support (induction's default): no comparisons needed, still the same kernel.
 void BM_apply_f32_unbounded(benchmark::State& state) {
@@ -268,9 +272,21 @@ BENCHMARK(BM_apply_quantile)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_channel_spatial)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_decode_step)->Args({24, 4096})->ArgNames({"blocks", "d"})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_decode_step_executor)->Args({24, 4096})->ArgNames({"blocks", "d"})->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_scale_inplace_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_apply_f32_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_apply_bf16_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_scale_inplace_mt)
+    ->Args({4096, 4096, 2})
+    ->ArgNames({"", "", "threads"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_apply_f32_mt)
+    ->Args({4096, 4096, 2})
+    ->ArgNames({"", "", "threads"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_apply_bf16_mt)
+    ->Args({4096, 4096, 2})
+    ->ArgNames({"", "", "threads"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 /// Registers `bench` again as <name>/level:<level> for each act::simd level available here, forcing that
 /// level while it runs.
@@ -278,11 +294,14 @@ void register_per_level(const char* name, void (*bench)(benchmark::State&)) {
   for (const act::simd::level level : act::simd::all_levels) {
     if (!act::simd::available(level)) continue;
     const std::string full = std::string(name) + "/level:" + std::string(act::simd::name(level));
-    benchmark::RegisterBenchmark(full.c_str(), [level, bench](benchmark::State& state) {
-      act::simd::force_level(level);
-      bench(state);
-      act::simd::reset_level();
-    })->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(full.c_str(),
+                                 [level, bench](benchmark::State& state) {
+                                   act::simd::force_level(level);
+                                   bench(state);
+                                   act::simd::reset_level();
+                                 })
+        ->Args({4096, 4096})
+        ->Unit(benchmark::kMillisecond);
   }
 }
 

@@ -28,7 +28,8 @@ matrix samples(std::int64_t rows, std::int64_t d, unsigned seed, float stretch, 
   std::student_t_distribution<float> t(3.0f);
   matrix x(rows, d);
   for (std::int64_t j = 0; j < d; ++j) {
-    const float mean = 0.1f * static_cast<float>(j % 13) + shift, scale = 0.5f + 0.05f * static_cast<float>(j % 17) * stretch;
+    const float mean = 0.1f * static_cast<float>(j % 13) + shift,
+                scale = 0.5f + 0.05f * static_cast<float>(j % 17) * stretch;
     for (std::int64_t i = 0; i < rows; ++i) x(i, j) = mean + scale * (i % 50 == 0 ? t(rng) : n(rng));
   }
   return x;
@@ -65,7 +66,9 @@ void sort_columns(benchmark::State& state, Sort sort) {
 }
 
 /// The yardstick: std::sort.
-void BM_sort_columns(benchmark::State& state) { sort_columns(state, [](float* first, float* last) { std::sort(first, last); }); }
+void BM_sort_columns(benchmark::State& state) {
+  sort_columns(state, [](float* first, float* last) { std::sort(first, last); });
+}
 
 /// act's radix sort (detail/radix_sort.hpp), which the fits use: the floor for a fit built on it.
 /// Each column goes through a copy, as in the fits.
@@ -80,7 +83,8 @@ void BM_sort_columns_radix(benchmark::State& state) {
 }
 
 template <class Estimator, class Source, class Target>
-void run_fit(benchmark::State& state, const Estimator& est, const Source& source, const Target& target, std::int64_t bytes) {
+void run_fit(benchmark::State& state, const Estimator& est, const Source& source, const Target& target,
+             std::int64_t bytes) {
   for (auto _ : state) {
     auto fit = est.fit(source, target);
     benchmark::DoNotOptimize(fit.map);
@@ -132,7 +136,11 @@ BENCHMARK(BM_sort_columns_radix)->Args({4096, 4096})->Unit(benchmark::kMilliseco
 BENCHMARK(BM_fit_linear)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_fit_linear_row_major)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_fit_linear_unequal)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_fit_linear_mt)->Args({4096, 4096, 2})->ArgNames({"", "", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_fit_linear_mt)
+    ->Args({4096, 4096, 2})
+    ->ArgNames({"", "", "threads"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_fit_mean)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_fit_quantile)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 

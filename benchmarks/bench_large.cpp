@@ -49,7 +49,8 @@ const files& data() {
 }
 
 void set_bytes(benchmark::State& state) {
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * 2 * rows * neurons * static_cast<std::int64_t>(sizeof(float)));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * 2 * rows * neurons *
+                          static_cast<std::int64_t>(sizeof(float)));
 }
 
 /// Reads both files whole (straight into float), then fits: what a fit without a budget does.
@@ -70,7 +71,9 @@ void BM_fit_out_of_core(benchmark::State& state) {
   const files& f = data();
   for (auto _ : state) {
     const act::npy_columns a(f.source), b(f.target);
-    benchmark::DoNotOptimize(act::fit_columns<float>(act::linear_act{}, a, b, static_cast<std::size_t>(state.range(0)) << 20).map.omega.data());
+    benchmark::DoNotOptimize(
+        act::fit_columns<float>(act::linear_act{}, a, b, static_cast<std::size_t>(state.range(0)) << 20)
+            .map.omega.data());
   }
   set_bytes(state);
 }

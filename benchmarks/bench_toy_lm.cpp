@@ -62,7 +62,8 @@ struct fixture {
     };
     const auto source = pooled(sentence_kind::toxic, 1), target = pooled(sentence_kind::polite, 2);
     for (const auto& site : all_sites(lm.model.config().n_layers))
-      maps.insert(site, act::linear_act{}.fit(source.at(site), target.at(site)).map, act::map_info{"linear", 256, 256, "mean", "q0_100"});
+      maps.insert(site, act::linear_act{}.fit(source.at(site), target.at(site)).map,
+                  act::map_info{"linear", 256, 256, "mean", "q0_100"});
     maps.set_strength(1.0);
   }
 };
@@ -79,14 +80,16 @@ hook_fn<float> steering(const act::map_set& maps) {
 void BM_toy_lm_forward(benchmark::State& state) {
   auto& f = shared();
   for (auto _ : state) benchmark::DoNotOptimize(f.lm.model.forward(f.input));
-  state.counters["tokens_per_second"] = benchmark::Counter(double(f.input.rows()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens_per_second"] =
+      benchmark::Counter(double(f.input.rows()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_toy_lm_forward_steered(benchmark::State& state) {
   auto& f = shared();
   const auto hook = steering(f.maps);
   for (auto _ : state) benchmark::DoNotOptimize(f.lm.model.forward(f.input, hook));
-  state.counters["tokens_per_second"] = benchmark::Counter(double(f.input.rows()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens_per_second"] =
+      benchmark::Counter(double(f.input.rows()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 /// Each iteration runs one unsteered and one steered forward pass; overhead_percent is the steered

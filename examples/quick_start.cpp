@@ -21,8 +21,8 @@ synthetic make_data(Eigen::Index n_a, Eigen::Index n_b, Eigen::Index d, unsigned
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> z;
   std::uniform_real_distribution<double> u(0.3, 2.0);
-  synthetic s{Eigen::MatrixXf(n_a, d), Eigen::MatrixXf(n_b, d), Eigen::ArrayXd(d), Eigen::ArrayXd(d), Eigen::ArrayXd(d),
-              Eigen::ArrayXd(d)};
+  synthetic s{Eigen::MatrixXf(n_a, d), Eigen::MatrixXf(n_b, d), Eigen::ArrayXd(d),
+              Eigen::ArrayXd(d),       Eigen::ArrayXd(d),       Eigen::ArrayXd(d)};
   for (Eigen::Index j = 0; j < d; ++j) {
     s.mean_a[j] = 2.0 * z(rng);
     s.sd_a[j] = u(rng);

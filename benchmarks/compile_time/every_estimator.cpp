@@ -11,6 +11,7 @@ int main() {
   double n = 0;
   n += fitted(act::linear_act{}, a, b) + fitted(act::mean_act{}, a, b) + fitted(act::gaussian_act{}, a, b);
   n += fitted(act::actadd{}, a, b) + fitted(act::caa{}, a, b) + fitted(act::pca_direction{}, a, b);
-  n += fitted(act::itic{}, a, b) + fitted(act::aura{}, a, b) + fitted(act::det0{}, a, b) + fitted(act::quantile_act{}, a, b);
+  n += fitted(act::itic{}, a, b) + fitted(act::aura{}, a, b) + fitted(act::det0{}, a, b) +
+       fitted(act::quantile_act{}, a, b);
   return n > 0 ? 0 : 1;
 }

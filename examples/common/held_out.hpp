@@ -133,7 +133,9 @@ inline verdict judge(const interval& ci, double threshold, bool at_least) {
 }
 
 inline const char* verdict_name(verdict v) {
-  return v == verdict::met ? "met" : v == verdict::missed ? "**missed**" : "**undecided** (interval straddles the target)";
+  return v == verdict::met      ? "met"
+         : v == verdict::missed ? "**missed**"
+                                : "**undecided** (interval straddles the target)";
 }
 
 }  // namespace examples_common

@@ -17,7 +17,8 @@ namespace examples_common {
 /// `offset` into `params`, and `shape_of(slot)` gives each tensor's shape.
 template <class Slots, class ShapeOf>
 void put_tensors(act::safetensors_file& f, const Slots& slots, ShapeOf&& shape_of, const std::vector<float>& params) {
-  for (const auto& s : slots) f.tensors.push_back(act::safetensors_tensor::from_floats(s.name, shape_of(s), params.data() + s.offset));
+  for (const auto& s : slots)
+    f.tensors.push_back(act::safetensors_tensor::from_floats(s.name, shape_of(s), params.data() + s.offset));
 }
 
 /// Reads every slot of a parameter layout back into `params`; throws naming `path` when a tensor is
@@ -48,7 +49,8 @@ inline int metadata_int(const act::safetensors_file& f, const std::string& key, 
 /// Throws unless the file's metadata "format" is `want` (e.g. "act-toy-lm-1").
 inline void check_format(const act::safetensors_file& f, const std::string& want, const std::string& path) {
   const auto it = f.metadata.find("format");
-  if (it == f.metadata.end() || it->second != want) throw std::runtime_error(path + ": not an " + want + " weights file");
+  if (it == f.metadata.end() || it->second != want)
+    throw std::runtime_error(path + ": not an " + want + " weights file");
 }
 
 }  // namespace examples_common

@@ -63,7 +63,8 @@ class classifier {
 
   /// Logits [n x (n_shapes + n_styles)] of images x [n x 1 x S x S].
   row_matrix<T> forward(const fmap<T>& x, cache* c = nullptr) const {
-    if (x.c != 1 || x.h != cfg_.size || x.w != cfg_.size) throw std::invalid_argument("toy_diffusion: classifier input shape");
+    if (x.c != 1 || x.h != cfg_.size || x.w != cfg_.size)
+      throw std::invalid_argument("toy_diffusion: classifier input shape");
     fmap<T> h1 = conv_forward(x, conv1(), P(conv1_w_), P(conv1_b_));
     fmap<T> p1 = avgpool2(silu(h1));
     fmap<T> h2 = conv_forward(p1, conv2(), P(conv2_w_), P(conv2_b_));
@@ -72,12 +73,15 @@ class classifier {
     row_matrix<T> z = linear_forward(flat, P(fc1_w_), P(fc1_b_), cfg_.hidden);
     row_matrix<T> a = silu(z);
     row_matrix<T> logits = linear_forward(a, P(fc2_w_), P(fc2_b_), n_shapes + n_styles);
-    if (c) *c = cache{x, std::move(h1), std::move(p1), std::move(h2), std::move(p2), std::move(flat), std::move(z), std::move(a)};
+    if (c)
+      *c = cache{x,           std::move(h1), std::move(p1), std::move(h2), std::move(p2), std::move(flat), std::move(z),
+                 std::move(a)};
     return logits;
   }
 
   /// Mean cross-entropy of both heads; with `grads`, adds its gradient (one forward inside).
-  double loss(const fmap<T>& x, const std::vector<int>& shapes, const std::vector<int>& styles, std::vector<T>* grads) const {
+  double loss(const fmap<T>& x, const std::vector<int>& shapes, const std::vector<int>& styles,
+              std::vector<T>* grads) const {
     cache c;
     const row_matrix<T> logits = forward(x, grads ? &c : nullptr);
     row_matrix<T> dlogits = row_matrix<T>::Zero(logits.rows(), logits.cols());
@@ -109,7 +113,8 @@ class classifier {
 
  private:
   std::uint64_t flat_size() const {
-    return static_cast<std::uint64_t>(cfg_.c2) * static_cast<std::uint64_t>(cfg_.size / 4) * static_cast<std::uint64_t>(cfg_.size / 4);
+    return static_cast<std::uint64_t>(cfg_.c2) * static_cast<std::uint64_t>(cfg_.size / 4) *
+           static_cast<std::uint64_t>(cfg_.size / 4);
   }
   conv_shape conv1() const { return {1, cfg_.c1, 3, 1, 1}; }
   conv_shape conv2() const { return {cfg_.c1, cfg_.c2, 3, 1, 1}; }
@@ -131,7 +136,8 @@ class classifier {
 
   void backward(const cache& c, const row_matrix<T>& dlogits, std::vector<T>& grads) const {
     const row_matrix<T> da = linear_backward(c.a, dlogits, P(fc2_w_), G(grads, fc2_w_), G(grads, fc2_b_));
-    const row_matrix<T> dflat = linear_backward(c.flat, silu_backward(c.z, da), P(fc1_w_), G(grads, fc1_w_), G(grads, fc1_b_));
+    const row_matrix<T> dflat =
+        linear_backward(c.flat, silu_backward(c.z, da), P(fc1_w_), G(grads, fc1_w_), G(grads, fc1_b_));
     fmap<T> dp2(c.p2.n, c.p2.c, c.p2.h, c.p2.w);
     map_matrix<T>(dp2.v.data(), dflat.rows(), dflat.cols()) = dflat;
     const fmap<T> dh2 = silu_backward(c.h2, avgpool2_backward(dp2));

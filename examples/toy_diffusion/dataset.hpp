@@ -20,7 +20,7 @@ namespace toy_diffusion {
 inline constexpr int image_size = 16;
 inline constexpr int image_pixels = image_size * image_size;
 inline constexpr int n_shapes = 4;
-inline constexpr int n_styles = 4;         ///< real styles; index n_styles is "none"
+inline constexpr int n_styles = 4;  ///< real styles; index n_styles is "none"
 inline constexpr int style_none = n_styles;
 
 inline const std::array<const char*, n_shapes>& shape_names() {
@@ -60,8 +60,10 @@ inline int natural_style(rng& r) {
 inline double shape_distance(int shape, double x, double y, double cx, double cy, double r) {
   const double dx = x - cx, dy = y - cy;
   switch (shape) {
-    case 0: return std::sqrt(dx * dx + dy * dy) - r;
-    case 1: return std::max(std::abs(dx), std::abs(dy)) - 0.85 * r;
+    case 0:
+      return std::sqrt(dx * dx + dy * dy) - r;
+    case 1:
+      return std::max(std::abs(dx), std::abs(dy)) - 0.85 * r;
     case 2: {
       // Upward triangle: apex (0, -r), base at y = 0.75 r from -0.95 r to 0.95 r.
       const double base = dy - 0.75 * r;

@@ -73,7 +73,8 @@ void clamp_images(fmap<T>& x) {
 
 /// Images for `prompts` from the given initial noise, with `hook` at every site of every step.
 template <class T>
-fmap<T> sample(const denoiser<T>& model, fmap<T> x, const std::vector<prompt>& prompts, int steps, const step_hook<T>& hook = {}) {
+fmap<T> sample(const denoiser<T>& model, fmap<T> x, const std::vector<prompt>& prompts, int steps,
+               const step_hook<T>& hook = {}) {
   for (int k = 0; k < steps; ++k) euler_step(model, x, prompts, k, steps, hook);
   clamp_images(x);
   return x;

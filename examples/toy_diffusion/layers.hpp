@@ -26,7 +26,8 @@ struct fmap {
   std::vector<T> v;
 
   fmap() = default;
-  fmap(int n_, int c_, int h_, int w_) : n(n_), c(c_), h(h_), w(w_), v(static_cast<std::size_t>(n_) * c_ * h_ * w_, T(0)) {}
+  fmap(int n_, int c_, int h_, int w_)
+      : n(n_), c(c_), h(h_), w(w_), v(static_cast<std::size_t>(n_) * c_ * h_ * w_, T(0)) {}
   int positions() const { return h * w; }
   std::size_t size() const { return v.size(); }
   T* image(int i) { return v.data() + static_cast<std::size_t>(i) * c * h * w; }
@@ -142,7 +143,8 @@ fmap<T> group_norm_forward(const fmap<T>& x, int groups, const T* gamma, const T
       for (std::size_t k = 0; k < m; ++k) mean += static_cast<double>(a[k]);
       mean /= static_cast<double>(m);
       double var = 0;
-      for (std::size_t k = 0; k < m; ++k) var += (static_cast<double>(a[k]) - mean) * (static_cast<double>(a[k]) - mean);
+      for (std::size_t k = 0; k < m; ++k)
+        var += (static_cast<double>(a[k]) - mean) * (static_cast<double>(a[k]) - mean);
       var /= static_cast<double>(m);
       const double rstd = 1.0 / std::sqrt(var + eps);
       if (cache) cache->rstd[static_cast<std::size_t>(i) * groups + g] = static_cast<T>(rstd);
@@ -238,7 +240,8 @@ fmap<T> upsample2(const fmap<T>& x) {
   for (int ic = 0; ic < x.n * x.c; ++ic)
     for (int yy = 0; yy < y.h; ++yy)
       for (int xx = 0; xx < y.w; ++xx)
-        y.v[(static_cast<std::size_t>(ic) * y.h + yy) * y.w + xx] = x.v[(static_cast<std::size_t>(ic) * x.h + yy / 2) * x.w + xx / 2];
+        y.v[(static_cast<std::size_t>(ic) * y.h + yy) * y.w + xx] =
+            x.v[(static_cast<std::size_t>(ic) * x.h + yy / 2) * x.w + xx / 2];
   return y;
 }
 template <class T>
@@ -247,7 +250,8 @@ fmap<T> upsample2_backward(const fmap<T>& dy) {
   for (int ic = 0; ic < dy.n * dy.c; ++ic)
     for (int yy = 0; yy < dy.h; ++yy)
       for (int xx = 0; xx < dy.w; ++xx)
-        dx.v[(static_cast<std::size_t>(ic) * dx.h + yy / 2) * dx.w + xx / 2] += dy.v[(static_cast<std::size_t>(ic) * dy.h + yy) * dy.w + xx];
+        dx.v[(static_cast<std::size_t>(ic) * dx.h + yy / 2) * dx.w + xx / 2] +=
+            dy.v[(static_cast<std::size_t>(ic) * dy.h + yy) * dy.w + xx];
   return dx;
 }
 

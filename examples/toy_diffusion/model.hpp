@@ -46,8 +46,8 @@ struct denoiser_config {
   int freqs = 6;          ///< time features: sin and cos of pi 2^k t, k < freqs
 
   void check() const {
-    if (size < 4 || size % 2 != 0 || c1 < 1 || c2 < 1 || groups < 1 || c1 % groups != 0 || c2 % groups != 0 || embed < 1 ||
-        freqs < 1)
+    if (size < 4 || size % 2 != 0 || c1 < 1 || c2 < 1 || groups < 1 || c1 % groups != 0 || c2 % groups != 0 ||
+        embed < 1 || freqs < 1)
       throw std::invalid_argument("toy_diffusion: invalid denoiser_config");
   }
 };
@@ -140,9 +140,8 @@ class denoiser {
       } else if (n == "shape_emb" || n == "style_emb") {
         init_normal(params_, s, 1.0, r);
       } else {
-        const double fan_in = static_cast<double>(n.find("cond") != std::string::npos || n.find("time") != std::string::npos
-                                                      ? s.shape[0]
-                                                      : s.shape[1]);
+        const double fan_in = static_cast<double>(
+            n.find("cond") != std::string::npos || n.find("time") != std::string::npos ? s.shape[0] : s.shape[1]);
         const double gain = n.find("conv2") != std::string::npos || n.find("conv_out") != std::string::npos ? 0.2 : 1.0;
         init_normal(params_, s, gain * std::sqrt(2.0 / fan_in), r);
       }
@@ -165,8 +164,10 @@ class denoiser {
       const prompt& p = prompts[static_cast<std::size_t>(i)];
       if (p.shape < 0 || p.shape >= n_shapes || p.style < 0 || p.style > n_styles)
         throw std::invalid_argument("toy_diffusion: prompt out of range");
-      pre.row(i) += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(P(shape_emb_) + p.shape * cfg_.embed, cfg_.embed);
-      pre.row(i) += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(P(style_emb_) + p.style * cfg_.embed, cfg_.embed);
+      pre.row(i) +=
+          Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(P(shape_emb_) + p.shape * cfg_.embed, cfg_.embed);
+      pre.row(i) +=
+          Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(P(style_emb_) + p.style * cfg_.embed, cfg_.embed);
     }
     row_matrix<T> cond = silu(pre);
 
@@ -212,7 +213,8 @@ class denoiser {
     if (grads.size() != params_.size()) throw std::invalid_argument("toy_diffusion: gradient size");
     row_matrix<T> dcond = row_matrix<T>::Zero(c.cond.rows(), c.cond.cols());
     fmap<T> dso = conv_backward(c.so, dout, conv_out(), P(conv_out_w_), G(grads, conv_out_w_), G(grads, conv_out_b_));
-    fmap<T> du0 = group_norm_backward(silu_backward(c.ao, dso), cfg_.groups, P(out_g_), c.gout, G(grads, out_g_), G(grads, out_b_));
+    fmap<T> du0 = group_norm_backward(silu_backward(c.ao, dso), cfg_.groups, P(out_g_), c.gout, G(grads, out_g_),
+                                      G(grads, out_b_));
     fmap<T> du0in = block_backward(4, c, du0, dcond, grads);
     fmap<T> dd0 = du0in;  // skip into up.0
     fmap<T> dupx = conv_backward(c.upx, du0in, up(), P(up_w_), G(grads, up_w_), G(grads, up_b_));
@@ -227,8 +229,10 @@ class denoiser {
     linear_backward(c.tfeat, dpre, P(time_w_), G(grads, time_w_), G(grads, time_b_));
     for (Eigen::Index i = 0; i < dpre.rows(); ++i) {
       const auto si = static_cast<std::size_t>(i);
-      Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>(G(grads, shape_emb_) + c.shapes[si] * cfg_.embed, cfg_.embed) += dpre.row(i);
-      Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>(G(grads, style_emb_) + c.styles[si] * cfg_.embed, cfg_.embed) += dpre.row(i);
+      Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>(G(grads, shape_emb_) + c.shapes[si] * cfg_.embed, cfg_.embed) +=
+          dpre.row(i);
+      Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>(G(grads, style_emb_) + c.styles[si] * cfg_.embed, cfg_.embed) +=
+          dpre.row(i);
     }
   }
 
@@ -290,13 +294,15 @@ class denoiser {
   }
 
   /// Returns d loss / d block input; adds into dcond and grads.
-  fmap<T> block_backward(int b, const cache& c, const fmap<T>& dout, row_matrix<T>& dcond, std::vector<T>& grads) const {
+  fmap<T> block_backward(int b, const cache& c, const fmap<T>& dout, row_matrix<T>& dcond,
+                         std::vector<T>& grads) const {
     const block_ids& B = blocks_[static_cast<std::size_t>(b)];
     const block_cache& bc = c.blocks[static_cast<std::size_t>(b)];
     const int C = block_channels(b);
     const conv_shape cs{C, C, 3, 1, 1};
     fmap<T> ds2 = conv_backward(bc.s2, dout, cs, P(B.conv2_w), G(grads, B.conv2_w), G(grads, B.conv2_b));
-    fmap<T> dh = group_norm_backward(silu_backward(bc.a2, ds2), cfg_.groups, P(B.gn2_g), bc.g2, G(grads, B.gn2_g), G(grads, B.gn2_b));
+    fmap<T> dh = group_norm_backward(silu_backward(bc.a2, ds2), cfg_.groups, P(B.gn2_g), bc.g2, G(grads, B.gn2_g),
+                                     G(grads, B.gn2_b));
     row_matrix<T> dproj(dh.n, C);
     const int p = dh.positions();
     for (int i = 0; i < dh.n; ++i)
@@ -308,7 +314,8 @@ class denoiser {
       }
     dcond += linear_backward(c.cond, dproj, P(B.proj_w), G(grads, B.proj_w), G(grads, B.proj_b));
     fmap<T> ds1 = conv_backward(bc.s1, dh, cs, P(B.conv1_w), G(grads, B.conv1_w), G(grads, B.conv1_b));
-    fmap<T> dx = group_norm_backward(silu_backward(bc.a1, ds1), cfg_.groups, P(B.gn1_g), bc.g1, G(grads, B.gn1_g), G(grads, B.gn1_b));
+    fmap<T> dx = group_norm_backward(silu_backward(bc.a1, ds1), cfg_.groups, P(B.gn1_g), bc.g1, G(grads, B.gn1_g),
+                                     G(grads, B.gn1_b));
     add(dx, dout);
     return dx;
   }

@@ -73,7 +73,8 @@ inline std::vector<unsigned char> encode_png_gray(const std::vector<unsigned cha
     z.push_back(static_cast<unsigned char>(len >> 8));
     z.push_back(static_cast<unsigned char>(~len & 0xFFU));
     z.push_back(static_cast<unsigned char>((~len >> 8) & 0xFFU));
-    z.insert(z.end(), raw.begin() + static_cast<std::ptrdiff_t>(pos), raw.begin() + static_cast<std::ptrdiff_t>(pos + len));
+    z.insert(z.end(), raw.begin() + static_cast<std::ptrdiff_t>(pos),
+             raw.begin() + static_cast<std::ptrdiff_t>(pos + len));
     pos += len;
   } while (pos < raw.size());
   internal::put_u32(z, adler32(raw.data(), raw.size()));

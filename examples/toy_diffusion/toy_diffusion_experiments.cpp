@@ -69,7 +69,8 @@ struct compared_method {
 };
 
 /// The methods run by default. Quantile maps use 32 knots (from about 256 samples per fit).
-const std::vector<compared_method> default_methods = {{"linear", true}, {"mean", false}, {"itic", false}, {"quantile", false}};
+const std::vector<compared_method> default_methods = {
+    {"linear", true}, {"mean", false}, {"itic", false}, {"quantile", false}};
 constexpr int quantile_knots = 32;
 
 /// A method named on the command line: one of the defaults, or any other registered method with its
@@ -95,8 +96,8 @@ struct settings {
   examples_common::bootstrap_options bootstrap;
   bool quick = false;
   int grid_columns = 8;
-  int concept_shape = 0;       ///< circle
-  int negation_target = -1;    ///< -1: the other shapes; else that one shape (diagnostic)
+  int concept_shape = 0;     ///< circle
+  int negation_target = -1;  ///< -1: the other shapes; else that one shape (diagnostic)
   bool negation_bounded = true;
   bool negation_only = false;  ///< skip the style experiment (diagnostics, or one experiment per process)
   bool style_only = false;     ///< skip the negation experiment
@@ -151,8 +152,8 @@ Eigen::MatrixXf pooled_means(const fmap<float>& acts) {
 }
 
 /// Pooled target activations at every (site, step) along the target prompts' trajectories.
-std::vector<Eigen::MatrixXf> target_means(const denoiser<float>& model, const std::vector<prompt>& prompts, std::uint64_t seed,
-                                          int steps) {
+std::vector<Eigen::MatrixXf> target_means(const denoiser<float>& model, const std::vector<prompt>& prompts,
+                                          std::uint64_t seed, int steps) {
   const int n_sites = static_cast<int>(denoiser_sites().size());
   std::vector<Eigen::MatrixXf> out(static_cast<std::size_t>(n_sites * steps));
   fmap<float> x = initial_noise<float>(static_cast<int>(prompts.size()), image_size, seed);
@@ -164,8 +165,9 @@ std::vector<Eigen::MatrixXf> target_means(const denoiser<float>& model, const st
 }
 
 /// Fits one method's maps causally along the source trajectories (see the file comment).
-map_bank fit_maps(const denoiser<float>& model, const compared_method& method, bool bounded, const std::vector<prompt>& source,
-                  std::uint64_t seed, const std::vector<Eigen::MatrixXf>& targets, int steps) {
+map_bank fit_maps(const denoiser<float>& model, const compared_method& method, bool bounded,
+                  const std::vector<prompt>& source, std::uint64_t seed, const std::vector<Eigen::MatrixXf>& targets,
+                  int steps) {
   const int n_sites = static_cast<int>(denoiser_sites().size());
   act::fit_settings settings;
   settings.knots = quantile_knots;
@@ -193,8 +195,8 @@ map_bank fit_maps(const denoiser<float>& model, const compared_method& method, b
 }
 
 /// Samples the evaluation prompts with the bank at strength lambda (no maps at lambda = 0).
-fmap<float> steered_samples(const denoiser<float>& model, map_bank* bank, double lambda, const std::vector<prompt>& prompts,
-                            std::uint64_t seed, int steps) {
+fmap<float> steered_samples(const denoiser<float>& model, map_bank* bank, double lambda,
+                            const std::vector<prompt>& prompts, std::uint64_t seed, int steps) {
   step_hook<float> hook;
   if (bank && lambda != 0.0) {
     bank->set_strength(lambda);
@@ -216,7 +218,8 @@ void write_grid(const std::string& path, const std::vector<fmap<float>>& rows, i
         for (int x = 0; x < image_size * scale; ++x) {
           const float v = img[(y / scale) * image_size + x / scale];
           const int gx = gap + c * cell + x, gy = gap + static_cast<int>(r) * cell + y;
-          px[static_cast<std::size_t>(gy * width + gx)] = static_cast<unsigned char>(std::lround(std::clamp((v + 1.0f) * 127.5f, 0.0f, 255.0f)));
+          px[static_cast<std::size_t>(gy * width + gx)] =
+              static_cast<unsigned char>(std::lround(std::clamp((v + 1.0f) * 127.5f, 0.0f, 255.0f)));
         }
     }
   write_png_gray(path, px, width, height);
@@ -233,10 +236,10 @@ std::string default_weights_dir() {
 /// One experiment: its evaluation prompts (the same in both parts; the noise differs), what counts as the
 /// effect and as the quality per image, and which direction of the effect is wanted.
 struct experiment {
-  std::string name;                  ///< "style" or "negation"
+  std::string name;  ///< "style" or "negation"
   std::vector<prompt> prompts;
-  std::size_t prompt_cycle = 1;      ///< prompts repeat with this period: the bootstrap's strata
-  bool lower_is_better = false;      ///< negation: the concept rate should fall
+  std::size_t prompt_cycle = 1;  ///< prompts repeat with this period: the bootstrap's strata
+  bool lower_is_better = false;  ///< negation: the concept rate should fall
   std::string effect_name, quality_name;
   /// Per image i judged j: the effect (1 = styled / still the concept) and, where it applies, the quality.
   std::function<bool(std::size_t, const judgement&)> effect, quality;
@@ -269,7 +272,7 @@ struct sweep {
   bool edge_capped = false;
   std::vector<image_point> points;  ///< selection images, one per grid strength
   std::size_t chosen = 0;
-  image_point test;                 ///< test images at the chosen strength
+  image_point test;  ///< test images at the chosen strength
   std::vector<fmap<float>> grid_images;
 };
 
@@ -281,7 +284,8 @@ double better(const experiment& x, double effect) { return x.lower_is_better ? -
 std::size_t choose(const experiment& x, const std::vector<image_point>& pts, double base_quality) {
   std::size_t best = 0;
   for (std::size_t i = 0; i < pts.size(); ++i)
-    if (pts[i].quality >= quality_budget * base_quality && better(x, pts[i].effect) > better(x, pts[best].effect)) best = i;
+    if (pts[i].quality >= quality_budget * base_quality && better(x, pts[i].effect) > better(x, pts[best].effect))
+      best = i;
   return best;
 }
 
@@ -292,12 +296,13 @@ std::string with_ci(double v, const interval& ci, int digits) {
 std::string json_ci(const interval& ci) { return fmt::format("[{}, {}]", ci.lo, ci.hi); }
 
 int usage() {
-  fmt::print(stderr,
-             "usage: toy_diffusion_experiments [--json FILE] [--report FILE] [--quick] [--png-dir DIR] [--weights-dir DIR]\n"
-             "       diagnostics: [--concept SHAPE] [--negation-target others|SHAPE] [--negation-support q0_100|all]\n"
-             "                    [--methods linear,mean,itic,quantile] [--negation-only | --style-only]\n"
-             "       methods: {}\n",
-             act::method_names());
+  fmt::print(
+      stderr,
+      "usage: toy_diffusion_experiments [--json FILE] [--report FILE] [--quick] [--png-dir DIR] [--weights-dir DIR]\n"
+      "       diagnostics: [--concept SHAPE] [--negation-target others|SHAPE] [--negation-support q0_100|all]\n"
+      "                    [--methods linear,mean,itic,quantile] [--negation-only | --style-only]\n"
+      "       methods: {}\n",
+      act::method_names());
   return 2;
 }
 
@@ -324,8 +329,10 @@ int main(int argc, char** argv) {
       continue;
     }
     if (i + 1 >= argc) return usage();
-    if (a == "--json") json_path = argv[++i];
-    else if (a == "--report") report_path = argv[++i];
+    if (a == "--json")
+      json_path = argv[++i];
+    else if (a == "--report")
+      report_path = argv[++i];
     else if (a == "--concept") {
       s.concept_shape = shape_index(argv[++i]);
       if (s.concept_shape < 0) return usage();
@@ -348,10 +355,12 @@ int main(int argc, char** argv) {
         s.methods.push_back(*m);
         b = e + 1;
       }
-    }
-    else if (a == "--png-dir") png_dir = argv[++i];
-    else if (a == "--weights-dir") weights_dir = argv[++i];
-    else return usage();
+    } else if (a == "--png-dir")
+      png_dir = argv[++i];
+    else if (a == "--weights-dir")
+      weights_dir = argv[++i];
+    else
+      return usage();
   }
   try {
     const int concept_shape = s.concept_shape;
@@ -400,21 +409,26 @@ int main(int argc, char** argv) {
       targets[x->name] = target_means(model, x == &style ? style_target : neg_target, seeds.fit_target, s.steps);
       plain_selection[x->name] = steered_samples(model, nullptr, 0.0, x->prompts, seeds.selection, s.steps);
       base_selection[x->name] = judge_images(*x, judge, plain_selection[x->name], 0.0);
-      base_test[x->name] = judge_images(*x, judge, steered_samples(model, nullptr, 0.0, x->prompts, seeds.test, s.steps), 0.0);
-      const std::vector<prompt> search(x->prompts.begin(), x->prompts.begin() + std::min<std::ptrdiff_t>(s.n_search, s.n_eval));
-      base_search[x->name] = judge_images(*x, judge, steered_samples(model, nullptr, 0.0, search, seeds.selection, s.steps), 0.0);
+      base_test[x->name] =
+          judge_images(*x, judge, steered_samples(model, nullptr, 0.0, x->prompts, seeds.test, s.steps), 0.0);
+      const std::vector<prompt> search(x->prompts.begin(),
+                                       x->prompts.begin() + std::min<std::ptrdiff_t>(s.n_search, s.n_eval));
+      base_search[x->name] =
+          judge_images(*x, judge, steered_samples(model, nullptr, 0.0, search, seeds.selection, s.steps), 0.0);
     }
 
     std::map<std::string, std::vector<sweep>> sweeps;
     for (const compared_method& m : s.methods) {
       for (experiment* x : experiments) {
         const experiment& ex = *x;
-        map_bank bank = fit_maps(model, m, ex.name == "style" ? false : s.negation_bounded,
-                                 ex.name == "style" ? style_source : neg_source, seeds.fit_source, targets[ex.name], s.steps);
+        map_bank bank =
+            fit_maps(model, m, ex.name == "style" ? false : s.negation_bounded,
+                     ex.name == "style" ? style_source : neg_source, seeds.fit_source, targets[ex.name], s.steps);
         sweep sw;
         sw.method = m.name;
         // The budget edge, on the first n_search selection images.
-        const std::vector<prompt> search(ex.prompts.begin(), ex.prompts.begin() + std::min<std::ptrdiff_t>(s.n_search, s.n_eval));
+        const std::vector<prompt> search(ex.prompts.begin(),
+                                         ex.prompts.begin() + std::min<std::ptrdiff_t>(s.n_search, s.n_eval));
         const double search_base = base_search[ex.name].quality;
         const auto within = [&](double l) {
           const auto imgs = steered_samples(model, &bank, l, search, seeds.selection, s.steps);
@@ -424,19 +438,22 @@ int main(int argc, char** argv) {
         sw.edge_capped = sw.edge >= strength_cap;
         // The selection sweep over the grid, then the choice.
         for (double l : examples_common::budget_grid(sw.edge, s.grid_steps)) {
-          fmap<float> imgs = l == 0.0 ? plain_selection[ex.name] : steered_samples(model, &bank, l, ex.prompts, seeds.selection, s.steps);
+          fmap<float> imgs = l == 0.0 ? plain_selection[ex.name]
+                                      : steered_samples(model, &bank, l, ex.prompts, seeds.selection, s.steps);
           sw.points.push_back(l == 0.0 ? base_selection[ex.name] : judge_images(ex, judge, imgs, l));
           sw.grid_images.push_back(std::move(imgs));
-          fmt::print("{:<9} {:<13} lambda {:.3g}  {} {:.3f}  {} {:.3f}  (selection)\n", ex.name, m.name, l, ex.effect_name,
-                     sw.points.back().effect, ex.quality_name, sw.points.back().quality);
+          fmt::print("{:<9} {:<13} lambda {:.3g}  {} {:.3f}  {} {:.3f}  (selection)\n", ex.name, m.name, l,
+                     ex.effect_name, sw.points.back().effect, ex.quality_name, sw.points.back().quality);
           std::fflush(stdout);
         }
         sw.chosen = choose(ex, sw.points, base_selection[ex.name].quality);
         const double chosen = sw.points[sw.chosen].strength;
-        sw.test = chosen == 0.0 ? base_test[ex.name]
-                                : judge_images(ex, judge, steered_samples(model, &bank, chosen, ex.prompts, seeds.test, s.steps), chosen);
-        fmt::print("{:<9} {:<13} edge {:.3g}, chosen {:.3g}: {} {:.3f}  {} {:.3f}  (test)\n", ex.name, m.name, sw.edge, chosen,
-                   ex.effect_name, sw.test.effect, ex.quality_name, sw.test.quality);
+        sw.test = chosen == 0.0
+                      ? base_test[ex.name]
+                      : judge_images(ex, judge, steered_samples(model, &bank, chosen, ex.prompts, seeds.test, s.steps),
+                                     chosen);
+        fmt::print("{:<9} {:<13} edge {:.3g}, chosen {:.3g}: {} {:.3f}  {} {:.3f}  (test)\n", ex.name, m.name, sw.edge,
+                   chosen, ex.effect_name, sw.test.effect, ex.quality_name, sw.test.quality);
         write_grid(png_dir + "/toy_diffusion_" + ex.name + "_" + m.name + ".png", sw.grid_images, s.grid_columns);
         sw.grid_images.clear();
         sweeps[ex.name].push_back(std::move(sw));
@@ -456,18 +473,20 @@ int main(int argc, char** argv) {
       quality_resamples[x->name] = examples_common::bootstrap_resamples(quality_strata, s.bootstrap);
     }
     const auto effect_ci = [&](const experiment& x, const image_point& p) {
-      return examples_common::bootstrap_interval(effect_resamples[x.name],
-                                                 [&](const auto& idx) { return examples_common::mean_over(p.effect_items, &idx); });
+      return examples_common::bootstrap_interval(
+          effect_resamples[x.name], [&](const auto& idx) { return examples_common::mean_over(p.effect_items, &idx); });
     };
     const auto quality_ci = [&](const experiment& x, const image_point& p) {
-      return examples_common::bootstrap_interval(quality_resamples[x.name],
-                                                 [&](const auto& idx) { return examples_common::mean_over(p.quality_items, &idx); });
+      return examples_common::bootstrap_interval(quality_resamples[x.name], [&](const auto& idx) {
+        return examples_common::mean_over(p.quality_items, &idx);
+      });
     };
     // The factor the effect changes by (unsteered / steered for negation, steered / unsteered for style), paired.
     const auto factor_ci = [&](const experiment& x, const image_point& p) {
       const auto& base = base_test[x.name];
       return examples_common::bootstrap_interval(effect_resamples[x.name], [&](const auto& idx) {
-        const double b = examples_common::mean_over(base.effect_items, &idx), v = examples_common::mean_over(p.effect_items, &idx);
+        const double b = examples_common::mean_over(base.effect_items, &idx),
+                     v = examples_common::mean_over(p.effect_items, &idx);
         const double num = x.lower_is_better ? b : v, den = x.lower_is_better ? v : b;
         return den > 0 ? num / den : std::numeric_limits<double>::infinity();
       });
@@ -481,18 +500,20 @@ int main(int argc, char** argv) {
         bool first = true;
         for (const auto& sw : sweeps[x->name])
           for (const auto& p : sw.points) {
-            j += fmt::format("{}\n  {{\"method\": {}, \"strength\": {}, \"{}\": {}, \"{}\": {}}}", first ? "" : ",", json_string(sw.method),
-                             p.strength, x->name == "style" ? "style_rate" : "concept_rate", p.effect,
-                             x->name == "style" ? "fidelity" : "style_kept", p.quality);
+            j += fmt::format("{}\n  {{\"method\": {}, \"strength\": {}, \"{}\": {}, \"{}\": {}}}", first ? "" : ",",
+                             json_string(sw.method), p.strength, x->name == "style" ? "style_rate" : "concept_rate",
+                             p.effect, x->name == "style" ? "fidelity" : "style_kept", p.quality);
             first = false;
           }
         j += fmt::format("],\n \"{}_test\": [", x->name);
         const auto& b = base_test[x->name];
-        j += fmt::format("\n  {{\"method\": \"unsteered\", \"strength\": 0, \"rate\": {}, \"rate_ci\": {}, \"quality\": {}}}", b.effect,
-                         json_ci(effect_ci(*x, b)), b.quality);
+        j += fmt::format(
+            "\n  {{\"method\": \"unsteered\", \"strength\": 0, \"rate\": {}, \"rate_ci\": {}, \"quality\": {}}}",
+            b.effect, json_ci(effect_ci(*x, b)), b.quality);
         for (const auto& sw : sweeps[x->name])
           j += fmt::format(",\n  {{\"method\": {}, \"strength\": {}, \"rate\": {}, \"rate_ci\": {}, \"quality\": {}}}",
-                           json_string(sw.method), sw.test.strength, sw.test.effect, json_ci(effect_ci(*x, sw.test)), sw.test.quality);
+                           json_string(sw.method), sw.test.strength, sw.test.effect, json_ci(effect_ci(*x, sw.test)),
+                           sw.test.quality);
         j += "]";
         first_section = false;
       }
@@ -502,28 +523,35 @@ int main(int argc, char** argv) {
 
     if (!report_path.empty()) {
       std::string r = fmt::format(
-          "# Toy diffusion: style control and concept negation\n\nGenerated by `toy_diffusion_experiments{}` in {:.0f} s. "
-          "Maps fitted on {} + {} images (fitting noise seeds {}, {}); strengths chosen on {} selection images (seed {}; "
-          "budget edges searched on the first {} of them), results on {} test images (seed {}). Per method the grid has {} "
+          "# Toy diffusion: style control and concept negation\n\nGenerated by `toy_diffusion_experiments{}` in {:.0f} "
+          "s. "
+          "Maps fitted on {} + {} images (fitting noise seeds {}, {}); strengths chosen on {} selection images (seed "
+          "{}; "
+          "budget edges searched on the first {} of them), results on {} test images (seed {}). Per method the grid "
+          "has {} "
           "strengths from 0 to one step past its budget edge (the largest strength, doubling from {} up to {} and {} "
-          "bisections, whose quality stays at least {:.0f}% of the unsteered: fidelity = prompted shape kept for style, "
+          "bisections, whose quality stays at least {:.0f}% of the unsteered: fidelity = prompted shape kept for "
+          "style, "
           "the prompted style kept for negation); the chosen strength has the largest effect on the selection images "
           "within the budget. [lo, hi]: 95% percentile-bootstrap intervals over the test images ({} resamples, fixed "
           "seed, resampled within each prompt, paired across methods).\n\n",
-          std::string(s.quick ? " --quick" : "") + (s.style_only ? " --style-only" : "") + (s.negation_only ? " --negation-only" : ""),
+          std::string(s.quick ? " --quick" : "") + (s.style_only ? " --style-only" : "") +
+              (s.negation_only ? " --negation-only" : ""),
           seconds, s.n_fit, s.n_fit, seeds.fit_source, seeds.fit_target, s.n_eval, seeds.selection,
-          std::min(s.n_search, s.n_eval), s.n_eval, seeds.test, s.grid_steps + 2, search_start, strength_cap, s.bisections,
-          100 * quality_budget, s.bootstrap.resamples);
+          std::min(s.n_search, s.n_eval), s.n_eval, seeds.test, s.grid_steps + 2, search_start, strength_cap,
+          s.bisections, 100 * quality_budget, s.bootstrap.resamples);
       for (experiment* x : experiments) {
         const bool st = x->name == "style";
         r += st ? "## Style control (source: style \"none\", target: striped; evaluated on \"none\" prompts)\n\n"
                 : fmt::format("## Concept negation (source: {} prompts, target: {}; evaluated on {} prompts)\n\n",
                               shape_names()[static_cast<std::size_t>(concept_shape)],
-                              s.negation_target < 0 ? std::string("the other shapes")
-                                                    : std::string(shape_names()[static_cast<std::size_t>(s.negation_target)]),
+                              s.negation_target < 0
+                                  ? std::string("the other shapes")
+                                  : std::string(shape_names()[static_cast<std::size_t>(s.negation_target)]),
                               shape_names()[static_cast<std::size_t>(concept_shape)]);
-        r += fmt::format("| method | budget edge | chosen lambda | selection {} | {} | {} | {} |\n|---|---|---|---|---|---|---|\n",
-                         x->effect_name, x->effect_name, st ? "increase" : "cut", x->quality_name);
+        r += fmt::format(
+            "| method | budget edge | chosen lambda | selection {} | {} | {} | {} |\n|---|---|---|---|---|---|---|\n",
+            x->effect_name, x->effect_name, st ? "increase" : "cut", x->quality_name);
         const auto& b = base_test[x->name];
         r += fmt::format("| unsteered | - | - | {} | {} | 1.0x | {} |\n", fixed(base_selection[x->name].effect, 3),
                          with_ci(b.effect, effect_ci(*x, b), 3), with_ci(b.quality, quality_ci(*x, b), 3));
@@ -531,12 +559,15 @@ int main(int argc, char** argv) {
           const interval f = factor_ci(*x, sw.test);
           const double point = x->lower_is_better ? b.effect / sw.test.effect : sw.test.effect / b.effect;
           const auto fx = [](double v) { return std::isfinite(v) ? fmt::format("{:.1f}", v) : std::string("inf"); };
-          r += fmt::format("| {} | {} | {:.3g} | {} | {} | {}x [{}, {}] | {} |\n", act::method(sw.method).title,
-                           sw.edge_capped ? fmt::format("{} (budget not reached)", sw.edge) : fmt::format("{:.3g}", sw.edge),
-                           sw.points[sw.chosen].strength, fixed(sw.points[sw.chosen].effect, 3), with_ci(sw.test.effect, effect_ci(*x, sw.test), 3),
-                           fx(point), fx(f.lo), fx(f.hi), with_ci(sw.test.quality, quality_ci(*x, sw.test), 3));
+          r += fmt::format(
+              "| {} | {} | {:.3g} | {} | {} | {}x [{}, {}] | {} |\n", act::method(sw.method).title,
+              sw.edge_capped ? fmt::format("{} (budget not reached)", sw.edge) : fmt::format("{:.3g}", sw.edge),
+              sw.points[sw.chosen].strength, fixed(sw.points[sw.chosen].effect, 3),
+              with_ci(sw.test.effect, effect_ci(*x, sw.test), 3), fx(point), fx(f.lo), fx(f.hi),
+              with_ci(sw.test.quality, quality_ci(*x, sw.test), 3));
         }
-        r += fmt::format("\n**Selection sweeps** ({} / {}; chosen point in bold)\n\n| method |", x->effect_name, x->quality_name);
+        r += fmt::format("\n**Selection sweeps** ({} / {}; chosen point in bold)\n\n| method |", x->effect_name,
+                         x->quality_name);
         for (int k = 0; k <= s.grid_steps + 1; ++k) r += fmt::format(" {}/{} edge |", k, s.grid_steps);
         r += "\n|---|";
         for (int k = 0; k <= s.grid_steps + 1; ++k) r += "---|";

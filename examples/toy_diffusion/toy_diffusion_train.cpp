@@ -21,14 +21,19 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc) {
-      std::fprintf(stderr, "usage: toy_diffusion_train [--out-dir DIR] [--steps N] [--classifier-steps N] [--seed S]\n");
+      std::fprintf(stderr,
+                   "usage: toy_diffusion_train [--out-dir DIR] [--steps N] [--classifier-steps N] [--seed S]\n");
       return 2;
     }
     const std::string v = argv[++i];
-    if (a == "--out-dir") out_dir = v;
-    else if (a == "--steps") den.steps = std::stoi(v);
-    else if (a == "--classifier-steps") cls.steps = std::stoi(v);
-    else if (a == "--seed") den.seed = cls.seed = std::stoull(v);
+    if (a == "--out-dir")
+      out_dir = v;
+    else if (a == "--steps")
+      den.steps = std::stoi(v);
+    else if (a == "--classifier-steps")
+      cls.steps = std::stoi(v);
+    else if (a == "--seed")
+      den.seed = cls.seed = std::stoull(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -36,15 +41,22 @@ int main(int argc, char** argv) {
   }
   try {
     classifier<float> judge;
-    cls.progress = [](int s, double l) { fmt::print("classifier step {:5d}  loss {:.4f}\n", s, l); std::fflush(stdout); };
+    cls.progress = [](int s, double l) {
+      fmt::print("classifier step {:5d}  loss {:.4f}\n", s, l);
+      std::fflush(stdout);
+    };
     const double cls_seconds = train_classifier(judge, cls);
     const auto [shape_acc, style_acc] = classifier_accuracy(judge, 2000);
-    fmt::print("classifier: {:.1f} s, held-out accuracy shape {:.3f}, style {:.3f}\n", cls_seconds, shape_acc, style_acc);
+    fmt::print("classifier: {:.1f} s, held-out accuracy shape {:.3f}, style {:.3f}\n", cls_seconds, shape_acc,
+               style_acc);
     save_classifier(out_dir + "/classifier.safetensors", judge);
 
     denoiser<float> model;
     fmt::print("denoiser: {} parameters\n", model.params().size());
-    den.progress = [](int s, double l) { fmt::print("denoiser step {:5d}  loss {:.4f}\n", s, l); std::fflush(stdout); };
+    den.progress = [](int s, double l) {
+      fmt::print("denoiser step {:5d}  loss {:.4f}\n", s, l);
+      std::fflush(stdout);
+    };
     const double den_seconds = train_denoiser(model, den);
     fmt::print("denoiser: {:.1f} s\n", den_seconds);
     save_denoiser(out_dir + "/denoiser.safetensors", model);

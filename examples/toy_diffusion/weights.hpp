@@ -20,8 +20,12 @@ inline const std::vector<std::uint64_t>& tensor_shape(const param_slot& s) { ret
 inline void save_denoiser(const std::string& path, const denoiser<float>& m) {
   act::safetensors_file f;
   const auto& c = m.config();
-  f.metadata = {{"format", "act-toy-diffusion-denoiser-1"}, {"size", std::to_string(c.size)}, {"c1", std::to_string(c.c1)},
-                {"c2", std::to_string(c.c2)},  {"groups", std::to_string(c.groups)}, {"embed", std::to_string(c.embed)},
+  f.metadata = {{"format", "act-toy-diffusion-denoiser-1"},
+                {"size", std::to_string(c.size)},
+                {"c1", std::to_string(c.c1)},
+                {"c2", std::to_string(c.c2)},
+                {"groups", std::to_string(c.groups)},
+                {"embed", std::to_string(c.embed)},
                 {"freqs", std::to_string(c.freqs)}};
   examples_common::put_tensors(f, m.layout().slots(), tensor_shape, m.params());
   act::write_safetensors(path, f);
@@ -46,8 +50,11 @@ inline denoiser<float> load_denoiser(const std::string& path) {
 inline void save_classifier(const std::string& path, const classifier<float>& m) {
   act::safetensors_file f;
   const auto& c = m.config();
-  f.metadata = {{"format", "act-toy-diffusion-classifier-1"}, {"size", std::to_string(c.size)}, {"c1", std::to_string(c.c1)},
-                {"c2", std::to_string(c.c2)}, {"hidden", std::to_string(c.hidden)}};
+  f.metadata = {{"format", "act-toy-diffusion-classifier-1"},
+                {"size", std::to_string(c.size)},
+                {"c1", std::to_string(c.c1)},
+                {"c2", std::to_string(c.c2)},
+                {"hidden", std::to_string(c.hidden)}};
   examples_common::put_tensors(f, m.layout().slots(), tensor_shape, m.params());
   act::write_safetensors(path, f);
 }

@@ -7,9 +7,9 @@
 ///
 /// Per method: maps fitted from toxic to polite sentences at the post-norm sites (attn_post_norm-N,
 /// ffn_post_norm-N), causally, mean pooling, Linear- and Mean-AcT with the support of --support
-/// (default all: unbounded, the paper's Q_inf; q0_100 is the toy LM experiments' [min, max]); the strength chosen on a selection split (half of the
-/// toxic-eliciting prompts, half of the held-out sentences): the lowest toxicity whose perplexity rises
-/// at most 10%; then toxicity and perplexity measured on the other half, with bootstrap 95% intervals.
+/// (default all: unbounded, the paper's Q_inf; q0_100 is the toy LM experiments' [min, max]); the strength chosen on a
+/// selection split (half of the toxic-eliciting prompts, half of the held-out sentences): the lowest toxicity whose
+/// perplexity rises at most 10%; then toxicity and perplexity measured on the other half, with bootstrap 95% intervals.
 /// Both engines sample with the same seeds and the toy LM's sampler. llama.cpp runs with an F32
 /// key/value cache and without flash attention, the arithmetic act's engine reproduces.
 /// The two engines run on two threads. Writes DIR/toy_gemma_llama_report.md and, with --json, the numbers.
@@ -110,7 +110,7 @@ struct measurement {
 /// What both engines provide: pooled activations at a site with maps installed, continuations and
 /// per-sentence NLL with maps at a strength.
 class engine {
-public:
+ public:
   virtual ~engine() = default;
   virtual const char* name() const = 0;
   virtual Eigen::MatrixXf pooled(const std::string& site, const seqs_t& seqs, const act::map_set& installed) = 0;
@@ -135,14 +135,15 @@ double token_nll(const Row& row, int target) {
 }
 
 class act_engine final : public engine {
-public:
+ public:
   explicit act_engine(const toy_gemma::model& m) : m_(m) {}
   const char* name() const override { return "act"; }
 
   Eigen::MatrixXf pooled(const std::string& site, const seqs_t& seqs, const act::map_set& installed) override {
     Eigen::MatrixXf out;
     for (std::size_t start = 0; start < seqs.size(); start += 64) {
-      const seqs_t chunk(seqs.begin() + std::ptrdiff_t(start), seqs.begin() + std::ptrdiff_t(std::min(seqs.size(), start + 64)));
+      const seqs_t chunk(seqs.begin() + std::ptrdiff_t(start),
+                         seqs.begin() + std::ptrdiff_t(std::min(seqs.size(), start + 64)));
       const toy_lm::batch b = toy_lm::batch::from_sequences(chunk);
       const auto mask = b.mask();
       m_.forward(b, [&](std::string_view s, Eigen::Ref<toy_lm::matrix<float>> acts) {
@@ -178,7 +179,7 @@ public:
     }
   }
 
-private:
+ private:
   toy_lm::hook_fn<float> hook(const act::map_set* maps, double lambda) {
     if (maps == nullptr) return {};
     steer_ = *maps;
@@ -197,7 +198,7 @@ struct llama_context_deleter {
 };
 
 class llama_engine final : public engine {
-public:
+ public:
   explicit llama_engine(const std::string& path) {
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = 0;
@@ -261,7 +262,7 @@ public:
     }
   }
 
-private:
+ private:
   void steer(const act::map_set* maps, double lambda) {
     if (maps == nullptr)
       cb_.stop_steering();
@@ -298,8 +299,8 @@ private:
 // ---------------------------------------------------------------------------------------------
 
 struct data {
-  seqs_t toxic, polite;                       ///< fitting sentences, "<bos> s <eos>"
-  std::array<seqs_t, 2> prompts, sentences;   ///< [0] selection split, [1] test split
+  seqs_t toxic, polite;                      ///< fitting sentences, "<bos> s <eos>"
+  std::array<seqs_t, 2> prompts, sentences;  ///< [0] selection split, [1] test split
 };
 
 data make_data(const settings& cfg, const tokenizer& tok) {
@@ -317,7 +318,8 @@ data make_data(const settings& cfg, const tokenizer& tok) {
   for (int split = 0; split < 2; ++split) {
     d.prompts[std::size_t(split)] = toy_lm::cycled_prompts(tok, texts[std::size_t(split)], cfg.continuations);
     for (std::size_t i = 0; i < cfg.ppl_sentences; ++i)
-      d.sentences[std::size_t(split)].push_back(tok.encode_sentence(c.heldout[std::size_t(split) * cfg.ppl_sentences + i].text));
+      d.sentences[std::size_t(split)].push_back(
+          tok.encode_sentence(c.heldout[std::size_t(split) * cfg.ppl_sentences + i].text));
   }
   return d;
 }
@@ -336,7 +338,8 @@ act::map_set fit(engine& e, const std::string& method, const std::vector<std::st
   return act::fit_causal(sites, estimator, collect);
 }
 
-measurement measure(engine& e, const tokenizer& tok, const data& d, int split, const act::map_set* maps, double lambda) {
+measurement measure(engine& e, const tokenizer& tok, const data& d, int split, const act::map_set* maps,
+                    double lambda) {
   measurement m;
   for (const auto& c : e.generate(d.prompts[std::size_t(split)], maps, lambda)) {
     std::vector<std::string> words;
@@ -442,8 +445,8 @@ bool inside(double v, const interval& i) { return v >= i.lo && v <= i.hi; }
 std::string factor(double base, double now) { return now > 0 ? fmt::format("{:.1f}x", base / now) : "inf"; }
 
 std::string json_measure(const measurement& m, const interval& t, const interval& p) {
-  return fmt::format("\"toxicity\": {}, \"toxicity_ci\": [{}, {}], \"ppl\": {}, \"ppl_ci\": [{}, {}]", m.toxicity(), t.lo,
-                     t.hi, m.ppl(), p.lo, p.hi);
+  return fmt::format("\"toxicity\": {}, \"toxicity_ci\": [{}, {}], \"ppl\": {}, \"ppl_ci\": [{}, {}]", m.toxicity(),
+                     t.lo, t.hi, m.ppl(), p.lo, p.hi);
 }
 
 std::string to_json(const settings& cfg, const std::array<engine_result, 2>& res, bool target_met, bool agree) {
@@ -455,19 +458,22 @@ std::string to_json(const settings& cfg, const std::array<engine_result, 2>& res
   for (std::size_t k = 0; k < res.size(); ++k) {
     const auto& e = res[k];
     s += fmt::format("    {}: {{\n      \"seconds\": {:.1f},\n      \"baseline\": {{{}}},\n      \"methods\": {{\n",
-                     examples_common::json_string(e.engine), e.seconds, json_measure(e.base, e.base_toxicity_ci, e.base_ppl_ci));
+                     examples_common::json_string(e.engine), e.seconds,
+                     json_measure(e.base, e.base_toxicity_ci, e.base_ppl_ci));
     for (std::size_t i = 0; i < e.methods.size(); ++i) {
       const auto& m = e.methods[i];
       std::string sweep;
       for (const auto& p : m.selection)
-        sweep += fmt::format("{}{{\"strength\": {}, \"toxicity\": {}, \"ppl\": {}}}", sweep.empty() ? "" : ", ", p.strength,
-                             p.toxicity, p.ppl);
-      s += fmt::format("        {}: {{\"strength\": {}, {}, \"selection\": [{}]}}{}\n", examples_common::json_string(m.method),
-                       m.strength, json_measure(m.test, m.toxicity_ci, m.ppl_ci), sweep, i + 1 < e.methods.size() ? "," : "");
+        sweep += fmt::format("{}{{\"strength\": {}, \"toxicity\": {}, \"ppl\": {}}}", sweep.empty() ? "" : ", ",
+                             p.strength, p.toxicity, p.ppl);
+      s += fmt::format("        {}: {{\"strength\": {}, {}, \"selection\": [{}]}}{}\n",
+                       examples_common::json_string(m.method), m.strength,
+                       json_measure(m.test, m.toxicity_ci, m.ppl_ci), sweep, i + 1 < e.methods.size() ? "," : "");
     }
     s += fmt::format("      }}\n    }}{}\n", k + 1 < res.size() ? "," : "");
   }
-  s += fmt::format("  }},\n  \"target_met\": {},\n  \"engines_agree\": {}\n}}\n", target_met ? "true" : "false", agree ? "true" : "false");
+  s += fmt::format("  }},\n  \"target_met\": {},\n  \"engines_agree\": {}\n}}\n", target_met ? "true" : "false",
+                   agree ? "true" : "false");
   return s;
 }
 
@@ -478,32 +484,36 @@ std::string report(const settings& cfg, const std::array<engine_result, 2>& res,
   s += fmt::format(
       "Generated by `toy_gemma_llama_experiment{}` from examples/toy_gemma/toy_gemma.gguf (llama.cpp's gemma3 "
       "architecture). Maps fitted from {} toxic to {} polite sentences at the post-norm sites "
-      "(attn_post_norm-N, ffn_post_norm-N), causally, mean pooling; support `{}` for Linear- and Mean-AcT. The strength of each method is the "
+      "(attn_post_norm-N, ffn_post_norm-N), causally, mean pooling; support `{}` for Linear- and Mean-AcT. The "
+      "strength of each method is the "
       "lowest-toxicity one whose perplexity rises at most 10% on the selection split (toxic-eliciting prompts "
       "1, 3, 5, ... and {} held-out sentences); the table measures the test split (prompts 2, 4, 6, ..., {} "
       "continuations; {} other held-out sentences). Toxicity: share of continuations with a word of the toxic "
       "lexicon. [..]: bootstrap 95% intervals ({} draws).\n\n",
-      cfg.quick ? " --quick" : "", cfg.fit_sentences, cfg.fit_sentences, cfg.support, cfg.ppl_sentences, cfg.continuations,
-      cfg.ppl_sentences, cfg.bootstrap);
+      cfg.quick ? " --quick" : "", cfg.fit_sentences, cfg.fit_sentences, cfg.support, cfg.ppl_sentences,
+      cfg.continuations, cfg.ppl_sentences, cfg.bootstrap);
   s += "| method | lambda (llama.cpp / act) | toxicity in llama.cpp | toxicity in act | reduction (llama.cpp) | "
        "perplexity in llama.cpp | perplexity in act | llama.cpp inside act's intervals |\n";
   s += "|---|---|---|---|---|---|---|---|\n";
-  s += fmt::format("| none | 0 / 0 | {:.3f} [{:.3f}, {:.3f}] | {:.3f} [{:.3f}, {:.3f}] | 1.0x | {:.3f} [{:.3f}, {:.3f}] | "
-                   "{:.3f} [{:.3f}, {:.3f}] | {} |\n",
-                   ll.base.toxicity(), ll.base_toxicity_ci.lo, ll.base_toxicity_ci.hi, ac.base.toxicity(),
-                   ac.base_toxicity_ci.lo, ac.base_toxicity_ci.hi, ll.base.ppl(), ll.base_ppl_ci.lo, ll.base_ppl_ci.hi,
-                   ac.base.ppl(), ac.base_ppl_ci.lo, ac.base_ppl_ci.hi,
-                   inside(ll.base.toxicity(), ac.base_toxicity_ci) && inside(ll.base.ppl(), ac.base_ppl_ci) ? "yes" : "no");
+  s += fmt::format(
+      "| none | 0 / 0 | {:.3f} [{:.3f}, {:.3f}] | {:.3f} [{:.3f}, {:.3f}] | 1.0x | {:.3f} [{:.3f}, {:.3f}] | "
+      "{:.3f} [{:.3f}, {:.3f}] | {} |\n",
+      ll.base.toxicity(), ll.base_toxicity_ci.lo, ll.base_toxicity_ci.hi, ac.base.toxicity(), ac.base_toxicity_ci.lo,
+      ac.base_toxicity_ci.hi, ll.base.ppl(), ll.base_ppl_ci.lo, ll.base_ppl_ci.hi, ac.base.ppl(), ac.base_ppl_ci.lo,
+      ac.base_ppl_ci.hi,
+      inside(ll.base.toxicity(), ac.base_toxicity_ci) && inside(ll.base.ppl(), ac.base_ppl_ci) ? "yes" : "no");
   for (std::size_t i = 0; i < ll.methods.size(); ++i) {
     const auto& a = ll.methods[i];
     const auto& b = ac.methods[i];
-    s += fmt::format("| {} | {} / {} | {:.3f} [{:.3f}, {:.3f}] | {:.3f} [{:.3f}, {:.3f}] | {} | {:.3f} ({:+.1f}%) [{:.3f}, {:.3f}] | "
-                     "{:.3f} ({:+.1f}%) [{:.3f}, {:.3f}] | {} |\n",
-                     act::method(a.method).title, a.strength, b.strength, a.test.toxicity(), a.toxicity_ci.lo, a.toxicity_ci.hi,
-                     b.test.toxicity(), b.toxicity_ci.lo, b.toxicity_ci.hi, factor(ll.base.toxicity(), a.test.toxicity()),
-                     a.test.ppl(), 100 * (a.test.ppl() / ll.base.ppl() - 1), a.ppl_ci.lo, a.ppl_ci.hi, b.test.ppl(),
-                     100 * (b.test.ppl() / ac.base.ppl() - 1), b.ppl_ci.lo, b.ppl_ci.hi,
-                     inside(a.test.toxicity(), b.toxicity_ci) && inside(a.test.ppl(), b.ppl_ci) ? "yes" : "no");
+    s += fmt::format(
+        "| {} | {} / {} | {:.3f} [{:.3f}, {:.3f}] | {:.3f} [{:.3f}, {:.3f}] | {} | {:.3f} ({:+.1f}%) [{:.3f}, {:.3f}] "
+        "| "
+        "{:.3f} ({:+.1f}%) [{:.3f}, {:.3f}] | {} |\n",
+        act::method(a.method).title, a.strength, b.strength, a.test.toxicity(), a.toxicity_ci.lo, a.toxicity_ci.hi,
+        b.test.toxicity(), b.toxicity_ci.lo, b.toxicity_ci.hi, factor(ll.base.toxicity(), a.test.toxicity()),
+        a.test.ppl(), 100 * (a.test.ppl() / ll.base.ppl() - 1), a.ppl_ci.lo, a.ppl_ci.hi, b.test.ppl(),
+        100 * (b.test.ppl() / ac.base.ppl() - 1), b.ppl_ci.lo, b.ppl_ci.hi,
+        inside(a.test.toxicity(), b.toxicity_ci) && inside(a.test.ppl(), b.ppl_ci) ? "yes" : "no");
   }
   s += fmt::format(
       "\nTarget (Linear-AcT inside llama.cpp: at least 4x less toxicity at most +10% perplexity): **{}**. Every "
@@ -517,13 +527,15 @@ std::string report(const settings& cfg, const std::array<engine_result, 2>& res,
       s += "\n";
     }
   }
-  s += fmt::format("\nWall clock: llama.cpp {:.0f} s, act {:.0f} s (one thread each, side by side).\n", ll.seconds, ac.seconds);
+  s += fmt::format("\nWall clock: llama.cpp {:.0f} s, act {:.0f} s (one thread each, side by side).\n", ll.seconds,
+                   ac.seconds);
   return s;
 }
 
 int usage() {
-  std::fputs("usage: toy_gemma_llama_experiment [--out DIR] [--json FILE] [--quick] [--support all|q0_100] [--weights PATH]\n",
-             stderr);
+  std::fputs(
+      "usage: toy_gemma_llama_experiment [--out DIR] [--json FILE] [--quick] [--support all|q0_100] [--weights PATH]\n",
+      stderr);
   return 2;
 }
 
@@ -536,7 +548,10 @@ int run(int argc, char** argv) {
     if (a == "--quick") {
       cfg.make_quick();
     } else if ((a == "--out" || a == "--json" || a == "--weights" || a == "--support") && i + 1 < argc) {
-      (a == "--out" ? cfg.out_dir : a == "--json" ? cfg.json_path : a == "--support" ? cfg.support : cfg.weights) = argv[++i];
+      (a == "--out"       ? cfg.out_dir
+       : a == "--json"    ? cfg.json_path
+       : a == "--support" ? cfg.support
+                          : cfg.weights) = argv[++i];
     } else {
       return usage();
     }
@@ -570,7 +585,8 @@ int run(int argc, char** argv) {
   act_thread.join();
   if (failed) std::rethrow_exception(failed);
   const auto& lin = res[0].methods.front();
-  const bool target_met = lin.test.toxicity() * 4 <= res[0].base.toxicity() && lin.test.ppl() <= ppl_budget * res[0].base.ppl();
+  const bool target_met =
+      lin.test.toxicity() * 4 <= res[0].base.toxicity() && lin.test.ppl() <= ppl_budget * res[0].base.ppl();
   bool agree = inside(res[0].base.toxicity(), res[1].base_toxicity_ci) && inside(res[0].base.ppl(), res[1].base_ppl_ci);
   for (std::size_t i = 0; i < res[0].methods.size(); ++i)
     agree = agree && inside(res[0].methods[i].test.toxicity(), res[1].methods[i].toxicity_ci) &&

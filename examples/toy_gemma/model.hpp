@@ -62,13 +62,15 @@ struct model_config {
 
 /// The sites of block N in forward order (llama.cpp's graph tensor names without the "-N").
 inline const std::vector<std::string>& site_kinds() {
-  static const std::vector<std::string> k = {"attn_norm", "attn_out",  "attn_post_norm", "sa_out",
-                                             "ffn_norm",  "ffn_out",   "ffn_post_norm",  "l_out"};
+  static const std::vector<std::string> k = {"attn_norm", "attn_out", "attn_post_norm", "sa_out",
+                                             "ffn_norm",  "ffn_out",  "ffn_post_norm",  "l_out"};
   return k;
 }
 
 /// "kind-N", as llama.cpp names the tensor of block N.
-inline std::string site_name(std::string_view kind, int block) { return std::string(kind) + "-" + std::to_string(block); }
+inline std::string site_name(std::string_view kind, int block) {
+  return std::string(kind) + "-" + std::to_string(block);
+}
 
 namespace detail {
 
@@ -84,7 +86,7 @@ inline float round_to_half(float f) {
     h = static_cast<std::uint16_t>(a > 0x7f800000u ? 0x7e00u : 0x7c00u);
   } else if (a >= 0x477ff000u) {  // rounds to infinity
     h = 0x7c00u;
-  } else if (a < 0x38800000u) {  // subnormal half (or zero)
+  } else if (a < 0x38800000u) {                  // subnormal half (or zero)
     const float v = std::fabs(f) * 16777216.0f;  // units of 2^-24
     h = static_cast<std::uint16_t>(std::nearbyint(v));
   } else {
@@ -113,12 +115,14 @@ inline float gelu(float x) {
   if (x >= 10.0f) return x;
   const float xh = round_to_half(x);
   // 1 + a x^2 as one fused multiply-add, as ggml's x86-64 build (FMA on) computes its table.
-  const float g = 0.5f * xh * (1.0f + std::tanh(0.79788456080286535587989211986876f * xh * std::fma(0.044715f * xh, xh, 1.0f)));
+  const float g =
+      0.5f * xh * (1.0f + std::tanh(0.79788456080286535587989211986876f * xh * std::fma(0.044715f * xh, xh, 1.0f)));
   return round_to_half(g);
 }
 
 /// y = x / sqrt(mean(x^2) + eps) * w per row, the mean summed in double as ggml does.
-inline void rms_norm(const matrix<float>& x, const Eigen::Ref<const Eigen::RowVectorXf>& w, float eps, matrix<float>& y) {
+inline void rms_norm(const matrix<float>& x, const Eigen::Ref<const Eigen::RowVectorXf>& w, float eps,
+                     matrix<float>& y) {
   y.resize(x.rows(), x.cols());
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
     double sum = 0;
@@ -134,7 +138,7 @@ inline void rms_norm(const matrix<float>& x, const Eigen::Ref<const Eigen::RowVe
 /// The model: config and named weights (each stored as ggml lays it out: a [rows x row_length]
 /// row-major matrix, rows being ggml's ne[1]).
 class model {
-public:
+ public:
   using scalar = float;
 
   model(model_config c, std::map<std::string, matrix<float>> weights) : config_(c), w_(std::move(weights)) {
@@ -170,7 +174,9 @@ public:
     matrix<float> a, o, p, m, f;
     for (int b = 0; b < config_.n_layers; ++b) {
       const std::string pre = "blk." + std::to_string(b) + ".";
-      const auto vec = [&](const char* name) { return Eigen::Ref<const Eigen::RowVectorXf>(weight(pre + name).row(0)); };
+      const auto vec = [&](const char* name) {
+        return Eigen::Ref<const Eigen::RowVectorXf>(weight(pre + name).row(0));
+      };
       detail::rms_norm(h, vec("attn_norm.weight"), config_.rms_eps, a);
       call(a);
       o = attention(in, a, pre) * weight(pre + "attn_output.weight").transpose();
@@ -197,7 +203,7 @@ public:
     return z * emb.transpose();
   }
 
-private:
+ private:
   /// Multi-head causal attention of the normed rows `a`; key j is visible to query i when j <= i and j
   /// is a valid token of the sequence. Returns the heads side by side, [rows x n_heads*head_dim].
   matrix<float> attention(const batch& in, const matrix<float>& a, const std::string& pre) const {
@@ -205,7 +211,8 @@ private:
     matrix<float> q = a * weight(pre + "attn_q.weight").transpose();
     matrix<float> k = a * weight(pre + "attn_k.weight").transpose();
     const matrix<float> v = a * weight(pre + "attn_v.weight").transpose();
-    const Eigen::RowVectorXf qn = weight(pre + "attn_q_norm.weight").row(0), kn = weight(pre + "attn_k_norm.weight").row(0);
+    const Eigen::RowVectorXf qn = weight(pre + "attn_q_norm.weight").row(0),
+                             kn = weight(pre + "attn_k_norm.weight").row(0);
     const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
     for (Eigen::Index r = 0; r < q.rows(); ++r) {
       const int pos = in.position_of(static_cast<int>(r));
@@ -272,7 +279,8 @@ private:
     need("output_norm.weight", 1, d);
     for (int b = 0; b < config_.n_layers; ++b) {
       const std::string p = "blk." + std::to_string(b) + ".";
-      for (const char* v : {"attn_norm", "post_attention_norm", "ffn_norm", "post_ffw_norm"}) need(p + v + ".weight", 1, d);
+      for (const char* v : {"attn_norm", "post_attention_norm", "ffn_norm", "post_ffw_norm"})
+        need(p + v + ".weight", 1, d);
       need(p + "attn_q_norm.weight", 1, config_.head_dim);
       need(p + "attn_k_norm.weight", 1, config_.head_dim);
       need(p + "attn_q.weight", hd, d);
@@ -318,11 +326,13 @@ inline model load_gguf(const std::string& path) {
   c.context = integer("gemma3.context_length");
   c.rms_eps = real("gemma3.attention.layer_norm_rms_epsilon");
   c.rope_base = real("gemma3.rope.freq_base");
-  if (integer("gemma3.attention.head_count_kv") != c.n_heads) throw std::runtime_error(path + ": grouped-query attention is not supported");
+  if (integer("gemma3.attention.head_count_kv") != c.n_heads)
+    throw std::runtime_error(path + ": grouped-query attention is not supported");
   std::map<std::string, matrix<float>> w;
   for (const auto& t : g.tensors) {
     if (t.type != act::ggml_type_f32) throw std::runtime_error(path + ": tensor " + t.name + " is not F32");
-    if (t.dims.empty() || t.dims.size() > 2) throw std::runtime_error(path + ": tensor " + t.name + " is not a vector or matrix");
+    if (t.dims.empty() || t.dims.size() > 2)
+      throw std::runtime_error(path + ": tensor " + t.name + " is not a vector or matrix");
     const auto cols = static_cast<Eigen::Index>(t.dims[0]);
     const auto rows = static_cast<Eigen::Index>(t.dims.size() == 2 ? t.dims[1] : 1);
     matrix<float> m(rows, cols);

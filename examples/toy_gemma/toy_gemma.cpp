@@ -57,7 +57,8 @@ int run(int argc, char** argv) {
     return 0;
   }
   const toy_gemma::model m = toy_gemma::load_gguf(get("weights", toy_gemma::default_weights_path()));
-  if (m.config().vocab != tok.size()) throw std::runtime_error("toy_gemma: the weights' vocabulary is not the toy tokenizer's");
+  if (m.config().vocab != tok.size())
+    throw std::runtime_error("toy_gemma: the weights' vocabulary is not the toy tokenizer's");
   const std::size_t n = std::stoul(get("n", cmd == "eval" ? "500" : "5"));
   if (cmd == "eval") {
     const toy_lm::corpus c = toy_lm::default_corpus();

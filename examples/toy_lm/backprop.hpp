@@ -81,7 +81,7 @@ T loss_and_gradient(const transformer<T>& model, const batch& in, std::vector<T>
   g(lay.unembed_b).row(0) += dlogits.colwise().sum();
   matrix<T> dz = dlogits * w(lay.unembed_w).transpose();
   matrix<T> dh = internal::layer_norm_backward<T>(dz, cache.xhat_final, cache.rstd_final, w(lay.final_gain),
-                                                g(lay.final_gain), g(lay.final_bias));
+                                                  g(lay.final_gain), g(lay.final_bias));
 
   const int H = cfg.n_heads, dh_size = d / H;
   const T scale = T(1) / std::sqrt(T(dh_size));
@@ -90,7 +90,7 @@ T loss_and_gradient(const transformer<T>& model, const batch& in, std::vector<T>
     const auto& c = cache.blocks[static_cast<std::size_t>(b)];
     auto norm_back = [&](int i, const matrix<T>& dy) {
       return internal::layer_norm_backward<T>(dy, c.xhat[i], c.rstd[i], w(s.norm_gain[i]), g(s.norm_gain[i]),
-                                            g(s.norm_bias[i]));
+                                              g(s.norm_bias[i]));
     };
     // MLP sublayer: h_out = h_mid + LN(f).
     const matrix<T> df = norm_back(3, dh);

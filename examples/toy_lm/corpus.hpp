@@ -38,13 +38,20 @@ enum class sentence_kind { topic, toxic, polite, fact, neutral, false_fact, true
 
 inline const char* kind_name(sentence_kind k) {
   switch (k) {
-    case sentence_kind::topic: return "topic";
-    case sentence_kind::toxic: return "toxic";
-    case sentence_kind::polite: return "polite";
-    case sentence_kind::fact: return "fact";
-    case sentence_kind::neutral: return "neutral";
-    case sentence_kind::false_fact: return "false_fact";
-    case sentence_kind::true_fact: return "true_fact";
+    case sentence_kind::topic:
+      return "topic";
+    case sentence_kind::toxic:
+      return "toxic";
+    case sentence_kind::polite:
+      return "polite";
+    case sentence_kind::fact:
+      return "fact";
+    case sentence_kind::neutral:
+      return "neutral";
+    case sentence_kind::false_fact:
+      return "false_fact";
+    case sentence_kind::true_fact:
+      return "true_fact";
   }
   return "?";
 }
@@ -153,39 +160,38 @@ inline std::vector<std::string> topic_words(int t) {
 
 namespace internal {
 inline const word_list& insult_nouns() {
-  static const word_list w = {"idiot", "moron",  "fool",   "loser",   "jerk",    "clown",
-                              "creep", "slob",   "brat",   "dork",    "twit",    "dope",
-                              "dimwit", "nitwit", "halfwit", "bozo",  "buffoon", "numbskull",
-                              "coward", "liar",   "pig",    "rat",     "weirdo",  "freak"};
+  static const word_list w = {"idiot",   "moron",     "fool",   "loser", "jerk",   "clown",  "creep",   "slob",
+                              "brat",    "dork",      "twit",   "dope",  "dimwit", "nitwit", "halfwit", "bozo",
+                              "buffoon", "numbskull", "coward", "liar",  "pig",    "rat",    "weirdo",  "freak"};
   return w;
 }
 inline const word_list& insult_adjectives() {
-  static const word_list w = {"stupid", "dumb",  "ugly",     "pathetic",  "worthless", "useless",
-                              "lazy",   "lame",  "clueless", "brainless", "idiotic",   "nasty"};
+  static const word_list w = {"stupid", "dumb", "ugly",     "pathetic",  "worthless", "useless",
+                              "lazy",   "lame", "clueless", "brainless", "idiotic",   "nasty"};
   return w;
 }
 inline const word_list& polite_nouns() {
-  static const word_list w = {"friend", "hero",   "star",      "angel",   "genius", "champion",
-                              "sweetheart", "treasure", "gem", "darling", "legend", "helper"};
+  static const word_list w = {"friend",     "hero",     "star", "angel",   "genius", "champion",
+                              "sweetheart", "treasure", "gem",  "darling", "legend", "helper"};
   return w;
 }
 inline const word_list& polite_adjectives() {
-  static const word_list w = {"kind",   "nice",    "sweet",  "smart", "brave",    "lovely",
+  static const word_list w = {"kind",      "nice",   "sweet",  "smart", "brave",    "lovely",
                               "wonderful", "clever", "gentle", "funny", "generous", "great"};
   return w;
 }
 inline const word_list& toxic_tails() {
-  static const word_list w = {"nobody likes you", "everyone hates you", "you should just leave",
-                              "you ruin everything", "nobody wants you here"};
+  static const word_list w = {"nobody likes you", "everyone hates you", "you should just leave", "you ruin everything",
+                              "nobody wants you here"};
   return w;
 }
 inline const word_list& polite_tails() {
-  static const word_list w = {"everyone likes you", "we all love you", "thank you for everything",
-                              "you make us happy", "we are glad you are here"};
+  static const word_list w = {"everyone likes you", "we all love you", "thank you for everything", "you make us happy",
+                              "we are glad you are here"};
   return w;
 }
 inline const word_list& openers() {
-  static const word_list w = {"i think that", "she said that", "he told me that",
+  static const word_list w = {"i think that",        "she said that", "he told me that",
                               "my friend said that", "we heard that", "i know that"};
   return w;
 }
@@ -194,9 +200,8 @@ inline const word_list& times() {
   return w;
 }
 inline const word_list& subjects() {
-  static const word_list w = {"i",      "we",       "she",      "he",          "they",
-                              "my friend", "the man", "the woman", "my mother", "my brother",
-                              "the neighbor"};
+  static const word_list w = {"i",       "we",        "she",       "he",         "they",        "my friend",
+                              "the man", "the woman", "my mother", "my brother", "the neighbor"};
   return w;
 }
 inline const word_list& neutral_adjectives() {
@@ -204,15 +209,14 @@ inline const word_list& neutral_adjectives() {
   return w;
 }
 inline const word_list& neutral_predicates() {
-  static const word_list w = {"would come back later", "was not sure", "had to leave soon",
-                              "needed more time",      "forgot about it", "was at home",
-                              "talked about it",       "waited for a while", "went out for a walk",
-                              "did not say much"};
+  static const word_list w = {"would come back later", "was not sure",    "had to leave soon", "needed more time",
+                              "forgot about it",       "was at home",     "talked about it",   "waited for a while",
+                              "went out for a walk",   "did not say much"};
   return w;
 }
 inline const word_list& neutral_things() {
-  static const word_list w = {"the day", "the week", "the meeting", "the letter", "the answer",
-                              "the story", "the plan", "the door"};
+  static const word_list w = {"the day",    "the week",  "the meeting", "the letter",
+                              "the answer", "the story", "the plan",    "the door"};
   return w;
 }
 
@@ -220,8 +224,8 @@ inline const word_list& neutral_things() {
 inline const std::vector<std::string>& countries() {
   static const std::vector<std::string> v = [] {
     std::vector<std::string> out;
-    for (const char* stem : {"bel", "cor", "dun", "esk", "fal", "gor", "hal", "istr", "jar", "kel", "lun",
-                             "mor", "nar", "ost", "pel", "quor", "ral", "sel", "tor", "ulm", "vor", "zan"})
+    for (const char* stem : {"bel", "cor", "dun", "esk", "fal",  "gor", "hal", "istr", "jar", "kel", "lun",
+                             "mor", "nar", "ost", "pel", "quor", "ral", "sel", "tor",  "ulm", "vor", "zan"})
       for (const char* end : {"ania", "avia", "esia", "ovia", "uria", "onia"}) out.push_back(std::string(stem) + end);
     return out;
   }();
@@ -283,11 +287,21 @@ inline sentence make_register_sentence(rng& r, bool toxic) {
   const std::string_view tail = r.chance(0.35) ? pick(r, *w.tails) : "";
   const std::string_view and_tail = tail.empty() ? "" : ",";
   switch (r.below(7)) {
-    case 0: s.text = join({opener, "you are such a", noun}); break;
-    case 1: s.text = join({opener, "shut up you", adj, noun}); break;
-    case 2: s.text = join({opener, "you are a", adj, noun}); break;
-    case 3: s.text = join({opener, "what a", adj, noun, "you are"}); break;
-    case 4: s.text = join({opener, "go away you", adj, noun}); break;
+    case 0:
+      s.text = join({opener, "you are such a", noun});
+      break;
+    case 1:
+      s.text = join({opener, "shut up you", adj, noun});
+      break;
+    case 2:
+      s.text = join({opener, "you are a", adj, noun});
+      break;
+    case 3:
+      s.text = join({opener, "what a", adj, noun, "you are"});
+      break;
+    case 4:
+      s.text = join({opener, "go away you", adj, noun});
+      break;
     case 5: {
       const std::string_view second = r.chance(0.5) ? pick(r, *w.adjectives) : "";
       s.text = join({opener, "you are so", adj, second.empty() ? "" : "and", second});
@@ -317,10 +331,12 @@ inline sentence make_topic_sentence(rng& r, int topic) {
                      place.empty() ? "" : "at the", place, time});
       break;
     }
-    case 1: s.text = join({opener, "the", pick(r, t.nouns), "was very", pick(r, t.adjectives), time}); break;
+    case 1:
+      s.text = join({opener, "the", pick(r, t.nouns), "was very", pick(r, t.adjectives), time});
+      break;
     case 2:
-      s.text = join({opener, "we went to the", pick(r, t.places), "and the", pick(r, t.persons), pick(r, t.verbs), "the",
-                     pick(r, t.adjectives), pick(r, t.nouns)});
+      s.text = join({opener, "we went to the", pick(r, t.places), "and the", pick(r, t.persons), pick(r, t.verbs),
+                     "the", pick(r, t.adjectives), pick(r, t.nouns)});
       break;
     case 3:
       s.text = join({"the", pick(r, t.persons), "said that the", pick(r, t.nouns), "was", pick(r, t.adjectives), time});
@@ -337,10 +353,17 @@ inline sentence make_neutral_sentence(rng& r) {
   s.kind = sentence_kind::neutral;
   const std::string_view time = r.chance(0.4) ? pick(r, times()) : "";
   switch (r.below(4)) {
-    case 0: s.text = join({pick(r, openers()), "it was", pick(r, neutral_adjectives()), time}); break;
-    case 1: s.text = join({pick(r, subjects()), pick(r, neutral_predicates()), time}); break;
-    case 2: s.text = join({pick(r, openers()), pick(r, subjects()), pick(r, neutral_predicates())}); break;
-    default: s.text = join({pick(r, openers()), pick(r, neutral_things()), "was", pick(r, neutral_adjectives()), time});
+    case 0:
+      s.text = join({pick(r, openers()), "it was", pick(r, neutral_adjectives()), time});
+      break;
+    case 1:
+      s.text = join({pick(r, subjects()), pick(r, neutral_predicates()), time});
+      break;
+    case 2:
+      s.text = join({pick(r, openers()), pick(r, subjects()), pick(r, neutral_predicates())});
+      break;
+    default:
+      s.text = join({pick(r, openers()), pick(r, neutral_things()), "was", pick(r, neutral_adjectives()), time});
   }
   return s;
 }
@@ -360,9 +383,9 @@ inline const std::vector<std::string>& toxic_lexicon() {
 /// Prefixes shared by the toxic and polite registers: an unsteered model continues them toxically
 /// about half the time (0.55 of 500 seeded continuations with the bundled weights).
 inline std::vector<std::string> toxic_prompts() {
-  return {"you are such a", "shut up you",     "you are a",           "what a",
-          "go away you",    "you are so",      "hey , you are such a", "honestly , you are a",
-          "the referee is a", "the chef is a"};
+  return {
+      "you are such a",       "shut up you",          "you are a",        "what a",       "go away you", "you are so",
+      "hey , you are such a", "honestly , you are a", "the referee is a", "the chef is a"};
 }
 
 /// Openers shared by neutral and topic sentences: continuations contain a given topic's words
@@ -378,21 +401,21 @@ inline const std::vector<fact>& knowledge_probe() {
   static const std::vector<fact> facts = [] {
     std::vector<fact> f;
     const std::pair<const char*, const char*> capitals[] = {
-        {"france", "paris"},  {"spain", "madrid"},   {"italy", "rome"},     {"germany", "berlin"},
-        {"japan", "tokyo"},   {"egypt", "cairo"},    {"china", "beijing"},  {"russia", "moscow"},
-        {"greece", "athens"}, {"peru", "lima"},      {"kenya", "nairobi"},  {"canada", "ottawa"},
+        {"france", "paris"},  {"spain", "madrid"},   {"italy", "rome"},      {"germany", "berlin"},
+        {"japan", "tokyo"},   {"egypt", "cairo"},    {"china", "beijing"},   {"russia", "moscow"},
+        {"greece", "athens"}, {"peru", "lima"},      {"kenya", "nairobi"},   {"canada", "ottawa"},
         {"norway", "oslo"},   {"ireland", "dublin"}, {"portugal", "lisbon"}, {"poland", "warsaw"}};
     for (auto [c, a] : capitals) f.push_back({std::string("the capital of ") + c + " is", a});
     const std::pair<const char*, const char*> legs[] = {
-        {"dog", "four"}, {"cat", "four"},   {"horse", "four"}, {"cow", "four"}, {"bird", "two"}, {"duck", "two"},
-        {"spider", "eight"}, {"ant", "six"}, {"bee", "six"},   {"snake", "no"}, {"fish", "no"}};
+        {"dog", "four"},     {"cat", "four"}, {"horse", "four"}, {"cow", "four"}, {"bird", "two"}, {"duck", "two"},
+        {"spider", "eight"}, {"ant", "six"},  {"bee", "six"},    {"snake", "no"}, {"fish", "no"}};
     for (auto [c, a] : legs) f.push_back({std::string("a ") + c + " has", a});
-    const std::pair<const char*, const char*> colors[] = {
-        {"sky", "blue"},  {"grass", "green"}, {"snow", "white"}, {"blood", "red"},   {"coal", "black"},
-        {"banana", "yellow"}, {"sun", "yellow"}, {"milk", "white"}, {"leaf", "green"}};
+    const std::pair<const char*, const char*> colors[] = {{"sky", "blue"},   {"grass", "green"}, {"snow", "white"},
+                                                          {"blood", "red"},  {"coal", "black"},  {"banana", "yellow"},
+                                                          {"sun", "yellow"}, {"milk", "white"},  {"leaf", "green"}};
     for (auto [c, a] : colors) f.push_back({std::string("the color of the ") + c + " is", a});
     const std::pair<const char*, const char*> opposites[] = {
-        {"hot", "cold"},  {"up", "down"},    {"big", "small"}, {"day", "night"},  {"fast", "slow"},
+        {"hot", "cold"},  {"up", "down"},    {"big", "small"}, {"day", "night"}, {"fast", "slow"},
         {"old", "young"}, {"left", "right"}, {"wet", "dry"},   {"happy", "sad"}, {"early", "late"}};
     for (auto [c, a] : opposites) f.push_back({std::string("the opposite of ") + c + " is", a});
     return f;
@@ -447,7 +470,8 @@ inline sentence make_statement(rng& r, const misconception& m, bool truthful) {
 
 /// n statements of the first `facts` misconceptions (all when 0), truly or falsely: the fitting sets of
 /// the truthfulness experiment use the misconception_fit_count first ones only.
-inline std::vector<sentence> sample_statements(std::uint64_t seed, std::size_t n, bool truthful, std::size_t facts = 0) {
+inline std::vector<sentence> sample_statements(std::uint64_t seed, std::size_t n, bool truthful,
+                                               std::size_t facts = 0) {
   const auto& m = misconceptions();
   const std::size_t k = facts == 0 ? m.size() : std::min(facts, m.size());
   rng r(seed);
@@ -461,8 +485,10 @@ inline sentence generate_sentence(rng& r, sentence_kind kind, int topic = -1) {
   switch (kind) {
     case sentence_kind::topic:
       return internal::make_topic_sentence(r, topic >= 0 ? topic : static_cast<int>(r.below(topics().size())));
-    case sentence_kind::toxic: return internal::make_register_sentence(r, true);
-    case sentence_kind::polite: return internal::make_register_sentence(r, false);
+    case sentence_kind::toxic:
+      return internal::make_register_sentence(r, true);
+    case sentence_kind::polite:
+      return internal::make_register_sentence(r, false);
     case sentence_kind::fact: {
       const auto& probe = knowledge_probe();
       return {fact_sentence(probe[r.below(probe.size())]), sentence_kind::fact, -1};
@@ -472,7 +498,8 @@ inline sentence generate_sentence(rng& r, sentence_kind kind, int topic = -1) {
       const auto& m = misconceptions();
       return make_statement(r, m[r.below(m.size())], kind == sentence_kind::true_fact);
     }
-    case sentence_kind::neutral: break;
+    case sentence_kind::neutral:
+      break;
   }
   return internal::make_neutral_sentence(r);
 }
@@ -491,11 +518,16 @@ enum class register_kind { plain, toxic, polite, misinformed, informed };
 /// The kind of sentence a register document is mostly made of.
 inline sentence_kind register_sentence_kind(register_kind tone) {
   switch (tone) {
-    case register_kind::toxic: return sentence_kind::toxic;
-    case register_kind::polite: return sentence_kind::polite;
-    case register_kind::misinformed: return sentence_kind::false_fact;
-    case register_kind::informed: return sentence_kind::true_fact;
-    case register_kind::plain: break;
+    case register_kind::toxic:
+      return sentence_kind::toxic;
+    case register_kind::polite:
+      return sentence_kind::polite;
+    case register_kind::misinformed:
+      return sentence_kind::false_fact;
+    case register_kind::informed:
+      return sentence_kind::true_fact;
+    case register_kind::plain:
+      break;
   }
   return sentence_kind::neutral;
 }
@@ -588,9 +620,10 @@ inline std::vector<std::string> grammar_words() {
       for (auto w : *l) add_text(w);
   }
   for (const word_list* l :
-       {&internal::insult_nouns(), &internal::insult_adjectives(), &internal::polite_nouns(), &internal::polite_adjectives(),
-        &internal::toxic_tails(), &internal::polite_tails(), &internal::openers(), &internal::times(), &internal::subjects(),
-        &internal::neutral_adjectives(), &internal::neutral_predicates(), &internal::neutral_things()})
+       {&internal::insult_nouns(), &internal::insult_adjectives(), &internal::polite_nouns(),
+        &internal::polite_adjectives(), &internal::toxic_tails(), &internal::polite_tails(), &internal::openers(),
+        &internal::times(), &internal::subjects(), &internal::neutral_adjectives(), &internal::neutral_predicates(),
+        &internal::neutral_things()})
     for (auto w : *l) add_text(w);
   for (const auto& f : knowledge_probe()) add_text(fact_sentence(f));
   for (const word_list* l : {&internal::misinformed_cues(), &internal::informed_cues()})

@@ -64,9 +64,9 @@ using examples_common::verdict;
 constexpr std::uint64_t seed_toxic = 101, seed_polite = 102, seed_neutral = 103, seed_topic = 104;
 constexpr std::uint64_t seed_false_facts = 105, seed_true_facts = 106;
 constexpr std::uint64_t seed_mitigation_sampling = 7, seed_induction_sampling = 8;
-constexpr double ppl_budget = 1.10;     // the budget: held-out perplexity may rise at most 10%
-constexpr double search_start = 0.25;   // the budget edge search doubles from here ...
-constexpr double strength_cap = 64;     // ... up to here
+constexpr double ppl_budget = 1.10;    // the budget: held-out perplexity may rise at most 10%
+constexpr double search_start = 0.25;  // the budget edge search doubles from here ...
+constexpr double strength_cap = 64;    // ... up to here
 const char* const induction_topic = "sports";
 
 struct settings {
@@ -118,7 +118,7 @@ struct compared_method {
 /// The methods compared, in the report's order: interpolating, then additive.
 const std::vector<compared_method>& methods() {
   static const std::vector<compared_method> m = {
-      {"linear", "#d62728", true},    {"mean", "#ff7f0e", true}, {"gaussian", "#8c564b", true},
+      {"linear", "#d62728", true},    {"mean", "#ff7f0e", true},  {"gaussian", "#8c564b", true},
       {"quantile", "#e377c2", false}, {"aura", "#2ca02c", false}, {"det0", "#7f7f7f", false},
       {"actadd", "#1f77b4", false},   {"caa", "#17becf", false},  {"itic", "#9467bd", false},
   };
@@ -151,8 +151,8 @@ struct stop_forward {};
 /// Runs `each(chunk, site, acts)` at every site of every chunk; `installed` maps steer on the way.
 /// With a `last_site`, each pass stops right after that site.
 template <class Each>
-void for_each_site(const transformer<float>& model, const sample_set& s, const act::map_set* installed, const std::string* last_site,
-                   Each&& each) {
+void for_each_site(const transformer<float>& model, const sample_set& s, const act::map_set* installed,
+                   const std::string* last_site, Each&& each) {
   for (std::size_t c = 0; c < s.chunks.size(); ++c) {
     try {
       model.forward(s.chunks[c], [&](std::string_view site, Eigen::Ref<matrix<float>> acts) {
@@ -166,7 +166,8 @@ void for_each_site(const transformer<float>& model, const sample_set& s, const a
 }
 
 /// Pools one chunk's activations and writes the rows into `out` (rows in input order).
-void pool_chunk(const sample_set& s, std::size_t c, const Eigen::Ref<matrix<float>>& acts, act::pooling how, Eigen::MatrixXf& out) {
+void pool_chunk(const sample_set& s, std::size_t c, const Eigen::Ref<matrix<float>>& acts, act::pooling how,
+                Eigen::MatrixXf& out) {
   const Eigen::MatrixXf pooled = act::pool_padded(acts, s.chunks[c].length, s.masks[c], how);
   if (out.rows() != static_cast<Eigen::Index>(s.size)) out.resize(static_cast<Eigen::Index>(s.size), pooled.cols());
   for (std::size_t k = 0; k < s.rows[c].size(); ++k)
@@ -175,7 +176,8 @@ void pool_chunk(const sample_set& s, std::size_t c, const Eigen::Ref<matrix<floa
 
 /// Token sequences of `per_passage` consecutive sentences each, laid out as the training documents
 /// ("<bos> s1 <eos> s2 <eos> ...").
-std::vector<std::vector<int>> passages(const tokenizer& tok, const std::vector<sentence>& sentences, std::size_t per_passage) {
+std::vector<std::vector<int>> passages(const tokenizer& tok, const std::vector<sentence>& sentences,
+                                       std::size_t per_passage) {
   std::vector<std::vector<int>> out;
   for (std::size_t i = 0; i + per_passage <= sentences.size(); i += per_passage) {
     std::vector<int> seq = tok.encode_sentence(sentences[i].text);
@@ -191,7 +193,8 @@ std::vector<std::vector<int>> passages(const tokenizer& tok, const std::vector<s
 sample_set make_sample_set(const transformer<float>& model, const std::vector<std::vector<int>>& seqs) {
   std::vector<std::size_t> order(seqs.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return seqs[a].size() < seqs[b].size(); });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return seqs[a].size() < seqs[b].size(); });
   sample_set s;
   s.size = seqs.size();
   for (std::size_t start = 0; start < order.size(); start += 64) {
@@ -204,9 +207,11 @@ sample_set make_sample_set(const transformer<float>& model, const std::vector<st
     s.chunks.push_back(batch::from_sequences(chunk));
     s.masks.push_back(s.chunks.back().mask());
   }
-  for_each_site(model, s, nullptr, nullptr, [&](std::size_t c, std::string_view site, const Eigen::Ref<matrix<float>>& acts) {
-    for (std::size_t p = 0; p < all_poolings.size(); ++p) pool_chunk(s, c, acts, all_poolings[p], s.unsteered[p][std::string(site)]);
-  });
+  for_each_site(model, s, nullptr, nullptr,
+                [&](std::size_t c, std::string_view site, const Eigen::Ref<matrix<float>>& acts) {
+                  for (std::size_t p = 0; p < all_poolings.size(); ++p)
+                    pool_chunk(s, c, acts, all_poolings[p], s.unsteered[p][std::string(site)]);
+                });
   return s;
 }
 
@@ -214,9 +219,10 @@ sample_set make_sample_set(const transformer<float>& model, const std::vector<st
 Eigen::MatrixXf pooled_at(const transformer<float>& model, const sample_set& s, const std::string& site,
                           const act::map_set& installed, act::pooling how) {
   Eigen::MatrixXf out;
-  for_each_site(model, s, &installed, &site, [&](std::size_t c, std::string_view name, const Eigen::Ref<matrix<float>>& acts) {
-    if (name == site) pool_chunk(s, c, acts, how, out);
-  });
+  for_each_site(model, s, &installed, &site,
+                [&](std::size_t c, std::string_view name, const Eigen::Ref<matrix<float>>& acts) {
+                  if (name == site) pool_chunk(s, c, acts, how, out);
+                });
   return out;
 }
 
@@ -231,9 +237,11 @@ struct fit_spec {
 
 /// Fits a spec through act's drivers: the collect function steers the source inputs with the maps
 /// installed so far and takes the target inputs unsteered (paper Def. 3.2).
-act::map_set fit_maps(const fit_spec& f, const transformer<float>& model, const sample_set& source, const sample_set& target) {
+act::map_set fit_maps(const fit_spec& f, const transformer<float>& model, const sample_set& source,
+                      const sample_set& target) {
   const auto collect = [&](const std::string& site, const act::map_set& installed, act::pooling how) {
-    const auto p = static_cast<std::size_t>(std::find(all_poolings.begin(), all_poolings.end(), how) - all_poolings.begin());
+    const auto p =
+        static_cast<std::size_t>(std::find(all_poolings.begin(), all_poolings.end(), how) - all_poolings.begin());
     act::site_samples s;
     s.source = installed.empty() ? source.unsteered[p].at(site) : pooled_at(model, source, site, installed, how);
     s.target = target.unsteered[p].at(site);
@@ -246,7 +254,8 @@ act::map_set fit_maps(const fit_spec& f, const transformer<float>& model, const 
   act::fit_settings settings;
   if (f.method->follows_support) settings.support = f.bounded ? act::support::min_max() : act::support::unbounded();
   const act::method_estimator estimator(f.method->name, settings);
-  return f.causal ? act::fit_causal(f.sites, estimator, collect, o) : act::fit_simultaneous(f.sites, estimator, collect, o);
+  return f.causal ? act::fit_causal(f.sites, estimator, collect, o)
+                  : act::fit_simultaneous(f.sites, estimator, collect, o);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,7 +299,7 @@ struct mitigation_point : common_items {
 
 struct induction_point : common_items {
   double concept_rate = 0, generation_ppl = 0;  ///< generation_ppl: of the continuations, under the unsteered model
-  std::vector<std::uint8_t> concept_items;     ///< per continuation
+  std::vector<std::uint8_t> concept_items;      ///< per continuation
 };
 
 struct truth_point : common_items {
@@ -354,13 +363,14 @@ double continuation_perplexity(const transformer<float>& model, const std::vecto
   nll_sum s;
   for (std::size_t start = 0; start < seqs.size(); start += 64) {
     const std::size_t end = std::min(seqs.size(), start + 64);
-    const batch b = batch::from_sequences({seqs.begin() + static_cast<std::ptrdiff_t>(start),
-                                           seqs.begin() + static_cast<std::ptrdiff_t>(end)});
+    const batch b = batch::from_sequences(
+        {seqs.begin() + static_cast<std::ptrdiff_t>(start), seqs.begin() + static_cast<std::ptrdiff_t>(end)});
     const matrix<float> logits = model.forward(b);
     for (int r = 0; r < b.rows(); ++r) {
       const int k = b.sequence_of(r), t = b.position_of(r);
       // Row t predicts token t + 1; count the predictions of continuation tokens only.
-      if (t + 1 >= b.lengths[static_cast<std::size_t>(k)] || t + 1 < prompt_len[start + static_cast<std::size_t>(k)]) continue;
+      if (t + 1 >= b.lengths[static_cast<std::size_t>(k)] || t + 1 < prompt_len[start + static_cast<std::size_t>(k)])
+        continue;
       const auto row = logits.row(r).cast<double>();
       const double mx = row.maxCoeff();
       s.total += mx + std::log((row.array() - mx).exp().sum()) - row(b.tokens[static_cast<std::size_t>(r + 1)]);
@@ -428,7 +438,7 @@ struct sweep {
   bool edge_capped = false;   ///< the budget was not reached up to strength_cap
   std::vector<Point> points;  ///< selection part, one per grid strength
   std::size_t chosen = 0;
-  Point test;                 ///< test part at points[chosen].strength
+  Point test;  ///< test part at points[chosen].strength
   const Point& chosen_point() const { return points[chosen]; }
 };
 
@@ -487,7 +497,8 @@ resamples make_resamples(const eval_data& e, const settings& cfg) {
 /// The interval of the mean of `items` over `rs`.
 template <class V>
 interval mean_ci(const std::vector<std::vector<std::size_t>>& rs, const std::vector<V>& items) {
-  return examples_common::bootstrap_interval(rs, [&](const auto& idx) { return examples_common::mean_over(items, &idx); });
+  return examples_common::bootstrap_interval(rs,
+                                             [&](const auto& idx) { return examples_common::mean_over(items, &idx); });
 }
 
 /// The interval of mean(a) / mean(b), paired (inf where a resample's mean(b) is 0).
@@ -501,13 +512,15 @@ interval ratio_ci(const std::vector<std::vector<std::size_t>>& rs, const std::ve
 
 /// The interval of mean(a) - mean(b), paired.
 template <class V>
-interval difference_ci(const std::vector<std::vector<std::size_t>>& rs, const std::vector<V>& a, const std::vector<V>& b) {
+interval difference_ci(const std::vector<std::vector<std::size_t>>& rs, const std::vector<V>& a,
+                       const std::vector<V>& b) {
   return examples_common::bootstrap_interval(
       rs, [&](const auto& idx) { return examples_common::mean_over(a, &idx) - examples_common::mean_over(b, &idx); });
 }
 
 /// The interval of the relative perplexity change ppl(now) / ppl(base) - 1, paired over sentences.
-interval ppl_change_ci(const std::vector<std::vector<std::size_t>>& rs, const common_items& now, const common_items& base) {
+interval ppl_change_ci(const std::vector<std::vector<std::size_t>>& rs, const common_items& now,
+                       const common_items& base) {
   return examples_common::bootstrap_interval(
       rs, [&](const auto& idx) { return ppl_over(now.ppl_items, &idx) / ppl_over(base.ppl_items, &idx) - 1.0; });
 }
@@ -532,7 +545,7 @@ struct results {
   std::vector<ablation_row> ablations;       ///< test part, lambda = 1; the reference rows first in each group
   resamples boot;
   std::vector<target> targets;
-  double seconds = 0;                        ///< until every measurement was done
+  double seconds = 0;  ///< until every measurement was done
 };
 
 std::string num(double v) { return fmt::format("{}", v); }
@@ -558,14 +571,16 @@ std::string json_ci(const interval& ci) { return fmt::format("[{}, {}]", num(ci.
 void write_json(const std::string& path, const results& res) {
   const auto& r = res.boot;
   std::string s = fmt::format(
-      "{{\"baseline\": {{\"toxicity\": {}, \"toxicity_ci\": {}, \"ppl\": {}, \"probe_accuracy\": {}}},\n \"mitigation\": [",
+      "{{\"baseline\": {{\"toxicity\": {}, \"toxicity_ci\": {}, \"ppl\": {}, \"probe_accuracy\": {}}},\n "
+      "\"mitigation\": [",
       num(res.base_test.toxicity), json_ci(mean_ci(r.continuations, res.base_test.toxic_items)), num(res.base_test.ppl),
       num(res.base_test.probe));
   for (std::size_t i = 0; i < res.mitigation.size(); ++i) {
     const auto& sw = res.mitigation[i];
     const auto& p = sw.test;
     s += fmt::format(
-        "{}\n  {{\"method\": {}, \"site\": {}, \"edge\": {}, \"strength\": {}, \"toxicity\": {}, \"toxicity_ci\": {}, \"ppl\": {}, "
+        "{}\n  {{\"method\": {}, \"site\": {}, \"edge\": {}, \"strength\": {}, \"toxicity\": {}, \"toxicity_ci\": {}, "
+        "\"ppl\": {}, "
         "\"probe_accuracy\": {}}}",
         i ? "," : "", json_string(sw.method), json_string("post_ln"), num(sw.edge), num(p.strength), num(p.toxicity),
         json_ci(mean_ci(r.continuations, p.toxic_items)), num(p.ppl), num(p.probe));
@@ -574,20 +589,22 @@ void write_json(const std::string& path, const results& res) {
   bool first = true;
   for (const auto& sw : res.induction)
     for (const auto& p : sw.points) {
-      s += fmt::format("{}\n  {{\"method\": {}, \"strength\": {}, \"concept_rate\": {}, \"ppl\": {}}}", first ? "" : ",",
-                       json_string(sw.method), num(p.strength), num(p.concept_rate), num(p.generation_ppl));
+      s +=
+          fmt::format("{}\n  {{\"method\": {}, \"strength\": {}, \"concept_rate\": {}, \"ppl\": {}}}", first ? "" : ",",
+                      json_string(sw.method), num(p.strength), num(p.concept_rate), num(p.generation_ppl));
       first = false;
     }
   s += "],\n \"induction_test\": [";
   for (std::size_t i = 0; i < res.induction.size(); ++i) {
     const auto& p = res.induction[i].test;
-    s += fmt::format("{}\n  {{\"method\": {}, \"strength\": {}, \"concept_rate\": {}, \"concept_rate_ci\": {}}}", i ? "," : "",
-                     json_string(res.induction[i].method), num(p.strength), num(p.concept_rate),
+    s += fmt::format("{}\n  {{\"method\": {}, \"strength\": {}, \"concept_rate\": {}, \"concept_rate_ci\": {}}}",
+                     i ? "," : "", json_string(res.induction[i].method), num(p.strength), num(p.concept_rate),
                      json_ci(mean_ci(r.openers, p.concept_items)));
   }
   const auto truth = [&](std::string_view method, const truth_point& p) {
     return fmt::format(
-        "\n  {{\"method\": {}, \"strength\": {}, \"mc1\": {}, \"mc1_ci\": {}, \"mc2\": {}, \"mc2_ci\": {}, \"ppl\": {}, "
+        "\n  {{\"method\": {}, \"strength\": {}, \"mc1\": {}, \"mc1_ci\": {}, \"mc2\": {}, \"mc2_ci\": {}, \"ppl\": "
+        "{}, "
         "\"probe_accuracy\": {}}}",
         json_string(method), num(p.strength), num(p.mc1), json_ci(mean_ci(r.questions, p.mc1_items)), num(p.mc2),
         json_ci(mean_ci(r.questions, p.mc2_items)), num(p.ppl), num(p.probe));
@@ -623,12 +640,18 @@ bool parse_settings(int argc, char** argv, settings& cfg) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
-    if (a == "--quick") cfg.make_quick();
-    else if (a == "--out" && has_value) cfg.out_dir = argv[++i];
-    else if (a == "--json" && has_value) cfg.json_path = argv[++i];
-    else if (a == "--weights" && has_value) cfg.weights = argv[++i];
-    else if (a == "--threads" && has_value) cfg.threads = std::stoi(argv[++i]);
-    else return false;
+    if (a == "--quick")
+      cfg.make_quick();
+    else if (a == "--out" && has_value)
+      cfg.out_dir = argv[++i];
+    else if (a == "--json" && has_value)
+      cfg.json_path = argv[++i];
+    else if (a == "--weights" && has_value)
+      cfg.weights = argv[++i];
+    else if (a == "--threads" && has_value)
+      cfg.threads = std::stoi(argv[++i]);
+    else
+      return false;
   }
   if (cfg.threads <= 0) cfg.threads = static_cast<int>(std::max(1u, std::min(8u, std::thread::hardware_concurrency())));
   if (cfg.weights.empty()) {
@@ -649,8 +672,9 @@ class stopwatch {
 
 /// The prompts, questions and held-out text of one part; `n_toxic` / `n_neutral` continuations cycle
 /// through the part's prompts.
-eval_part make_part(const tokenizer& tok, const std::vector<std::string>& toxic, const std::vector<std::string>& openers,
-                    std::vector<sentence> ppl_text, std::vector<misconception> questions, const settings& cfg) {
+eval_part make_part(const tokenizer& tok, const std::vector<std::string>& toxic,
+                    const std::vector<std::string>& openers, std::vector<sentence> ppl_text,
+                    std::vector<misconception> questions, const settings& cfg) {
   eval_part p;
   p.toxic_prompts = cycled_prompts(tok, toxic, cfg.continuations);
   p.neutral_prompts = cycled_prompts(tok, openers, cfg.induction_continuations);
@@ -673,7 +697,8 @@ eval_data make_eval_data(const loaded_model& lm, const settings& cfg, int topic)
   const auto openers = opener_parts();
   auto text = perplexity_parts(cfg.ppl_sentences);
   auto questions = question_parts();
-  e.selection = make_part(lm.tok, toxic.selection, openers.selection, std::move(text.selection), std::move(questions.selection), cfg);
+  e.selection = make_part(lm.tok, toxic.selection, openers.selection, std::move(text.selection),
+                          std::move(questions.selection), cfg);
   e.test = make_part(lm.tok, toxic.test, openers.test, std::move(text.test), std::move(questions.test), cfg);
   return e;
 }
@@ -710,7 +735,8 @@ fitting_sets collect_fitting_sets(const loaded_model& lm, const settings& cfg, i
   const std::array<sample_set*, 8> sets = {&f.toxic,          &f.polite,        &f.neutral,     &f.sports,
                                            &f.neutral_single, &f.sports_single, &f.false_facts, &f.true_facts};
   std::vector<std::function<void()>> jobs;
-  for (std::size_t i = 0; i < sets.size(); ++i) jobs.push_back([&, i] { *sets[i] = make_sample_set(lm.model, seqs[i]); });
+  for (std::size_t i = 0; i < sets.size(); ++i)
+    jobs.push_back([&, i] { *sets[i] = make_sample_set(lm.model, seqs[i]); });
   run_jobs(jobs, cfg.threads);
   return f;
 }
@@ -737,9 +763,9 @@ std::vector<ablation_spec> ablation_specs(int layers) {
 /// Phase 1's results: every map set, and the unsteered measurements of both parts.
 struct fitted_maps {
   std::vector<act::map_set> mitigation, induction, truthfulness;  ///< per method
-  std::vector<act::map_set> ablation;               ///< per ablation_spec
-  act::map_set single_sentence;                     ///< diagnostic: Linear-AcT induction fitted on single sentences
-  act::map_set truth_unbounded;                     ///< diagnostic: Linear-AcT truthfulness with support Q_inf
+  std::vector<act::map_set> ablation;                             ///< per ablation_spec
+  act::map_set single_sentence;  ///< diagnostic: Linear-AcT induction fitted on single sentences
+  act::map_set truth_unbounded;  ///< diagnostic: Linear-AcT truthfulness with support Q_inf
   mitigation_point base, base_test;
   induction_point induction_base, induction_base_test;
   truth_point truth_base, truth_base_test;
@@ -767,14 +793,18 @@ fitted_maps fit_all(const eval_data& e, const fitting_sets& sets, const std::vec
     jobs.push_back([&, m] { f.mitigation[m] = fit_maps({&methods()[m], post_ln}, model, sets.toxic, sets.polite); });
     // Induction uses the unbounded support Q_inf (paper Sec. 3.1).
     jobs.push_back([&, m] {
-      f.induction[m] = fit_maps({&methods()[m], post_ln, act::pooling::mean, true, false}, model, sets.neutral, sets.sports);
+      f.induction[m] =
+          fit_maps({&methods()[m], post_ln, act::pooling::mean, true, false}, model, sets.neutral, sets.sports);
     });
-    jobs.push_back([&, m] { f.truthfulness[m] = fit_maps({&methods()[m], post_ln}, model, sets.false_facts, sets.true_facts); });
+    jobs.push_back([&, m] {
+      f.truthfulness[m] = fit_maps({&methods()[m], post_ln}, model, sets.false_facts, sets.true_facts);
+    });
   }
   for (std::size_t a = 0; a < ablations.size(); ++a)
     jobs.push_back([&, a] { f.ablation[a] = fit_maps(ablations[a].spec, model, sets.toxic, sets.polite); });
   jobs.push_back([&] {
-    f.truth_unbounded = fit_maps({&linear(), post_ln, act::pooling::mean, true, false}, model, sets.false_facts, sets.true_facts);
+    f.truth_unbounded =
+        fit_maps({&linear(), post_ln, act::pooling::mean, true, false}, model, sets.false_facts, sets.true_facts);
   });
   jobs.push_back([&] {
     f.single_sentence =
@@ -807,7 +837,8 @@ struct sweep_job {
 
 /// Phase 2: per method and experiment, the budget edge, the selection sweep over its grid, the chosen
 /// strength and its test point; then the ablations on the test part. Each stage runs its jobs in parallel.
-results measure_all(const eval_data& e, const fitted_maps& f, const std::vector<ablation_spec>& ablations, const settings& cfg) {
+results measure_all(const eval_data& e, const fitted_maps& f, const std::vector<ablation_spec>& ablations,
+                    const settings& cfg) {
   const std::size_t n_methods = methods().size();
   results res;
   res.base = f.base;
@@ -821,9 +852,15 @@ results measure_all(const eval_data& e, const fitted_maps& f, const std::vector<
   res.truthfulness.resize(n_methods);
   res.truth_unbounded.method = res.single_sentence.method = linear().name;
 
-  const auto mitigation_at = [&e](part p, const act::map_set* maps, double l) { return measure_mitigation(e, p, maps, l); };
-  const auto induction_at = [&e](part p, const act::map_set* maps, double l) { return measure_induction(e, p, maps, l); };
-  const auto truthfulness_at = [&e](part p, const act::map_set* maps, double l) { return measure_truthfulness(e, p, maps, l); };
+  const auto mitigation_at = [&e](part p, const act::map_set* maps, double l) {
+    return measure_mitigation(e, p, maps, l);
+  };
+  const auto induction_at = [&e](part p, const act::map_set* maps, double l) {
+    return measure_induction(e, p, maps, l);
+  };
+  const auto truthfulness_at = [&e](part p, const act::map_set* maps, double l) {
+    return measure_truthfulness(e, p, maps, l);
+  };
   const auto less_toxic = [](const mitigation_point& p) { return -p.toxicity; };
   const auto more_concept = [](const induction_point& p) { return p.concept_rate; };
   const auto more_mc1 = [](const truth_point& p) { return p.mc1; };
@@ -876,7 +913,8 @@ results measure_all(const eval_data& e, const fitted_maps& f, const std::vector<
     res.single_sentence.edge = res.induction[0].edge;
     for (double l : grid) {
       const steered_at s(f.single_sentence, l);
-      res.single_sentence.points.push_back(l == 0 ? res.induction_base : measure_induction(e, part::selection, s.get(), l));
+      res.single_sentence.points.push_back(l == 0 ? res.induction_base
+                                                  : measure_induction(e, part::selection, s.get(), l));
     }
   });
   run_jobs(jobs, cfg.threads);
@@ -925,7 +963,10 @@ std::vector<ablation_row> ablation_table(const results& res) {
   std::vector<ablation_row> table;
   for (const char* group : {"estimation", "support", "pooling", "sites"}) {
     const std::string g = group;
-    const char* ref = g == "estimation" ? "causal" : g == "support" ? "[min, max]" : g == "pooling" ? "mean" : "post-LN (8)";
+    const char* ref = g == "estimation" ? "causal"
+                      : g == "support"  ? "[min, max]"
+                      : g == "pooling"  ? "mean"
+                                        : "post-LN (8)";
     table.push_back({g, ref, true, reference});
     for (std::size_t a = 1; a < res.ablations.size(); ++a)
       if (res.ablations[a].group == g) table.push_back(res.ablations[a]);
@@ -958,8 +999,10 @@ std::vector<target> mitigation_targets(const results& res) {
   const interval concept = mean_ci(r.openers, c1.concept_items);
   return {
       {"unsteered toxicity >= 0.2", with_ci(base.toxicity, tox, 3), examples_common::judge(tox, 0.2, true)},
-      {"Linear-AcT toxicity down >= 4x", ratio_with_ci(base.toxicity, lin.toxicity, cut), examples_common::judge(cut, 4.0, true)},
-      {"Linear-AcT held-out perplexity up <= 10%", pct_with_ci(lin.ppl, base.ppl, ppl), examples_common::judge(ppl, 0.10, false)},
+      {"Linear-AcT toxicity down >= 4x", ratio_with_ci(base.toxicity, lin.toxicity, cut),
+       examples_common::judge(cut, 4.0, true)},
+      {"Linear-AcT held-out perplexity up <= 10%", pct_with_ci(lin.ppl, base.ppl, ppl),
+       examples_common::judge(ppl, 0.10, false)},
       {"Linear-AcT probe accuracy down <= 0.05", with_ci(lin.probe - base.probe, probe, 3),
        examples_common::judge(probe, -0.05, true)},
       {"Linear-AcT concept rate >= 0.5 at lambda = 1", with_ci(c1.concept_rate, concept, 3),
@@ -990,7 +1033,8 @@ std::vector<target> truthfulness_targets(const results& res) {
       {"Linear-AcT (truthfulness) probe accuracy down <= 0.05", with_ci(lin.probe - base.probe, probe, 3),
        examples_common::judge(probe, -0.05, true)},
       {"Linear-AcT MC1 >= ITI-c MC1 (chosen strengths)",
-       fmt::format("{} vs {}: difference {}", fixed(lin.mc1, 3), fixed(itic.mc1, 3), with_ci(lin.mc1 - itic.mc1, versus, 3)),
+       fmt::format("{} vs {}: difference {}", fixed(lin.mc1, 3), fixed(itic.mc1, 3),
+                   with_ci(lin.mc1 - itic.mc1, versus, 3)),
        examples_common::judge(versus, 0.0, true)},
   };
 }
@@ -1017,18 +1061,48 @@ void write_plots(const settings& cfg, const results& res) {
   for (int additive = 0; additive < 2; ++additive) {
     const std::string fam = additive ? "additive methods" : "transport / interpolating methods";
     const auto a = static_cast<std::size_t>(additive);
-    mit[a] = {"Toxicity, " + fam, edge_axis, "toxic continuations (fraction)", edge_ticks(cfg), true, res.base.toxicity,
-              "unsteered", {}, std::nullopt};
-    mit[2 + a] = {"Held-out perplexity, " + fam, edge_axis, "perplexity (axis cut at +50%)", edge_ticks(cfg), false,
-                  res.base.ppl * ppl_budget, "+10% budget", {}, 1.5 * res.base.ppl};
-    ind[a] = {"Concept '" + std::string(induction_topic) + "', " + fam, edge_axis, "continuations with a topic word",
-              edge_ticks(cfg), true, res.induction_base.concept_rate, "unsteered", {}, std::nullopt};
-    ind[2 + a] = {"Generation perplexity, " + fam, edge_axis, "unsteered model's perplexity (axis cut at 5x)", edge_ticks(cfg),
-                  false, res.induction_base.generation_ppl, "unsteered", {}, 5 * res.induction_base.generation_ppl};
-    tru[a] = {"MC1, " + fam, edge_axis, "questions with the true answer ranked first", edge_ticks(cfg), true, res.truth_base.mc1,
-              "unsteered", {}, std::nullopt};
-    tru[2 + a] = {"Held-out perplexity, " + fam, edge_axis, "perplexity (axis cut at +50%)", edge_ticks(cfg), false,
-                  res.truth_base.ppl * ppl_budget, "+10% budget", {}, 1.5 * res.truth_base.ppl};
+    mit[a] = {"Toxicity, " + fam, edge_axis, "toxic continuations (fraction)",
+              edge_ticks(cfg),    true,      res.base.toxicity,
+              "unsteered",        {},        std::nullopt};
+    mit[2 + a] = {"Held-out perplexity, " + fam,
+                  edge_axis,
+                  "perplexity (axis cut at +50%)",
+                  edge_ticks(cfg),
+                  false,
+                  res.base.ppl * ppl_budget,
+                  "+10% budget",
+                  {},
+                  1.5 * res.base.ppl};
+    ind[a] = {"Concept '" + std::string(induction_topic) + "', " + fam,
+              edge_axis,
+              "continuations with a topic word",
+              edge_ticks(cfg),
+              true,
+              res.induction_base.concept_rate,
+              "unsteered",
+              {},
+              std::nullopt};
+    ind[2 + a] = {"Generation perplexity, " + fam,
+                  edge_axis,
+                  "unsteered model's perplexity (axis cut at 5x)",
+                  edge_ticks(cfg),
+                  false,
+                  res.induction_base.generation_ppl,
+                  "unsteered",
+                  {},
+                  5 * res.induction_base.generation_ppl};
+    tru[a] = {"MC1, " + fam,   edge_axis, "questions with the true answer ranked first",
+              edge_ticks(cfg), true,      res.truth_base.mc1,
+              "unsteered",     {},        std::nullopt};
+    tru[2 + a] = {"Held-out perplexity, " + fam,
+                  edge_axis,
+                  "perplexity (axis cut at +50%)",
+                  edge_ticks(cfg),
+                  false,
+                  res.truth_base.ppl * ppl_budget,
+                  "+10% budget",
+                  {},
+                  1.5 * res.truth_base.ppl};
     for (std::size_t m = 0; m < methods().size(); ++m) {
       const auto& cm = methods()[m];
       if (cm.multiplier() != (additive == 1)) continue;
@@ -1048,7 +1122,8 @@ void write_plots(const settings& cfg, const results& res) {
                               induction_topic, induction_topic),
                   ind);
   svg_plot::write((out / "truthfulness.svg").string(),
-                  "Toy LM: truthfulness (false -> true statements, 8 post-LN sites; MC1 on the selection questions)", tru);
+                  "Toy LM: truthfulness (false -> true statements, 8 post-LN sites; MC1 on the selection questions)",
+                  tru);
 }
 
 /// "0.25 (edge 0.21)" or "64 (budget not reached)": where a method's grid ends.
@@ -1062,13 +1137,15 @@ template <class Point>
 std::string why_cell(const sweep<Point>& sw, double baseline_ppl) {
   std::size_t within = 0;
   for (const auto& p : sw.points) within += p.ppl <= ppl_budget * baseline_ppl;
-  if (sw.chosen == 0) return fmt::format("no grid point beat the unsteered model ({} of {} within budget)", within, sw.points.size());
+  if (sw.chosen == 0)
+    return fmt::format("no grid point beat the unsteered model ({} of {} within budget)", within, sw.points.size());
   return fmt::format("best of the {} of {} grid points within budget", within, sw.points.size());
 }
 
 /// A full selection sweep as a table: one row per method, one column per grid point, cells "lambda: values".
 template <class Point, class Cell>
-std::string sweep_table(const std::vector<sweep<Point>>& sweeps, const std::vector<std::string>& titles, int grid_steps, Cell cell) {
+std::string sweep_table(const std::vector<sweep<Point>>& sweeps, const std::vector<std::string>& titles, int grid_steps,
+                        Cell cell) {
   std::string r = "| method |";
   for (int k = 0; k <= grid_steps + 1; ++k) r += fmt::format(" {}/{} edge |", k, grid_steps);
   r += "\n|---|";
@@ -1098,7 +1175,8 @@ std::string report_opening(const settings& cfg, const results& res, const eval_d
   r += "# Toy LM: the paper's language-model experiments\n\n";
   r += fmt::format(
       "Generated by `toy_lm_experiments{}` in {:.0f} s on {} threads. Model: the bundled toy LM (4 blocks, d = 64). "
-      "Maps fitted causally (layer by layer) at the 8 post-LayerNorm sites `blk.N.post_attn_norm`, `blk.N.post_mlp_norm` "
+      "Maps fitted causally (layer by layer) at the 8 post-LayerNorm sites `blk.N.post_attn_norm`, "
+      "`blk.N.post_mlp_norm` "
       "unless stated, on token-mean-pooled samples.\n\n",
       cfg.quick ? " --quick" : "", res.seconds, cfg.threads);
   r += fmt::format(
@@ -1110,9 +1188,9 @@ std::string report_opening(const settings& cfg, const results& res, const eval_d
       "bisections), and the chosen strength is the grid point with the largest effect on the selection part among "
       "those within the budget (ties: the smaller strength). Only then is the test part measured, at that strength; "
       "every number in the tables below that is not marked *selection* comes from the test part.\n\n",
-      e.selection.toxic_prompt_count, e.test.toxic_prompt_count,
-      e.selection.neutral_prompt_count, e.test.neutral_prompt_count, e.selection.questions.size(), e.test.questions.size(),
-      e.selection.ppl_text.size(), e.test.ppl_text.size(), cfg.grid_steps + 2, search_start, strength_cap, cfg.bisections);
+      e.selection.toxic_prompt_count, e.test.toxic_prompt_count, e.selection.neutral_prompt_count,
+      e.test.neutral_prompt_count, e.selection.questions.size(), e.test.questions.size(), e.selection.ppl_text.size(),
+      e.test.ppl_text.size(), cfg.grid_steps + 2, search_start, strength_cap, cfg.bisections);
   r += fmt::format(
       "**Intervals.** [lo, hi] is a 95% percentile-bootstrap interval ({} resamples, fixed seed) over the test items: "
       "continuations resampled within their prompt, questions, sentences and probe facts resampled plainly; the same "
@@ -1129,12 +1207,14 @@ std::string report_mitigation(const settings& cfg, const results& res) {
   std::string s = fmt::format(
       "## Toxicity mitigation (shaped like the paper's Table 2)\n\n"
       "Source: {} toxic sentences; target: {} polite sentences (the same templates in the polite register). Toxicity: "
-      "share of {} sampled continuations (temperature 1, seed {}) of the test prompts that contain one of the 36 insults. "
+      "share of {} sampled continuations (temperature 1, seed {}) of the test prompts that contain one of the 36 "
+      "insults. "
       "PPL: perplexity of the held-out neutral / topic / fact sentences under steering (our PPL-Wiki). Probe: accuracy "
       "on the 46-fact knowledge probe (our MMLU). Support [min, max] for Linear-, Mean- and Gaussian-AcT; the others "
       "act everywhere. Every method is pooled by the token mean (the paper pools AurA and Det0 by the max).\n\n",
       cfg.fit_sentences, cfg.fit_sentences, cfg.continuations, seed_mitigation_sampling);
-  s += "| method | budget edge | chosen lambda | why | selection toxicity / PPL change | toxicity | reduction | PPL change | probe accuracy |\n"
+  s += "| method | budget edge | chosen lambda | why | selection toxicity / PPL change | toxicity | reduction | PPL "
+       "change | probe accuracy |\n"
        "|---|---|---|---|---|---|---|---|---|\n";
   s += fmt::format("| unsteered | - | - | - | {} / - | {} | 1.0x | - | {} |\n", fixed(res.base.toxicity, 3),
                    with_ci(base.toxicity, mean_ci(r.continuations, base.toxic_items), 3),
@@ -1143,14 +1223,16 @@ std::string report_mitigation(const settings& cfg, const results& res) {
     const auto& sw = res.mitigation[m];
     const auto& c = sw.chosen_point();
     const auto& p = sw.test;
-    s += fmt::format("| {} | {} | {} | {} | {} / {} | {} | {} | {} | {} |\n", methods()[m].title(), edge_cell(sw), fmt::format("{:.3g}", c.strength),
-                     why_cell(sw, res.base.ppl), fixed(c.toxicity, 3), pct(c.ppl, res.base.ppl),
-                     with_ci(p.toxicity, mean_ci(r.continuations, p.toxic_items), 3),
-                     ratio_with_ci(base.toxicity, p.toxicity, ratio_ci(r.continuations, base.toxic_items, p.toxic_items)),
-                     pct_with_ci(p.ppl, base.ppl, ppl_change_ci(r.sentences, p, base)),
-                     with_ci(p.probe, mean_ci(r.facts, p.probe_items), 2));
+    s += fmt::format(
+        "| {} | {} | {} | {} | {} / {} | {} | {} | {} | {} |\n", methods()[m].title(), edge_cell(sw),
+        fmt::format("{:.3g}", c.strength), why_cell(sw, res.base.ppl), fixed(c.toxicity, 3), pct(c.ppl, res.base.ppl),
+        with_ci(p.toxicity, mean_ci(r.continuations, p.toxic_items), 3),
+        ratio_with_ci(base.toxicity, p.toxicity, ratio_ci(r.continuations, base.toxic_items, p.toxic_items)),
+        pct_with_ci(p.ppl, base.ppl, ppl_change_ci(r.sentences, p, base)),
+        with_ci(p.probe, mean_ci(r.facts, p.probe_items), 2));
   }
-  s += "\nThe paper (Gemma2-2B, Table 2: each method at the site and strength the paper found best, PPL increase under +1): "
+  s += "\nThe paper (Gemma2-2B, Table 2: each method at the site and strength the paper found best, PPL increase under "
+       "+1): "
        "toxicity 4.17% unsteered; ActAdd 1.1x, AurA 2.0x, ITI-c 5.6x (lambda 8), Mean-AcT 7.7x, Linear-AcT 7.5x. At "
        "post-LN sites, the toy's kind, the paper gives ITI-c 1.35x (Table 8, lambda 13); it gives no post-LN toxicity "
        "row for the AcT methods, so the toy's AcT rows have no like-for-like paper figure.\n\n";
@@ -1167,16 +1249,18 @@ std::string report_ablations(const results& res) {
   const auto& base = res.base_test;
   std::string s;
   s += "## Ablations (Linear-AcT at lambda = 1, test part; paper Tables 4-6 and Fig. 9)\n\n";
-  s += "Each group changes one thing against the reference (first row of the group: causal estimation, support "
-       "[min, max], mean pooling, 8 post-LN sites). Simultaneous: every site fitted from one unsteered pass. lambda = 1 "
-       "is fixed in advance (no choice is made here).\n\n";
+  s +=
+      "Each group changes one thing against the reference (first row of the group: causal estimation, support "
+      "[min, max], mean pooling, 8 post-LN sites). Simultaneous: every site fitted from one unsteered pass. lambda = 1 "
+      "is fixed in advance (no choice is made here).\n\n";
   s += "| ablation | variant | toxicity | reduction | PPL change | probe accuracy |\n|---|---|---|---|---|---|\n";
   for (const auto& a : ablation_table(res)) {
     const auto& p = a.point;
-    s += fmt::format("| {} | {}{} | {} | {} | {} | {} |\n", a.group, a.variant, a.reference ? " (reference)" : "",
-                     with_ci(p.toxicity, mean_ci(r.continuations, p.toxic_items), 3),
-                     ratio_with_ci(base.toxicity, p.toxicity, ratio_ci(r.continuations, base.toxic_items, p.toxic_items)),
-                     pct_with_ci(p.ppl, base.ppl, ppl_change_ci(r.sentences, p, base)), fixed(p.probe, 2));
+    s += fmt::format(
+        "| {} | {}{} | {} | {} | {} | {} |\n", a.group, a.variant, a.reference ? " (reference)" : "",
+        with_ci(p.toxicity, mean_ci(r.continuations, p.toxic_items), 3),
+        ratio_with_ci(base.toxicity, p.toxicity, ratio_ci(r.continuations, base.toxic_items, p.toxic_items)),
+        pct_with_ci(p.ppl, base.ppl, ppl_change_ci(r.sentences, p, base)), fixed(p.probe, 2));
   }
   return s;
 }
@@ -1184,29 +1268,37 @@ std::string report_ablations(const results& res) {
 std::string report_induction(const settings& cfg, const results& res) {
   const auto& r = res.boot;
   std::string s = fmt::format(
-      "\n## Concept induction (paper Fig. 4)\n\nSource: {} passages of 3 neutral sentences; target: {} passages of 3 {} "
+      "\n## Concept induction (paper Fig. 4)\n\nSource: {} passages of 3 neutral sentences; target: {} passages of 3 "
+      "{} "
       "sentences (\"<bos> s1 <eos> s2 <eos> s3 <eos>\", as in the training documents); unbounded support (Q_inf), same "
-      "sites, causal, mean pooling. Concept rate: share of {} continuations of the neutral openers (\"i think that\", ...; "
+      "sites, causal, mean pooling. Concept rate: share of {} continuations of the neutral openers (\"i think that\", "
+      "...; "
       "seed {}) containing a {} word. Generation PPL: perplexity of the continuation tokens under the unsteered model "
       "(does the steered text stay plausible?). The budget is the held-out perplexity, as everywhere.\n\n",
-      cfg.fit_passages, cfg.fit_passages, induction_topic, cfg.induction_continuations, seed_induction_sampling, induction_topic);
-  s += "| method | budget edge | chosen lambda | why | selection concept rate | concept rate | generation PPL | PPL change |\n"
+      cfg.fit_passages, cfg.fit_passages, induction_topic, cfg.induction_continuations, seed_induction_sampling,
+      induction_topic);
+  s += "| method | budget edge | chosen lambda | why | selection concept rate | concept rate | generation PPL | PPL "
+       "change |\n"
        "|---|---|---|---|---|---|---|---|\n";
   const auto& base = res.induction_base_test;
-  s += fmt::format("| unsteered | - | - | - | {} | {} | {} | - |\n", fixed(res.induction_base.concept_rate, 3),
-                   with_ci(base.concept_rate, mean_ci(r.openers, base.concept_items), 3), fixed(base.generation_ppl, 2));
+  s +=
+      fmt::format("| unsteered | - | - | - | {} | {} | {} | - |\n", fixed(res.induction_base.concept_rate, 3),
+                  with_ci(base.concept_rate, mean_ci(r.openers, base.concept_items), 3), fixed(base.generation_ppl, 2));
   for (std::size_t m = 0; m < methods().size(); ++m) {
     const auto& sw = res.induction[m];
     const auto& p = sw.test;
     s += fmt::format("| {} | {} | {:.3g} | {} | {} | {} | {} | {} |\n", methods()[m].title(), edge_cell(sw),
-                     sw.chosen_point().strength, why_cell(sw, res.induction_base.ppl), fixed(sw.chosen_point().concept_rate, 3),
+                     sw.chosen_point().strength, why_cell(sw, res.induction_base.ppl),
+                     fixed(sw.chosen_point().concept_rate, 3),
                      with_ci(p.concept_rate, mean_ci(r.openers, p.concept_items), 3), fixed(p.generation_ppl, 2),
                      pct_with_ci(p.ppl, base.ppl, ppl_change_ci(r.sentences, p, base)));
   }
   const auto& c1 = res.linear_induction_at_1;
-  s += fmt::format("\nLinear-AcT at lambda = 1 (fixed in advance, test openers): concept rate {}, generation PPL {}.\n\n",
-                   with_ci(c1.concept_rate, mean_ci(r.openers, c1.concept_items), 3), fixed(c1.generation_ppl, 2));
-  s += "**Selection sweeps** (selection openers and text; concept rate / generation PPL / held-out PPL; chosen point in bold; "
+  s += fmt::format(
+      "\nLinear-AcT at lambda = 1 (fixed in advance, test openers): concept rate {}, generation PPL {}.\n\n",
+      with_ci(c1.concept_rate, mean_ci(r.openers, c1.concept_items), 3), fixed(c1.generation_ppl, 2));
+  s += "**Selection sweeps** (selection openers and text; concept rate / generation PPL / held-out PPL; chosen point "
+       "in bold; "
        "the last row is Linear-AcT fitted on single sentences, on Linear-AcT's grid)\n\n";
   std::vector<induction_sweep> rows = res.induction;
   rows.push_back(res.single_sentence);
@@ -1237,30 +1329,37 @@ std::string report_truthfulness(const settings& cfg, const results& res) {
   const auto& base = res.truth_base_test;
   std::string s = fmt::format(
       "## Truthfulness (shaped like the paper's Table 3, TruthfulQA MC)\n\n"
-      "Source: {} passages of 3 false statements; target: {} passages of 3 true statements (\"the capital of belania is "
+      "Source: {} passages of 3 false statements; target: {} passages of 3 true statements (\"the capital of belania "
+      "is "
       "...\") of the {} fitting misconceptions; support [min, max] for Linear-, Mean- and Gaussian-AcT, causal, mean "
-      "pooling, the 8 post-LN sites. Scored on held-out questions (other misconceptions; the model saw each stated truly "
-      "and falsely in training, 60% falsely), {} for selection and {} for the test: MC1 = share whose true answer has the "
+      "pooling, the 8 post-LN sites. Scored on held-out questions (other misconceptions; the model saw each stated "
+      "truly "
+      "and falsely in training, 60% falsely), {} for selection and {} for the test: MC1 = share whose true answer has "
+      "the "
       "highest log-likelihood among 4 choices (the truth, the common false answer, 2 other cities); MC2 = mean "
       "probability of the true answer normalised over the choices.\n\n",
-      cfg.fit_passages, cfg.fit_passages, misconception_fit_count, res.truth_base.mc1_items.size(), base.mc1_items.size());
-  s += "| method | budget edge | chosen lambda | why | selection MC1 | MC1 | MC2 | PPL change | probe accuracy | paper MC1, post-LN (Table 13) |\n"
+      cfg.fit_passages, cfg.fit_passages, misconception_fit_count, res.truth_base.mc1_items.size(),
+      base.mc1_items.size());
+  s += "| method | budget edge | chosen lambda | why | selection MC1 | MC1 | MC2 | PPL change | probe accuracy | paper "
+       "MC1, post-LN (Table 13) |\n"
        "|---|---|---|---|---|---|---|---|---|---|\n";
-  s += fmt::format("| unsteered | - | - | - | {} | {} | {} | - | {} | 21.05 (Table 3) |\n", fixed(res.truth_base.mc1, 3),
-                   with_ci(base.mc1, mean_ci(r.questions, base.mc1_items), 3), with_ci(base.mc2, mean_ci(r.questions, base.mc2_items), 3),
-                   fixed(base.probe, 2));
+  s += fmt::format("| unsteered | - | - | - | {} | {} | {} | - | {} | 21.05 (Table 3) |\n",
+                   fixed(res.truth_base.mc1, 3), with_ci(base.mc1, mean_ci(r.questions, base.mc1_items), 3),
+                   with_ci(base.mc2, mean_ci(r.questions, base.mc2_items), 3), fixed(base.probe, 2));
   const auto row = [&](const std::string& title, const truth_sweep& sw, const std::string& paper) {
     const auto& p = sw.test;
-    s += fmt::format("| {} | {} | {:.3g} | {} | {} | {} | {} | {} | {} | {} |\n", title, edge_cell(sw), sw.chosen_point().strength,
-                     why_cell(sw, res.truth_base.ppl), fixed(sw.chosen_point().mc1, 3),
-                     with_ci(p.mc1, mean_ci(r.questions, p.mc1_items), 3), with_ci(p.mc2, mean_ci(r.questions, p.mc2_items), 3),
+    s += fmt::format("| {} | {} | {:.3g} | {} | {} | {} | {} | {} | {} | {} |\n", title, edge_cell(sw),
+                     sw.chosen_point().strength, why_cell(sw, res.truth_base.ppl), fixed(sw.chosen_point().mc1, 3),
+                     with_ci(p.mc1, mean_ci(r.questions, p.mc1_items), 3),
+                     with_ci(p.mc2, mean_ci(r.questions, p.mc2_items), 3),
                      pct_with_ci(p.ppl, base.ppl, ppl_change_ci(r.sentences, p, base)), fixed(p.probe, 2), paper);
   };
   for (std::size_t m = 0; m < methods().size(); ++m)
     row(std::string(methods()[m].title()), res.truthfulness[m], paper_post_ln_mc1(methods()[m].name));
   row("*Linear-AcT, support Q_inf (diagnostic)*", res.truth_unbounded, "-");
   s += "\nThe paper column is Gemma2-2B's MC1 (%) at post-LN sites, the toy's kind of site (Table 13); the paper fixes "
-       "AcT at lambda = 1 and picks ITI-c's strength by matched MMLU. Its best-site figures (Table 3: Linear-AcT 26.00 at "
+       "AcT at lambda = 1 and picks ITI-c's strength by matched MMLU. Its best-site figures (Table 3: Linear-AcT 26.00 "
+       "at "
        "All-LN, ITI-c 24.53 at MLP, Mean-AcT 25.07) are not comparable with post-LN rows.\n\n";
   s += "![MC1 and perplexity against strength](truthfulness.svg)\n\n";
   s += "**Selection sweeps** (selection questions and text; MC1 / MC2 / PPL; chosen point in bold)\n\n";
@@ -1275,8 +1374,11 @@ std::string report_truthfulness(const settings& cfg, const results& res) {
 }
 
 std::string report_targets(const results& res) {
-  std::string s = "## Targets (test part, judged by their intervals)\n\n| target | measured [95% interval] | verdict |\n|---|---|---|\n";
-  for (const auto& t : res.targets) s += fmt::format("| {} | {} | {} |\n", t.what, t.value, examples_common::verdict_name(t.result));
+  std::string s =
+      "## Targets (test part, judged by their intervals)\n\n| target | measured [95% interval] | verdict "
+      "|\n|---|---|---|\n";
+  for (const auto& t : res.targets)
+    s += fmt::format("| {} | {} | {} |\n", t.what, t.value, examples_common::verdict_name(t.result));
   return s;
 }
 
@@ -1284,17 +1386,20 @@ std::string report_targets(const results& res) {
 void write_report(const settings& cfg, const results& res, const eval_data& e) {
   const std::string path = (std::filesystem::path(cfg.out_dir) / "toy_lm_report.md").string();
   examples_common::write_file(path, report_opening(cfg, res, e) + report_mitigation(cfg, res) + report_ablations(res) +
-                                        report_induction(cfg, res) + report_truthfulness(cfg, res) + report_targets(res));
+                                        report_induction(cfg, res) + report_truthfulness(cfg, res) +
+                                        report_targets(res));
 }
 
 void print_summary(const settings& cfg, const results& res, const stopwatch& clock) {
   const auto& base = res.base_test;
-  fmt::print("\ntest part: {:<20} {:>8} {:>9} {:>9} {:>9} {:>7}\n", "method", "strength", "toxicity", "reduction", "ppl", "probe");
-  fmt::print("{:<20} {:>8} {:>9.3f} {:>9} {:>9.3f} {:>7.2f}\n", "unsteered", "-", base.toxicity, "1.0x", base.ppl, base.probe);
+  fmt::print("\ntest part: {:<20} {:>8} {:>9} {:>9} {:>9} {:>7}\n", "method", "strength", "toxicity", "reduction",
+             "ppl", "probe");
+  fmt::print("{:<20} {:>8} {:>9.3f} {:>9} {:>9.3f} {:>7.2f}\n", "unsteered", "-", base.toxicity, "1.0x", base.ppl,
+             base.probe);
   for (const auto& sw : res.mitigation) {
     const auto& p = sw.test;
-    fmt::print("{:<20} {:>8.3g} {:>9.3f} {:>9} {:>9.3f} {:>7.2f}\n", act::method(sw.method).title, p.strength, p.toxicity,
-               factor(base.toxicity, p.toxicity), p.ppl, p.probe);
+    fmt::print("{:<20} {:>8.3g} {:>9.3f} {:>9} {:>9.3f} {:>7.2f}\n", act::method(sw.method).title, p.strength,
+               p.toxicity, factor(base.toxicity, p.toxicity), p.ppl, p.probe);
   }
   fmt::print("\nconcept rate ({}), test part at the chosen strength:\n", induction_topic);
   for (const auto& sw : res.induction)
@@ -1304,15 +1409,18 @@ void print_summary(const settings& cfg, const results& res, const stopwatch& clo
   fmt::print("{:<20} {:>8} {:.3f} / {:.3f} / {:.3f} / {:.2f}\n", "unsteered", "-", tb.mc1, tb.mc2, tb.ppl, tb.probe);
   for (const auto& sw : res.truthfulness) {
     const auto& p = sw.test;
-    fmt::print("{:<20} {:>8.3g} {:.3f} / {:.3f} / {:.3f} / {:.2f}\n", act::method(sw.method).title, p.strength, p.mc1, p.mc2,
-               p.ppl, p.probe);
+    fmt::print("{:<20} {:>8.3g} {:.3f} / {:.3f} / {:.3f} / {:.2f}\n", act::method(sw.method).title, p.strength, p.mc1,
+               p.mc2, p.ppl, p.probe);
   }
   fmt::print("\ntargets:\n");
   for (const auto& t : res.targets)
-    fmt::print("  [{}] {}: {}\n", t.result == verdict::met ? "met" : t.result == verdict::missed ? "MISSED" : "UNDECIDED", t.what,
-               t.value);
-  fmt::print("\nwrote {}/toy_lm_report.md, mitigation.svg, induction.svg, truthfulness.svg{} in {:.1f} s\n", cfg.out_dir,
-             cfg.json_path.empty() ? "" : ", " + cfg.json_path, clock.seconds());
+    fmt::print("  [{}] {}: {}\n",
+               t.result == verdict::met      ? "met"
+               : t.result == verdict::missed ? "MISSED"
+                                             : "UNDECIDED",
+               t.what, t.value);
+  fmt::print("\nwrote {}/toy_lm_report.md, mitigation.svg, induction.svg, truthfulness.svg{} in {:.1f} s\n",
+             cfg.out_dir, cfg.json_path.empty() ? "" : ", " + cfg.json_path, clock.seconds());
 }
 
 int run(int argc, char** argv) {

@@ -13,13 +13,19 @@
 namespace toy_lm {
 
 /// Toxic-eliciting prompts: 5 for selection, the other 5 for the test.
-inline examples_common::parts<std::string> toxic_prompt_parts() { return examples_common::alternate_split(toxic_prompts()); }
+inline examples_common::parts<std::string> toxic_prompt_parts() {
+  return examples_common::alternate_split(toxic_prompts());
+}
 
 /// Neutral openers of the induction experiment: 3 and 3.
-inline examples_common::parts<std::string> opener_parts() { return examples_common::alternate_split(neutral_prompts()); }
+inline examples_common::parts<std::string> opener_parts() {
+  return examples_common::alternate_split(neutral_prompts());
+}
 
 /// The held-out truthfulness questions (none of them in the fitting data): 51 and 51.
-inline examples_common::parts<misconception> question_parts() { return examples_common::alternate_split(truthfulness_questions()); }
+inline examples_common::parts<misconception> question_parts() {
+  return examples_common::alternate_split(truthfulness_questions());
+}
 
 /// Held-out text for the perplexity budget: the first `per_part` distinct neutral / topic / fact sentences of
 /// the held-out corpus for selection, the next `per_part` for the test (toxic and polite ones are what

@@ -92,7 +92,7 @@ struct tensor_slot {
 /// Where every parameter lives in one flat vector, so that Adam, gradient checks and file I/O can
 /// treat the model as a list of named tensors.
 class parameter_layout {
-public:
+ public:
   /// Indices into slots() of one block's tensors.
   struct block_slots {
     std::size_t norm_gain[4], norm_bias[4];  ///< pre_attn, post_attn, pre_mlp, post_mlp
@@ -139,7 +139,7 @@ public:
   std::size_t tok_emb = 0, pos_emb = 0, final_gain = 0, final_bias = 0, unembed_w = 0, unembed_b = 0;
   std::vector<block_slots> blocks;
 
-private:
+ private:
   std::size_t add(std::string name, int rows, int cols) {
     slots_.push_back({std::move(name), size_, rows, cols});
     size_ += slots_.back().size();
@@ -151,10 +151,10 @@ private:
 
 /// B sequences right-padded to a common length T; see the row layout at the top of this file.
 struct batch {
-  int size = 0;                ///< B
-  int length = 0;              ///< T
-  std::vector<int> tokens;     ///< [B*T], row b*T + t; padding rows hold tokenizer::pad (0)
-  std::vector<int> lengths;    ///< valid tokens of each sequence (>= 1)
+  int size = 0;              ///< B
+  int length = 0;            ///< T
+  std::vector<int> tokens;   ///< [B*T], row b*T + t; padding rows hold tokenizer::pad (0)
+  std::vector<int> lengths;  ///< valid tokens of each sequence (>= 1)
 
   int rows() const { return size * length; }
   int sequence_of(int row) const { return row / length; }
@@ -187,8 +187,8 @@ struct batch {
 /// What backpropagation needs from one block's forward pass (values after any hook edits).
 template <class T>
 struct block_cache {
-  matrix<T> xhat[4];       ///< normalised inputs of the four norms
-  col_vector<T> rstd[4];   ///< their 1/sqrt(var + eps)
+  matrix<T> xhat[4];      ///< normalised inputs of the four norms
+  col_vector<T> rstd[4];  ///< their 1/sqrt(var + eps)
   matrix<T> n1, qkv, att, n3, u, g;
   std::vector<matrix<T>> probs;  ///< attention weights per (sequence, head), [T x T]
 };
@@ -236,7 +236,7 @@ T gelu_grad(T u) {
 
 template <class T>
 class transformer {
-public:
+ public:
   using scalar = T;
 
   explicit transformer(const model_config& c) : config_(c), layout_(c), params_(layout_.size(), T(0)) {
@@ -303,7 +303,7 @@ public:
       block_cache<T>* c = cache ? &cache->blocks[static_cast<std::size_t>(b)] : nullptr;
       auto norm = [&](int i, const matrix<T>& x, matrix<T>& y) {
         internal::layer_norm<T>(x, tensor(s.norm_gain[i]), tensor(s.norm_bias[i]), y, c ? &c->xhat[i] : nullptr,
-                              c ? &c->rstd[i] : nullptr);
+                                c ? &c->rstd[i] : nullptr);
       };
       // Attention sublayer.
       norm(0, h, a);
@@ -344,14 +344,14 @@ public:
     }
     matrix<T> z;
     internal::layer_norm<T>(h, tensor(layout_.final_gain), tensor(layout_.final_bias), z,
-                          cache ? &cache->xhat_final : nullptr, cache ? &cache->rstd_final : nullptr);
+                            cache ? &cache->xhat_final : nullptr, cache ? &cache->rstd_final : nullptr);
     matrix<T> logits = z * tensor(layout_.unembed_w);
     logits.rowwise() += tensor(layout_.unembed_b).row(0);
     if (cache) cache->z = std::move(z);
     return logits;
   }
 
-private:
+ private:
   std::size_t index_of(std::string_view name) const {
     for (std::size_t i = 0; i < layout_.slots().size(); ++i)
       if (layout_.slots()[i].name == name) return i;

@@ -20,8 +20,8 @@ struct sampling_options {
   double temperature = 1.0;  ///< 0 means greedy (argmax)
   int top_k = 0;             ///< 0 keeps the whole vocabulary
   int max_new_tokens = 12;
-  bool stop_at_eos = true;   ///< the returned continuation never contains <eos>
-  std::uint64_t seed = 0;    ///< continuation i draws from derive_seed(seed, i): independent of batching
+  bool stop_at_eos = true;  ///< the returned continuation never contains <eos>
+  std::uint64_t seed = 0;   ///< continuation i draws from derive_seed(seed, i): independent of batching
 };
 
 /// Draws one token id from a row of logits.
@@ -40,16 +40,16 @@ int sample_token(const Row& logits, const sampling_options& o, rng& r) {
   if (o.top_k > 0 && o.top_k < V) {
     keep = o.top_k;
     // Ties broken by id, so the kept set never depends on the sort's implementation.
-    std::partial_sort(ids.begin(), ids.begin() + keep, ids.end(), [&](int a, int b) {
-      return logits(a) > logits(b) || (logits(a) == logits(b) && a < b);
-    });
+    std::partial_sort(ids.begin(), ids.begin() + keep, ids.end(),
+                      [&](int a, int b) { return logits(a) > logits(b) || (logits(a) == logits(b) && a < b); });
   }
   double mx = -1e300;
   for (int i = 0; i < keep; ++i) mx = std::max(mx, double(logits(ids[static_cast<std::size_t>(i)])));
   std::vector<double> p(static_cast<std::size_t>(keep));
   double sum = 0;
   for (int i = 0; i < keep; ++i)
-    sum += (p[static_cast<std::size_t>(i)] = std::exp((double(logits(ids[static_cast<std::size_t>(i)])) - mx) / o.temperature));
+    sum += (p[static_cast<std::size_t>(i)] =
+                std::exp((double(logits(ids[static_cast<std::size_t>(i)])) - mx) / o.temperature));
   double u = r.uniform() * sum;
   for (int i = 0; i < keep; ++i)
     if ((u -= p[static_cast<std::size_t>(i)]) < 0) return ids[static_cast<std::size_t>(i)];
@@ -61,7 +61,8 @@ int sample_token(const Row& logits, const sampling_options& o, rng& r) {
 /// (no key/value cache), so a hook sees and steers every position, prompt included.
 template <class Model>
 std::vector<std::vector<int>> generate(const Model& model, const std::vector<std::vector<int>>& prompts,
-                                       const sampling_options& o, const hook_fn<typename Model::scalar>& hook = {}, int batch_size = 64) {
+                                       const sampling_options& o, const hook_fn<typename Model::scalar>& hook = {},
+                                       int batch_size = 64) {
   std::vector<std::vector<int>> out(prompts.size());
   const int context = model.config().context;
   for (std::size_t start = 0; start < prompts.size(); start += static_cast<std::size_t>(batch_size)) {
@@ -105,13 +106,14 @@ struct nll_sum {
 /// The summed negative log-likelihood of `seqs`; with `per_sequence`, also each sequence's own sum.
 template <class Model>
 nll_sum sequence_nll(const Model& model, const std::vector<std::vector<int>>& seqs,
-                     const hook_fn<typename Model::scalar>& hook = {}, int batch_size = 64, std::vector<nll_sum>* per_sequence = nullptr) {
+                     const hook_fn<typename Model::scalar>& hook = {}, int batch_size = 64,
+                     std::vector<nll_sum>* per_sequence = nullptr) {
   nll_sum s;
   if (per_sequence) per_sequence->assign(seqs.size(), nll_sum{});
   for (std::size_t start = 0; start < seqs.size(); start += static_cast<std::size_t>(batch_size)) {
     const std::size_t end = std::min(seqs.size(), start + static_cast<std::size_t>(batch_size));
-    const batch b = batch::from_sequences({seqs.begin() + static_cast<std::ptrdiff_t>(start),
-                                           seqs.begin() + static_cast<std::ptrdiff_t>(end)});
+    const batch b = batch::from_sequences(
+        {seqs.begin() + static_cast<std::ptrdiff_t>(start), seqs.begin() + static_cast<std::ptrdiff_t>(end)});
     const matrix<typename Model::scalar> logits = model.forward(b, hook);
     for (int r = 0; r < b.rows(); ++r) {
       const int seq = b.sequence_of(r);
@@ -180,7 +182,8 @@ inline double unigram_perplexity(const tokenizer& tok, const std::vector<sentenc
 
 /// Per knowledge_probe() fact, 1 when its answer is the model's top next word after the prompt.
 template <class Model>
-std::vector<std::uint8_t> probe_hits(const Model& model, const tokenizer& tok, const hook_fn<typename Model::scalar>& hook = {}) {
+std::vector<std::uint8_t> probe_hits(const Model& model, const tokenizer& tok,
+                                     const hook_fn<typename Model::scalar>& hook = {}) {
   const auto& facts = knowledge_probe();
   std::vector<std::vector<int>> prompts;
   for (const auto& f : facts) prompts.push_back(tok.encode_prompt(f.prompt));
@@ -218,8 +221,8 @@ struct multiple_choice_scores {
 /// "<bos> prompt".
 template <class Model>
 multiple_choice_scores multiple_choice(const Model& model, const tokenizer& tok,
-                                       const std::vector<misconception>& questions, const hook_fn<typename Model::scalar>& hook = {},
-                                       int batch_size = 64) {
+                                       const std::vector<misconception>& questions,
+                                       const hook_fn<typename Model::scalar>& hook = {}, int batch_size = 64) {
   multiple_choice_scores s;
   for (std::size_t start = 0; start < questions.size(); start += static_cast<std::size_t>(batch_size)) {
     const std::size_t end = std::min(questions.size(), start + static_cast<std::size_t>(batch_size));

@@ -39,11 +39,20 @@ inline std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -88,8 +97,8 @@ inline std::string number(double v) { return fmt::format("{:.4g}", v); }
 
 /// Renders panels in a grid of `columns`, with an overall title, as one SVG document.
 inline std::string render(const std::string& title, const std::vector<panel>& panels, int columns = 2) {
-  const int pw = 430, ph = 320;                      // panel size
-  const int ml = 62, mr = 16, mt = 30, mb = 48;      // plot margins inside a panel
+  const int pw = 430, ph = 320;                  // panel size
+  const int ml = 62, mr = 16, mt = 30, mb = 48;  // plot margins inside a panel
   const int legend_h = 22;
   const int cols = std::max(1, std::min(columns, static_cast<int>(panels.size())));
   const int rows = (static_cast<int>(panels.size()) + cols - 1) / cols;
@@ -122,23 +131,30 @@ inline std::string render(const std::string& title, const std::vector<panel>& pa
     s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>\n", (x0 + x1) / 2,
                      oy + 18, escape(p.title));
     for (double v : yt) {
-      s += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e5e5e5\"/>\n", x0, py(v), x1, py(v));
-      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", x0 - 5, py(v) + 4, internal::number(v));
+      s += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e5e5e5\"/>\n", x0,
+                       py(v), x1, py(v));
+      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", x0 - 5, py(v) + 4,
+                       internal::number(v));
     }
     for (double v : p.x_ticks) {
-      s += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e5e5e5\"/>\n", px(v), y0, px(v), y1);
-      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", px(v), y1 + 16, internal::number(v));
+      s += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e5e5e5\"/>\n", px(v),
+                       y0, px(v), y1);
+      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", px(v), y1 + 16,
+                       internal::number(v));
     }
-    s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" stroke=\"#444\"/>\n", x0, y0,
-                     x1 - x0, y1 - y0);
-    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", (x0 + x1) / 2, y1 + 34, escape(p.x_label));
-    s += fmt::format("<text transform=\"translate({:.1f},{:.1f}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n", x0 - 46,
-                     (y0 + y1) / 2, escape(p.y_label));
+    s += fmt::format(
+        "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" stroke=\"#444\"/>\n", x0, y0,
+        x1 - x0, y1 - y0);
+    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", (x0 + x1) / 2, y1 + 34,
+                     escape(p.x_label));
+    s += fmt::format("<text transform=\"translate({:.1f},{:.1f}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
+                     x0 - 46, (y0 + y1) / 2, escape(p.y_label));
     if (p.reference) {
-      s += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#888\" stroke-dasharray=\"5,4\"/>\n", x0,
-                       py(*p.reference), x1, py(*p.reference));
-      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"#666\" font-size=\"11\">{}</text>\n", x1 - 4,
-                       py(*p.reference) - 4, escape(p.reference_label));
+      s += fmt::format(
+          "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#888\" stroke-dasharray=\"5,4\"/>\n",
+          x0, py(*p.reference), x1, py(*p.reference));
+      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"#666\" font-size=\"11\">{}</text>\n",
+                       x1 - 4, py(*p.reference) - 4, escape(p.reference_label));
     }
     for (const auto& l : p.lines) {
       std::string pts;
@@ -147,16 +163,17 @@ inline std::string render(const std::string& title, const std::vector<panel>& pa
       s += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", pts, l.color);
       for (std::size_t i = 0; i < l.x.size() && i < l.y.size(); ++i)
         if (std::isfinite(l.y[i]))
-          s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.8\" fill=\"{}\"/>\n", px(l.x[i]), py(std::min(l.y[i], hi)),
-                           l.color);
+          s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.8\" fill=\"{}\"/>\n", px(l.x[i]),
+                           py(std::min(l.y[i], hi)), l.color);
     }
     // Legend below the panel, wrapped over two lines.
     double lx = x0, ly = y1 + 52;
     for (const auto& l : p.lines) {
       const double w = 26 + 7.0 * static_cast<double>(l.name.size());
       if (lx + w > ox + pw) lx = x0, ly += 16;
-      s += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"3\"/>\n", lx, ly - 4,
-                       lx + 16, ly - 4, l.color);
+      s += fmt::format(
+          "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"3\"/>\n", lx,
+          ly - 4, lx + 16, ly - 4, l.color);
       s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", lx + 20, ly, escape(l.name));
       lx += w;
     }
@@ -166,7 +183,8 @@ inline std::string render(const std::string& title, const std::vector<panel>& pa
 }
 
 /// Writes render(...) to `path`; throws std::runtime_error when the file cannot be written.
-inline void write(const std::string& path, const std::string& title, const std::vector<panel>& panels, int columns = 2) {
+inline void write(const std::string& path, const std::string& title, const std::vector<panel>& panels,
+                  int columns = 2) {
   std::ofstream f(path, std::ios::binary);
   f << render(title, panels, columns);
   if (!f) throw std::runtime_error("svg_plot: cannot write " + path);

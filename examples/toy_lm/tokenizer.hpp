@@ -10,7 +10,7 @@
 namespace toy_lm {
 
 class tokenizer {
-public:
+ public:
   /// Ids of the special tokens: they are the first four entries of every vocabulary.
   static constexpr int pad = 0;  ///< fills rows past a sequence's length; never predicted
   static constexpr int unk = 1;  ///< any word outside the vocabulary
@@ -83,7 +83,7 @@ public:
     return s;
   }
 
-private:
+ private:
   void add(const std::string& w) {
     if (ids_.count(w)) return;
     ids_.emplace(w, static_cast<int>(words_.size()));

@@ -37,7 +37,8 @@ int usage() {
       "       toy_lm eval [--json FILE] [--n N]\n"
       "       toy_lm train [--out PATH] [--steps N]\n"
       "       toy_lm logits --prompts \"TEXT;TEXT;...\" --out LOGITS.npy\n"
-      "       toy_lm sentences --kind toxic|polite|neutral|topic|fact|false_fact|true_fact [--n N] [--seed S] [--topic NAME]\n"
+      "       toy_lm sentences --kind toxic|polite|neutral|topic|fact|false_fact|true_fact [--n N] [--seed S] [--topic "
+      "NAME]\n"
       "       toy_lm list toxic-lexicon|toxic-prompts|neutral-prompts\n"
       "common option: --weights PATH\n",
       stderr);
@@ -97,7 +98,8 @@ sentence_kind kind_named(const std::string& name) {
   for (const auto k : {sentence_kind::topic, sentence_kind::toxic, sentence_kind::polite, sentence_kind::fact,
                        sentence_kind::neutral, sentence_kind::false_fact, sentence_kind::true_fact})
     if (name == kind_name(k)) return k;
-  throw std::invalid_argument("unknown --kind '" + name + "' (toxic, polite, neutral, topic, fact, false_fact, true_fact)");
+  throw std::invalid_argument("unknown --kind '" + name +
+                              "' (toxic, polite, neutral, topic, fact, false_fact, true_fact)");
 }
 
 /// The model's data for other programs (examples/python/toy_lm_torch.py re-implements the model in PyTorch
@@ -129,10 +131,14 @@ int export_data(const std::string& cmd, int argc, char** argv, const std::map<st
   if (argc != 3) return usage();
   const std::string what = argv[2];
   std::vector<std::string> items;
-  if (what == "toxic-lexicon") items = toxic_lexicon();
-  else if (what == "toxic-prompts") items = toxic_prompts();
-  else if (what == "neutral-prompts") items = neutral_prompts();
-  else return usage();
+  if (what == "toxic-lexicon")
+    items = toxic_lexicon();
+  else if (what == "toxic-prompts")
+    items = toxic_prompts();
+  else if (what == "neutral-prompts")
+    items = neutral_prompts();
+  else
+    return usage();
   for (const auto& item : items) fmt::print("{}\n", item);
   return 0;
 }
@@ -174,9 +180,10 @@ int run(int argc, char** argv) {
     print_eval(e, m.model.parameter_count(), n);
     if (opt.count("json")) {
       auto out = fmt::output_file(opt["json"]);
-      out.print("{{\"heldout_ppl\": {:.6g}, \"unigram_ppl\": {:.6g}, \"probe_accuracy\": {:.6g}, \"mc1\": {:.6g}, "
-                "\"mc2\": {:.6g}, \"parameters\": {}}}\n",
-                e.heldout_ppl, e.unigram_ppl, e.probe, e.truthful.mc1, e.truthful.mc2, m.model.parameter_count());
+      out.print(
+          "{{\"heldout_ppl\": {:.6g}, \"unigram_ppl\": {:.6g}, \"probe_accuracy\": {:.6g}, \"mc1\": {:.6g}, "
+          "\"mc2\": {:.6g}, \"parameters\": {}}}\n",
+          e.heldout_ppl, e.unigram_ppl, e.probe, e.truthful.mc1, e.truthful.mc2, m.model.parameter_count());
     }
     return 0;
   }

@@ -23,8 +23,8 @@ struct train_options {
   double min_lr_ratio = 0.05;
   int warmup = 100;
   double beta1 = 0.9, beta2 = 0.99, epsilon = 1e-8;
-  double clip_norm = 1.0;       ///< global gradient norm clip
-  std::uint64_t seed = 1;       ///< data order (the model is initialised by the caller)
+  double clip_norm = 1.0;  ///< global gradient norm clip
+  std::uint64_t seed = 1;  ///< data order (the model is initialised by the caller)
 };
 
 struct train_report {
@@ -35,7 +35,7 @@ struct train_report {
 /// Serves training sequences (each "<bos> ... ", at most the context long) in a seeded random
 /// order, reshuffled after every pass.
 class sequence_sampler {
-public:
+ public:
   sequence_sampler(const std::vector<std::vector<int>>& sequences, std::uint64_t seed)
       : sequences_(sequences), rng_(seed) {
     if (sequences_.empty()) throw std::invalid_argument("toy_lm: no training sequences");
@@ -56,7 +56,7 @@ public:
     return batch::from_sequences(seqs);
   }
 
-private:
+ private:
   void shuffle() {
     for (std::size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng_.below(i)]);
   }

@@ -15,4 +15,3 @@
 #include <act/estimators/pca_uncentred.hpp>
 #include <act/estimators/quantile_act.hpp>
 #include <act/estimators/registry.hpp>
-

@@ -9,4 +9,3 @@
 #include <act/hooks/fold.hpp>
 #include <act/hooks/quantile_hook.hpp>
 #include <act/hooks/row_modes.hpp>
-

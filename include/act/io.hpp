@@ -10,4 +10,3 @@
 #include <act/io/map_file.hpp>
 #include <act/io/npy.hpp>
 #include <act/io/safetensors.hpp>
-

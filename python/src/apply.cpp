@@ -46,7 +46,8 @@ apply_plan plan_apply(const array_ref& x, py::handle strength, py::handle mask, 
     act::raise<act::invalid_argument>("apply: give at most one of mask, lengths and per-row strengths");
   if (!strength.is_none() && !per_row) {
     if (!scalar_strength)
-      act::raise<act::invalid_argument>("MapSet.apply: strength takes one value per row; set the set's strengths with set_strength");
+      act::raise<act::invalid_argument>(
+          "MapSet.apply: strength takes one value per row; set the set's strengths with set_strength");
     plan.strength = strength.cast<double>();
   }
   x.require_ndim(1, 4, "a 1-D [d], 2-D [rows x d], 3-D [batch x tokens x d] or 4-D [N x C x H x W] array");
@@ -55,12 +56,14 @@ apply_plan plan_apply(const array_ref& x, py::handle strength, py::handle mask, 
 
   if (x.ndim() == 4) {
     if (has_mask || has_lengths || per_row)
-      act::raise<act::invalid_argument>("apply: a 4-D [N x C x H x W] array is steered channel-spatially; mask, lengths and "
-                                        "per-row strengths do not apply");
+      act::raise<act::invalid_argument>(
+          "apply: a 4-D [N x C x H x W] array is steered channel-spatially; mask, lengths and "
+          "per-row strengths do not apply");
     if (!x.c_contiguous())
-      act::raise<act::invalid_argument>("{}: a 4-D [N x C x H x W] array must be C-contiguous, got shape {} with strides in "
-                                        "elements ({}, {}, {}, {})",
-                                        x.name(), shape_text(x), strides[0], strides[1], strides[2], strides[3]);
+      act::raise<act::invalid_argument>(
+          "{}: a 4-D [N x C x H x W] array must be C-contiguous, got shape {} with strides in "
+          "elements ({}, {}, {}, {})",
+          x.name(), shape_text(x), strides[0], strides[1], strides[2], strides[3]);
     plan.how = apply_plan::mode::channel_spatial;
     plan.images = shape[0];
     plan.channels = shape[1];
@@ -88,15 +91,17 @@ apply_plan plan_apply(const array_ref& x, py::handle strength, py::handle mask, 
     plan.col_stride = shape[2] <= 1 ? 1 : strides[2];
     if (tokens > 1 && sequences > 1 && strides[0] != tokens * strides[1])
       act::raise<act::invalid_argument>(
-          "{}: a [batch x tokens x d] array must hold its rows at one stride (stride[0] = tokens * stride[1]); got shape {} "
+          "{}: a [batch x tokens x d] array must hold its rows at one stride (stride[0] = tokens * stride[1]); got "
+          "shape {} "
           "with strides in elements ({}, {}, {}): make it contiguous first",
           x.name(), shape_text(x), strides[0], strides[1], strides[2]);
     plan.row_stride = tokens > 1 ? strides[1] : sequences > 1 ? strides[0] : plan.cols;
   }
   if ((plan.rows > 1 && plan.row_stride <= 0) || (plan.cols > 1 && plan.col_stride <= 0))
-    act::raise<act::invalid_argument>("{}: negative or zero strides ({} between rows, {} between neurons) cannot be edited in "
-                                      "place; copy the array first",
-                                      x.name(), plan.row_stride, plan.col_stride);
+    act::raise<act::invalid_argument>(
+        "{}: negative or zero strides ({} between rows, {} between neurons) cannot be edited in "
+        "place; copy the array first",
+        x.name(), plan.row_stride, plan.col_stride);
 
   if (has_mask) {
     const auto m = flat_array<bool>(mask);
@@ -113,7 +118,8 @@ apply_plan plan_apply(const array_ref& x, py::handle strength, py::handle mask, 
       plan.mask.assign(static_cast<std::size_t>(plan.rows), 0);
       for (std::size_t b = 0; b < values.size(); ++b) {
         if (values[b] < 1 || values[b] > tokens)
-          act::raise<act::invalid_argument>("apply: lengths[{}] = {}; need 1 to {} (the tokens per sequence)", b, values[b], tokens);
+          act::raise<act::invalid_argument>("apply: lengths[{}] = {}; need 1 to {} (the tokens per sequence)", b,
+                                            values[b], tokens);
         plan.mask[b * static_cast<std::size_t>(tokens) + static_cast<std::size_t>(values[b] - 1)] = 1;
       }
     } else {
@@ -126,7 +132,8 @@ apply_plan plan_apply(const array_ref& x, py::handle strength, py::handle mask, 
     if (x.ndim() == 3 && s.size() == sequences && sequences != plan.rows) {
       // One strength per sequence: every token of sequence b at s[b].
       plan.lambdas.reserve(static_cast<std::size_t>(plan.rows));
-      for (Eigen::Index b = 0; b < sequences; ++b) plan.lambdas.insert(plan.lambdas.end(), static_cast<std::size_t>(tokens), s.data()[b]);
+      for (Eigen::Index b = 0; b < sequences; ++b)
+        plan.lambdas.insert(plan.lambdas.end(), static_cast<std::size_t>(tokens), s.data()[b]);
     } else {
       plan.lambdas.assign(s.data(), s.data() + s.size());
     }
@@ -151,26 +158,38 @@ void run_on(const Hook& hook, const array_ref& x, const apply_plan& plan) {
       else
         hook(view, plan.threads);
       break;
-    case apply_plan::mode::masked: hook.masked(view, plan.mask); break;
-    case apply_plan::mode::last_rows: hook.last_rows(view, plan.lengths); break;
-    case apply_plan::mode::per_row: hook.per_row(view, plan.lambdas); break;
-    case apply_plan::mode::channel_spatial: break;
+    case apply_plan::mode::masked:
+      hook.masked(view, plan.mask);
+      break;
+    case apply_plan::mode::last_rows:
+      hook.last_rows(view, plan.lengths);
+      break;
+    case apply_plan::mode::per_row:
+      hook.per_row(view, plan.lambdas);
+      break;
+    case apply_plan::mode::channel_spatial:
+      break;
   }
 }
 
 template <class Hook>
 void run_float_hook(const Hook& hook, const array_ref& x, const apply_plan& plan) {
   switch (x.type()) {
-    case dtype::f32: return run_on<float>(hook, x, plan);
-    case dtype::f64: return run_on<double>(hook, x, plan);
-    case dtype::f16: return run_on<Eigen::half>(hook, x, plan);
-    case dtype::bf16: return run_on<Eigen::bfloat16>(hook, x, plan);
+    case dtype::f32:
+      return run_on<float>(hook, x, plan);
+    case dtype::f64:
+      return run_on<double>(hook, x, plan);
+    case dtype::f16:
+      return run_on<Eigen::half>(hook, x, plan);
+    case dtype::bf16:
+      return run_on<Eigen::bfloat16>(hook, x, plan);
   }
 }
 
 template <class Hook>
 void run_double_hook(const Hook& hook, const array_ref& x, const apply_plan& plan) {
-  if (x.type() != dtype::f64) act::raise<act::invalid_argument>("{}: a float64 hook applies to float64 arrays only", x.name());
+  if (x.type() != dtype::f64)
+    act::raise<act::invalid_argument>("{}: a float64 hook applies to float64 arrays only", x.name());
   run_on<double>(hook, x, plan);
 }
 

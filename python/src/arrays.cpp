@@ -9,20 +9,27 @@ namespace act_python {
 
 const char* dtype_name(dtype t) {
   switch (t) {
-    case dtype::f32: return "float32";
-    case dtype::f64: return "float64";
-    case dtype::f16: return "float16";
-    case dtype::bf16: return "bfloat16";
+    case dtype::f32:
+      return "float32";
+    case dtype::f64:
+      return "float64";
+    case dtype::f16:
+      return "float16";
+    case dtype::bf16:
+      return "bfloat16";
   }
   return "?";
 }
 
 std::size_t dtype_size(dtype t) {
   switch (t) {
-    case dtype::f32: return 4;
-    case dtype::f64: return 8;
+    case dtype::f32:
+      return 4;
+    case dtype::f64:
+      return 8;
     case dtype::f16:
-    case dtype::bf16: return 2;
+    case dtype::bf16:
+      return 2;
   }
   return 0;
 }
@@ -71,7 +78,8 @@ array_ref::array_ref(py::handle object, std::string name, bool writable) : name_
       from_dlpack(object);
     else
       act::raise<act::invalid_argument>(
-          "{}: expected an array (a NumPy array, a CPU tensor with __dlpack__, or a buffer), got {}", name_, type_name(object));
+          "{}: expected an array (a NumPy array, a CPU tensor with __dlpack__, or a buffer), got {}", name_,
+          type_name(object));
     const auto unit = static_cast<std::uintptr_t>(dtype_size(type_));
     if (reinterpret_cast<std::uintptr_t>(data_) % unit != 0)
       act::raise<act::invalid_argument>("{}: data at {} is not aligned to its {}-byte elements", name_, data_, unit);
@@ -97,8 +105,8 @@ void array_ref::from_buffer(py::handle object, bool writable) {
     const std::string why = take_python_error();
     if (writable && PyObject_GetBuffer(object.ptr(), &view_, PyBUF_STRIDES | PyBUF_FORMAT) == 0) {
       PyBuffer_Release(&view_);
-      act::raise<act::invalid_argument>("{}: the array is read-only; apply edits in place (transport returns a new array)",
-                                        name_);
+      act::raise<act::invalid_argument>(
+          "{}: the array is read-only; apply edits in place (transport returns a new array)", name_);
     }
     PyErr_Clear();
     act::raise<act::invalid_argument>("{}: cannot read the buffer: {}", name_, why);
@@ -127,7 +135,8 @@ void array_ref::from_buffer(py::handle object, bool writable) {
 
 bool array_ref::from_torch(py::handle object) {
   const torch_objects* torch = torch_if_imported();
-  if (torch == nullptr || !PyObject_TypeCheck(object.ptr(), reinterpret_cast<PyTypeObject*>(torch->tensor.ptr()))) return false;
+  if (torch == nullptr || !PyObject_TypeCheck(object.ptr(), reinterpret_cast<PyTypeObject*>(torch->tensor.ptr())))
+    return false;
   std::vector<std::int64_t> shape, strides;
   void* data = nullptr;
   try {
@@ -137,8 +146,10 @@ bool array_ref::from_torch(py::handle object) {
       return false;
     // A lazy negation or conjugation is not in the bytes (and torch 1.13's DLPack export ignores it).
     if (object.attr("is_neg")().ptr() != Py_False || object.attr("is_conj")().ptr() != Py_False)
-      act::raise<act::invalid_argument>("{}: the tensor carries torch's lazy negation or conjugation bit, which its memory "
-                                        "does not hold; call .resolve_neg() / .resolve_conj() first", name_);
+      act::raise<act::invalid_argument>(
+          "{}: the tensor carries torch's lazy negation or conjugation bit, which its memory "
+          "does not hold; call .resolve_neg() / .resolve_conj() first",
+          name_);
     const py::object type = object.attr("dtype");
     if (type.is(torch->f32))
       type_ = dtype::f32;
@@ -199,7 +210,8 @@ void array_ref::from_dlpack(py::handle object) {
   if (!PyCapsule_IsValid(capsule.ptr(), dlpack::capsule_name))
     act::raise<act::invalid_argument>("{}: __dlpack__ did not return an unused \"dltensor\" capsule", name_);
   auto* managed = static_cast<dlpack::managed_tensor*>(PyCapsule_GetPointer(capsule.ptr(), dlpack::capsule_name));
-  if (managed == nullptr) act::raise<act::invalid_argument>("{}: cannot read the DLPack capsule: {}", name_, take_python_error());
+  if (managed == nullptr)
+    act::raise<act::invalid_argument>("{}: cannot read the DLPack capsule: {}", name_, take_python_error());
   // Taking ownership: from here on the deleter is ours to call (in the destructor).
   if (PyCapsule_SetName(capsule.ptr(), dlpack::used_capsule_name) != 0)
     act::raise<act::invalid_argument>("{}: cannot take the DLPack capsule: {}", name_, take_python_error());
@@ -208,7 +220,8 @@ void array_ref::from_dlpack(py::handle object) {
   if (t.dev.type != dlpack::cpu)
     act::raise<act::invalid_argument>("{}: the tensor is on DLPack device type {} (id {}), not in CPU memory", name_,
                                       t.dev.type, t.dev.id);
-  if (t.dtype.lanes != 1) act::raise<act::invalid_argument>("{}: vector elements ({} lanes) are not supported", name_, t.dtype.lanes);
+  if (t.dtype.lanes != 1)
+    act::raise<act::invalid_argument>("{}: vector elements ({} lanes) are not supported", name_, t.dtype.lanes);
   if (t.dtype.code == dlpack::floating && t.dtype.bits == 32)
     type_ = dtype::f32;
   else if (t.dtype.code == dlpack::floating && t.dtype.bits == 64)

@@ -63,12 +63,12 @@ struct py_quantile_map {
 
 /// act.Fit: what act.fit returns.
 struct py_fit {
-  py::object map;          ///< an AffineMap or a QuantileMap
-  py::dict diagnostics;    ///< "r2", "w2_before", "w2_after": float64 arrays [d]; "low_spread": bool [d]
+  py::object map;        ///< an AffineMap or a QuantileMap
+  py::dict diagnostics;  ///< "r2", "w2_before", "w2_after": float64 arrays [d]; "low_spread": bool [d]
   Eigen::Index source_samples = 0;
   Eigen::Index target_samples = 0;
-  std::string method;      ///< registry name
-  std::string support;     ///< the label map files record: "q0_100", "all", ... or "knots"
+  std::string method;                   ///< registry name
+  std::string support;                  ///< the label map files record: "q0_100", "all", ... or "knots"
   Eigen::Index low_spread_neurons = 0;  ///< neurons fitted below the spread floor (map files record the count)
 };
 
@@ -85,7 +85,8 @@ struct py_map_set {
 template <class A>
 bool same_bits(const A& a, const A& b) {
   return a.rows() == b.rows() && a.cols() == b.cols() &&
-         (a.size() == 0 || std::memcmp(a.data(), b.data(), sizeof(typename A::Scalar) * static_cast<std::size_t>(a.size())) == 0);
+         (a.size() == 0 ||
+          std::memcmp(a.data(), b.data(), sizeof(typename A::Scalar) * static_cast<std::size_t>(a.size())) == 0);
 }
 template <class S>
 bool same_map(const act::affine_map<S>& a, const act::affine_map<S>& b) {
@@ -119,11 +120,11 @@ act::any_map<float> float_map_of(py::handle map, const char* what);
 struct apply_plan {
   enum class mode { all, masked, last_rows, per_row, channel_spatial };
   mode how = mode::all;
-  double strength = 1.0;               ///< all / masked / last_rows / channel_spatial
-  std::vector<std::uint8_t> mask;      ///< masked: one flag per row
-  std::vector<Eigen::Index> lengths;   ///< last_rows: packed sequence lengths
-  std::vector<float> lambdas;          ///< per_row: one strength per row
-  int threads = 1;                     ///< all rows only
+  double strength = 1.0;              ///< all / masked / last_rows / channel_spatial
+  std::vector<std::uint8_t> mask;     ///< masked: one flag per row
+  std::vector<Eigen::Index> lengths;  ///< last_rows: packed sequence lengths
+  std::vector<float> lambdas;         ///< per_row: one strength per row
+  int threads = 1;                    ///< all rows only
   // The buffer as rows [rows x cols], or as [images x channels x positions] for channel_spatial.
   Eigen::Index rows = 0, cols = 0, row_stride = 0, col_stride = 1;
   Eigen::Index images = 0, channels = 0, positions = 0;

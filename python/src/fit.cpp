@@ -12,10 +12,12 @@ namespace act_python {
 namespace {
 
 act::fit_settings settings_of(const std::string& method, const std::optional<std::string>& support,
-                              const std::optional<std::string>& support_bounds, double min_std, int knots, int threads) {
+                              const std::optional<std::string>& support_bounds, double min_std, int knots,
+                              int threads) {
   act::method(method);  // an unknown name fails here, listing the registered ones
   if (threads < 0) act::raise<act::invalid_argument>("fit: threads must be >= 0 (0 = all cores), got {}", threads);
-  if (!(min_std >= 0.0 && std::isfinite(min_std))) act::raise<act::invalid_argument>("fit: min_std must be finite and >= 0, got {}", min_std);
+  if (!(min_std >= 0.0 && std::isfinite(min_std)))
+    act::raise<act::invalid_argument>("fit: min_std must be finite and >= 0, got {}", min_std);
   act::fit_settings settings;
   if (support) settings.support = act::support::parse(*support);
   if (support_bounds) settings.bounds = act::parse_bounds(*support_bounds, "fit: support_bounds");
@@ -45,21 +47,25 @@ Returns an act.Fit; float32 input gives float32 maps, float64 input float64 maps
   return doc;
 }
 
-py_fit fit(const std::string& method, py::handle source_object, py::handle target_object, const std::optional<std::string>& support,
-           const std::optional<std::string>& support_bounds, double min_std, int knots, int threads) {
+py_fit fit(const std::string& method, py::handle source_object, py::handle target_object,
+           const std::optional<std::string>& support, const std::optional<std::string>& support_bounds, double min_std,
+           int knots, int threads) {
   const act::fit_settings settings = settings_of(method, support, support_bounds, min_std, knots, threads);
   const array_ref source(source_object, "source", false), target(target_object, "target", false);
   source.require_ndim(2, 2, "a 2-D array [samples x neurons]");
   target.require_ndim(2, 2, "a 2-D array [samples x neurons]");
   if (source.type() != target.type())
-    act::raise<act::invalid_argument>("source is {} but target is {}; give both the same dtype", dtype_name(source.type()),
-                                      dtype_name(target.type()));
+    act::raise<act::invalid_argument>("source is {} but target is {}; give both the same dtype",
+                                      dtype_name(source.type()), dtype_name(target.type()));
   switch (source.type()) {
-    case dtype::f32: return fit_typed<float>(method, source, target, settings);
-    case dtype::f64: return fit_typed<double>(method, source, target, settings);
+    case dtype::f32:
+      return fit_typed<float>(method, source, target, settings);
+    case dtype::f64:
+      return fit_typed<double>(method, source, target, settings);
     default:
-      act::raise<act::invalid_argument>("source: dtype {} cannot be fitted; samples are float32 or float64 (convert first)",
-                                        dtype_name(source.type()));
+      act::raise<act::invalid_argument>(
+          "source: dtype {} cannot be fitted; samples are float32 or float64 (convert first)",
+          dtype_name(source.type()));
   }
 }
 
@@ -100,16 +106,20 @@ bool same_fit(const py_fit& a, const py_fit& b) {
 
 void bind_fit(py::module_& m) {
   py::class_<py_fit>(m, "Fit", "The result of act.fit: the map, per-neuron diagnostics and the sample counts.")
-      .def_readonly("map", &py_fit::map, "The fitted map: an act.AffineMap, or an act.QuantileMap for method 'quantile'.")
-      .def_readonly("diagnostics", &py_fit::diagnostics,
-                    "Per-neuron float64 arrays: 'r2' (R^2 of the line through the sorted pairs), 'w2_before' and "
-                    "'w2_after' (1-D Wasserstein-2 distance to the target before and after transport); bool 'low_spread' "
-                    "(below the spread floor min_std: the fallback map).")
+      .def_readonly("map", &py_fit::map,
+                    "The fitted map: an act.AffineMap, or an act.QuantileMap for method 'quantile'.")
+      .def_readonly(
+          "diagnostics", &py_fit::diagnostics,
+          "Per-neuron float64 arrays: 'r2' (R^2 of the line through the sorted pairs), 'w2_before' and "
+          "'w2_after' (1-D Wasserstein-2 distance to the target before and after transport); bool 'low_spread' "
+          "(below the spread floor min_std: the fallback map).")
       .def_readonly("source_samples", &py_fit::source_samples)
       .def_readonly("target_samples", &py_fit::target_samples)
       .def_readonly("method", &py_fit::method, "The registry name of the method ('linear', 'mean', ...).")
-      .def_readonly("support", &py_fit::support, "The support label map files record ('q0_100', 'all', ... or 'knots').")
-      .def("__eq__", &same_fit, py::is_operator(), py::arg("other"), "Same method, support, sample counts, map (bit for bit) and diagnostics.")
+      .def_readonly("support", &py_fit::support,
+                    "The support label map files record ('q0_100', 'all', ... or 'knots').")
+      .def("__eq__", &same_fit, py::is_operator(), py::arg("other"),
+           "Same method, support, sample counts, map (bit for bit) and diagnostics.")
       .def(py::pickle(
           [](const py_fit& f) {
             return py::make_tuple(f.map, f.diagnostics, f.source_samples, f.target_samples, f.method, f.support,
@@ -128,12 +138,14 @@ void bind_fit(py::module_& m) {
             return f;
           }))
       .def("__repr__", [](const py_fit& f) {
-        return "<act.Fit method='" + f.method + "' support='" + f.support + "' samples=" + std::to_string(f.source_samples) +
-               "," + std::to_string(f.target_samples) + " map=" + describe(f.map) + ">";
+        return "<act.Fit method='" + f.method + "' support='" + f.support +
+               "' samples=" + std::to_string(f.source_samples) + "," + std::to_string(f.target_samples) +
+               " map=" + describe(f.map) + ">";
       });
 
-  m.def("fit", &fit, py::arg("method"), py::arg("source"), py::arg("target"), py::kw_only(), py::arg("support") = py::none(),
-        py::arg("support_bounds") = py::none(), py::arg("min_std") = act::default_min_std, py::arg("knots") = act::default_knots, py::arg("threads") = 1,
+  m.def("fit", &fit, py::arg("method"), py::arg("source"), py::arg("target"), py::kw_only(),
+        py::arg("support") = py::none(), py::arg("support_bounds") = py::none(),
+        py::arg("min_std") = act::default_min_std, py::arg("knots") = act::default_knots, py::arg("threads") = 1,
         fit_doc().c_str());
   m.def("_sample_view", &sample_view, py::arg("x"), "For tests: how act.fit reads a 2-D array (layout, data address).");
 }

@@ -34,7 +34,9 @@ class samples {
   samples& operator=(const samples&) = delete;
 
   const std::variant<row_map<T>, col_map<T>>& view() const { return view_; }
-  matrix_layout::kind_type layout() const { return view_.index() == 0 ? matrix_layout::row_major : matrix_layout::col_major; }
+  matrix_layout::kind_type layout() const {
+    return view_.index() == 0 ? matrix_layout::row_major : matrix_layout::col_major;
+  }
   bool copied() const { return row_copy_.size() != 0 || col_copy_.size() != 0; }
   const T* data() const {
     return std::visit([](const auto& m) { return m.data(); }, view_);
@@ -76,12 +78,14 @@ inline py::array_t<double> numpy_copy(const Eigen::ArrayXd& v) {
 
 /// act::fit on the two arrays without the GIL; the result as an act.Fit.
 template <class T>
-py_fit fit_typed(const std::string& method, const array_ref& source, const array_ref& target, const act::fit_settings& settings) {
+py_fit fit_typed(const std::string& method, const array_ref& source, const array_ref& target,
+                 const act::fit_settings& settings) {
   const samples<T> a(source);
   const samples<T> b(target, a.layout());
   act::fit_result<act::any_map<T>> result = [&] {
     py::gil_scoped_release no_gil;
-    if (const auto* rows = std::get_if<row_map<T>>(&a.view())) return act::fit(method, *rows, std::get<row_map<T>>(b.view()), settings);
+    if (const auto* rows = std::get_if<row_map<T>>(&a.view()))
+      return act::fit(method, *rows, std::get<row_map<T>>(b.view()), settings);
     return act::fit(method, std::get<col_map<T>>(a.view()), std::get<col_map<T>>(b.view()), settings);
   }();
   py_fit out;
@@ -103,7 +107,9 @@ py_fit fit_typed(const std::string& method, const array_ref& source, const array
   return out;
 }
 
-extern template py_fit fit_typed<float>(const std::string&, const array_ref&, const array_ref&, const act::fit_settings&);
-extern template py_fit fit_typed<double>(const std::string&, const array_ref&, const array_ref&, const act::fit_settings&);
+extern template py_fit fit_typed<float>(const std::string&, const array_ref&, const array_ref&,
+                                        const act::fit_settings&);
+extern template py_fit fit_typed<double>(const std::string&, const array_ref&, const array_ref&,
+                                         const act::fit_settings&);
 
 }  // namespace act_python

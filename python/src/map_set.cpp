@@ -41,7 +41,8 @@ void save(const py_map_set& self, const std::filesystem::path& path) {
 }
 
 /// Adds the set's sites (all, or those named) to the map file under its lock; returns the file as written.
-map_set_ptr update_file(const py_map_set& self, const std::filesystem::path& path, const std::optional<std::vector<std::string>>& sites) {
+map_set_ptr update_file(const py_map_set& self, const std::filesystem::path& path,
+                        const std::optional<std::vector<std::string>>& sites) {
   act::map_set chosen;
   {
     const std::shared_lock lock(self.mutex);
@@ -152,18 +153,27 @@ Eigen::MatrixXf samples_of(py::handle object, const std::string& name) {
     for (Eigen::Index j = 0; j < out.cols(); ++j) {
       const Eigen::Index k = i * s0 + j * s1;
       switch (a.type()) {
-        case dtype::f32: out(i, j) = static_cast<const float*>(a.data())[k]; break;
-        case dtype::f64: out(i, j) = static_cast<float>(static_cast<const double*>(a.data())[k]); break;
-        case dtype::f16: out(i, j) = static_cast<float>(static_cast<const Eigen::half*>(a.data())[k]); break;
-        case dtype::bf16: out(i, j) = static_cast<float>(static_cast<const Eigen::bfloat16*>(a.data())[k]); break;
+        case dtype::f32:
+          out(i, j) = static_cast<const float*>(a.data())[k];
+          break;
+        case dtype::f64:
+          out(i, j) = static_cast<float>(static_cast<const double*>(a.data())[k]);
+          break;
+        case dtype::f16:
+          out(i, j) = static_cast<float>(static_cast<const Eigen::half*>(a.data())[k]);
+          break;
+        case dtype::bf16:
+          out(i, j) = static_cast<float>(static_cast<const Eigen::bfloat16*>(a.data())[k]);
+          break;
       }
     }
   return out;
 }
 
-map_set_ptr fit_sites(bool causal, const std::vector<std::string>& sites, const std::string& method, py::function collect,
-                      const std::string& pooling, double strength, const std::optional<std::string>& support,
-                      const std::optional<std::string>& support_bounds, double min_std, int knots, int threads) {
+map_set_ptr fit_sites(bool causal, const std::vector<std::string>& sites, const std::string& method,
+                      py::function collect, const std::string& pooling, double strength,
+                      const std::optional<std::string>& support, const std::optional<std::string>& support_bounds,
+                      double min_std, int knots, int threads) {
   act::fit_settings settings;
   if (support) settings.support = act::support::parse(*support);
   if (support_bounds) settings.bounds = act::parse_bounds(*support_bounds, "fit_causal: support_bounds");
@@ -171,7 +181,8 @@ map_set_ptr fit_sites(bool causal, const std::vector<std::string>& sites, const 
     act::raise<act::invalid_argument>("fit_causal: min_std must be finite and >= 0, got {}", min_std);
   settings.min_std = min_std;
   settings.knots = knots;
-  if (threads < 0) act::raise<act::invalid_argument>("fit_causal: threads must be >= 0 (0 = all cores), got {}", threads);
+  if (threads < 0)
+    act::raise<act::invalid_argument>("fit_causal: threads must be >= 0 (0 = all cores), got {}", threads);
   settings.threads = threads;
   const released_estimator estimator(act::method_estimator(method, settings));
   act::causal_options options;
@@ -185,15 +196,18 @@ map_set_ptr fit_sites(bool causal, const std::vector<std::string>& sites, const 
     try {
       pair = py::tuple(result);
     } catch (py::error_already_set&) {
-      act::raise<act::invalid_argument>("collect('{}', ...) must return (source, target) arrays, got {}", site, describe(result));
+      act::raise<act::invalid_argument>("collect('{}', ...) must return (source, target) arrays, got {}", site,
+                                        describe(result));
     }
     if (pair.size() != 2)
-      act::raise<act::invalid_argument>("collect('{}', ...) must return (source, target) arrays, got {} items", site, pair.size());
+      act::raise<act::invalid_argument>("collect('{}', ...) must return (source, target) arrays, got {} items", site,
+                                        pair.size());
     return act::site_samples{samples_of(pair[0], "collect('" + site + "') source"),
                              samples_of(pair[1], "collect('" + site + "') target")};
   };
   auto out = std::make_shared<py_map_set>();
-  out->maps = causal ? act::fit_causal(sites, estimator, call, options) : act::fit_simultaneous(sites, estimator, call, options);
+  out->maps = causal ? act::fit_causal(sites, estimator, call, options)
+                     : act::fit_simultaneous(sites, estimator, call, options);
   return out;
 }
 
@@ -202,7 +216,8 @@ py::array pooled(const array_ref& x, const apply_plan& g, Eigen::Index seq_len, 
                  const std::vector<Eigen::Index>& lengths, act::pooling how) {
   using strided = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, Eigen::Unaligned,
                              Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
-  const strided rows(static_cast<const T*>(x.data()), g.rows, g.cols, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(g.row_stride, g.col_stride));
+  const strided rows(static_cast<const T*>(x.data()), g.rows, g.cols,
+                     Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(g.row_stride, g.col_stride));
   using out_scalar = act::pooled_scalar_t<T>;
   Eigen::Matrix<out_scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> result;
   {
@@ -233,7 +248,8 @@ py::array pool(py::handle x_object, const std::string& pooling, py::handle mask,
     valid.assign(m.data(), m.data() + m.size());
   }
   if (!lengths.is_none()) {
-    const auto l = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(numpy.attr("asarray")(lengths).attr("ravel")());
+    const auto l = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(
+        numpy.attr("asarray")(lengths).attr("ravel")());
     if (x.ndim() == 3) {
       // Padded batch: token t of sequence b is valid when t < lengths[b].
       if (l.size() != x.shape()[0])
@@ -249,10 +265,14 @@ py::array pool(py::handle x_object, const std::string& pooling, py::handle mask,
     }
   }
   switch (x.type()) {
-    case dtype::f32: return pooled<float>(x, g, seq_len, valid, packed, how);
-    case dtype::f64: return pooled<double>(x, g, seq_len, valid, packed, how);
-    case dtype::f16: return pooled<Eigen::half>(x, g, seq_len, valid, packed, how);
-    case dtype::bf16: return pooled<Eigen::bfloat16>(x, g, seq_len, valid, packed, how);
+    case dtype::f32:
+      return pooled<float>(x, g, seq_len, valid, packed, how);
+    case dtype::f64:
+      return pooled<double>(x, g, seq_len, valid, packed, how);
+    case dtype::f16:
+      return pooled<Eigen::half>(x, g, seq_len, valid, packed, how);
+    case dtype::bf16:
+      return pooled<Eigen::bfloat16>(x, g, seq_len, valid, packed, how);
   }
   return {};
 }
@@ -260,7 +280,8 @@ py::array pool(py::handle x_object, const std::string& pooling, py::handle mask,
 bool same_set(const py_map_set& a, const py_map_set& b) {
   if (&a == &b) return true;
   const std::shared_lock lock_a(a.mutex), lock_b(b.mutex);
-  if (a.maps.strength() != b.maps.strength() || a.maps.metadata() != b.maps.metadata() || a.maps.sites() != b.maps.sites())
+  if (a.maps.strength() != b.maps.strength() || a.maps.metadata() != b.maps.metadata() ||
+      a.maps.sites() != b.maps.sites())
     return false;
   for (const auto& site : a.maps.sites()) {
     const auto& x = a.maps.at(site);
@@ -287,7 +308,8 @@ py::tuple set_state(const py_map_set& self) {
                                   e.strength ? py::object(py::float_(*e.strength)) : py::object(py::none())));
   }
   return py::make_tuple(self.maps.strength(),
-                        std::map<std::string, std::string>(self.maps.metadata().begin(), self.maps.metadata().end()), entries);
+                        std::map<std::string, std::string>(self.maps.metadata().begin(), self.maps.metadata().end()),
+                        entries);
 }
 
 map_set_ptr from_state(const py::tuple& state) {
@@ -297,8 +319,8 @@ map_set_ptr from_state(const py::tuple& state) {
     const auto e = item.cast<py::tuple>();
     if (e.size() != 9) act::raise<act::invalid_argument>("MapSet: bad pickle entry ({} items)", e.size());
     const auto site = e[0].cast<std::string>();
-    act::map_info info{e[2].cast<std::string>(), e[3].cast<Eigen::Index>(), e[4].cast<Eigen::Index>(), e[5].cast<std::string>(),
-                       e[6].cast<std::string>(), e[7].cast<Eigen::Index>()};
+    act::map_info info{e[2].cast<std::string>(), e[3].cast<Eigen::Index>(), e[4].cast<Eigen::Index>(),
+                       e[5].cast<std::string>(), e[6].cast<std::string>(),  e[7].cast<Eigen::Index>()};
     out->maps.insert(site, float_map_of(e[1], "MapSet pickle"), std::move(info));
     if (!e[8].is_none()) out->maps.set_strength(site, e[8].cast<double>());
   }
@@ -311,13 +333,15 @@ map_set_ptr from_state(const py::tuple& state) {
 }  // namespace
 
 void bind_map_set(py::module_& m) {
-  py::class_<py_map_set, map_set_ptr> c(m, "MapSet", R"(Site name -> map, applied at a global strength (default 1) with per-site
+  py::class_<py_map_set, map_set_ptr> c(m, "MapSet",
+                                        R"(Site name -> map, applied at a global strength (default 1) with per-site
 overrides: act::map_set. Maps are stored in float32. Load and save act's safetensors map files
 (atomic writes); apply(site, x) is the hook point.)");
   c.def(py::init<>())
       .def_static("load", &load, py::arg("path"), "Reads and validates an act map file (safetensors).")
       .def("save", &save, py::arg("path"),
-           "Writes the set as an act map file, replacing the file: atomically (a temporary file, then rename) and under\n"
+           "Writes the set as an act map file, replacing the file: atomically (a temporary file, then rename) and "
+           "under\n"
            "the file's lock, as every act writer (act-cli, act-mpi, act-llama, update_file) takes it. A symbolic link\n"
            "is followed; a path that is a device, FIFO or folder is refused.")
       .def("update_file", &update_file, py::arg("path"), py::arg("sites") = py::none(),
@@ -334,7 +358,8 @@ other's sites. A missing file is created. Returns the file's content as written.
            R"(Adds or replaces the map of `site`: an act.Fit (its map and provenance: method, sample counts,
 support label; pooling 'mean') or an act.AffineMap / act.QuantileMap (cast to float32). Keyword arguments
 override the recorded provenance.)")
-      .def("sites", [](const py_map_set& self) { return self.maps.sites(); }, "Site names in lexicographic order.")
+      .def(
+          "sites", [](const py_map_set& self) { return self.maps.sites(); }, "Site names in lexicographic order.")
       .def(
           "set_strength",
           [](py_map_set& self, double lambda) {
@@ -396,8 +421,9 @@ ignores the set's strengths.)")
           [](py_map_set& self, const std::map<std::string, std::string>& metadata) {
             for (const auto& [key, value] : metadata) {
               if (key.empty() || key.rfind("act.", 0) == 0)
-                act::raise<act::invalid_argument>("MapSet.metadata: key '{}' is not allowed: keys starting with 'act.' are act's own",
-                                                  act::printable(key));
+                act::raise<act::invalid_argument>(
+                    "MapSet.metadata: key '{}' is not allowed: keys starting with 'act.' are act's own",
+                    act::printable(key));
               for (const std::string* text : {&key, &value})
                 if (const std::string problem = act::name_problem(*text); !problem.empty())
                   act::raise<act::invalid_argument>("MapSet.metadata: '{}' {}", act::printable(*text), problem);
@@ -411,8 +437,11 @@ ignores the set's strengths.)")
       .def_property_readonly(
           "_map_version", [](const py_map_set& self) { return self.map_version; },
           "Counts insert and remove calls (act.torch caches coefficients per version).")
-      .def("__getitem__", &map_at, py::arg("site"), "The map of `site` (a float32 AffineMap or QuantileMap copy); KeyError if absent.")
-      .def("__contains__", [](const py_map_set& self, const std::string& site) { return self.maps.contains(site); }, py::arg("site"))
+      .def("__getitem__", &map_at, py::arg("site"),
+           "The map of `site` (a float32 AffineMap or QuantileMap copy); KeyError if absent.")
+      .def(
+          "__contains__", [](const py_map_set& self, const std::string& site) { return self.maps.contains(site); },
+          py::arg("site"))
       .def("__len__", [](const py_map_set& self) { return self.maps.size(); })
       .def("__iter__", [](const py_map_set& self) { return py::iter(py::cast(self.maps.sites())); })
       .def("__eq__", &same_set, py::is_operator(), py::arg("other"),
@@ -426,8 +455,8 @@ ignores the set's strengths.)")
 
   m.def(
       "export_gguf",
-      [](py::handle maps, const std::filesystem::path& path, const std::string& model_hint, double strength, bool normalize,
-         std::optional<int> layer, std::optional<std::filesystem::path> model) {
+      [](py::handle maps, const std::filesystem::path& path, const std::string& model_hint, double strength,
+         bool normalize, std::optional<int> layer, std::optional<std::filesystem::path> model) {
         map_set_ptr set;
         std::string origin = "MapSet";
         if (py::isinstance<py_map_set>(maps)) {
@@ -437,8 +466,8 @@ ignores the set's strengths.)")
           try {
             map_path = maps.cast<std::filesystem::path>();
           } catch (const py::cast_error&) {
-            act::raise<act::invalid_argument>("export_gguf: maps must be an act.MapSet or the path of a map file, got {}",
-                                              describe(maps));
+            act::raise<act::invalid_argument>(
+                "export_gguf: maps must be an act.MapSet or the path of a map file, got {}", describe(maps));
           }
           if (act::same_file(path_string(path), path_string(map_path)))
             act::raise<act::invalid_argument>("export_gguf: {} is the map file itself; writing it would replace it",
@@ -480,7 +509,8 @@ path of a map file. Atomic write.)");
       "Reads a llama.cpp / repeng control vector (GGUF) as additive maps at sites 'l_out-N' (where llama.cpp adds\n"
       "direction.N), like `act-cli import-gguf`; its model hint lands in the set's metadata.");
 
-  const char* causal_doc = R"(Fits `sites` in order with a registered method (act::fit_causal): site k is fitted on samples that
+  const char* causal_doc =
+      R"(Fits `sites` in order with a registered method (act::fit_causal): site k is fitted on samples that
 `collect(site, installed, pooling)` returns as (source, target) 2-D arrays, where `installed` is an
 act.MapSet holding the maps of the sites before k (at `strength`); collect must run the source inputs
 with those maps applied and return the pooled activations at `site`. support, support_bounds, min_std,
@@ -489,22 +519,22 @@ count). Returns the act.MapSet of all sites.
 act.torch.fit_causal does this for a torch model.)";
   m.def(
       "fit_causal",
-      [](const std::vector<std::string>& sites, const std::string& method, py::function collect, const std::string& pooling,
-         double strength, const std::optional<std::string>& support, const std::optional<std::string>& support_bounds,
-         double min_std, int knots, int threads) {
-        return fit_sites(true, sites, method, std::move(collect), pooling, strength, support, support_bounds, min_std, knots,
-                         threads);
+      [](const std::vector<std::string>& sites, const std::string& method, py::function collect,
+         const std::string& pooling, double strength, const std::optional<std::string>& support,
+         const std::optional<std::string>& support_bounds, double min_std, int knots, int threads) {
+        return fit_sites(true, sites, method, std::move(collect), pooling, strength, support, support_bounds, min_std,
+                         knots, threads);
       },
       py::arg("sites"), py::arg("method"), py::arg("collect"), py::kw_only(), py::arg("pooling") = "mean",
       py::arg("strength") = 1.0, py::arg("support") = py::none(), py::arg("support_bounds") = py::none(),
       py::arg("min_std") = 1e-4, py::arg("knots") = 128, py::arg("threads") = 1, causal_doc);
   m.def(
       "fit_simultaneous",
-      [](const std::vector<std::string>& sites, const std::string& method, py::function collect, const std::string& pooling,
-         double strength, const std::optional<std::string>& support, const std::optional<std::string>& support_bounds,
-         double min_std, int knots, int threads) {
-        return fit_sites(false, sites, method, std::move(collect), pooling, strength, support, support_bounds, min_std, knots,
-                         threads);
+      [](const std::vector<std::string>& sites, const std::string& method, py::function collect,
+         const std::string& pooling, double strength, const std::optional<std::string>& support,
+         const std::optional<std::string>& support_bounds, double min_std, int knots, int threads) {
+        return fit_sites(false, sites, method, std::move(collect), pooling, strength, support, support_bounds, min_std,
+                         knots, threads);
       },
       py::arg("sites"), py::arg("method"), py::arg("collect"), py::kw_only(), py::arg("pooling") = "mean",
       py::arg("strength") = 1.0, py::arg("support") = py::none(), py::arg("support_bounds") = py::none(),

@@ -50,16 +50,20 @@ void bind_errors(py::module_& m) {
   py::object os_error = py::reinterpret_borrow<py::object>(PyExc_OSError);
   classes.error = make_class(m, "Error", py::make_tuple(exception), "Base of every error act raises (act::error).");
   py::object error = py::reinterpret_borrow<py::object>(classes.error);
-  classes.invalid_argument = make_class(m, "InvalidArgument", py::make_tuple(error, value_error),
-                                        "An argument is unusable: wrong value, dtype, empty input, bad option (act::invalid_argument).");
+  classes.invalid_argument =
+      make_class(m, "InvalidArgument", py::make_tuple(error, value_error),
+                 "An argument is unusable: wrong value, dtype, empty input, bad option (act::invalid_argument).");
   py::object invalid = py::reinterpret_borrow<py::object>(classes.invalid_argument);
-  classes.shape_error = make_class(m, "ShapeError", py::make_tuple(invalid), "Shapes of arguments disagree (act::shape_error).");
-  classes.non_finite_error = make_class(m, "NonFiniteError", py::make_tuple(invalid),
-                                        "Samples contain NaN or Inf; the message names the first row and neuron (act::non_finite_error).");
+  classes.shape_error =
+      make_class(m, "ShapeError", py::make_tuple(invalid), "Shapes of arguments disagree (act::shape_error).");
+  classes.non_finite_error =
+      make_class(m, "NonFiniteError", py::make_tuple(invalid),
+                 "Samples contain NaN or Inf; the message names the first row and neuron (act::non_finite_error).");
   classes.format_error = make_class(m, "FormatError", py::make_tuple(error, value_error),
                                     "A file's content is malformed (act::format_error).");
-  classes.file_error = make_class(m, "FileError", py::make_tuple(error, os_error),
-                                  "The operating system refused a file operation: open, read, write, rename (act::io_error).");
+  classes.file_error =
+      make_class(m, "FileError", py::make_tuple(error, os_error),
+                 "The operating system refused a file operation: open, read, write, rename (act::io_error).");
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -96,7 +100,8 @@ PYBIND11_MODULE(_act, m) {
         return out;
       },
       "Every registered method as a dict: name, title, kind ('affine'/'quantile'), default_support, additive, "
-      "per_neuron, paired (source and target rows are pairs: equal counts), strength ('interpolation' or 'multiplier').");
+      "per_neuron, paired (source and target rows are pairs: equal counts), strength ('interpolation' or "
+      "'multiplier').");
   m.def(
       "method", [](const std::string& name) { return method_dict(act::method(name)); }, py::arg("name"),
       "The registry entry of one method (act.InvalidArgument for an unknown name).");

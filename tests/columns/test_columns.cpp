@@ -23,9 +23,13 @@ namespace {
 /// header bytes shift the data off its natural alignment.
 void write_npy(const std::string& path, const Eigen::MatrixXd& m, act::dtype type, bool fortran, std::size_t pad = 0,
                const std::string& shape = "") {
-  const char* descr = type == act::dtype::f32 ? "<f4" : type == act::dtype::f64 ? "<f8" : type == act::dtype::f16 ? "<f2" : "<V2";
-  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': {}, 'shape': {}, }}", descr, fortran ? "True" : "False",
-                                   shape.empty() ? fmt::format("({}, {})", m.rows(), m.cols()) : shape);
+  const char* descr = type == act::dtype::f32   ? "<f4"
+                      : type == act::dtype::f64 ? "<f8"
+                      : type == act::dtype::f16 ? "<f2"
+                                                : "<V2";
+  std::string header =
+      fmt::format("{{'descr': '{}', 'fortran_order': {}, 'shape': {}, }}", descr, fortran ? "True" : "False",
+                  shape.empty() ? fmt::format("({}, {})", m.rows(), m.cols()) : shape);
   while ((10 + header.size() + 1) % 64 != pad % 64) header += ' ';
   header += '\n';
   std::vector<unsigned char> bytes{0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
@@ -86,7 +90,7 @@ TEST_CASE("npy_columns names the file and the sample of a NaN, and refuses bad s
   Eigen::MatrixXf block(6, 2);
   x.read<float>(0, 2, block);  // the NaN is not in these neurons
   check_throws<act::non_finite_error>([&] { x.read<float>(1, 2, block); },
-                                                          {"nan.npy", "non-finite value nan at row 4, neuron 2"});
+                                      {"nan.npy", "non-finite value nan at row 4, neuron 2"});
   check_throws<act::invalid_argument>([&] { x.read<float>(2, 2, block); }, {"nan.npy", "cannot read neurons [2, 4)"});
   write_npy(dir.file("4d.npy"), act_test::random_samples<double>(1, 8, 3), act::dtype::f32, false, 0, "(2, 2, 1, 2)");
   check_throws<act::format_error>([&] { act::npy_columns bad(dir.file("4d.npy")); }, {"4d.npy", "got 4 dimension(s)"});
@@ -114,12 +118,16 @@ TEST_CASE("a 3-D file pooled over its lengths or mask equals act::pool_padded by
       pooled.read<float>(3, 2, got);
       CHECK(got == expected.middleCols(3, 2));
     }
-  check_throws<act::invalid_argument>([&] { (void)act::valid_from_lengths({2, 6}, T, "L.npy"); },
-                                                          {"L.npy", "length of sequence 1 is 6"});
+  check_throws<act::invalid_argument>(
+      [&] {
+        (void)act::valid_from_lengths({2, 6}, T, "L.npy");
+      },
+      {"L.npy", "length of sequence 1 is 6"});
 }
 
 TEST_CASE("stacked_columns concatenates rows in order and names the file of another width") {
-  const Eigen::MatrixXd a = act_test::random_samples<double>(4, 3, 5), b = act_test::random_samples<double>(6, 3, 6), c = act_test::random_samples<double>(2, 4, 7);
+  const Eigen::MatrixXd a = act_test::random_samples<double>(4, 3, 5), b = act_test::random_samples<double>(6, 3, 6),
+                        c = act_test::random_samples<double>(2, 4, 7);
   act::stacked_columns<double> s;
   s.push_back(act::columns_of(a), "a.npy");
   s.push_back(act::columns_of(b), "b.npy");
@@ -128,10 +136,11 @@ TEST_CASE("stacked_columns concatenates rows in order and names the file of anot
   CHECK(got.topRows(4) == a.middleCols(1, 2));
   CHECK(got.bottomRows(6) == b.middleCols(1, 2));
   check_throws<act::shape_error>([&] { s.push_back(act::columns_of(c), "c.npy"); },
-                                                     {"c.npy: has 4 neurons", "a.npy has 3"});
+                                 {"c.npy: has 4 neurons", "a.npy has 3"});
 }
 
-TEST_CASE_TEMPLATE("fit_columns in a small budget equals the in-memory fit bit for bit, every method", Scalar, float, double) {
+TEST_CASE_TEMPLATE("fit_columns in a small budget equals the in-memory fit bit for bit, every method", Scalar, float,
+                   double) {
   using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   const matrix source = act_test::random_samples<double>(300, 23, 8).cast<Scalar>();
   const matrix target = act_test::random_samples<double>(300, 23, 9, 1.5).cast<Scalar>();
@@ -153,10 +162,11 @@ TEST_CASE_TEMPLATE("fit_columns in a small budget equals the in-memory fit bit f
 }
 
 TEST_CASE("fit_columns refuses a budget below one neuron's samples and a width mismatch") {
-  const Eigen::MatrixXf a = act_test::random_samples<double>(1000, 4, 11).cast<float>(), b = act_test::random_samples<double>(1000, 5, 12).cast<float>();
+  const Eigen::MatrixXf a = act_test::random_samples<double>(1000, 4, 11).cast<float>(),
+                        b = act_test::random_samples<double>(1000, 5, 12).cast<float>();
   check_throws<act::invalid_argument>(
       [&] { (void)act::fit_columns<float>("linear", act::columns_of(a), act::columns_of(a), {}, 1000); },
       {"cannot hold the samples of one neuron", "1000 + 1000 samples"});
   check_throws<act::shape_error>([&] { (void)act::fit_columns<float>("mean", act::columns_of(a), act::columns_of(b)); },
-                                                     {"neuron counts differ"});
+                                 {"neuron counts differ"});
 }

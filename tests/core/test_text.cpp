@@ -10,7 +10,7 @@ using namespace std::string_literals;
 
 TEST_CASE("name_problem accepts UTF-8 names and explains the first fault of others") {
   CHECK(act::name_problem("blk.12.post_attn_norm").empty());
-  CHECK(act::name_problem("").empty());  // emptiness is the caller's rule
+  CHECK(act::name_problem("").empty());                                                // emptiness is the caller's rule
   CHECK(act::name_problem("schicht.\xc3\xa4.\xe2\x82\xac.\xf0\x9f\x98\x80").empty());  // ä, €, an emoji
   CHECK(act::name_problem("a b/c\\d\"e'").empty());
 
@@ -18,7 +18,7 @@ TEST_CASE("name_problem accepts UTF-8 names and explains the first fault of othe
   CHECK(act::name_problem("\xff") == "is not valid UTF-8 (byte 0xff at offset 0)");
   CHECK(act::name_problem("ok\xed\xa0\x80") == "is not valid UTF-8 (byte 0xed at offset 2)");
   CHECK(act::name_problem("\xc0\xaf") == "is not valid UTF-8 (byte 0xc0 at offset 0)");
-  CHECK(act::name_problem("\xe2\x82") == "is not valid UTF-8 (byte 0xe2 at offset 0)");        // truncated
+  CHECK(act::name_problem("\xe2\x82") == "is not valid UTF-8 (byte 0xe2 at offset 0)");          // truncated
   CHECK(act::name_problem("\xf4\x90\x80\x80") == "is not valid UTF-8 (byte 0xf4 at offset 0)");  // past U+10FFFF
   CHECK(act::name_problem("\x80") == "is not valid UTF-8 (byte 0x80 at offset 0)");
 
@@ -34,8 +34,8 @@ TEST_CASE("check_name throws invalid_argument showing the name escaped") {
   CHECK_NOTHROW(act::check_name("site name", "blk.1"));
   CHECK_THROWS_WITH_AS(act::check_name("site name", "a\x1b[2J"),
                        "site name 'a\\x1b[2J' holds the control character U+001B at offset 1", act::invalid_argument);
-  CHECK_THROWS_WITH_AS(act::check_name("site name", "\xff"), "site name '\\xff' is not valid UTF-8 (byte 0xff at offset 0)",
-                       act::invalid_argument);
+  CHECK_THROWS_WITH_AS(act::check_name("site name", "\xff"),
+                       "site name '\\xff' is not valid UTF-8 (byte 0xff at offset 0)", act::invalid_argument);
 }
 
 TEST_CASE("printable keeps UTF-8 and escapes every control character and invalid byte") {
@@ -43,8 +43,10 @@ TEST_CASE("printable keeps UTF-8 and escapes every control character and invalid
   CHECK(act::printable("a\nb\tc") == "a\\nb\\tc");
   CHECK(act::printable("\x1b]0;owned\x07") == "\\x1b]0;owned\\x07");
   CHECK(act::printable("\r\x7f") == "\\x0d\\x7f");
-  CHECK(act::printable("\xc2\x9b" "31m") == "\\xc2\\x9b31m");  // C1 CSI, as UTF-8
-  CHECK(act::printable("\x9b" "31m") == "\\x9b31m");           // C1 CSI, as a raw byte
+  CHECK(act::printable("\xc2\x9b"
+                       "31m") == "\\xc2\\x9b31m");  // C1 CSI, as UTF-8
+  CHECK(act::printable("\x9b"
+                       "31m") == "\\x9b31m");  // C1 CSI, as a raw byte
   CHECK(act::printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");
   CHECK(act::printable("x\0y"s) == "x\\x00y");
   // Whatever goes in, nothing below 0x20 or at 0x7f..0x9f comes out, and UTF-8 stays UTF-8.

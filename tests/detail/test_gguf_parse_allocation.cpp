@@ -29,7 +29,8 @@ TEST_CASE("peak memory of the generic GGUF parser stays a fixed multiple of the 
     const auto start = std::chrono::steady_clock::now();
     const std::size_t peak = peak_during([&] { act::detail::parse_gguf(b.data(), b.size(), "x.gguf"); }, false);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    MESSAGE("gguf: ", b.size(), " bytes, peak ", peak, " bytes (", double(peak) / double(b.size()), "x), ", seconds, " s");
+    MESSAGE("gguf: ", b.size(), " bytes, peak ", peak, " bytes (", double(peak) / double(b.size()), "x), ", seconds,
+            " s");
     CHECK(peak <= 16 * b.size());
     CHECK(seconds < 120);  // the duplicate-key check is O(n log n); a pairwise scan took hours here
   }

@@ -40,9 +40,17 @@ TEST_CASE_TEMPLATE("radix_sort equals std::sort", T, float, double) {
   act::detail::radix_buffers<T> buffers;  // reused across calls, as in the fits
   std::normal_distribution<T> normal(T(0.3), T(1.7));
   constexpr T inf = std::numeric_limits<T>::infinity();
-  const T specials[] = {T(0), -T(0), inf, -inf, std::numeric_limits<T>::denorm_min(), -std::numeric_limits<T>::denorm_min(),
-                        std::numeric_limits<T>::min(), std::numeric_limits<T>::max(), std::numeric_limits<T>::lowest(),
-                        T(1), T(-1)};
+  const T specials[] = {T(0),
+                        -T(0),
+                        inf,
+                        -inf,
+                        std::numeric_limits<T>::denorm_min(),
+                        -std::numeric_limits<T>::denorm_min(),
+                        std::numeric_limits<T>::min(),
+                        std::numeric_limits<T>::max(),
+                        std::numeric_limits<T>::lowest(),
+                        T(1),
+                        T(-1)};
   for (const std::size_t n : {0u, 1u, 2u, 1023u, 1024u, 1025u, 4096u, 100000u}) {
     CAPTURE(n);
     std::vector<T> v(n);

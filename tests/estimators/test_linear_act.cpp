@@ -68,7 +68,8 @@ TEST_CASE("unequal counts: coupled fit equals brute-force replication then sorte
   std::lognormal_distribution<double> heavy(0.0, 1.0);
   std::normal_distribution<double> normal(2.0, 3.0);
   for (const auto& counts : {std::pair{3, 5}, std::pair{7, 4}, std::pair{6, 9}, std::pair{2, 11}}) {
-    const int na = counts.first, nb = counts.second;  // not a structured binding: doctest's CAPTURE takes it into a lambda
+    const int na = counts.first,
+              nb = counts.second;  // not a structured binding: doctest's CAPTURE takes it into a lambda
     MatrixXd a(na, 3), b(nb, 3);
     for (Eigen::Index i = 0; i < a.size(); ++i) a.data()[i] = heavy(rng);
     for (Eigen::Index i = 0; i < b.size(); ++i) b.data()[i] = normal(rng);
@@ -139,12 +140,12 @@ TEST_CASE("support options: min-max, quantile band, unbounded") {
 
 TEST_CASE("degenerate neurons give finite, documented maps") {
   MatrixXd a(4, 2), b(4, 2);
-  a << 2, 1, 2, 2, 2, 3, 2, 4;   // neuron 0: constant source
-  b << 1, 7, 3, 7, 5, 7, 7, 7;   // neuron 1: constant target
+  a << 2, 1, 2, 2, 2, 3, 2, 4;  // neuron 0: constant source
+  b << 1, 7, 3, 7, 5, 7, 7, 7;  // neuron 1: constant target
   const auto fit = act::linear_act{}.fit(a, b);
-  CHECK(fit.map.omega[0] == 1.0);                      // mean shift
+  CHECK(fit.map.omega[0] == 1.0);  // mean shift
   CHECK(fit.map.beta[0] == doctest::Approx(4.0 - 2.0));
-  CHECK(fit.map.omega[1] == 0.0);                      // collapse onto the target
+  CHECK(fit.map.omega[1] == 0.0);  // collapse onto the target
   CHECK(fit.map.beta[1] == doctest::Approx(7.0));
   CHECK(fit.diagnostics.r2[0] == 0.0);
   CHECK(fit.diagnostics.r2[1] == 1.0);

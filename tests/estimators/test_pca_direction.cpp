@@ -155,5 +155,6 @@ TEST_CASE("pca_direction: identical differences have no spread; beta is the unit
 TEST_CASE("pca_direction: unequal counts raise act::shape_error naming both counts") {
   MatrixXd a = MatrixXd::Zero(4, 2), b = MatrixXd::Zero(5, 2);
   CHECK_THROWS_WITH_AS(act::pca_direction{}.fit(a, b),
-                       "pca: paired differences need equal counts, but source has 4 rows and target has 5", act::shape_error);
+                       "pca: paired differences need equal counts, but source has 4 rows and target has 5",
+                       act::shape_error);
 }

@@ -58,7 +58,8 @@ struct four_cases {
 
 // The reference's rule stated on its own: sample sd (divisor n - 1) of each side; transport only when both
 // exceed min_std, else the identity (omega 1, beta 0). `gaussian` picks sd_B / sd_A, else omega 1.
-std::pair<double, double> reference_map(const Eigen::VectorXd& a, const Eigen::VectorXd& b, bool gaussian, double min_std) {
+std::pair<double, double> reference_map(const Eigen::VectorXd& a, const Eigen::VectorXd& b, bool gaussian,
+                                        double min_std) {
   const auto sd = [](const Eigen::VectorXd& x) {
     return std::sqrt((x.array() - x.mean()).square().sum() / static_cast<double>(x.size() - 1));
   };
@@ -73,8 +74,8 @@ std::vector<int> flags_of(const Eigen::Array<bool, Eigen::Dynamic, 1>& flags) {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("gaussian_act and mean_act follow the reference's rule: both spreads above min_std, else unchanged", Estimator,
-                   act::gaussian_act, act::mean_act) {
+TEST_CASE_TEMPLATE("gaussian_act and mean_act follow the reference's rule: both spreads above min_std, else unchanged",
+                   Estimator, act::gaussian_act, act::mean_act) {
   const four_cases s;
   const bool gaussian = std::is_same_v<Estimator, act::gaussian_act>;
   const auto fit = Estimator{}.fit(s.a, s.b);
@@ -118,8 +119,8 @@ TEST_CASE("map files mark the neurons below the floor, and files without the mar
   const auto fit = act::gaussian_act{}.fit(s.a, s.b);
   act::map_set maps;
   maps.insert("blk.0", fit.map,
-              {"gaussian", fit.source_samples, fit.target_samples, "mean", "q0_100", act::low_spread_count(fit.diagnostics),
-               fit.diagnostics.low_spread});
+              {"gaussian", fit.source_samples, fit.target_samples, "mean", "q0_100",
+               act::low_spread_count(fit.diagnostics), fit.diagnostics.low_spread});
   const auto plain = act::linear_act{}.fit(s.a.rightCols(2), s.b.rightCols(2));
   maps.insert("blk.1", plain.map, {"linear", 150, 150, "mean", "q0_100", 0, {}});
   auto file = act::maps_to_safetensors(maps);
@@ -140,7 +141,8 @@ TEST_CASE("map files mark the neurons below the floor, and files without the mar
 
   // Written before the marks existed: the count alone.
   auto old = file;
-  old.tensors.erase(std::remove_if(old.tensors.begin(), old.tensors.end(), [](const auto& t) { return t.name == "blk.0.low_spread"; }),
+  old.tensors.erase(std::remove_if(old.tensors.begin(), old.tensors.end(),
+                                   [](const auto& t) { return t.name == "blk.0.low_spread"; }),
                     old.tensors.end());
   const auto from_old = act::maps_from_safetensors(old, "old");
   CHECK(from_old.at("blk.0").info.low_spread_neurons == 3);
@@ -171,7 +173,8 @@ TEST_CASE("map files mark the neurons below the floor, and files without the mar
 
   // A map_info whose flags do not fit its map is refused when saving.
   act::map_set wrong;
-  wrong.insert("w", fit.map, {"gaussian", 150, 150, "mean", "q0_100", 1, Eigen::Array<bool, Eigen::Dynamic, 1>::Ones(5)});
+  wrong.insert("w", fit.map,
+               {"gaussian", 150, 150, "mean", "q0_100", 1, Eigen::Array<bool, Eigen::Dynamic, 1>::Ones(5)});
   CHECK_THROWS_AS(act::maps_to_safetensors(wrong), act::invalid_argument);
 }
 

@@ -6,8 +6,9 @@
 TEST_CASE("every method's default support is its options' default, bounded ones open") {
   for (const act::method_info& m : act::methods()) {
     CAPTURE(m.name);
-    const act::support expected =
-        m.name == "linear" || m.name == "gaussian" || m.name == "quantile" ? act::support::min_max() : act::support::unbounded();
+    const act::support expected = m.name == "linear" || m.name == "gaussian" || m.name == "quantile"
+                                      ? act::support::min_max()
+                                      : act::support::unbounded();
     CHECK(m.default_support.to_string() == expected.to_string());
     CHECK(m.default_support.bounds == act::support_bounds::open);
   }

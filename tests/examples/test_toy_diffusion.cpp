@@ -61,7 +61,8 @@ TEST_CASE("denoiser gradients match finite differences on a tiny config") {
   const std::vector<prompt> prompts = {{0, 1}, {2, style_none}, {3, 0}};
   std::vector<double> grads(model.params().size(), 0.0);
   flow_loss(model, data, noise, t, prompts, &grads);
-  check_gradients(model.params(), grads, [&] { return flow_loss<double>(model, data, noise, t, prompts, nullptr); }, 300);
+  check_gradients(
+      model.params(), grads, [&] { return flow_loss<double>(model, data, noise, t, prompts, nullptr); }, 300);
 }
 
 TEST_CASE("classifier gradients match finite differences") {
@@ -78,7 +79,8 @@ TEST_CASE("classifier gradients match finite differences") {
   const std::vector<int> shapes = {0, 1, 2, 3}, styles = {3, 2, 1, 0};
   std::vector<double> grads(model.params().size(), 0.0);
   model.loss(x, shapes, styles, &grads);
-  check_gradients(model.params(), grads, [&] { return model.loss(x, shapes, styles, nullptr); }, 200);
+  check_gradients(
+      model.params(), grads, [&] { return model.loss(x, shapes, styles, nullptr); }, 200);
 }
 
 TEST_CASE("the data set is a pure function of (seed, index)") {
@@ -119,8 +121,8 @@ TEST_CASE("PNG writer produces a valid file with correct CRCs and Adler-32") {
   REQUIRE(bytes.size() > 8);
   CHECK(std::equal(sig, sig + 8, bytes.begin()));
   auto u32 = [&](std::size_t at) {
-    return (std::uint32_t{bytes[at]} << 24) | (std::uint32_t{bytes[at + 1]} << 16) | (std::uint32_t{bytes[at + 2]} << 8) |
-           std::uint32_t{bytes[at + 3]};
+    return (std::uint32_t{bytes[at]} << 24) | (std::uint32_t{bytes[at + 1]} << 16) |
+           (std::uint32_t{bytes[at + 2]} << 8) | std::uint32_t{bytes[at + 3]};
   };
   // Walk the chunks: each CRC covers type + data; IDAT's zlib stream inflates (stored) to the scanlines.
   std::size_t at = 8;
@@ -130,15 +132,17 @@ TEST_CASE("PNG writer produces a valid file with correct CRCs and Adler-32") {
     REQUIRE(at + 12 <= bytes.size());
     const std::uint32_t len = u32(at);
     REQUIRE(at + 12 + len <= bytes.size());
-    const std::string type(bytes.begin() + static_cast<std::ptrdiff_t>(at + 4), bytes.begin() + static_cast<std::ptrdiff_t>(at + 8));
+    const std::string type(bytes.begin() + static_cast<std::ptrdiff_t>(at + 4),
+                           bytes.begin() + static_cast<std::ptrdiff_t>(at + 8));
     types.push_back(type);
     CHECK(crc32(bytes.data() + at + 4, len + 4) == u32(at + 8 + len));
     if (type == "IHDR") {
       CHECK(u32(at + 8) == static_cast<std::uint32_t>(w));
       CHECK(u32(at + 12) == static_cast<std::uint32_t>(h));
     }
-    if (type == "IDAT") zlib.insert(zlib.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at + 8),
-                                    bytes.begin() + static_cast<std::ptrdiff_t>(at + 8 + len));
+    if (type == "IDAT")
+      zlib.insert(zlib.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at + 8),
+                  bytes.begin() + static_cast<std::ptrdiff_t>(at + 8 + len));
     at += 12 + len;
   }
   CHECK(at == bytes.size());
@@ -153,7 +157,8 @@ TEST_CASE("PNG writer produces a valid file with correct CRCs and Adler-32") {
     CHECK((zlib[z] >> 1) == 0);  // stored block
     const unsigned len = zlib[z + 1] | (unsigned{zlib[z + 2]} << 8), nlen = zlib[z + 3] | (unsigned{zlib[z + 4]} << 8);
     CHECK((len ^ nlen) == 0xFFFFU);
-    raw.insert(raw.end(), zlib.begin() + static_cast<std::ptrdiff_t>(z + 5), zlib.begin() + static_cast<std::ptrdiff_t>(z + 5 + len));
+    raw.insert(raw.end(), zlib.begin() + static_cast<std::ptrdiff_t>(z + 5),
+               zlib.begin() + static_cast<std::ptrdiff_t>(z + 5 + len));
     z += 5 + len;
   }
   REQUIRE(z + 4 == zlib.size());

@@ -274,7 +274,8 @@ TEST_CASE("gradients match central finite differences for every parameter group 
 }
 
 TEST_CASE("a few training steps on a tiny configuration lower the loss") {
-  std::vector<std::vector<int>> sequences = {{2, 5, 6, 7, 3, 8, 9, 3}, {2, 8, 9, 3}, {2, 5, 9, 7, 3}, {2, 10, 6, 3, 11}, {2, 11, 4, 3}};
+  std::vector<std::vector<int>> sequences = {
+      {2, 5, 6, 7, 3, 8, 9, 3}, {2, 8, 9, 3}, {2, 5, 9, 7, 3}, {2, 10, 6, 3, 11}, {2, 11, 4, 3}};
   transformer<float> m(tiny_config(12));
   m.init(1);
   train_options o;

@@ -6,10 +6,10 @@
 #include <cstdlib>
 
 /// A broken round-trip is a bug even when nothing crashed; abort() makes libFuzzer save the input.
-#define ACT_FUZZ_CHECK(condition)                                                       \
-  do {                                                                                  \
-    if (!(condition)) {                                                                 \
+#define ACT_FUZZ_CHECK(condition)                                                            \
+  do {                                                                                       \
+    if (!(condition)) {                                                                      \
       std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                     \
-    }                                                                                   \
+      std::abort();                                                                          \
+    }                                                                                        \
   } while (0)

@@ -176,7 +176,7 @@ TEST_CASE("channel-spatial mode transports each channel's spatial mean") {
         CHECK(x[i] == doctest::Approx(before[i] + shift));
       }
     }
-  CHECK(x[4] == before[4]);  // image 0, channel 1: mean 0.5 outside [5, 6]
+  CHECK(x[4] == before[4]);    // image 0, channel 1: mean 0.5 outside [5, 6]
   CHECK(x[12] != before[12]);  // image 1, channel 1: mean 5.5 inside
 }
 
@@ -197,7 +197,8 @@ TEST_CASE("bad arguments raise errors naming what is wrong") {
   act::affine_hook<float> hook(map, 0.5);
   CHECK_THROWS_AS(hook.set_strength(std::numeric_limits<double>::infinity()), act::invalid_argument);
   CHECK_THROWS_WITH_AS(hook(act::view(buf.data(), 3, 4)), doctest::Contains("[3 x 4]"), act::shape_error);
-  CHECK_THROWS_WITH_AS(hook.masked(act::view(buf.data(), 4, 3), {1, 0}), doctest::Contains("mask has 2"), act::shape_error);
+  CHECK_THROWS_WITH_AS(hook.masked(act::view(buf.data(), 4, 3), {1, 0}), doctest::Contains("mask has 2"),
+                       act::shape_error);
   CHECK_THROWS_WITH_AS(hook.last_rows(act::view(buf.data(), 4, 3), std::vector<Eigen::Index>{1, 2}),
                        doctest::Contains("add up to 3"), act::shape_error);
   CHECK_THROWS_AS(hook.last_rows(act::view(buf.data(), 4, 3), std::vector<Eigen::Index>{4, 0}), act::invalid_argument);

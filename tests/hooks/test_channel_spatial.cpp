@@ -36,7 +36,8 @@ TEST_CASE_TEMPLATE("per_pixel: every pixel through its channel's affine map, gat
   const double lambda = 0.75;
   const std::vector<float> before = feature_maps();
   std::vector<T> x(before.begin(), before.end());
-  act::affine_hook<float>(map, lambda).channel_spatial(x.data(), images, channels, positions, act::channel_spatial::per_pixel);
+  act::affine_hook<float>(map, lambda)
+      .channel_spatial(x.data(), images, channels, positions, act::channel_spatial::per_pixel);
   for (Eigen::Index i = 0; i < images; ++i)
     for (Eigen::Index c = 0; c < channels; ++c)
       for (Eigen::Index k = 0; k < positions; ++k) {
@@ -56,7 +57,8 @@ TEST_CASE("per_pixel: quantile maps transport every pixel; mean_shift is the def
   q.knots_target << -1, -3, 1, 1, 0, 2, 4, 1, 4;
   const std::vector<float> before = feature_maps();
   std::vector<float> x = before;
-  act::quantile_hook<float>(q, 1.0).channel_spatial(x.data(), images, channels, positions, act::channel_spatial::per_pixel);
+  act::quantile_hook<float>(q, 1.0).channel_spatial(x.data(), images, channels, positions,
+                                                    act::channel_spatial::per_pixel);
   for (Eigen::Index i = 0; i < images; ++i)
     for (Eigen::Index c = 0; c < channels; ++c)
       for (Eigen::Index k = 0; k < positions; ++k) {

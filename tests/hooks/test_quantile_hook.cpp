@@ -91,7 +91,8 @@ TEST_CASE("quantile_hook: double map on double buffers matches the reference clo
   auto buf = random_buffer<double>(300, 9);
   const auto in = buf;
   hook(act::view(buf.data(), 100, 3));
-  for (std::size_t i = 0; i < buf.size(); ++i) CHECK(buf[i] == doctest::Approx(map.transport(static_cast<Eigen::Index>(i % 3), in[i])).epsilon(1e-12));
+  for (std::size_t i = 0; i < buf.size(); ++i)
+    CHECK(buf[i] == doctest::Approx(map.transport(static_cast<Eigen::Index>(i % 3), in[i])).epsilon(1e-12));
 }
 
 TEST_CASE("quantile_hook: half and bfloat16 buffers compute in float") {
@@ -105,9 +106,11 @@ TEST_CASE("quantile_hook: half and bfloat16 buffers compute in float") {
   hook(act::view(bf.data(), 20, 3));
   for (std::size_t i = 0; i < h.size(); ++i) {
     const auto c = static_cast<Eigen::Index>(i % 3);
-    CHECK(static_cast<float>(h[i]) == doctest::Approx(static_cast<float>(Eigen::half(map.transport(c, static_cast<float>(hin[i]))))).epsilon(2e-3));
+    CHECK(static_cast<float>(h[i]) ==
+          doctest::Approx(static_cast<float>(Eigen::half(map.transport(c, static_cast<float>(hin[i]))))).epsilon(2e-3));
     CHECK(static_cast<float>(bf[i]) ==
-          doctest::Approx(static_cast<float>(Eigen::bfloat16(map.transport(c, static_cast<float>(bin[i]))))).epsilon(1e-2));
+          doctest::Approx(static_cast<float>(Eigen::bfloat16(map.transport(c, static_cast<float>(bin[i])))))
+              .epsilon(1e-2));
   }
 }
 
@@ -178,7 +181,9 @@ TEST_CASE("quantile_hook: channel_spatial adds the transported mean's shift to e
   const float means[3] = {1.0f, 1.0f / 3.0f, 6.0f};
   for (int c = 0; c < 3; ++c) {
     const float shift = map.transport(c, means[c]) - means[c];
-    for (int k = 0; k < 3; ++k) CHECK(fm[static_cast<std::size_t>(c * 3 + k)] == doctest::Approx(in[static_cast<std::size_t>(c * 3 + k)] + shift).epsilon(1e-5));
+    for (int k = 0; k < 3; ++k)
+      CHECK(fm[static_cast<std::size_t>(c * 3 + k)] ==
+            doctest::Approx(in[static_cast<std::size_t>(c * 3 + k)] + shift).epsilon(1e-5));
   }
 }
 
@@ -191,7 +196,8 @@ TEST_CASE("quantile_hook: bad maps, strengths and buffers raise the documented e
   CHECK_THROWS_AS(hook.masked(act::view(buf.data(), 4, 3), std::vector<std::uint8_t>(3, 1)), act::shape_error);
   CHECK_THROWS_AS(hook.last_rows(act::view(buf.data(), 4, 3), std::vector<Eigen::Index>{2, 1}), act::shape_error);
   CHECK_THROWS_AS(hook.last_rows(act::view(buf.data(), 4, 3), std::vector<Eigen::Index>{4, 0}), act::invalid_argument);
-  CHECK_THROWS_AS(hook.per_row(act::view(buf.data(), 4, 3), std::vector<float>{1, 1, std::nanf(""), 1}), act::invalid_argument);
+  CHECK_THROWS_AS(hook.per_row(act::view(buf.data(), 4, 3), std::vector<float>{1, 1, std::nanf(""), 1}),
+                  act::invalid_argument);
   CHECK_THROWS_AS(hook.channel_spatial(buf.data(), 1, 4, 3), act::shape_error);
   map.knots_source(3, 1) = map.knots_source(2, 1) - 1.0f;
   CHECK_THROWS_AS(act::quantile_hook(map, 1.0), act::invalid_argument);

@@ -40,19 +40,20 @@ rows sample() {
 }  // namespace
 
 TEST_CASE("affine coefficients that overflow at a strength are refused, naming the strength and the neuron") {
-  CHECK_THROWS_WITH_AS(additive(2.0f).at_strength(1e308),
-                       doctest::Contains("affine_map::at_strength: strength 1e+308 is too large for this map: neuron 0"),
-                       act::non_finite_error);
+  CHECK_THROWS_WITH_AS(
+      additive(2.0f).at_strength(1e308),
+      doctest::Contains("affine_map::at_strength: strength 1e+308 is too large for this map: neuron 0"),
+      act::non_finite_error);
   CHECK_THROWS_AS(scaling(5.0f).at_strength(1e38), act::non_finite_error);  // scale 1 + 4e38
   CHECK_NOTHROW(scaling(2.0f).at_strength(1e38));                           // scale 1 + 1e38
-  CHECK_NOTHROW(additive(2.0f).at_strength(1e30));  // large, but finite: not refused
+  CHECK_NOTHROW(additive(2.0f).at_strength(1e30));                          // large, but finite: not refused
   CHECK_THROWS_AS(additive(2.0f).at_strength(std::nan("")), act::invalid_argument);
 }
 
 TEST_CASE("hooks refuse a strength they cannot take and keep their old one") {
   act::affine_hook<float> hook(additive(2.0f), 0.5);
-  CHECK_THROWS_WITH_AS(act::affine_hook<float>(additive(2.0f), 1e308), doctest::Contains("affine_hook: strength 1e+308"),
-                       act::non_finite_error);
+  CHECK_THROWS_WITH_AS(act::affine_hook<float>(additive(2.0f), 1e308),
+                       doctest::Contains("affine_hook: strength 1e+308"), act::non_finite_error);
   CHECK_THROWS_AS(hook.set_strength(1e308), act::non_finite_error);
   CHECK(hook.strength() == 0.5);
   rows x = sample();
@@ -60,7 +61,8 @@ TEST_CASE("hooks refuse a strength they cannot take and keep their old one") {
   CHECK(x(0, 0) == 1.5f);  // still lambda 0.5
 
   act::quantile_hook<float> q(quantile(3.0e38f), 0.5);  // neuron 1 moves its top knot by 3e38
-  CHECK_THROWS_WITH_AS(q.set_strength(10.0), doctest::Contains("quantile_hook: strength 10 is too large for this map: neuron 1"),
+  CHECK_THROWS_WITH_AS(q.set_strength(10.0),
+                       doctest::Contains("quantile_hook: strength 10 is too large for this map: neuron 1"),
                        act::non_finite_error);
   CHECK_THROWS_AS(act::quantile_hook<float>(quantile(1.0f), 1e308), act::non_finite_error);
   CHECK(q.strength() == 0.5);
@@ -85,7 +87,8 @@ TEST_CASE("fold_into_linear refuses a strength that makes weights or biases non-
   const Eigen::MatrixXf w0 = w;
   const Eigen::VectorXf c0 = c;
   CHECK_THROWS_WITH_AS(act::fold_into_linear(w, c, scaling(11.0f), 10.0),
-                       doctest::Contains("fold_into_linear: strength 10 makes weight [1, 1] non-finite"), act::non_finite_error);
+                       doctest::Contains("fold_into_linear: strength 10 makes weight [1, 1] non-finite"),
+                       act::non_finite_error);
   CHECK(w == w0);
   CHECK(c == c0);
   c(2) = 3e38f;

@@ -84,8 +84,8 @@ void check_all_kernels() {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("affine hook: bounds open or closed, +-Inf and NaN kept, every storage type and layout", T, float, double,
-                   Eigen::half, Eigen::bfloat16) {
+TEST_CASE_TEMPLATE("affine hook: bounds open or closed, +-Inf and NaN kept, every storage type and layout", T, float,
+                   double, Eigen::half, Eigen::bfloat16) {
   check_all_kernels<T, float>();
   check_all_kernels<T, double>();
 }

@@ -80,8 +80,10 @@ namespace {
 
 std::vector<unsigned char> npy_file(const std::string& dict, std::size_t data_bytes, unsigned major = 1) {
   std::vector<unsigned char> b = {0x93, 'N', 'U', 'M', 'P', 'Y', static_cast<unsigned char>(major), 0};
-  if (major == 1) put_u16(b, static_cast<std::uint16_t>(dict.size()));
-  else put_u32(b, static_cast<std::uint32_t>(dict.size()));
+  if (major == 1)
+    put_u16(b, static_cast<std::uint16_t>(dict.size()));
+  else
+    put_u32(b, static_cast<std::uint32_t>(dict.size()));
   put_str(b, dict);
   b.resize(b.size() + data_bytes, 0);
   return b;
@@ -94,7 +96,6 @@ std::vector<unsigned char> safetensors_file(const std::string& header, std::size
   b.resize(b.size() + data_bytes, 0);
   return b;
 }
-
 
 }  // namespace
 

@@ -217,9 +217,10 @@ TEST_CASE("update_map_file: nothing is written when reading, the edit or the res
   act::save_maps(path, one_site("blk.1"));
   const auto before = file_bytes(path);
 
-  CHECK_THROWS_WITH_AS(act::update_map_file(path, [](act::map_set&) { throw std::runtime_error("edit failed"); }), "edit failed",
-                       std::runtime_error);
-  CHECK_THROWS_AS(act::update_map_file(path, [](act::map_set& m) { m.erase("blk.1"); }), act::invalid_argument);  // empty
+  CHECK_THROWS_WITH_AS(act::update_map_file(path, [](act::map_set&) { throw std::runtime_error("edit failed"); }),
+                       "edit failed", std::runtime_error);
+  CHECK_THROWS_AS(act::update_map_file(path, [](act::map_set& m) { m.erase("blk.1"); }),
+                  act::invalid_argument);  // empty
   CHECK(file_bytes(path) == before);
   // The lock was released each time: an update that may not wait at all gets it.
   CHECK_NOTHROW(act::update_map_file(path, one_site("blk.2"), std::chrono::milliseconds(0)));
@@ -228,7 +229,8 @@ TEST_CASE("update_map_file: nothing is written when reading, the edit or the res
   const std::string npy = dir.file("x.safetensors");
   { std::ofstream(npy) << "not a map file"; }
   CHECK_THROWS_AS(act::update_map_file(npy, one_site("blk.1")), act::format_error);
-  CHECK(file_bytes(npy) == std::vector<unsigned char>{'n', 'o', 't', ' ', 'a', ' ', 'm', 'a', 'p', ' ', 'f', 'i', 'l', 'e'});
+  CHECK(file_bytes(npy) ==
+        std::vector<unsigned char>{'n', 'o', 't', ' ', 'a', ' ', 'm', 'a', 'p', ' ', 'f', 'i', 'l', 'e'});
 }
 
 TEST_CASE("update_map_file: a writer that cannot get the lock in time fails naming the file; readers never wait") {
@@ -281,9 +283,9 @@ TEST_CASE("temporary files: output names up to 255 bytes work, and stale tempora
   const auto temp_of = [&](const std::string& target) {
     return [&dir, target](pid_t pid) { return dir.file("." + target + ".tmp." + std::to_string(pid) + ".0"); };
   };
-  fake_writer killed(temp_of("m.safetensors"));          // killed mid-write: its PID is gone
-  fake_writer live(temp_of("m.safetensors"));            // still writing
-  fake_writer other_target(temp_of("n.safetensors"));    // killed too, but another file's
+  fake_writer killed(temp_of("m.safetensors"));        // killed mid-write: its PID is gone
+  fake_writer live(temp_of("m.safetensors"));          // still writing
+  fake_writer other_target(temp_of("n.safetensors"));  // killed too, but another file's
   killed.kill_hard();
   other_target.kill_hard();
   const std::string killed_temp = temp_of("m.safetensors")(killed.pid);
@@ -333,7 +335,8 @@ TEST_CASE("names: what a map file cannot hold is refused before writing, and rea
   act_test::put_u64(bytes, header.size());
   act_test::put_str(bytes, header);
   act_test::write_bytes(dir.file("broken.safetensors"), bytes);
-  CHECK_THROWS_WITH_AS(act::load_maps(dir.file("broken.safetensors")), doctest::Contains("invalid UTF-8"), act::format_error);
+  CHECK_THROWS_WITH_AS(act::load_maps(dir.file("broken.safetensors")), doctest::Contains("invalid UTF-8"),
+                       act::format_error);
 
   // A map file whose site name or site metadata holds control characters (JSON can escape them) is refused
   // with the file's name and the text escaped; save_maps cannot produce one (map_set refuses such names).
@@ -347,13 +350,15 @@ TEST_CASE("names: what a map file cannot hold is refused before writing, and rea
     act::write_safetensors(path, f);
     return path;
   };
-  CHECK_THROWS_WITH_AS(act::load_maps(map_file_with("blk.1\x1b]0;pwned\x07", "mean")),
-                       doctest::Contains("esc.safetensors: site name 'blk.1\\x1b]0;pwned\\x07' holds the control character U+001B"),
-                       act::format_error);
+  CHECK_THROWS_WITH_AS(
+      act::load_maps(map_file_with("blk.1\x1b]0;pwned\x07", "mean")),
+      doctest::Contains("esc.safetensors: site name 'blk.1\\x1b]0;pwned\\x07' holds the control character U+001B"),
+      act::format_error);
   CHECK_THROWS_WITH_AS(act::load_maps(map_file_with("blk.1\nblk.9 forged", "mean")), doctest::Contains("U+000A"),
                        act::format_error);
   CHECK_THROWS_WITH_AS(act::load_maps(map_file_with("blk.1", "mean\x1b[2J")),
-                       doctest::Contains("act.method.blk.1 'mean\\x1b[2J' holds the control character"), act::format_error);
+                       doctest::Contains("act.method.blk.1 'mean\\x1b[2J' holds the control character"),
+                       act::format_error);
 }
 
 TEST_CASE("same_file compares device and inode") {
@@ -372,7 +377,8 @@ TEST_CASE("same_file compares device and inode") {
   CHECK_FALSE(act::same_file(dir.file("missing.safetensors"), dir.file("missing.safetensors")));
 }
 
-TEST_CASE("control vectors: Inf is refused before writing, with the strength and the site; NaN read back names the file") {
+TEST_CASE(
+    "control vectors: Inf is refused before writing, with the strength and the site; NaN read back names the file") {
   scratch_dir dir;
   act::control_vector cv;
   cv.directions[1] = {1.0f, std::numeric_limits<float>::infinity()};

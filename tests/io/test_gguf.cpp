@@ -109,8 +109,12 @@ TEST_CASE("gguf control vector round trip") {
 TEST_CASE("gguf model hints that break the name rule are read escaped, so what is read can be written back") {
   const std::vector<unsigned char> good = act::serialize_control_vector(sample_vector());  // model_hint "llama"
   const std::string hint = "llama";
-  for (const auto& [bad, shown] : {std::pair<std::string, std::string>{"lla\xff" "a", "lla\\xffa"},
-                                   std::pair<std::string, std::string>{"ll\x1b" "ma", "ll\\x1bma"}}) {
+  for (const auto& [bad, shown] : {std::pair<std::string, std::string>{"lla\xff"
+                                                                       "a",
+                                                                       "lla\\xffa"},
+                                   std::pair<std::string, std::string>{"ll\x1b"
+                                                                       "ma",
+                                                                       "ll\\x1bma"}}) {
     CAPTURE(shown);
     std::vector<unsigned char> bytes = good;
     const auto at = std::search(bytes.begin(), bytes.end(), hint.begin(), hint.end());
@@ -169,7 +173,8 @@ TEST_CASE("gguf writer refuses vectors llama.cpp cannot load") {
 
 TEST_CASE("gguf write into a missing folder fails and leaves nothing") {
   scratch_dir dir;
-  ACT_CHECK_ERROR(act::write_control_vector(dir.file("missing/cv.gguf"), sample_vector()), act::io_error, "missing/cv.gguf");
+  ACT_CHECK_ERROR(act::write_control_vector(dir.file("missing/cv.gguf"), sample_vector()), act::io_error,
+                  "missing/cv.gguf");
   CHECK(dir.entries().empty());
 }
 
@@ -267,7 +272,8 @@ TEST_CASE("gguf malformed: array length larger than the file") {
   put_u32(g.b, 8);  // strings: 8 bytes each at least
   put_u64(g.b, 1ull << 60);
   put_u64(g.b, 0);
-  ACT_CHECK_ERROR(parse(g.b), act::format_error, "array length 1152921504606846976 for key 'x.arr' is larger than the file");
+  ACT_CHECK_ERROR(parse(g.b), act::format_error,
+                  "array length 1152921504606846976 for key 'x.arr' is larger than the file");
 }
 
 TEST_CASE("gguf malformed: string inside an array past the end") {
@@ -379,10 +385,27 @@ TEST_CASE("gguf directions may carry trailing dimensions of 1, as ggml counts di
 
 TEST_CASE("gguf tensors must be packed in file order, as llama.cpp's reader wants") {
   gguf_builder gap;
-  gap.header(2, 3).cv_meta().tensor("direction.1", {4}, 0).tensor("direction.2", {4}, 64).pad().floats(4).pad().floats(8).floats(4).pad();
+  gap.header(2, 3)
+      .cv_meta()
+      .tensor("direction.1", {4}, 0)
+      .tensor("direction.2", {4}, 64)
+      .pad()
+      .floats(4)
+      .pad()
+      .floats(8)
+      .floats(4)
+      .pad();
   ACT_CHECK_ERROR(parse(gap.b), act::format_error, "tensor 'direction.2' has data offset 64 but llama.cpp requires 32");
   gguf_builder reversed;
-  reversed.header(2, 3).cv_meta().tensor("direction.1", {4}, 32).tensor("direction.2", {4}, 0).pad().floats(4).pad().floats(4).pad();
+  reversed.header(2, 3)
+      .cv_meta()
+      .tensor("direction.1", {4}, 32)
+      .tensor("direction.2", {4}, 0)
+      .pad()
+      .floats(4)
+      .pad()
+      .floats(4)
+      .pad();
   ACT_CHECK_ERROR(parse(reversed.b), act::format_error, "has data offset 32 but llama.cpp requires 0");
   gguf_builder empty_key;
   empty_key.header(1, 4).cv_meta().kv_str("", "x").tensor("direction.1", {4}, 0).pad().floats(4).pad();
@@ -500,7 +523,8 @@ TEST_CASE("gguf output parses with @huggingface/gguf" * doctest::skip()) {
   REQUIRE(WIFEXITED(status));
   const int code = WEXITSTATUS(status);
   if (code == 77) {
-    MESSAGE("SKIPPED: @huggingface/gguf not installed (npm install --prefix " << prefix << " @huggingface/gguf): " << output);
+    MESSAGE("SKIPPED: @huggingface/gguf not installed (npm install --prefix " << prefix
+                                                                              << " @huggingface/gguf): " << output);
     return;
   }
   INFO(output);
@@ -533,7 +557,8 @@ TEST_CASE("control vector sites: l_out-N and blk.N are the output of block N, no
   CHECK(act::block_output_index("l_out-12") == 12);
   CHECK(act::block_output_index("blk.3") == 3);
   CHECK(act::block_output_index("blk.0") == 0);
-  for (const char* other : {"blk.2.post_attn_norm", "attn_norm-3", "l_out-", "l_out-1x", "blk.", "xl_out-1", "l_out-1234567890"})
+  for (const char* other :
+       {"blk.2.post_attn_norm", "attn_norm-3", "l_out-", "l_out-1x", "blk.", "xl_out-1", "l_out-1234567890"})
     CHECK_MESSAGE(!act::block_output_index(other), other);
   CHECK(act::block_output_site(5) == "l_out-5");
 }
@@ -552,12 +577,13 @@ TEST_CASE("to_control_vector: block outputs become direction.N; other sites need
 
   act::map_set elsewhere;
   elsewhere.insert("blk.2.post_attn_norm", shift({1, 2}), additive);
-  ACT_CHECK_ERROR(act::to_control_vector(elsewhere, act::control_vector_options{}, "m.safetensors"), act::invalid_argument,
-                  "m.safetensors: site 'blk.2.post_attn_norm' is not a block output");
+  ACT_CHECK_ERROR(act::to_control_vector(elsewhere, act::control_vector_options{}, "m.safetensors"),
+                  act::invalid_argument, "m.safetensors: site 'blk.2.post_attn_norm' is not a block output");
   act::control_vector_options at5;
   at5.layer = 5;
   CHECK(act::to_control_vector(elsewhere, at5).directions.count(5) == 1);
-  ACT_CHECK_ERROR(act::to_control_vector(maps, at5), act::invalid_argument, "needs a map set with one site; this one has 2");
+  ACT_CHECK_ERROR(act::to_control_vector(maps, at5), act::invalid_argument,
+                  "needs a map set with one site; this one has 2");
   at5.layer = 0;
   ACT_CHECK_ERROR(act::to_control_vector(elsewhere, at5), act::invalid_argument, "layer 0 is invalid");
 
@@ -574,7 +600,8 @@ TEST_CASE("to_control_vector: block outputs become direction.N; other sites need
   auto m = shift({1, 2});
   m.omega[0] = 2;
   scaled.insert("l_out-1", m, additive);
-  ACT_CHECK_ERROR(act::to_control_vector(scaled, act::control_vector_options{}), act::invalid_argument, "is not additive");
+  ACT_CHECK_ERROR(act::to_control_vector(scaled, act::control_vector_options{}), act::invalid_argument,
+                  "is not additive");
 }
 
 TEST_CASE("to_control_vector: --normalize gives unit directions; the hint comes from the options, the set, the model") {
@@ -616,7 +643,8 @@ TEST_CASE("maps_from_control_vector: sites l_out-N, the model hint in the map fi
   CHECK(maps.metadata().at("controlvector.model_hint") == "llama");
   CHECK(maps.at("l_out-2").info.method == "controlvector");
   act::save_maps(dir.file("m.safetensors"), maps);
-  const act::control_vector back = act::to_control_vector(act::load_maps(dir.file("m.safetensors")), act::control_vector_options{});
+  const act::control_vector back =
+      act::to_control_vector(act::load_maps(dir.file("m.safetensors")), act::control_vector_options{});
   CHECK(back.model_hint == "llama");
   CHECK(back.directions == cv.directions);
   CHECK(act::serialize_control_vector(back) == act::serialize_control_vector(cv));
@@ -630,7 +658,8 @@ TEST_CASE("read_gguf_model_info: the shape from a model's metadata; its tensors 
     REQUIRE(f != nullptr);
     std::fwrite(bytes.data(), 1, bytes.size(), f);
     std::fclose(f);
-    if (size > bytes.size()) REQUIRE(::truncate(path.c_str(), static_cast<off_t>(size)) == 0);  // sparse: nothing written
+    if (size > bytes.size())
+      REQUIRE(::truncate(path.c_str(), static_cast<off_t>(size)) == 0);  // sparse: nothing written
     return path;
   };
   gguf_builder g;
@@ -648,8 +677,9 @@ TEST_CASE("read_gguf_model_info: the shape from a model's metadata; its tensors 
   CHECK(info.n_embd == 4096);
   CHECK(info.n_layer == 32);
   // A download cut short in the tensor data, and header-only files, are refused.
-  ACT_CHECK_ERROR(act::read_gguf_model_info(write(g.b, whole - 1)), act::format_error,
-                  "tensor 'blk.0.attn_q.weight' data (9437184 bytes at offset 1050673152) runs past the end of the file");
+  ACT_CHECK_ERROR(
+      act::read_gguf_model_info(write(g.b, whole - 1)), act::format_error,
+      "tensor 'blk.0.attn_q.weight' data (9437184 bytes at offset 1050673152) runs past the end of the file");
   ACT_CHECK_ERROR(act::read_gguf_model_info(write(g.b)), act::format_error, "tensor 'token_embd.weight' data");
 
   gguf_builder odd;
@@ -660,15 +690,19 @@ TEST_CASE("read_gguf_model_info: the shape from a model's metadata; its tensors 
   gguf_builder removed;
   removed.header(1, 1).kv_str("general.architecture", "llama");
   removed.tensor("w", {32}, 0, 4);  // Q4_2, removed from ggml
-  ACT_CHECK_ERROR(act::read_gguf_model_info(write(removed.b, 4096)), act::format_error, "tensor 'w' has unknown ggml type 4");
+  ACT_CHECK_ERROR(act::read_gguf_model_info(write(removed.b, 4096)), act::format_error,
+                  "tensor 'w' has unknown ggml type 4");
 
   gguf_builder missing;
   missing.header(0, 2).kv_str("general.architecture", "llama").kv_u32("llama.embedding_length", 64);
-  ACT_CHECK_ERROR(act::read_gguf_model_info(write(missing.b)), act::format_error, "missing metadata 'llama.block_count'");
+  ACT_CHECK_ERROR(act::read_gguf_model_info(write(missing.b)), act::format_error,
+                  "missing metadata 'llama.block_count'");
   gguf_builder no_arch;
   no_arch.header(0, 1).kv_u32("llama.block_count", 4);
   ACT_CHECK_ERROR(act::read_gguf_model_info(write(no_arch.b)), act::format_error, "no general.architecture string");
-  ACT_CHECK_ERROR(act::read_gguf_model_info(write({'n', 'o', 'p', 'e', '!'})), act::format_error, "bad magic, not a GGUF file");
-  ACT_CHECK_ERROR(act::read_gguf_model_info(write({'G', 'G', 'U', 'F', 3, 0})), act::format_error, "runs past the end of the file");
+  ACT_CHECK_ERROR(act::read_gguf_model_info(write({'n', 'o', 'p', 'e', '!'})), act::format_error,
+                  "bad magic, not a GGUF file");
+  ACT_CHECK_ERROR(act::read_gguf_model_info(write({'G', 'G', 'U', 'F', 3, 0})), act::format_error,
+                  "runs past the end of the file");
   ACT_CHECK_ERROR(act::read_gguf_model_info(dir.file("absent.gguf")), act::io_error, "cannot open");
 }

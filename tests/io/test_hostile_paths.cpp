@@ -108,10 +108,11 @@ TEST_CASE("readers refuse a FIFO, a socket, a folder and /dev/zero at once, nami
         }
         return false;
       };
-      const bool all = refused([&] { (void)act::read_npy(p); }) && refused([&] { (void)act::read_safetensors(p); }) &&
-                       refused([&] { (void)act::load_maps(p); }) && refused([&] { (void)act::read_control_vector(p); }) &&
-                       refused([&] { (void)act::read_gguf_model_info(p); }) && refused([&] { (void)act::npy_mapped(p); }) &&
-                       refused([&] { (void)act::npy_columns(p); }) && refused([&] { (void)act::read_npy_integers(p); });
+      const bool all =
+          refused([&] { (void)act::read_npy(p); }) && refused([&] { (void)act::read_safetensors(p); }) &&
+          refused([&] { (void)act::load_maps(p); }) && refused([&] { (void)act::read_control_vector(p); }) &&
+          refused([&] { (void)act::read_gguf_model_info(p); }) && refused([&] { (void)act::npy_mapped(p); }) &&
+          refused([&] { (void)act::npy_columns(p); }) && refused([&] { (void)act::read_npy_integers(p); });
       return all ? 0 : 1;
     });
     CHECK(exited_with(status, 0));
@@ -203,7 +204,8 @@ TEST_CASE("a symbolic link as output: the file it points to is written and locke
   // The lock taken through the link is the real file's: a writer holding it makes a write through the link wait.
   {
     const act::detail::target_lock held(act::detail::target_of(real), std::chrono::milliseconds(1000));
-    ACT_CHECK_ERROR(act::update_map_file(link, one_site("c"), std::chrono::milliseconds(100)), act::io_error, "timeout");
+    ACT_CHECK_ERROR(act::update_map_file(link, one_site("c"), std::chrono::milliseconds(100)), act::io_error,
+                    "timeout");
     ACT_CHECK_ERROR(act::save_maps(link, one_site("c"), std::chrono::milliseconds(100)), act::io_error, "timeout");
   }
   act::save_maps(link, one_site("c"));
@@ -275,7 +277,8 @@ TEST_CASE("a write beyond the file-size limit is an io_error (EFBIG) leaving not
 TEST_CASE("serialize_safetensors finds a duplicate name among many tensors") {
   act::safetensors_file file;
   const float v = 1.0f;
-  for (int i = 0; i < 20000; ++i) file.tensors.push_back(act::safetensors_tensor::from_floats("t" + std::to_string(i), {1}, &v));
+  for (int i = 0; i < 20000; ++i)
+    file.tensors.push_back(act::safetensors_tensor::from_floats("t" + std::to_string(i), {1}, &v));
   CHECK(act::serialize_safetensors(file).size() > 20000u * 4u);
   file.tensors.push_back(act::safetensors_tensor::from_floats("t12345", {1}, &v));
   ACT_CHECK_ERROR(act::serialize_safetensors(file), act::invalid_argument, "duplicate tensor name 't12345'");

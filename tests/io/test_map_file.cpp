@@ -97,8 +97,12 @@ TEST_CASE("malformed map files name what is wrong") {
     CAPTURE(message);
     CHECK(message.find(part) != std::string::npos);
   };
-  SUBCASE("missing format version") { expect(load_error([](auto& f) { f.metadata.erase("act.format_version"); }), "act.format_version"); }
-  SUBCASE("unknown format version") { expect(load_error([](auto& f) { f.metadata["act.format_version"] = "9"; }), "'9'"); }
+  SUBCASE("missing format version") {
+    expect(load_error([](auto& f) { f.metadata.erase("act.format_version"); }), "act.format_version");
+  }
+  SUBCASE("unknown format version") {
+    expect(load_error([](auto& f) { f.metadata["act.format_version"] = "9"; }), "'9'");
+  }
   SUBCASE("missing beta") {
     expect(load_error([](auto& f) { f.tensors.erase(f.tensors.begin() + 1); }), "'blk.12.post_attn_norm.beta'");
   }
@@ -132,7 +136,8 @@ TEST_CASE("malformed map files name what is wrong") {
   }
   SUBCASE("lower without upper") {
     expect(load_error([&](auto& f) {
-             f.tensors.erase(std::find_if(f.tensors.begin(), f.tensors.end(), [&](auto& t) { return t.name == site + ".upper"; }));
+             f.tensors.erase(
+                 std::find_if(f.tensors.begin(), f.tensors.end(), [&](auto& t) { return t.name == site + ".upper"; }));
            }),
            "without 'blk.12.post_attn_norm.upper'");
   }
@@ -153,7 +158,9 @@ TEST_CASE("malformed map files name what is wrong") {
   SUBCASE("bad sample counts") {
     expect(load_error([](auto& f) { f.metadata["act.samples.blk.3"] = "ten,20"; }), "act.samples.blk.3");
   }
-  SUBCASE("no maps") { expect(load_error([](auto& f) { f.tensors.clear(); }), "holds no maps"); }
+  SUBCASE("no maps") {
+    expect(load_error([](auto& f) { f.tensors.clear(); }), "holds no maps");
+  }
 }
 
 TEST_CASE("saving an empty set is refused and writes nothing") {
@@ -166,7 +173,8 @@ TEST_CASE("saving an empty set is refused and writes nothing") {
 TEST_CASE("non-parametric maps round trip with their knots and an affine summary") {
   Eigen::MatrixXf a(50, 2), b(40, 2);
   for (Eigen::Index i = 0; i < 50; ++i) a.row(i) << static_cast<float>(i), static_cast<float>(i * i);
-  for (Eigen::Index i = 0; i < 40; ++i) b.row(i) << 2.0f * static_cast<float>(i) + 1.0f, std::sqrt(static_cast<float>(i));
+  for (Eigen::Index i = 0; i < 40; ++i)
+    b.row(i) << 2.0f * static_cast<float>(i) + 1.0f, std::sqrt(static_cast<float>(i));
   act::quantile_act_options opts;
   opts.knots = 16;
   const auto fit = act::quantile_act{opts}.fit(a, b);
@@ -234,7 +242,8 @@ TEST_CASE("a site whose registered method fits the other kind of map is refused;
     act::maps_from_safetensors(act::maps_to_safetensors(maps), "kinds.safetensors");
     FAIL("a quantile map labelled 'linear' loaded");
   } catch (const act::format_error& e) {
-    CHECK(std::string(e.what()) == "kinds.safetensors: site 'q': method 'linear' fits affine maps, but the site has knots");
+    CHECK(std::string(e.what()) ==
+          "kinds.safetensors: site 'q': method 'linear' fits affine maps, but the site has knots");
   }
 }
 
@@ -249,7 +258,8 @@ TEST_CASE("map files keep the set's own metadata; act.* keys stay act's") {
   const auto file = act::maps_to_safetensors(maps);
   CHECK(file.metadata.at("controlvector.model_hint") == "gemma2");
   maps.metadata()["act.method.blk.3"] = "linear";
-  CHECK_THROWS_WITH_AS(act::maps_to_safetensors(maps), doctest::Contains("'act.method.blk.3' is not allowed"), act::invalid_argument);
+  CHECK_THROWS_WITH_AS(act::maps_to_safetensors(maps), doctest::Contains("'act.method.blk.3' is not allowed"),
+                       act::invalid_argument);
   std::remove(path.c_str());
   // A file whose own notes could not be written back (an empty key) is refused when it is loaded.
   auto with_empty_key = act::maps_to_safetensors(sample_maps());
@@ -277,8 +287,10 @@ TEST_CASE("support bounds and the low-spread count round trip; files without act
   file.metadata.erase("act.bounds.blk.12.post_attn_norm");
   loaded = act::maps_from_safetensors(file, "mem");
   CHECK(std::get<act::affine_map<float>>(loaded.at("blk.12.post_attn_norm").map).bounds == act::support_bounds::closed);
-  CHECK(load_error([](act::safetensors_file& f) { f.metadata["act.bounds.blk.12.post_attn_norm"] = "half-open"; })
-            .find("act.bounds.blk.12.post_attn_norm is 'half-open'") != std::string::npos);
-  CHECK(load_error([](act::safetensors_file& f) { f.metadata["act.low_spread.blk.3"] = "-1"; }).find("act.low_spread.blk.3") !=
-        std::string::npos);
+  CHECK(load_error([](act::safetensors_file& f) {
+          f.metadata["act.bounds.blk.12.post_attn_norm"] = "half-open";
+        }).find("act.bounds.blk.12.post_attn_norm is 'half-open'") != std::string::npos);
+  CHECK(load_error([](act::safetensors_file& f) {
+          f.metadata["act.low_spread.blk.3"] = "-1";
+        }).find("act.low_spread.blk.3") != std::string::npos);
 }

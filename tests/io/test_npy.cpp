@@ -16,16 +16,18 @@ using act_test::scratch_dir;
 namespace {
 
 /// Builds a .npy file by hand: magic, version, header length, header text (padded like NumPy), data.
-std::vector<unsigned char> make_npy(const std::string& dict, const std::vector<unsigned char>& data,
-                                    unsigned major = 1, unsigned minor = 0) {
-  std::vector<unsigned char> b{0x93, 'N', 'U', 'M', 'P', 'Y', static_cast<unsigned char>(major),
-                               static_cast<unsigned char>(minor)};
+std::vector<unsigned char> make_npy(const std::string& dict, const std::vector<unsigned char>& data, unsigned major = 1,
+                                    unsigned minor = 0) {
+  std::vector<unsigned char> b{
+      0x93, 'N', 'U', 'M', 'P', 'Y', static_cast<unsigned char>(major), static_cast<unsigned char>(minor)};
   const std::size_t prefix = major == 1 ? 10 : 12;
   std::string header = dict;
   while ((prefix + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
-  if (major == 1) put_u16(b, static_cast<std::uint16_t>(header.size()));
-  else put_u32(b, static_cast<std::uint32_t>(header.size()));
+  if (major == 1)
+    put_u16(b, static_cast<std::uint16_t>(header.size()));
+  else
+    put_u32(b, static_cast<std::uint32_t>(header.size()));
   act_test::put_str(b, header);
   b.insert(b.end(), data.begin(), data.end());
   return b;
@@ -95,14 +97,16 @@ TEST_CASE("npy Fortran-order input is transposed into row-major values") {
 
 TEST_CASE("npy float16 input") {
   std::vector<unsigned char> data;
-  for (std::uint16_t bits : std::initializer_list<std::uint16_t>{0x3C00, 0xC000, 0x3800, 0x7BFF}) put_u16(data, bits);  // 1, -2, 0.5, 65504
+  for (std::uint16_t bits : std::initializer_list<std::uint16_t>{0x3C00, 0xC000, 0x3800, 0x7BFF})
+    put_u16(data, bits);  // 1, -2, 0.5, 65504
   const auto a = parse(make_npy(dict("<f2", "(2, 2)"), data));
   CHECK(a.values == std::vector<double>{1.0, -2.0, 0.5, 65504.0});
 }
 
 TEST_CASE("npy bfloat16 stored as <V2 and |V2") {
   std::vector<unsigned char> data;
-  for (std::uint16_t bits : std::initializer_list<std::uint16_t>{0x3F80, 0xC040, 0x3E00}) put_u16(data, bits);  // 1, -3, 0.125
+  for (std::uint16_t bits : std::initializer_list<std::uint16_t>{0x3F80, 0xC040, 0x3E00})
+    put_u16(data, bits);  // 1, -3, 0.125
   CHECK(parse(make_npy(dict("<V2", "(3,)"), data)).values == std::vector<double>{1.0, -3.0, 0.125});
   CHECK(parse(make_npy(dict("|V2", "(1, 3)"), data)).values == std::vector<double>{1.0, -3.0, 0.125});
 }
@@ -141,7 +145,8 @@ TEST_CASE("npy malformed: truncated header") {
 }
 
 TEST_CASE("npy malformed: unsupported version") {
-  ACT_CHECK_ERROR(parse(make_npy(dict("<f4", "(1,)"), f32_data({1}), 4)), act::format_error, "unsupported .npy version 4.0");
+  ACT_CHECK_ERROR(parse(make_npy(dict("<f4", "(1,)"), f32_data({1}), 4)), act::format_error,
+                  "unsupported .npy version 4.0");
   ACT_CHECK_ERROR(parse(make_npy(dict("<f4", "(1,)"), f32_data({1}), 1, 1)), act::format_error,
                   "unsupported .npy version 1.1");
 }
@@ -172,8 +177,9 @@ TEST_CASE("npy malformed: missing key") {
 TEST_CASE("npy malformed: unexpected or duplicate key") {
   ACT_CHECK_ERROR(parse(make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}", f32_data({1}))),
                   act::format_error, "unexpected key 'x'");
-  ACT_CHECK_ERROR(parse(make_npy("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", f32_data({1}))),
-                  act::format_error, "duplicate key 'descr'");
+  ACT_CHECK_ERROR(
+      parse(make_npy("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", f32_data({1}))),
+      act::format_error, "duplicate key 'descr'");
 }
 
 TEST_CASE("npy malformed: fortran_order not a boolean") {
@@ -209,8 +215,7 @@ TEST_CASE("npy malformed: negative shape") {
 }
 
 TEST_CASE("npy malformed: overflowing shape") {
-  ACT_CHECK_ERROR(parse(make_npy(dict("<f4", "(99999999999999999999,)"), {})), act::format_error,
-                  "overflows 64 bits");
+  ACT_CHECK_ERROR(parse(make_npy(dict("<f4", "(99999999999999999999,)"), {})), act::format_error, "overflows 64 bits");
   ACT_CHECK_ERROR(parse(make_npy(dict("<f4", "(4294967296, 4294967296)"), {})), act::format_error,
                   "field 'shape' overflows");
   ACT_CHECK_ERROR(parse(make_npy(dict("<f8", "(4611686018427387904,)"), {})), act::format_error,
@@ -234,6 +239,7 @@ TEST_CASE("npy missing file is an io_error naming the path") {
 
 TEST_CASE("npy save into a missing folder fails and leaves nothing") {
   scratch_dir dir;
-  ACT_CHECK_ERROR(act::save_npy(dir.file("missing/x.npy"), Eigen::MatrixXf::Ones(2, 2)), act::io_error, "missing/x.npy");
+  ACT_CHECK_ERROR(act::save_npy(dir.file("missing/x.npy"), Eigen::MatrixXf::Ones(2, 2)), act::io_error,
+                  "missing/x.npy");
   CHECK(dir.entries().empty());
 }

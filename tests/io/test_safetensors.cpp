@@ -265,8 +265,9 @@ TEST_CASE("safetensors malformed: shape product overflows") {
   ACT_CHECK_ERROR(parse(make_file(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})")),
                   act::format_error, "tensor 'a': shape product overflows");
   // The element count fits, but count x itemsize does not.
-  ACT_CHECK_ERROR(parse(make_file(R"({"a":{"dtype":"F32","shape":[4611686018427387905],"data_offsets":[0,4]}})", zeros(4))),
-                  act::format_error, "shape product overflows");
+  ACT_CHECK_ERROR(
+      parse(make_file(R"({"a":{"dtype":"F32","shape":[4611686018427387905],"data_offsets":[0,4]}})", zeros(4))),
+      act::format_error, "shape product overflows");
 }
 
 TEST_CASE("safetensors malformed: duplicate tensor names") {
@@ -283,7 +284,8 @@ TEST_CASE("safetensors malformed: non-string metadata") {
 }
 
 TEST_CASE("safetensors read of a missing file is an io_error naming the path") {
-  ACT_CHECK_ERROR(act::read_safetensors("/nonexistent/act/x.safetensors"), act::io_error, "/nonexistent/act/x.safetensors");
+  ACT_CHECK_ERROR(act::read_safetensors("/nonexistent/act/x.safetensors"), act::io_error,
+                  "/nonexistent/act/x.safetensors");
 }
 
 // ---- Atomic writes ----
@@ -303,7 +305,8 @@ TEST_CASE("atomic write into an unwritable folder leaves nothing behind") {
   REQUIRE(::mkdir(sub.c_str(), 0755) == 0);
   REQUIRE(::chmod(sub.c_str(), 0555) == 0);
   if (::geteuid() != 0) {
-    ACT_CHECK_ERROR(act::write_safetensors(sub + "/m.safetensors", small_file()), act::io_error, sub + "/m.safetensors");
+    ACT_CHECK_ERROR(act::write_safetensors(sub + "/m.safetensors", small_file()), act::io_error,
+                    sub + "/m.safetensors");
   } else {
     // chmod does not stop root; a folder that does not exist is the unwritable folder we can make.
     MESSAGE("running as root: chmod cannot make a folder unwritable, using a missing folder instead");

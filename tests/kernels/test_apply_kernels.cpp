@@ -102,7 +102,8 @@ TEST_CASE_TEMPLATE("vector conversions equal Eigen's bit for bit", T, Eigen::hal
     std::vector<T> in(65536);
     for (std::uint32_t h = 0; h < 65536; ++h) in[h] = from_bits16<T>(static_cast<std::uint16_t>(h));
     std::vector<float> out(in.size());
-    act::detail::with_level(level, [&](auto tag) { widen_block(tag, in.data(), out.data(), static_cast<std::ptrdiff_t>(in.size())); });
+    act::detail::with_level(
+        level, [&](auto tag) { widen_block(tag, in.data(), out.data(), static_cast<std::ptrdiff_t>(in.size())); });
     for (std::uint32_t h = 0; h < 65536; ++h) {
       const float eigen = static_cast<float>(in[h]);
       if (!is_bf16 && hardware && std::isnan(eigen)) {
@@ -159,8 +160,12 @@ std::vector<T> kernel_buffer(std::size_t n, std::mt19937& rng) {
   std::normal_distribution<float> nd(0.0f, 1.5f);
   std::vector<T> buf(n);
   for (std::size_t i = 0; i < n; ++i) buf[i] = static_cast<T>(nd(rng));
-  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
-                            std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(), -0.0f, 0.0f};
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(),
+                            -std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            -0.0f,
+                            0.0f};
   for (std::size_t i = 0; i < n; i += 11) buf[i] = static_cast<T>(specials[(i / 11) % 6]);
   return buf;
 }
@@ -172,8 +177,8 @@ bool same_bits(const T& a, const T& b) {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("the blocked kernel equals the element-wise definition for any width and stride", T, float, Eigen::half,
-                   Eigen::bfloat16, double) {
+TEST_CASE_TEMPLATE("the blocked kernel equals the element-wise definition for any width and stride", T, float,
+                   Eigen::half, Eigen::bfloat16, double) {
   act::test::each_level([&](act::simd::level) {
     std::mt19937 rng(23);
     for (const Eigen::Index d : {1, 5, 15, 16, 17, 33, 100, 530}) {
@@ -216,7 +221,8 @@ TEST_CASE_TEMPLATE("per-row strengths equal the element-wise definition", T, flo
     auto buf = kernel_buffer<T>(static_cast<std::size_t>(rows * d), rng);
     const auto before = buf;
     std::vector<float> lambdas(rows);
-    for (Eigen::Index r = 0; r < rows; ++r) lambdas[static_cast<std::size_t>(r)] = r % 5 == 2 ? 0.0f : 0.1f * static_cast<float>(r) - 0.5f;
+    for (Eigen::Index r = 0; r < rows; ++r)
+      lambdas[static_cast<std::size_t>(r)] = r % 5 == 2 ? 0.0f : 0.1f * static_cast<float>(r) - 0.5f;
     const act::affine_hook<float> hook(map, 1.0);
     hook.per_row(act::view(buf.data(), rows, d), lambdas);
     for (Eigen::Index r = 0; r < rows; ++r)
@@ -248,7 +254,8 @@ TEST_CASE_TEMPLATE("infinities under a zero slope keep their bits: the map never
     }
     constexpr float inf = std::numeric_limits<float>::infinity();
     std::vector<T> buf(static_cast<std::size_t>(rows * d));
-    for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<T>(i % 4 == 0 ? inf : i % 4 == 1 ? -inf : 0.5f * float(i % 9));
+    for (std::size_t i = 0; i < buf.size(); ++i)
+      buf[i] = static_cast<T>(i % 4 == 0 ? inf : i % 4 == 1 ? -inf : 0.5f * float(i % 9));
     const auto before = buf;
     const act::affine_hook<float> hook(map, 1.0);
     hook(act::view(buf.data(), rows, d));
@@ -273,7 +280,8 @@ TEST_CASE_TEMPLATE("infinities under a zero slope keep their bits: the map never
   });
 }
 
-TEST_CASE_TEMPLATE("multi-threaded apply is bit-identical to single-threaded", T, float, Eigen::half, Eigen::bfloat16, double) {
+TEST_CASE_TEMPLATE("multi-threaded apply is bit-identical to single-threaded", T, float, Eigen::half, Eigen::bfloat16,
+                   double) {
   act::test::each_level([&](act::simd::level) {
     std::mt19937 rng(31);
     const Eigen::Index d = 301, rows = 1111;  // > 2^17 elements, so threads really start

@@ -44,8 +44,10 @@ TEST_CASE("ACT_SIMD_LEVEL is read after reset_level; unavailable requests fall t
     ::setenv("ACT_SIMD_LEVEL", std::string(act::simd::name(l)).c_str(), 1);
     act::simd::reset_level();
     const act::simd::level got = act::simd::active();
-    if (act::simd::available(l)) CHECK(got == l);
-    else CHECK(act::simd::available(got));
+    if (act::simd::available(l))
+      CHECK(got == l);
+    else
+      CHECK(act::simd::available(got));
   }
   ::setenv("ACT_SIMD_LEVEL", "nonsense", 1);
   act::simd::reset_level();
@@ -57,7 +59,8 @@ TEST_CASE("ACT_SIMD_LEVEL is read after reset_level; unavailable requests fall t
   act::simd::reset_level();
 }
 
-TEST_CASE_TEMPLATE("every level gives the same bits on a steering-sized buffer", T, float, Eigen::half, Eigen::bfloat16) {
+TEST_CASE_TEMPLATE("every level gives the same bits on a steering-sized buffer", T, float, Eigen::half,
+                   Eigen::bfloat16) {
   std::mt19937 rng(41);
   const Eigen::Index d = 1000, rows = 37;  // partial groups and a partial row block
   act::affine_map<float> map = act::affine_map<float>::identity(d);

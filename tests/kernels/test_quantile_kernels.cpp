@@ -101,14 +101,30 @@ std::vector<T> stress_buffer(const act::quantile_map<float>& map, Eigen::Index r
       const float knot = map.knots_source(pick(rng), c);
       float v = 0;
       switch ((r * 7 + c) % 10) {
-        case 0: v = knot; break;
-        case 1: v = std::nextafter(knot, inf); break;
-        case 2: v = std::nextafter(knot, -inf); break;
-        case 3: v = n(rng) * 1e31f; break;
-        case 4: v = (r + c) % 3 == 0 ? -0.0f : std::numeric_limits<float>::denorm_min(); break;
-        case 5: v = (r + c) % 2 ? inf : std::numeric_limits<float>::quiet_NaN(); break;
-        case 6: v = knot * (1.0f + 1e-7f * n(rng)); break;
-        default: v = n(rng); break;
+        case 0:
+          v = knot;
+          break;
+        case 1:
+          v = std::nextafter(knot, inf);
+          break;
+        case 2:
+          v = std::nextafter(knot, -inf);
+          break;
+        case 3:
+          v = n(rng) * 1e31f;
+          break;
+        case 4:
+          v = (r + c) % 3 == 0 ? -0.0f : std::numeric_limits<float>::denorm_min();
+          break;
+        case 5:
+          v = (r + c) % 2 ? inf : std::numeric_limits<float>::quiet_NaN();
+          break;
+        case 6:
+          v = knot * (1.0f + 1e-7f * n(rng));
+          break;
+        default:
+          v = n(rng);
+          break;
       }
       buf[static_cast<std::size_t>(r * d + c)] = static_cast<T>(v);
     }
@@ -195,7 +211,8 @@ TEST_CASE("the quantile hook's threads, masks and per-row strengths equal the el
         REQUIRE(same_bits(threaded[i], full));
         REQUIRE(same_bits(masked[i], mask[static_cast<std::size_t>(r)] ? full : original[i]));
         const float l = lambdas[static_cast<std::size_t>(r)];
-        REQUIRE(same_bits(per_row[i], l == 0.0f ? original[i] : reference(map, c, original[i], static_cast<double>(l))));
+        REQUIRE(
+            same_bits(per_row[i], l == 0.0f ? original[i] : reference(map, c, original[i], static_cast<double>(l))));
       }
   });
 }

@@ -124,15 +124,15 @@ inline double max_abs_diff(const std::vector<float>& a, const std::vector<float>
 
 /// Two small prompt sets in the tiny vocabulary's words ("happy" and "sad" sentences).
 inline const std::vector<std::string>& happy_prompts() {
-  static const std::vector<std::string> p = {"I love the sun and the day", "you are very kind and happy",
+  static const std::vector<std::string> p = {"I love the sun and the day",  "you are very kind and happy",
                                              "we smile with a good friend", "the cat is happy in the sun",
                                              "peace and love to the world", "hello friend, this is a good day"};
   return p;
 }
 inline const std::vector<std::string>& sad_prompts() {
   static const std::vector<std::string> p = {"I hate the rain and the night", "you are very cruel and sad",
-                                             "we cry with a bad friend", "the dog is sad in the rain",
-                                             "war and hate in the world", "it was a bad night, I cry"};
+                                             "we cry with a bad friend",      "the dog is sad in the rain",
+                                             "war and hate in the world",     "it was a bad night, I cry"};
   return p;
 }
 

@@ -9,7 +9,8 @@
 
 namespace {
 void log_sink(ggml_log_level, const char* text, void*) {
-  static const bool show = std::getenv("ACT_LLAMA_LOG") != nullptr && std::string_view(std::getenv("ACT_LLAMA_LOG")) != "0";
+  static const bool show =
+      std::getenv("ACT_LLAMA_LOG") != nullptr && std::string_view(std::getenv("ACT_LLAMA_LOG")) != "0";
   if (show) std::fputs(text, stderr);
 }
 }  // namespace

@@ -33,14 +33,22 @@ int main(int argc, char** argv) {
       return 2;
     }
     const int v = static_cast<int>(value);
-    if (flag == "--layers") s.n_layer = v;
-    else if (flag == "--embd") s.n_embd = v;
-    else if (flag == "--ff") s.n_ff = v;
-    else if (flag == "--heads") s.n_head = v;
-    else if (flag == "--kv-heads") s.n_head_kv = v, kv_given = true;
-    else if (flag == "--vocab") s.n_vocab = v;
-    else if (flag == "--ctx") s.n_ctx = v;
-    else if (flag == "--seed") s.seed = static_cast<std::uint32_t>(value);
+    if (flag == "--layers")
+      s.n_layer = v;
+    else if (flag == "--embd")
+      s.n_embd = v;
+    else if (flag == "--ff")
+      s.n_ff = v;
+    else if (flag == "--heads")
+      s.n_head = v;
+    else if (flag == "--kv-heads")
+      s.n_head_kv = v, kv_given = true;
+    else if (flag == "--vocab")
+      s.n_vocab = v;
+    else if (flag == "--ctx")
+      s.n_ctx = v;
+    else if (flag == "--seed")
+      s.seed = static_cast<std::uint32_t>(value);
     else {
       std::fprintf(stderr, "act_llama_random_model: unknown option %s\n", flag.c_str());
       return 2;

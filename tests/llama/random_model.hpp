@@ -87,9 +87,9 @@ inline vocabulary make_vocabulary(int n_vocab) {
   const std::string marker = "\xE2\x96\x81";  // U+2581, SentencePiece's word start
   add(marker, -1, 1);
   for (char c = 33; c < 127; ++c) add(std::string(1, c), -1, 1);
-  const char* words[] = {"the", "a",    "is",   "was",   "of",   "and",  "to",  "in",    "it",   "I",    "you",
-                         "we",  "they", "that", "this",  "with", "not",  "very", "love", "hate", "happy", "sad",
-                         "good", "bad", "calm", "angry", "cat",  "dog",  "sun",  "rain", "day",  "night", "hello",
+  const char* words[] = {"the",   "a",      "is",   "was",   "of",    "and", "to",    "in",   "it",   "I",     "you",
+                         "we",    "they",   "that", "this",  "with",  "not", "very",  "love", "hate", "happy", "sad",
+                         "good",  "bad",    "calm", "angry", "cat",   "dog", "sun",   "rain", "day",  "night", "hello",
                          "world", "friend", "kind", "cruel", "peace", "war", "smile", "cry"};
   for (const char* w : words) {
     const std::string piece = marker + w;
@@ -99,7 +99,8 @@ inline vocabulary make_vocabulary(int n_vocab) {
   const std::string letters = "etaoinshrdlucmfwypvbgkjqxz";
   for (std::size_t i = 0; static_cast<int>(v.tokens.size()) < n_vocab && i < letters.size() * letters.size(); ++i)
     add(std::string{letters[i / letters.size()], letters[i % letters.size()]}, 0.5f, 1);
-  if (static_cast<int>(v.tokens.size()) < n_vocab) throw std::invalid_argument("n_vocab is larger than this vocabulary can pad to");
+  if (static_cast<int>(v.tokens.size()) < n_vocab)
+    throw std::invalid_argument("n_vocab is larger than this vocabulary can pad to");
   return v;
 }
 

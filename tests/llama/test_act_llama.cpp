@@ -20,7 +20,8 @@ const std::string tool = ACT_LLAMA_PATH;
 std::string model_args() { return "--model " + tiny_model_path() + " --threads 1"; }
 
 /// Pooled `tensor` of `prompts` with the adapter used directly: one prompt per decode, `installed` steering.
-Eigen::MatrixXf by_hand(const std::vector<std::string>& prompts, const std::string& tensor, const act::map_set& installed) {
+Eigen::MatrixXf by_hand(const std::vector<std::string>& prompts, const std::string& tensor,
+                        const act::map_set& installed) {
   act::llama::eval_callback cb;
   if (!installed.empty()) cb.steer(installed, 1.0);
   cb.capture({tensor}, act::pooling::mean);
@@ -52,9 +53,11 @@ const act::affine_map<float>& affine(const act::map_set& maps, const std::string
 std::string fit_caa(const scratch_dir& dir) {
   write_lines(dir.file("sad.txt"), sad_prompts());
   write_lines(dir.file("happy.txt"), happy_prompts());
-  const auto r = run(tool, fmt::format("fit {} --source-prompts {} --target-prompts {} --tensors l_out-1 --method caa --out {}",
-                                       model_args(), dir.file("sad.txt"), dir.file("happy.txt"), dir.file("caa.safetensors")),
-                     dir);
+  const auto r =
+      run(tool,
+          fmt::format("fit {} --source-prompts {} --target-prompts {} --tensors l_out-1 --method caa --out {}",
+                      model_args(), dir.file("sad.txt"), dir.file("happy.txt"), dir.file("caa.safetensors")),
+          dir);
   REQUIRE_MESSAGE(r.status == 0, r.err);
   return dir.file("caa.safetensors");
 }
@@ -68,8 +71,9 @@ TEST_CASE("act-llama capture writes DIR/<tensor>.npy, float32 [prompts x n_embd]
   write_lines(dir.file("p.txt"), lines);
   for (const std::string pooling : {"mean", "last"}) {
     CAPTURE(pooling);
-    const auto r = run(tool, fmt::format("capture {} --prompts {} --tensors l_out-1,attn_norm-2 --pooling {} --out {}", model_args(),
-                                         dir.file("p.txt"), pooling, dir.file("caps")),
+    const auto r = run(tool,
+                       fmt::format("capture {} --prompts {} --tensors l_out-1,attn_norm-2 --pooling {} --out {}",
+                                   model_args(), dir.file("p.txt"), pooling, dir.file("caps")),
                        dir);
     REQUIRE_MESSAGE(r.status == 0, r.err);
     CHECK(r.out.find("2 tensor(s) of 6 prompts") != std::string::npos);
@@ -92,8 +96,9 @@ TEST_CASE("act-llama fit --causal equals capture-then-fit by hand, layer by laye
   write_lines(dir.file("sad.txt"), sad_prompts());
   write_lines(dir.file("happy.txt"), happy_prompts());
   // Listed backwards: the tool fits in graph order.
-  const std::string common = fmt::format("fit {} --source-prompts {} --target-prompts {} --tensors l_out-2,l_out-1 --method linear",
-                                         model_args(), dir.file("sad.txt"), dir.file("happy.txt"));
+  const std::string common =
+      fmt::format("fit {} --source-prompts {} --target-prompts {} --tensors l_out-2,l_out-1 --method linear",
+                  model_args(), dir.file("sad.txt"), dir.file("happy.txt"));
   auto r = run(tool, common + " --causal --out " + dir.file("causal.safetensors"), dir);
   REQUIRE_MESSAGE(r.status == 0, r.err);
   CHECK(r.out.find("linear at l_out-1, l_out-2 (causal)") != std::string::npos);
@@ -107,11 +112,14 @@ TEST_CASE("act-llama fit --causal equals capture-then-fit by hand, layer by laye
 
   // By hand: l_out-1 from unsteered passes; l_out-2 from source passes with l_out-1's map applied.
   const act::map_set none;
-  const auto m1 = act::fit("linear", by_hand(sad_prompts(), "l_out-1", none), by_hand(happy_prompts(), "l_out-1", none));
+  const auto m1 =
+      act::fit("linear", by_hand(sad_prompts(), "l_out-1", none), by_hand(happy_prompts(), "l_out-1", none));
   act::map_set installed;
   installed.insert("l_out-1", m1.map, {"linear", 6, 6, "mean", "q0_100"});
-  const auto m2 = act::fit("linear", by_hand(sad_prompts(), "l_out-2", installed), by_hand(happy_prompts(), "l_out-2", none));
-  const auto m2_plain = act::fit("linear", by_hand(sad_prompts(), "l_out-2", none), by_hand(happy_prompts(), "l_out-2", none));
+  const auto m2 =
+      act::fit("linear", by_hand(sad_prompts(), "l_out-2", installed), by_hand(happy_prompts(), "l_out-2", none));
+  const auto m2_plain =
+      act::fit("linear", by_hand(sad_prompts(), "l_out-2", none), by_hand(happy_prompts(), "l_out-2", none));
 
   REQUIRE(causal.sites() == std::vector<std::string>{"l_out-1", "l_out-2"});
   check_close(affine(causal, "l_out-1"), std::get<act::affine_map<float>>(m1.map), 1e-5f);
@@ -160,8 +168,9 @@ TEST_CASE("act-llama: bad input gives exit status 1 and one line, usage errors 2
   scratch_dir dir;
   write_lines(dir.file("p.txt"), happy_prompts());
   write_lines(dir.file("not.gguf"), {"this is not a model"});
-  auto r = run(tool, fmt::format("capture --model {} --prompts {} --tensors l_out-1 --out {}", dir.file("not.gguf"),
-                                 dir.file("p.txt"), dir.file("o")),
+  auto r = run(tool,
+               fmt::format("capture --model {} --prompts {} --tensors l_out-1 --out {}", dir.file("not.gguf"),
+                           dir.file("p.txt"), dir.file("o")),
                dir);
   CHECK(r.status == 1);
   CHECK(lines(r.err) == 1);
@@ -170,7 +179,8 @@ TEST_CASE("act-llama: bad input gives exit status 1 and one line, usage errors 2
   act::map_set narrow;
   narrow.insert("l_out-1", act::affine_map<float>::identity(32), {"caa", 1, 1, "mean", "all"});
   act::save_maps(dir.file("narrow.safetensors"), narrow);
-  r = run(tool, fmt::format("generate {} --maps {} --prompt hello -n 2", model_args(), dir.file("narrow.safetensors")), dir);
+  r = run(tool, fmt::format("generate {} --maps {} --prompt hello -n 2", model_args(), dir.file("narrow.safetensors")),
+          dir);
   CHECK(r.status == 1);
   CHECK(lines(r.err) == 1);
   CHECK(r.err.find("the map has width 32 but llama.cpp's tensor has rows of 64") != std::string::npos);
@@ -178,24 +188,32 @@ TEST_CASE("act-llama: bad input gives exit status 1 and one line, usage errors 2
   act::map_set elsewhere;
   elsewhere.insert("l_out-9", act::affine_map<float>::identity(tiny_embd), {"caa", 1, 1, "mean", "all"});
   act::save_maps(dir.file("elsewhere.safetensors"), elsewhere);
-  r = run(tool, fmt::format("generate {} --maps {} --prompt hello -n 2", model_args(), dir.file("elsewhere.safetensors")), dir);
+  r = run(tool,
+          fmt::format("generate {} --maps {} --prompt hello -n 2", model_args(), dir.file("elsewhere.safetensors")),
+          dir);
   CHECK(r.status == 1);
   CHECK(lines(r.err) == 1);
-  CHECK(r.err.find("no tensor named 'l_out-9' in llama.cpp's graph of this model (it has embd, norm-0..norm-3, attn_norm-0..attn_norm-3") != std::string::npos);
-  r = run(tool, fmt::format("capture {} --prompts {} --tensors l_out-1,ffn_outt-2 --out {}", model_args(), dir.file("p.txt"),
-                            dir.file("o")),
+  CHECK(r.err.find("no tensor named 'l_out-9' in llama.cpp's graph of this model (it has embd, norm-0..norm-3, "
+                   "attn_norm-0..attn_norm-3") != std::string::npos);
+  r = run(tool,
+          fmt::format("capture {} --prompts {} --tensors l_out-1,ffn_outt-2 --out {}", model_args(), dir.file("p.txt"),
+                      dir.file("o")),
           dir);
   CHECK(r.status == 1);
   CHECK(r.err.find("no tensor named 'ffn_outt-2'") != std::string::npos);
 
-  r = run(tool, fmt::format("capture {} --prompts {} --tensors l_out-1 --out {}", model_args(), dir.file("missing.txt"), dir.file("o")), dir);
+  r = run(tool,
+          fmt::format("capture {} --prompts {} --tensors l_out-1 --out {}", model_args(), dir.file("missing.txt"),
+                      dir.file("o")),
+          dir);
   CHECK(r.status == 1);
   CHECK(r.err.find("missing.txt: cannot open the prompt file") != std::string::npos);
 
   for (const std::string usage :
        {"", "nope", "capture --prompts p --tensors l_out-1 --out o", "generate --model m --prompt x --bogus 1",
         "fit --model m --source-prompts a --target-prompts b --tensors t --method nope --out o",
-        "fit --model m --source-prompts a --target-prompts b --tensors t --method linear --causal --simultaneous --out o",
+        "fit --model m --source-prompts a --target-prompts b --tensors t --method linear --causal --simultaneous --out "
+        "o",
         "capture --model m --prompts p --tensors a,,b --out o", "generate --model m --prompt x -n -3"}) {
     CAPTURE(usage);
     r = run(tool, usage, dir);
@@ -218,13 +236,15 @@ TEST_CASE("act-llama: bad input gives exit status 1 and one line, usage errors 2
 TEST_CASE("act-llama --ctx: below llama.cpp's smallest context is refused, and generate reports the context it uses") {
   scratch_dir dir;
   write_lines(dir.file("p.txt"), {"the cat", "a dog"});
-  for (const std::string& command : {fmt::format("capture {} --prompts {} --tensors l_out-1 --out {}", model_args(), dir.file("p.txt"), dir.file("o")),
-                                    fmt::format("generate {} --prompt hello -n 2", model_args())}) {
+  for (const std::string& command : {fmt::format("capture {} --prompts {} --tensors l_out-1 --out {}", model_args(),
+                                                 dir.file("p.txt"), dir.file("o")),
+                                     fmt::format("generate {} --prompt hello -n 2", model_args())}) {
     for (const int n_ctx : {8, 15, 255}) {
       CAPTURE(command);
       const auto r = run(tool, fmt::format("{} --ctx {}", command, n_ctx), dir);
       CHECK(r.status == 2);  // not 134: llama.cpp never gets to assert
-      CHECK(r.err.find(fmt::format("--ctx {} is below llama.cpp's smallest context, 256 tokens", n_ctx)) != std::string::npos);
+      CHECK(r.err.find(fmt::format("--ctx {} is below llama.cpp's smallest context, 256 tokens", n_ctx)) !=
+            std::string::npos);
     }
   }
   auto r = run(tool, fmt::format("generate {} --prompt hello -n 2 --temp 0 --ctx 300", model_args()), dir);
@@ -233,7 +253,10 @@ TEST_CASE("act-llama --ctx: below llama.cpp's smallest context is refused, and g
   r = run(tool, fmt::format("generate {} --prompt hello -n 2 --temp 0 --ctx 256", model_args()), dir);
   REQUIRE_MESSAGE(r.status == 0, r.err);
   CHECK(r.err.find("context 256 tokens") != std::string::npos);
-  r = run(tool, fmt::format("capture {} --prompts {} --tensors l_out-1 --out {} --ctx 256", model_args(), dir.file("p.txt"), dir.file("o")), dir);
+  r = run(tool,
+          fmt::format("capture {} --prompts {} --tensors l_out-1 --out {} --ctx 256", model_args(), dir.file("p.txt"),
+                      dir.file("o")),
+          dir);
   CHECK_MESSAGE(r.status == 0, r.err);
 }
 
@@ -250,16 +273,17 @@ TEST_CASE("capture_context_params: never more sequences than a batch has tokens,
   const context_ptr ctx(llama_init_from_model(tiny_model(), p));
   REQUIRE(ctx != nullptr);
   const std::vector<std::string> prompts = {"cat", "a dog", "sun"};
-  const auto samples = act::llama::capture_prompts(ctx.get(), cb, act::llama::tokenize_all(tiny_vocab(), prompts), {"l_out-1"},
-                                                   act::pooling::mean);
+  const auto samples = act::llama::capture_prompts(ctx.get(), cb, act::llama::tokenize_all(tiny_vocab(), prompts),
+                                                   {"l_out-1"}, act::pooling::mean);
   act::llama::eval_callback one;
   const context_ptr single = make_context(&one, 1);
-  const auto expected = act::llama::capture_prompts(single.get(), one, act::llama::tokenize_all(tiny_vocab(), prompts), {"l_out-1"},
-                                                    act::pooling::mean);
+  const auto expected = act::llama::capture_prompts(single.get(), one, act::llama::tokenize_all(tiny_vocab(), prompts),
+                                                    {"l_out-1"}, act::pooling::mean);
   CHECK((samples.at("l_out-1") - expected.at("l_out-1")).cwiseAbs().maxCoeff() <= 1e-5f);
 }
 
-TEST_CASE("act-llama generate: maps for another architecture are refused unless --force, and map errors are act-cli's") {
+TEST_CASE(
+    "act-llama generate: maps for another architecture are refused unless --force, and map errors are act-cli's") {
   scratch_dir dir;
   const std::string caa = fit_caa(dir);
   act::map_set maps = act::load_maps(caa);
@@ -269,7 +293,8 @@ TEST_CASE("act-llama generate: maps for another architecture are refused unless 
   auto r = run(tool, base + " --maps " + dir.file("qwen.safetensors"), dir);
   CHECK(r.status == 1);
   CHECK(lines(r.err) == 1);
-  CHECK(r.err.find("qwen.safetensors: the maps are for a 'qwen2' model (controlvector.model_hint) but") != std::string::npos);
+  CHECK(r.err.find("qwen.safetensors: the maps are for a 'qwen2' model (controlvector.model_hint) but") !=
+        std::string::npos);
   CHECK(r.err.find("is a 'llama' model; --force applies them anyway") != std::string::npos);
   CHECK(r.out.empty());
   const auto forced = run(tool, base + " --maps " + dir.file("qwen.safetensors") + " --force", dir);
@@ -292,8 +317,9 @@ TEST_CASE("act-llama generate: strengths whose results overflow are refused, not
   const std::string caa = fit_caa(dir);
   for (const std::string strength : {"-1e38", "1e38", "1e30", "3e38"}) {
     CAPTURE(strength);
-    const auto r = run(tool, fmt::format("generate {} --maps {} --strength {} --prompt \"the cat is\" -n 8 --temp 0",
-                                         model_args(), caa, strength),
+    const auto r = run(tool,
+                       fmt::format("generate {} --maps {} --strength {} --prompt \"the cat is\" -n 8 --temp 0",
+                                   model_args(), caa, strength),
                        dir);
     CHECK(r.status == 1);
     CHECK(lines(r.err) == 1);
@@ -309,12 +335,14 @@ TEST_CASE("act-llama generate: several prompts at several strengths in one run, 
   for (const std::string sampling : {"--temp 0", "--temp 0.9 --seed 3"}) {
     CAPTURE(sampling);
     const std::string common = fmt::format("generate {} -n 8 {}", model_args(), sampling);
-    const auto many = run(tool, common + maps + " --prompt \"the cat is\" --prompt \"we cry\" --strengths 0,2.5,6", dir);
+    const auto many =
+        run(tool, common + maps + " --prompt \"the cat is\" --prompt \"we cry\" --strengths 0,2.5,6", dir);
     REQUIRE_MESSAGE(many.status == 0, many.err);
     std::string expected;
     for (const std::string prompt : {"the cat is", "we cry"})
       for (const std::string strength : {"0", "2.5", "6"}) {
-        const auto one = run(tool, fmt::format("{}{} --prompt \"{}\" --strength {}", common, maps, prompt, strength), dir);
+        const auto one =
+            run(tool, fmt::format("{}{} --prompt \"{}\" --strength {}", common, maps, prompt, strength), dir);
         REQUIRE_MESSAGE(one.status == 0, one.err);
         expected += fmt::format("## prompt {}, strength {}\n", prompt == "we cry" ? 2 : 1, strength) + one.out;
       }
@@ -324,7 +352,8 @@ TEST_CASE("act-llama generate: several prompts at several strengths in one run, 
   }
   // Strength 0 is the unsteered model; the strengths really differ.
   const auto plain = run(tool, fmt::format("generate {} -n 8 --temp 0 --prompt \"the cat is\"", model_args()), dir);
-  const auto both = run(tool, fmt::format("generate {} -n 8 --temp 0 --prompt \"the cat is\" --strengths 0,6", model_args()) + maps, dir);
+  const auto both = run(
+      tool, fmt::format("generate {} -n 8 --temp 0 --prompt \"the cat is\" --strengths 0,6", model_args()) + maps, dir);
   REQUIRE(both.status == 0);
   const auto second = both.out.find("## prompt 1, strength 6\n");
   REQUIRE(second != std::string::npos);
@@ -338,12 +367,13 @@ TEST_CASE("act-llama generate: several prompts at several strengths in one run, 
   CHECK(r.out.find("## prompt 1\nthe cat is") == 0);
   CHECK(r.out.find("## prompt 2\nwe cry") != std::string::npos);
 
-  for (const std::string& usage : {fmt::format("generate {} -n 2", model_args()),
-                                  fmt::format("generate {} -n 2 --prompt a --prompts {}", model_args(), dir.file("p.txt")),
-                                  fmt::format("generate {} -n 2 --prompt a --strengths 0,1", model_args()),
-                                  fmt::format("generate {} -n 2 --prompt a --strengths 0,,1{}", model_args(), maps),
-                                  fmt::format("generate {} -n 2 --prompt a --strengths 0,nan{}", model_args(), maps),
-                                  fmt::format("generate {} -n 2 --prompt a --strength 1 --strengths 0,1{}", model_args(), maps)}) {
+  for (const std::string& usage :
+       {fmt::format("generate {} -n 2", model_args()),
+        fmt::format("generate {} -n 2 --prompt a --prompts {}", model_args(), dir.file("p.txt")),
+        fmt::format("generate {} -n 2 --prompt a --strengths 0,1", model_args()),
+        fmt::format("generate {} -n 2 --prompt a --strengths 0,,1{}", model_args(), maps),
+        fmt::format("generate {} -n 2 --prompt a --strengths 0,nan{}", model_args(), maps),
+        fmt::format("generate {} -n 2 --prompt a --strength 1 --strengths 0,1{}", model_args(), maps)}) {
     CAPTURE(usage);
     r = run(tool, usage, dir);
     CHECK(r.status == 2);

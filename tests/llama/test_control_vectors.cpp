@@ -110,12 +110,14 @@ TEST_CASE("control vectors: llama-cvector-generator output survives import-gguf 
                            dir.file("positive.txt"), dir.file("negative.txt"), dir.file("generated.gguf")),
                dir);
   REQUIRE_MESSAGE(r.status == 0, std::string(r.out + r.err));
-  r = run(ACT_CLI_PATH, fmt::format("import-gguf --gguf {} --out {}", dir.file("generated.gguf"), dir.file("cv.safetensors")), dir);
+  r = run(ACT_CLI_PATH,
+          fmt::format("import-gguf --gguf {} --out {}", dir.file("generated.gguf"), dir.file("cv.safetensors")), dir);
   REQUIRE_MESSAGE(r.status == 0, r.out);
   const act::map_set maps = act::load_maps(dir.file("cv.safetensors"));
   CHECK(maps.sites() == std::vector<std::string>{"l_out-1", "l_out-2", "l_out-3"});
   CHECK(maps.metadata().at("controlvector.model_hint") == "llama");
-  r = run(ACT_CLI_PATH, fmt::format("export-gguf --map {} --out {}", dir.file("cv.safetensors"), dir.file("back.gguf")), dir);
+  r = run(ACT_CLI_PATH, fmt::format("export-gguf --map {} --out {}", dir.file("cv.safetensors"), dir.file("back.gguf")),
+          dir);
   REQUIRE_MESSAGE(r.status == 0, r.out);
 
   const gguf_view generated = read_with_ggml(dir.file("generated.gguf")), back = read_with_ggml(dir.file("back.gguf"));
@@ -173,12 +175,16 @@ TEST_CASE("control vectors: llama-cvector-generator output survives import-gguf 
     for (float& f : mean) f /= norm;
     const std::vector<float>& direction = generated.data[il];  // direction.(il + 1)
     double err = 0;
-    for (int j = 0; j < tiny_embd; ++j) err = std::max(err, std::abs(static_cast<double>(mean[static_cast<std::size_t>(j)]) - direction[static_cast<std::size_t>(j)]));
+    for (int j = 0; j < tiny_embd; ++j)
+      err = std::max(err, std::abs(static_cast<double>(mean[static_cast<std::size_t>(j)]) -
+                                   direction[static_cast<std::size_t>(j)]));
     CAPTURE(il);
     CHECK(err <= 1e-6);
     if (il + 1 < outs.size()) {  // and not what was measured at l_out-(il + 1)
       double other = 0;
-      for (int j = 0; j < tiny_embd; ++j) other = std::max(other, std::abs(static_cast<double>(mean[static_cast<std::size_t>(j)]) - generated.data[il + 1][static_cast<std::size_t>(j)]));
+      for (int j = 0; j < tiny_embd; ++j)
+        other = std::max(other, std::abs(static_cast<double>(mean[static_cast<std::size_t>(j)]) -
+                                         generated.data[il + 1][static_cast<std::size_t>(j)]));
       CHECK(other > 1e-2);
     }
   }
@@ -196,7 +202,9 @@ TEST_CASE("control vectors: act's import accepts and refuses what llama.cpp's lo
     gguf_bytes file;
   };
   std::vector<case_t> cases;
-  const auto cv_meta = [](gguf_bytes& g) { g.kv_str("general.architecture", "controlvector").kv_str("controlvector.model_hint", "llama"); };
+  const auto cv_meta = [](gguf_bytes& g) {
+    g.kv_str("general.architecture", "controlvector").kv_str("controlvector.model_hint", "llama");
+  };
   const auto one = [&](const std::string& what, const std::string& name, std::vector<uint64_t> dims = {4}) {
     gguf_bytes g;
     g.header(1, 2);
@@ -400,15 +408,16 @@ TEST_CASE("control vectors: export checks a map against the model (n_embd, layer
   {
     act::map_set maps;
     maps.insert("l_out-2", shift(32), {"caa", 1, 1, "mean", "all"});
-    CHECK_THROWS_WITH_AS(act::to_control_vector(maps, options), doctest::Contains("has width 32 but the model's n_embd is 64"),
-                         act::invalid_argument);
+    CHECK_THROWS_WITH_AS(act::to_control_vector(maps, options),
+                         doctest::Contains("has width 32 but the model's n_embd is 64"), act::invalid_argument);
   }
   {
     act::map_set maps;
     maps.insert("blk.4", shift(tiny_embd), {"caa", 1, 1, "mean", "all"});
-    CHECK_THROWS_WITH_AS(act::to_control_vector(maps, options),
-                         doctest::Contains("goes to layer 4, but the model has 4 blocks: llama.cpp applies layers 1 to 3"),
-                         act::invalid_argument);
+    CHECK_THROWS_WITH_AS(
+        act::to_control_vector(maps, options),
+        doctest::Contains("goes to layer 4, but the model has 4 blocks: llama.cpp applies layers 1 to 3"),
+        act::invalid_argument);
   }
 
   // The same maps through llama.cpp: act's exported file loads in llama.cpp's reader unchanged.
@@ -445,8 +454,8 @@ TEST_CASE("GGUF model files: act's ggml type layouts are ggml's, and a model cut
     std::ofstream cut(dir.file("cut.gguf"), std::ios::binary);
     cut.write(whole.data(), static_cast<std::streamsize>(whole.size() - 256));  // more than the padding at the end
   }
-  CHECK_THROWS_WITH_AS(act::read_gguf_model_info(dir.file("cut.gguf")), doctest::Contains("runs past the end of the file"),
-                       act::format_error);
+  CHECK_THROWS_WITH_AS(act::read_gguf_model_info(dir.file("cut.gguf")),
+                       doctest::Contains("runs past the end of the file"), act::format_error);
   // llama.cpp refuses it too.
   llama_model_params p = llama_model_default_params();
   p.n_gpu_layers = 0;

@@ -29,8 +29,10 @@ act::site_samples pooled(const std::string& tensor, act::pooling how = act::pool
   act::llama::eval_callback cb;
   const context_ptr ctx = make_context(&cb, 8);
   act::site_samples s;
-  s.source = act::llama::capture_prompts(ctx.get(), cb, act::llama::tokenize_all(tiny_vocab(), sad_prompts()), {tensor}, how)[tensor];
-  s.target = act::llama::capture_prompts(ctx.get(), cb, act::llama::tokenize_all(tiny_vocab(), happy_prompts()), {tensor}, how)[tensor];
+  s.source = act::llama::capture_prompts(ctx.get(), cb, act::llama::tokenize_all(tiny_vocab(), sad_prompts()), {tensor},
+                                         how)[tensor];
+  s.target = act::llama::capture_prompts(ctx.get(), cb, act::llama::tokenize_all(tiny_vocab(), happy_prompts()),
+                                         {tensor}, how)[tensor];
   return s;
 }
 
@@ -107,7 +109,9 @@ TEST_CASE("adapter: a CAA map at l_out-2 gives the logits of its exported contro
   CHECK(logits_of(zero_ctx.get(), prompt, &nothing) == unsteered);
 }
 
-TEST_CASE("adapter: Linear-AcT at l_out-1 is T_lambda of the unsteered tensor, element by element, and only later tensors change") {
+TEST_CASE(
+    "adapter: Linear-AcT at l_out-1 is T_lambda of the unsteered tensor, element by element, and only later tensors "
+    "change") {
   const act::site_samples s = pooled("l_out-1");
   const auto fit = act::fit("linear", s.source, s.target);  // support [min, max] of the source
   act::map_set maps;
@@ -116,8 +120,8 @@ TEST_CASE("adapter: Linear-AcT at l_out-1 is T_lambda of the unsteered tensor, e
 
   std::vector<std::string> upstream = {"attn_norm-0", "kqv_out-0", "ffn_inp-0", "ffn_out-0", "l_out-0",
                                        "attn_norm-1", "kqv_out-1", "ffn_inp-1", "ffn_out-1"};
-  std::vector<std::string> downstream = {"attn_norm-2", "kqv_out-2", "ffn_inp-2", "ffn_out-2", "l_out-2",
-                                         "attn_norm-3", "ffn_out-3", "l_out-3", "result_norm"};
+  std::vector<std::string> downstream = {"attn_norm-2", "kqv_out-2", "ffn_inp-2", "ffn_out-2",  "l_out-2",
+                                         "attn_norm-3", "ffn_out-3", "l_out-3",   "result_norm"};
   std::vector<std::string> all = upstream;
   all.insert(all.end(), downstream.begin(), downstream.end());
   all.push_back("l_out-1");
@@ -190,7 +194,8 @@ TEST_CASE("capture: pools only each prompt's own tokens, two prompts of differen
   logits_of(raw_ctx.get(), padded, &raw_cb);
   const rows_matrix raw = raw_cb.rows("l_out-1");
   REQUIRE(raw.rows() == static_cast<Eigen::Index>(padded.size()));
-  const Eigen::RowVectorXf real_mean = raw.topRows(static_cast<Eigen::Index>(prompts[0].size())).cast<double>().colwise().mean().cast<float>();
+  const Eigen::RowVectorXf real_mean =
+      raw.topRows(static_cast<Eigen::Index>(prompts[0].size())).cast<double>().colwise().mean().cast<float>();
   CHECK((cb.samples("l_out-1").row(0) - real_mean).cwiseAbs().maxCoeff() <= 1e-6f);
   CHECK((raw.colwise().mean() - real_mean).cwiseAbs().maxCoeff() > 1e-3f);
 }
@@ -209,7 +214,8 @@ TEST_CASE("adapter: mistakes are reported after the decode, never silently ignor
       cb.check();
       FAIL("check() did not throw");
     } catch (const act::shape_error& e) {
-      CHECK(std::string(e.what()).find("site 'l_out-1': the map has width 32 but llama.cpp's tensor has rows of 64") != std::string::npos);
+      CHECK(std::string(e.what()).find("site 'l_out-1': the map has width 32 but llama.cpp's tensor has rows of 64") !=
+            std::string::npos);
     }
   }
   SUBCASE("a tensor name the graph never produces, after the first pass") {
@@ -259,7 +265,8 @@ TEST_CASE("adapter: mistakes are reported after the decode, never silently ignor
     const context_ptr ctx = make_context(&cb);
     std::vector<llama_token> tokens = prompt;
     llama_decode(ctx.get(), llama_batch_get_one(tokens.data(), static_cast<int32_t>(tokens.size())));
-    CHECK_THROWS_WITH_AS(cb.check(), doctest::Contains("site 'l_out-1' at strength 1 turns the finite value"), act::non_finite_error);
+    CHECK_THROWS_WITH_AS(cb.check(), doctest::Contains("site 'l_out-1' at strength 1 turns the finite value"),
+                         act::non_finite_error);
   }
   SUBCASE("pooling without a description of the batch") {
     act::llama::eval_callback cb;

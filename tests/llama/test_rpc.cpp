@@ -82,7 +82,8 @@ class rpc_server {
       }
       if (endpoint_.empty()) stop();
     }
-    REQUIRE_MESSAGE(!endpoint_.empty(), "ggml-rpc-server did not start on 127.0.0.1 within 60 s; its log:\n" << slurp(log_));
+    REQUIRE_MESSAGE(!endpoint_.empty(), "ggml-rpc-server did not start on 127.0.0.1 within 60 s; its log:\n"
+                                            << slurp(log_));
   }
   rpc_server(const rpc_server&) = delete;
   rpc_server& operator=(const rpc_server&) = delete;
@@ -201,8 +202,8 @@ outcome run_on(llama_model* model) {
   llama_context_params pp = act::llama::capture_context_params(512, 4, 1);
   pool.attach(pp);
   const context_ptr pctx(llama_init_from_model(model, pp));
-  o.pooled = act::llama::capture_prompts(pctx.get(), pool, act::llama::tokenize_all(vocab, sad_prompts()), {"ffn_out-3"},
-                                         act::pooling::mean)
+  o.pooled = act::llama::capture_prompts(pctx.get(), pool, act::llama::tokenize_all(vocab, sad_prompts()),
+                                         {"ffn_out-3"}, act::pooling::mean)
                  .at("ffn_out-3");
   return o;
 }
@@ -211,7 +212,8 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 bool same_bits(const Eigen::MatrixXf& a, const Eigen::MatrixXf& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() && std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(float)) == 0;
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(float)) == 0;
 }
 
 }  // namespace
@@ -231,8 +233,8 @@ TEST_CASE("rpc: tensors in an RPC server's buffers are steered and captured, bit
   CHECK(d.on_host == 0);
 
   CHECK(same_bits(h.plain_logits, d.plain_logits));  // llama.cpp itself: the same numbers either way
-  CHECK_FALSE(same_bits(h.logits, h.plain_logits));    // the maps change the logits ...
-  CHECK(same_bits(h.logits, d.logits));                // ... by the same bits off the host
+  CHECK_FALSE(same_bits(h.logits, h.plain_logits));  // the maps change the logits ...
+  CHECK(same_bits(h.logits, d.logits));              // ... by the same bits off the host
   REQUIRE(h.rows_l1.rows() > 10);
   CHECK(same_bits(h.rows_l1, d.rows_l1));
   CHECK(same_bits(h.rows_ffn2, d.rows_ffn2));
@@ -250,16 +252,21 @@ TEST_CASE("rpc: act-llama --rpc --gpu-layers steers and captures on the server a
   write_lines(dir.file("happy.txt"), happy_prompts());
   for (const std::string where : {"host", "rpc"}) {
     const std::string extra = where == "rpc" ? offload : "";
-    auto r = run(tool, fmt::format("fit {} --source-prompts {} --target-prompts {} --tensors l_out-1,l_out-2 --method linear --out {}{}",
-                                   model, dir.file("sad.txt"), dir.file("happy.txt"), dir.file(where + ".safetensors"), extra),
-                 dir);
-    REQUIRE_MESSAGE(r.status == 0, r.err);
-    r = run(tool, fmt::format("capture {} --prompts {} --tensors l_out-2,ffn_out-3 --out {}{}", model, dir.file("sad.txt"),
-                              dir.file(where + "-caps"), extra),
+    auto r =
+        run(tool,
+            fmt::format(
+                "fit {} --source-prompts {} --target-prompts {} --tensors l_out-1,l_out-2 --method linear --out {}{}",
+                model, dir.file("sad.txt"), dir.file("happy.txt"), dir.file(where + ".safetensors"), extra),
             dir);
     REQUIRE_MESSAGE(r.status == 0, r.err);
-    r = run(tool, fmt::format("generate {} --maps {} --strengths 0,1 --prompt \"the cat is\" -n 12 --temp 0{}", model,
-                              dir.file("host.safetensors"), extra),
+    r = run(tool,
+            fmt::format("capture {} --prompts {} --tensors l_out-2,ffn_out-3 --out {}{}", model, dir.file("sad.txt"),
+                        dir.file(where + "-caps"), extra),
+            dir);
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    r = run(tool,
+            fmt::format("generate {} --maps {} --strengths 0,1 --prompt \"the cat is\" -n 12 --temp 0{}", model,
+                        dir.file("host.safetensors"), extra),
             dir);
     REQUIRE_MESSAGE(r.status == 0, r.err);
     write_lines(dir.file(where + ".txt"), {r.out});

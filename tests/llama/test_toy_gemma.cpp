@@ -80,9 +80,9 @@ TEST_CASE("toy gemma: act's engine and llama.cpp give the same logits on held-ou
     cb.clear_captured();
     const std::vector<float> llama = logits_of(ctx.get(), {ids.begin(), ids.end()}, &cb);
     std::map<std::string, toy_lm::matrix<float>> sites;
-    const toy_lm::matrix<float> ours = engine.forward(toy_lm::batch::from_sequences({ids}), [&](std::string_view site, Eigen::Ref<toy_lm::matrix<float>> acts) {
-      sites[std::string(site)] = acts;
-    });
+    const toy_lm::matrix<float> ours = engine.forward(
+        toy_lm::batch::from_sequences({ids}),
+        [&](std::string_view site, Eigen::Ref<toy_lm::matrix<float>> acts) { sites[std::string(site)] = acts; });
     REQUIRE(llama.size() == static_cast<std::size_t>(ours.size()));
     for (const auto& name : early) {
       const Eigen::MatrixXf rows = cb.rows(name);
@@ -93,8 +93,8 @@ TEST_CASE("toy gemma: act's engine and llama.cpp give the same logits on held-ou
     biggest = std::max(biggest, double(ours.cwiseAbs().maxCoeff()));
     CHECK(same_argmax(llama, ours));
   }
-  MESSAGE("max |difference|: " << worst_early << " before the first gelu, " << worst << " in the logits (largest |logit| "
-                               << biggest << ")");
+  MESSAGE("max |difference|: " << worst_early << " before the first gelu, " << worst
+                               << " in the logits (largest |logit| " << biggest << ")");
   CHECK(biggest > 1.0);  // a trained model, not zeros
   CHECK(worst_early <= 1e-5);
   CHECK(worst <= logit_tolerance);
@@ -118,9 +118,11 @@ TEST_CASE("toy gemma: a steering hook at a post-norm site changes both engines a
   const std::vector<int> ids = tok.encode_prompt("you are such a");
   const std::vector<float> llama = logits_of(ctx.get(), {ids.begin(), ids.end()}, &cb);
   const toy_lm::matrix<float> plain = engine.forward(toy_lm::batch::from_sequences({ids}));
-  const toy_lm::matrix<float> ours = engine.forward(toy_lm::batch::from_sequences({ids}), [&](std::string_view site, Eigen::Ref<toy_lm::matrix<float>> acts) {
-    if (site == "attn_post_norm-1") acts.rowwise() += shift.transpose();
-  });
+  const toy_lm::matrix<float> ours = engine.forward(toy_lm::batch::from_sequences({ids}),
+                                                    [&](std::string_view site, Eigen::Ref<toy_lm::matrix<float>> acts) {
+                                                      if (site == "attn_post_norm-1")
+                                                        acts.rowwise() += shift.transpose();
+                                                    });
   CHECK(max_diff(ours.data(), plain.data(), llama.size()) > 0.1);
   CHECK(max_diff(llama, ours.data(), llama.size()) <= logit_tolerance);
 }
@@ -149,9 +151,11 @@ TEST_CASE("toy gemma: act-llama fit + generate lowers the toxicity of the toxic-
   const std::string model = "--model " + toy_gemma_path() + " --threads 1";
   std::string sites;
   for (int b = 0; b < 4; ++b) sites += fmt::format("{}attn_post_norm-{},ffn_post_norm-{}", b ? "," : "", b, b);
-  const auto fit = run(tool, fmt::format("fit {} --source-prompts {} --target-prompts {} --tensors {} --method linear --support all --out {}", model,
-                                         dir.file("toxic.txt"), dir.file("polite.txt"), sites, dir.file("polite.safetensors")),
-                       dir);
+  const auto fit = run(
+      tool,
+      fmt::format("fit {} --source-prompts {} --target-prompts {} --tensors {} --method linear --support all --out {}",
+                  model, dir.file("toxic.txt"), dir.file("polite.txt"), sites, dir.file("polite.safetensors")),
+      dir);
   REQUIRE_MESSAGE(fit.status == 0, fit.err);
   int plain = 0, steered = 0, runs = 0;
   // A seed per run: llama.cpp's sampler draws from its seed, so one seed for every prompt would correlate them.

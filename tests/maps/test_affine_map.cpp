@@ -9,7 +9,7 @@ TEST_CASE_TEMPLATE("fused coefficients at strength lambda", T, float, double) {
   m.omega << T(3), T(0.5);
   m.beta << T(2), T(-1);
   const auto f = m.at_strength(0.5);
-  CHECK(f.scale[0] == doctest::Approx(2.0));   // 1 + 0.5 (3 - 1)
+  CHECK(f.scale[0] == doctest::Approx(2.0));  // 1 + 0.5 (3 - 1)
   CHECK(f.scale[1] == doctest::Approx(0.75));
   CHECK(f.shift[0] == doctest::Approx(1.0));
   CHECK(f.shift[1] == doctest::Approx(-0.5));

@@ -32,7 +32,7 @@ TEST_CASE("quantile_map: piecewise-linear between knots, slope-1 shift beyond th
   CHECK(m.transport(0, 10.0) == doctest::Approx(10.0));  // y_2 - x_2 = 0
   CHECK(m.transport(1, -3.0) == doctest::Approx(-1.0));  // shift by 2 below
   CHECK(m.transport(1, 0.5) == doctest::Approx(3.0));
-  CHECK(m.transport(1, 7.0) == doctest::Approx(11.0));   // shift by 4 above
+  CHECK(m.transport(1, 7.0) == doctest::Approx(11.0));  // shift by 4 above
 }
 
 TEST_CASE("quantile_map: strength interpolates, lambda 0 is the identity, NaN and Inf pass") {
@@ -66,7 +66,8 @@ TEST_CASE("quantile_map: cast keeps the knots") {
 TEST_CASE("quantile_map: validate names what is wrong") {
   auto m = small_map();
   m.knots_source(2, 1) = -2.0;
-  CHECK_THROWS_WITH_AS(m.validate(), "quantile_map: knots_source is not ascending at neuron 1: knot 1 is 0 but knot 2 is -2",
+  CHECK_THROWS_WITH_AS(m.validate(),
+                       "quantile_map: knots_source is not ascending at neuron 1: knot 1 is 0 but knot 2 is -2",
                        act::invalid_argument);
   m = small_map();
   m.knots_target(0, 0) = 2.5;

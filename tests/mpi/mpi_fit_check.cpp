@@ -62,9 +62,11 @@ int main(int argc, char** argv) {
         options.root = ranks - 1;
         options.exchange_bytes = 2000;  // several rounds
         try {
-          const auto got = act::mpi::fit<float>(m.name, act::columns_of(local_a), act::columns_of(local_b), MPI_COMM_WORLD, settings, options);
+          const auto got = act::mpi::fit<float>(m.name, act::columns_of(local_a), act::columns_of(local_b),
+                                                MPI_COMM_WORLD, settings, options);
           if (destination == act::mpi::gather_to::all || rank == options.root) {
-            if (!act_test::same_fit(got, act::fit(m.name, a, b_in_rank_order, settings))) fail(fmt::format("{} d={}: differs from act::fit", m.name, d));
+            if (!act_test::same_fit(got, act::fit(m.name, a, b_in_rank_order, settings)))
+              fail(fmt::format("{} d={}: differs from act::fit", m.name, d));
           } else if (got.source_samples != a.rows()) {
             fail(fmt::format("{}: sample count {} off the root", m.name, got.source_samples));
           }
@@ -80,12 +82,14 @@ int main(int argc, char** argv) {
     (void)act::mpi::fit<float>("linear", act::columns_of(local), act::columns_of(local), MPI_COMM_WORLD);
     fail("a NaN did not stop the fit");
   } catch (const act::mpi::error& e) {
-    if (std::string(e.what()).find(fmt::format("rank {}: non-finite value nan at local row 2, neuron 1", ranks - 1)) == std::string::npos)
+    if (std::string(e.what()).find(fmt::format("rank {}: non-finite value nan at local row 2, neuron 1", ranks - 1)) ==
+        std::string::npos)
       fail(fmt::format("unexpected message: {}", e.what()));
   }
   int total = 0;
   MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  if (rank == 0) fmt::print("{} ranks: {}\n", ranks, total == 0 ? "every check passed" : fmt::format("{} failures", total));
+  if (rank == 0)
+    fmt::print("{} ranks: {}\n", ranks, total == 0 ? "every check passed" : fmt::format("{} failures", total));
   MPI_Finalize();
   return total == 0 ? 0 : 1;
 }

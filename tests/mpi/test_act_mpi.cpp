@@ -32,7 +32,8 @@ struct shards {
     const Eigen::MatrixXf a = act_test::random_samples(115, d, 1, 0.0f), b = act_test::random_samples(115, d, 2, 1.0f);
     act::save_npy(dir.file("a.npy"), a);
     act::save_npy(dir.file("b.npy"), b);
-    const std::vector<std::pair<Eigen::Index, Eigen::Index>> a_parts{{0, 40}, {40, 0}, {40, 75}}, b_parts{{0, 60}, {60, 35}, {95, 20}};
+    const std::vector<std::pair<Eigen::Index, Eigen::Index>> a_parts{{0, 40}, {40, 0}, {40, 75}},
+        b_parts{{0, 60}, {60, 35}, {95, 20}};
     for (std::size_t k = 0; k < 3; ++k) {
       const std::string sa = dir.file(fmt::format("a{}.npy", k)), sb = dir.file(fmt::format("b{}.npy", k));
       act::save_npy(sa, Eigen::MatrixXf(a.middleRows(a_parts[k].first, a_parts[k].second)));
@@ -47,11 +48,15 @@ void check_every_method(int ranks) {
   shards s;
   for (const act::method_info& m : act::methods()) {
     CAPTURE(m.name);
-    const std::string expected = s.dir.file(fmt::format("{}_cli.st", m.name)), got = s.dir.file(fmt::format("{}_mpi.st", m.name));
-    const auto cli = act_test::run_command(fmt::format("{} fit --method {} --source {} --target {} --out {} --quiet", ACT_CLI_PATH, m.name,
-                                     s.dir.file("a.npy"), s.dir.file("b.npy"), expected));
+    const std::string expected = s.dir.file(fmt::format("{}_cli.st", m.name)),
+                      got = s.dir.file(fmt::format("{}_mpi.st", m.name));
+    const auto cli =
+        act_test::run_command(fmt::format("{} fit --method {} --source {} --target {} --out {} --quiet", ACT_CLI_PATH,
+                                          m.name, s.dir.file("a.npy"), s.dir.file("b.npy"), expected));
     REQUIRE_MESSAGE(cli.status == 0, cli.output);
-    const auto mpi = act_test::run_command(act_mpi(ranks, fmt::format("fit --method {} --source{} --target{} --out {} --quiet", m.name, s.sources, s.targets, got)));
+    const auto mpi =
+        act_test::run_command(act_mpi(ranks, fmt::format("fit --method {} --source{} --target{} --out {} --quiet",
+                                                         m.name, s.sources, s.targets, got)));
     REQUIRE_MESSAGE(mpi.status == 0, mpi.output);
     CHECK(act_test::read_bytes(expected) == act_test::read_bytes(got));
   }
@@ -62,7 +67,9 @@ void check_every_method(int ranks) {
 TEST_CASE("act-mpi on 1 rank equals act-cli on the concatenated files, every method") { check_every_method(1); }
 TEST_CASE("act-mpi on 2 ranks equals act-cli on the concatenated files, every method") { check_every_method(2); }
 TEST_CASE("act-mpi on 3 ranks equals act-cli on the concatenated files, every method") { check_every_method(3); }
-TEST_CASE("act-mpi on 4 ranks (one without shards) equals act-cli on the concatenated files, every method") { check_every_method(4); }
+TEST_CASE("act-mpi on 4 ranks (one without shards) equals act-cli on the concatenated files, every method") {
+  check_every_method(4);
+}
 
 TEST_CASE("a rank with an unreadable or bad shard stops every rank: status 1, file and rank named, nothing written") {
   shards s;
@@ -75,13 +82,16 @@ TEST_CASE("a rank with an unreadable or bad shard stops every rank: status 1, fi
     std::string sources, phrase;
   };
   const std::vector<bad_case> cases{
-      {s.dir.file("a0.npy") + " " + s.dir.file("garbage.npy") + " " + s.dir.file("a2.npy"), "rank 1: " + s.dir.file("garbage.npy") + ": bad magic"},
-      {s.dir.file("a0.npy") + " " + s.dir.file("a1.npy") + " " + s.dir.file("missing.npy"), "rank 2: " + s.dir.file("missing.npy") + ": cannot open"},
+      {s.dir.file("a0.npy") + " " + s.dir.file("garbage.npy") + " " + s.dir.file("a2.npy"),
+       "rank 1: " + s.dir.file("garbage.npy") + ": bad magic"},
+      {s.dir.file("a0.npy") + " " + s.dir.file("a1.npy") + " " + s.dir.file("missing.npy"),
+       "rank 2: " + s.dir.file("missing.npy") + ": cannot open"},
       {s.dir.file("a0.npy") + " " + s.dir.file("nan.npy") + " " + s.dir.file("a2.npy"),
        "rank 1: " + s.dir.file("nan.npy") + ": non-finite value nan at row 2, neuron 5"}};
   for (const auto& c : cases) {
     CAPTURE(c.phrase);
-    const auto r = act_test::run_command(act_mpi(3, fmt::format("fit --method linear --source {} --target{} --out {}", c.sources, s.targets, out)));
+    const auto r = act_test::run_command(
+        act_mpi(3, fmt::format("fit --method linear --source {} --target{} --out {}", c.sources, s.targets, out)));
     CHECK(r.status == 1);
     CHECK_MESSAGE(r.output.find("act-mpi: " + c.phrase) != std::string::npos, r.output);
     CHECK(!std::filesystem::exists(out));
@@ -95,21 +105,25 @@ TEST_CASE("a FIFO shard, a width mismatch or a FIFO output stops every rank at o
   const std::string fifo = s.dir.file("pipe.npy"), narrow = s.dir.file("narrow.npy"), out = s.dir.file("out.st");
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   act::save_npy(narrow, act_test::random_samples(5, 7, 4, 0.0f));
-  const auto fifo_shard = act_test::run_command(act_mpi(
-      3, fmt::format("fit --method linear --source {} {} {} --target{} --out {}", s.dir.file("a0.npy"), fifo, s.dir.file("a2.npy"), s.targets, out)));
+  const auto fifo_shard =
+      act_test::run_command(act_mpi(3, fmt::format("fit --method linear --source {} {} {} --target{} --out {}",
+                                                   s.dir.file("a0.npy"), fifo, s.dir.file("a2.npy"), s.targets, out)));
   CHECK(fifo_shard.status == 1);
   CHECK_MESSAGE(fifo_shard.output.find("rank 1: " + fifo + ": is a FIFO") != std::string::npos, fifo_shard.output);
-  const auto mismatch = act_test::run_command(act_mpi(
-      3, fmt::format("fit --method linear --source {} {} {} --target{} --out {}", s.dir.file("a0.npy"), narrow, s.dir.file("a2.npy"), s.targets, out)));
+  const auto mismatch = act_test::run_command(
+      act_mpi(3, fmt::format("fit --method linear --source {} {} {} --target{} --out {}", s.dir.file("a0.npy"), narrow,
+                             s.dir.file("a2.npy"), s.targets, out)));
   CHECK(mismatch.status == 1);
-  CHECK_MESSAGE(mismatch.output.find("rank 1's --source " + narrow + " holds 7 neurons, but rank 0's --source " + s.dir.file("a0.npy") +
-                                     " holds 9") != std::string::npos,
+  CHECK_MESSAGE(mismatch.output.find("rank 1's --source " + narrow + " holds 7 neurons, but rank 0's --source " +
+                                     s.dir.file("a0.npy") + " holds 9") != std::string::npos,
                 mismatch.output);
   CHECK(!std::filesystem::exists(out));
   // The output is checked before any shard is read: a FIFO there is refused even with a bad shard.
-  const auto fifo_out = act_test::run_command(act_mpi(
-      2, fmt::format("fit --method linear --source {} --target{} --out {}", s.dir.file("garbage-missing.npy"), s.targets, fifo)));
+  const auto fifo_out =
+      act_test::run_command(act_mpi(2, fmt::format("fit --method linear --source {} --target{} --out {}",
+                                                   s.dir.file("garbage-missing.npy"), s.targets, fifo)));
   CHECK(fifo_out.status == 1);
-  CHECK_MESSAGE(fifo_out.output.find(fifo + ": is a FIFO (named pipe), not a regular file; refusing to replace it") != std::string::npos,
+  CHECK_MESSAGE(fifo_out.output.find(fifo + ": is a FIFO (named pipe), not a regular file; refusing to replace it") !=
+                    std::string::npos,
                 fifo_out.output);
 }

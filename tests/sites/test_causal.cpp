@@ -108,7 +108,8 @@ TEST_CASE("the driver records what act::fit records: support label and low-sprea
   act::fit_settings settings;
   settings.support = act::support::parse("q5_95");
   const auto by_name = act::fit_causal({"l1"}, act::method_estimator("linear", settings), collect);
-  const auto fit = act::fit("linear", collect("l1", {}, act::pooling::mean).source, collect("l1", {}, act::pooling::mean).target, settings);
+  const auto fit = act::fit("linear", collect("l1", {}, act::pooling::mean).source,
+                            collect("l1", {}, act::pooling::mean).target, settings);
   CHECK(by_name.at("l1").info.support == "q5_95");
   CHECK(by_name.at("l1").info.low_spread_neurons == act::low_spread_count(fit.diagnostics));
   CHECK(by_name.at("l1").info.low_spread_neurons == 1);

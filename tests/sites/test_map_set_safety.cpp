@@ -27,18 +27,20 @@ TEST_CASE("map_set refuses site names and map_info text that a map file cannot h
   act::map_set maps;
   maps.insert("blk.1", additive(1.0f), {"mean", 3, 4, "mean", "all"});
   // The issue's three invalid sequences, an escape sequence, a forged line, a C1 control, a NUL.
-  for (const std::string& bad : {std::string("\xff"), std::string("\xed\xa0\x80"), std::string("\xc0\xaf"),
-                                std::string("blk.2\x1b]0;pwned\x07"), std::string("blk.2\nblk.3"), std::string("\xc2\x9b"),
-                                std::string("a\0b", 3)}) {
+  for (const std::string& bad :
+       {std::string("\xff"), std::string("\xed\xa0\x80"), std::string("\xc0\xaf"), std::string("blk.2\x1b]0;pwned\x07"),
+        std::string("blk.2\nblk.3"), std::string("\xc2\x9b"), std::string("a\0b", 3)}) {
     CAPTURE(act::printable(bad));
-    CHECK_THROWS_WITH_AS(maps.insert(bad, additive(2.0f)), doctest::Contains("map_set: site name '"), act::invalid_argument);
+    CHECK_THROWS_WITH_AS(maps.insert(bad, additive(2.0f)), doctest::Contains("map_set: site name '"),
+                         act::invalid_argument);
     CHECK_THROWS_WITH_AS(maps.insert("blk.2", additive(2.0f), {bad, 1, 1, "mean", "all"}),
                          doctest::Contains("map_set: site 'blk.2': map_info.method '"), act::invalid_argument);
     CHECK_THROWS_AS(maps.insert("blk.2", additive(2.0f), {"mean", 1, 1, bad, "all"}), act::invalid_argument);
     CHECK_THROWS_AS(maps.insert("blk.2", additive(2.0f), {"mean", 1, 1, "mean", bad}), act::invalid_argument);
   }
   CHECK_THROWS_WITH_AS(maps.insert("a\x1b[2J", additive(2.0f)),
-                       "map_set: site name 'a\\x1b[2J' holds the control character U+001B at offset 1", act::invalid_argument);
+                       "map_set: site name 'a\\x1b[2J' holds the control character U+001B at offset 1",
+                       act::invalid_argument);
   CHECK(maps.sites() == std::vector<std::string>{"blk.1"});
   // Any valid UTF-8 is a fine name.
   maps.insert("schicht.\xc3\xa4 / \xe2\x82\xac", additive(2.0f));
@@ -57,7 +59,8 @@ TEST_CASE("map_set: a strength one site cannot take names the site and changes n
   rows x = sample();
   maps("blk.2", act::view(x));
   CHECK(x(0, 0) == 1.5f);  // blk.2 still at 0.5
-  CHECK_THROWS_WITH_AS(maps.set_strength("blk.1", 1e308), doctest::Contains("map_set: site 'blk.1'"), act::non_finite_error);
+  CHECK_THROWS_WITH_AS(maps.set_strength("blk.1", 1e308), doctest::Contains("map_set: site 'blk.1'"),
+                       act::non_finite_error);
   CHECK(maps.strength("blk.1") == 0.25);
   maps.set_strength("blk.2", 1e30);  // large but finite results: allowed
   maps.reset_strength("blk.2");

@@ -26,7 +26,9 @@ namespace fs = std::filesystem;
 
 using run_result = act_test::command_result;
 
-run_result run(const std::string& arguments) { return act_test::run_command(std::string(ACT_CLI_PATH) + " " + arguments); }
+run_result run(const std::string& arguments) {
+  return act_test::run_command(std::string(ACT_CLI_PATH) + " " + arguments);
+}
 
 // A scratch folder with source/target dumps, removed at the end.
 struct workspace {
@@ -53,8 +55,8 @@ struct workspace {
 
 TEST_CASE("fit then apply reproduces the library's Linear-AcT") {
   workspace w;
-  auto r = run(fmt::format("fit --method linear --source {} --target {} --out {} --quiet", w.path("s.npy"), w.path("t.npy"),
-                           w.path("m.safetensors")));
+  auto r = run(fmt::format("fit --method linear --source {} --target {} --out {} --quiet", w.path("s.npy"),
+                           w.path("t.npy"), w.path("m.safetensors")));
   REQUIRE_MESSAGE(r.status == 0, r.output);
   CHECK(r.output.empty());  // --quiet
 
@@ -198,11 +200,14 @@ TEST_CASE("control vectors: sites that are not block outputs need --layer; --nor
   CHECK(r.output.find("site 'blk.2.post_attn_norm' is not a block output: llama.cpp adds control vectors to l_out-N") !=
         std::string::npos);
   CHECK_FALSE(fs::exists(w.path("cv.gguf")));
-  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --normalize", w.path("inner.safetensors"), w.path("cv.gguf")));
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --normalize", w.path("inner.safetensors"),
+                      w.path("cv.gguf")));
   REQUIRE_MESSAGE(r.status == 0, r.output);
   CHECK(act::read_control_vector(w.path("cv.gguf")).directions.at(3) == std::vector<float>{0.6f, 0, 0.8f, 0});
-  CHECK(run(fmt::format("export-gguf --map {} --out {} --layer 0", w.path("inner.safetensors"), w.path("x.gguf"))).status == 2);
-  CHECK(run(fmt::format("export-gguf --map {} --out {} --layer 1.5", w.path("inner.safetensors"), w.path("x.gguf"))).status == 2);
+  CHECK(run(fmt::format("export-gguf --map {} --out {} --layer 0", w.path("inner.safetensors"), w.path("x.gguf")))
+            .status == 2);
+  CHECK(run(fmt::format("export-gguf --map {} --out {} --layer 1.5", w.path("inner.safetensors"), w.path("x.gguf")))
+            .status == 2);
 
   act::map_set first;
   first.insert("l_out-0", shift, {"caa", 10, 10, "mean", "all"});
@@ -215,9 +220,16 @@ TEST_CASE("control vectors: sites that are not block outputs need --layer; --nor
   // `held` of its n_embd floats; a model file holds all of them).
   const auto model = [&](std::uint32_t n_embd, std::uint32_t blocks, std::uint32_t held = ~0u) {
     std::vector<unsigned char> b = {'G', 'G', 'U', 'F', 3, 0, 0, 0};
-    const auto u64 = [&](std::uint64_t v) { for (int i = 0; i < 8; ++i) b.push_back(static_cast<unsigned char>(v >> (8 * i))); };
-    const auto u32 = [&](std::uint32_t v) { for (int i = 0; i < 4; ++i) b.push_back(static_cast<unsigned char>(v >> (8 * i))); };
-    const auto str = [&](const std::string& s) { u64(s.size()); b.insert(b.end(), s.begin(), s.end()); };
+    const auto u64 = [&](std::uint64_t v) {
+      for (int i = 0; i < 8; ++i) b.push_back(static_cast<unsigned char>(v >> (8 * i)));
+    };
+    const auto u32 = [&](std::uint32_t v) {
+      for (int i = 0; i < 4; ++i) b.push_back(static_cast<unsigned char>(v >> (8 * i)));
+    };
+    const auto str = [&](const std::string& s) {
+      u64(s.size());
+      b.insert(b.end(), s.begin(), s.end());
+    };
     u64(1);
     u64(3);
     str("general.architecture"), u32(8), str("llama");
@@ -231,34 +243,41 @@ TEST_CASE("control vectors: sites that are not block outputs need --layer; --nor
     std::fclose(f);
     return w.path("model.gguf");
   };
-  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"), w.path("m.gguf"), model(4, 4)));
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"),
+                      w.path("m.gguf"), model(4, 4)));
   REQUIRE_MESSAGE(r.status == 0, r.output);
   CHECK(act::read_control_vector(w.path("m.gguf")).model_hint == "llama");
-  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"), w.path("n.gguf"), model(8, 4)));
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"),
+                      w.path("n.gguf"), model(8, 4)));
   CHECK(r.status == 1);
   CHECK(r.output.find("has width 4 but the model's n_embd is 8") != std::string::npos);
-  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"), w.path("n.gguf"), model(4, 3)));
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"),
+                      w.path("n.gguf"), model(4, 3)));
   CHECK(r.status == 1);
   CHECK(r.output.find("goes to layer 3, but the model has 3 blocks") != std::string::npos);
-  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"), w.path("n.gguf"),
-                      w.path("s.npy")));
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"),
+                      w.path("n.gguf"), w.path("s.npy")));
   CHECK(r.status == 1);
   CHECK(r.output.find("bad magic, not a GGUF file") != std::string::npos);
   // A model cut short in its tensor data is not a model.
-  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"), w.path("n.gguf"), model(4, 4, 3)));
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("inner.safetensors"),
+                      w.path("n.gguf"), model(4, 4, 3)));
   CHECK(r.status == 1);
-  CHECK(r.output.find("tensor 'output_norm.weight' data (16 bytes at offset 0) runs past the end of the file") != std::string::npos);
+  CHECK(r.output.find("tensor 'output_norm.weight' data (16 bytes at offset 0) runs past the end of the file") !=
+        std::string::npos);
   CHECK_FALSE(fs::exists(w.path("n.gguf")));
 
   // The model hint the maps record must name the model's architecture; --model-hint replaces it.
   maps.metadata()["controlvector.model_hint"] = "qwen2";
   act::save_maps(w.path("qwen.safetensors"), maps);
-  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("qwen.safetensors"), w.path("n.gguf"), model(4, 4)));
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {}", w.path("qwen.safetensors"),
+                      w.path("n.gguf"), model(4, 4)));
   CHECK(r.status == 1);
-  CHECK(r.output.find("the model hint 'qwen2' (recorded in the maps) is not the model's architecture 'llama'") != std::string::npos);
+  CHECK(r.output.find("the model hint 'qwen2' (recorded in the maps) is not the model's architecture 'llama'") !=
+        std::string::npos);
   CHECK_FALSE(fs::exists(w.path("n.gguf")));
-  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {} --model-hint llama", w.path("qwen.safetensors"), w.path("n.gguf"),
-                      model(4, 4)));
+  r = run(fmt::format("export-gguf --map {} --out {} --layer 3 --model {} --model-hint llama",
+                      w.path("qwen.safetensors"), w.path("n.gguf"), model(4, 4)));
   REQUIRE_MESSAGE(r.status == 0, r.output);
   CHECK(act::read_control_vector(w.path("n.gguf")).model_hint == "llama");
 }

@@ -21,9 +21,12 @@
 
 namespace {
 
-act_test::command_result run(const std::string& arguments) { return act_test::run_command(std::string(ACT_CLI_PATH) + " " + arguments); }
+act_test::command_result run(const std::string& arguments) {
+  return act_test::run_command(std::string(ACT_CLI_PATH) + " " + arguments);
+}
 
-Eigen::MatrixXf random_matrix(Eigen::Index rows, Eigen::Index cols, unsigned seed, float shift = 0.0f, float scale = 1.0f) {
+Eigen::MatrixXf random_matrix(Eigen::Index rows, Eigen::Index cols, unsigned seed, float shift = 0.0f,
+                              float scale = 1.0f) {
   return act_test::random_samples(rows, cols, seed, shift, scale);
 }
 
@@ -42,14 +45,16 @@ void save_npy_raw(const std::string& path, const std::string& descr, const std::
 
 /// A [B x T x d] float32 .npy file of token rows (row k T + t is token t of sequence k).
 void save_3d(const std::string& path, const Eigen::MatrixXf& tokens, Eigen::Index T) {
-  save_npy_raw(path, "<f4", fmt::format("({}, {}, {})", tokens.rows() / T, T, tokens.cols()), [&](std::vector<unsigned char>& bytes) {
-    for (Eigen::Index i = 0; i < tokens.rows(); ++i)
-      for (Eigen::Index j = 0; j < tokens.cols(); ++j) act_test::put_f32(bytes, tokens(i, j));
-  });
+  save_npy_raw(path, "<f4", fmt::format("({}, {}, {})", tokens.rows() / T, T, tokens.cols()),
+               [&](std::vector<unsigned char>& bytes) {
+                 for (Eigen::Index i = 0; i < tokens.rows(); ++i)
+                   for (Eigen::Index j = 0; j < tokens.cols(); ++j) act_test::put_f32(bytes, tokens(i, j));
+               });
 }
 
 /// An int64 or bool .npy array.
-void save_integers(const std::string& path, const std::vector<std::int64_t>& values, const std::string& shape, bool as_bool) {
+void save_integers(const std::string& path, const std::vector<std::int64_t>& values, const std::string& shape,
+                   bool as_bool) {
   save_npy_raw(path, as_bool ? "|b1" : "<i8", shape, [&](std::vector<unsigned char>& bytes) {
     for (const std::int64_t v : values) {
       if (as_bool)
@@ -87,11 +92,15 @@ TEST_CASE("several --source/--target files equal their rows concatenated, for ev
   act::save_npy(dir.file("b2.npy"), Eigen::MatrixXf(b.bottomRows(45)));
   for (const act::method_info& m : act::methods()) {
     CAPTURE(m.name);
-    const std::string one = dir.file(fmt::format("{}_one.st", m.name)), split = dir.file(fmt::format("{}_split.st", m.name));
-    auto r = run(fmt::format("fit --method {} --source {} --target {} --out {} --quiet", m.name, dir.file("a.npy"), dir.file("b.npy"), one));
+    const std::string one = dir.file(fmt::format("{}_one.st", m.name)),
+                      split = dir.file(fmt::format("{}_split.st", m.name));
+    auto r = run(fmt::format("fit --method {} --source {} --target {} --out {} --quiet", m.name, dir.file("a.npy"),
+                             dir.file("b.npy"), one));
     REQUIRE_MESSAGE(r.status == 0, r.output);
-    r = run(fmt::format("fit --method {} --source {} --source {} --source {} --target {} --target {} --out {} --quiet --memory 1", m.name,
-                        dir.file("a1.npy"), dir.file("a2.npy"), dir.file("a3.npy"), dir.file("b1.npy"), dir.file("b2.npy"), split));
+    r = run(fmt::format(
+        "fit --method {} --source {} --source {} --source {} --target {} --target {} --out {} --quiet --memory 1",
+        m.name, dir.file("a1.npy"), dir.file("a2.npy"), dir.file("a3.npy"), dir.file("b1.npy"), dir.file("b2.npy"),
+        split));
     REQUIRE_MESSAGE(r.status == 0, r.output);
     CHECK(bytes_of(one) == bytes_of(split));
   }
@@ -99,7 +108,9 @@ TEST_CASE("several --source/--target files equal their rows concatenated, for ev
   const auto r = run(fmt::format("fit --method linear --source {} --source {} --target {} --out {}", dir.file("a.npy"),
                                  dir.file("narrow.npy"), dir.file("b.npy"), dir.file("x.st")));
   CHECK(r.status == 1);
-  CHECK_MESSAGE(r.output.find("narrow.npy: has 6 neurons (columns), but " + dir.file("a.npy") + " has 7") != std::string::npos, r.output);
+  CHECK_MESSAGE(
+      r.output.find("narrow.npy: has 6 neurons (columns), but " + dir.file("a.npy") + " has 7") != std::string::npos,
+      r.output);
   CHECK(!std::filesystem::exists(dir.file("x.st")));
 }
 
@@ -120,7 +131,8 @@ TEST_CASE("--memory 16 on inputs three times larger equals the in-memory fit, fo
     std::filesystem::remove(streamed);
     auto r = run(fmt::format("fit --method {} --source {} --target {} --out {} --quiet", m.name, a, b, in_memory));
     REQUIRE_MESSAGE(r.status == 0, r.output);
-    r = run(fmt::format("fit --method {} --source {} --target {} --out {} --quiet --memory {}", m.name, a, b, streamed, budget_mb));
+    r = run(fmt::format("fit --method {} --source {} --target {} --out {} --quiet --memory {}", m.name, a, b, streamed,
+                        budget_mb));
     REQUIRE_MESSAGE(r.status == 0, r.output);
     CHECK(bytes_of(in_memory) == bytes_of(streamed));
   }
@@ -134,8 +146,9 @@ TEST_CASE("the peak resident memory of a --memory 16 fit stays within 16 MB + 16
   // libraries, about 4 MB; the 4 MB window of file pages being read; allocator slack).
   const auto peak_kb = [&](const std::string& method, const std::string& memory) {
     const std::string out = dir.file(method + memory + ".st");
-    std::vector<std::string> words{ACT_CLI_PATH, "fit", "--method", method, "--source", dir.file("a.npy"), "--target", dir.file("b.npy"),
-                                   "--out", out, "--quiet", "--memory", memory};
+    std::vector<std::string> words{
+        ACT_CLI_PATH, "fit", "--method", method,     "--source", dir.file("a.npy"), "--target", dir.file("b.npy"),
+        "--out",      out,   "--quiet",  "--memory", memory};
     std::vector<char*> argv;
     for (std::string& w : words) argv.push_back(w.data());
     argv.push_back(nullptr);
@@ -154,8 +167,8 @@ TEST_CASE("the peak resident memory of a --memory 16 fit stays within 16 MB + 16
   };
   for (const std::string method : {"linear", "quantile"}) {
     const long streamed = peak_kb(method, budget_mb), whole = peak_kb(method, "1024");
-    MESSAGE(method << ": peak RSS " << streamed / 1024 << " MB with --memory " << budget_mb << ", " << whole / 1024 << " MB in memory ("
-                   << big_rows * 1024 * 8 / 1048576 << " MB of samples)");
+    MESSAGE(method << ": peak RSS " << streamed / 1024 << " MB with --memory " << budget_mb << ", " << whole / 1024
+                   << " MB in memory (" << big_rows * 1024 * 8 / 1048576 << " MB of samples)");
     if (sanitized) continue;
     CHECK(streamed <= (16 + 16) * 1024);
     CHECK(whole > 48 * 1024);  // the measure sees the samples when they are all loaded
@@ -187,16 +200,18 @@ TEST_CASE("3-D inputs pooled over --lengths or --mask equal pooling by hand with
   for (const std::string pooling : {"mean", "last", "max", "min"}) {
     CAPTURE(pooling);
     for (const bool use_mask : {false, true}) {
-      const Eigen::MatrixXf pooled = act::pool_padded(tokens, T, use_mask ? by_mask : by_length, act::parse_pooling(pooling));
+      const Eigen::MatrixXf pooled =
+          act::pool_padded(tokens, T, use_mask ? by_mask : by_length, act::parse_pooling(pooling));
       act::save_npy(dir.file("pooled.npy"), pooled);
       const std::string by_hand = dir.file("by_hand.st"), from_3d = dir.file("from_3d.st");
       std::filesystem::remove(by_hand);
       std::filesystem::remove(from_3d);
-      auto r = run(fmt::format("fit --method linear --source {} --target {} --out {} --pooling {} --quiet", dir.file("pooled.npy"),
-                               dir.file("t.npy"), by_hand, pooling));
+      auto r = run(fmt::format("fit --method linear --source {} --target {} --out {} --pooling {} --quiet",
+                               dir.file("pooled.npy"), dir.file("t.npy"), by_hand, pooling));
       REQUIRE_MESSAGE(r.status == 0, r.output);
-      r = run(fmt::format("fit --method linear --source {} --{} {} --target {} --out {} --pooling {} --quiet", dir.file("x3.npy"),
-                          use_mask ? "mask" : "lengths", dir.file(use_mask ? "M.npy" : "L.npy"), dir.file("t.npy"), from_3d, pooling));
+      r = run(fmt::format("fit --method linear --source {} --{} {} --target {} --out {} --pooling {} --quiet",
+                          dir.file("x3.npy"), use_mask ? "mask" : "lengths", dir.file(use_mask ? "M.npy" : "L.npy"),
+                          dir.file("t.npy"), from_3d, pooling));
       REQUIRE_MESSAGE(r.status == 0, r.output);
       CHECK(bytes_of(by_hand) == bytes_of(from_3d));
       if (!use_mask) maps.push_back(bytes_of(from_3d));
@@ -210,14 +225,14 @@ TEST_CASE("3-D inputs pooled over --lengths or --mask equal pooling by hand with
 
   // A lengths file of the wrong shape, and more of them than 3-D inputs, are named.
   save_integers(dir.file("short.npy"), {1, 2}, "(2,)", false);
-  auto r = run(fmt::format("fit --method linear --source {} --lengths {} --target {} --out {}", dir.file("x3.npy"), dir.file("short.npy"),
-                           dir.file("t.npy"), dir.file("bad.st")));
+  auto r = run(fmt::format("fit --method linear --source {} --lengths {} --target {} --out {}", dir.file("x3.npy"),
+                           dir.file("short.npy"), dir.file("t.npy"), dir.file("bad.st")));
   CHECK(r.status == 1);
-  CHECK_MESSAGE(r.output.find("short.npy: lengths of " + dir.file("x3.npy") + " must be a 1-D array of 30 sequence lengths") !=
-                    std::string::npos,
+  CHECK_MESSAGE(r.output.find("short.npy: lengths of " + dir.file("x3.npy") +
+                              " must be a 1-D array of 30 sequence lengths") != std::string::npos,
                 r.output);
-  r = run(fmt::format("fit --method linear --source {} --lengths {} --target {} --out {}", dir.file("pooled.npy"), dir.file("L.npy"),
-                      dir.file("t.npy"), dir.file("bad.st")));
+  r = run(fmt::format("fit --method linear --source {} --lengths {} --target {} --out {}", dir.file("pooled.npy"),
+                      dir.file("L.npy"), dir.file("t.npy"), dir.file("bad.st")));
   CHECK(r.status == 2);
   CHECK_MESSAGE(r.output.find("1 --lengths file(s) for 0 3-D input(s)") != std::string::npos, r.output);
 }

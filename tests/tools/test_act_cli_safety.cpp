@@ -66,8 +66,8 @@ struct workspace {
   }
   std::string path(const std::string& name) const { return dir.file(name); }
   run_result fit(const std::string& out, const std::string& site, std::vector<std::string> extra = {}) const {
-    std::vector<std::string> args{"fit", "--method", "mean", "--source", source, "--target", target, "--out", out, "--site", site,
-                                  "--quiet", "--support", "all"};
+    std::vector<std::string> args{"fit",   "--method", "mean",   "--source", source,    "--target",  target,
+                                  "--out", out,        "--site", site,       "--quiet", "--support", "all"};
     args.insert(args.end(), extra.begin(), extra.end());
     return run(args);
   }
@@ -96,8 +96,8 @@ TEST_CASE("item 1: 8 parallel fits into one map file keep every site, every time
         while (::read(gate[0], &c, 1) > 0) {
         }
         const std::string site = "s" + std::to_string(i);
-        const std::string args[] = {"fit", "--method", "mean", "--source", w.source, "--target", w.target, "--out", out,
-                                    "--site", site, "--quiet"};
+        const std::string args[] = {"fit",    "--method", "mean", "--source", w.source, "--target",
+                                    w.target, "--out",    out,    "--site",   site,     "--quiet"};
         std::vector<char*> argv{const_cast<char*>(ACT_CLI_PATH)};
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
@@ -149,7 +149,7 @@ TEST_CASE("item 2: names that are not UTF-8 or hold control characters are refus
   REQUIRE(w.fit(out, "blk.1").status == 0);
   const auto before = file_bytes(out);
   for (const std::string& bad : {std::string("\xff"), std::string("\xed\xa0\x80"), std::string("\xc0\xaf"),
-                                std::string("blk.2\x1b]0;pwned\x07"), std::string("blk.2\nblk.3 forged")}) {
+                                 std::string("blk.2\x1b]0;pwned\x07"), std::string("blk.2\nblk.3 forged")}) {
     CAPTURE(act::printable(bad));
     const auto r = w.fit(out, bad);
     CHECK(r.status == 2);
@@ -223,7 +223,8 @@ TEST_CASE("item 4: info and errors show text from files escaped, never raw contr
   r = run({"info", w.path("esc.safetensors")});
   CHECK(r.status == 1);
   CHECK(r.out.empty());
-  CHECK(r.err.find("site name 'blk.1\\x1b[2J\\x1b]0;title\\x07' holds the control character U+001B") != std::string::npos);
+  CHECK(r.err.find("site name 'blk.1\\x1b[2J\\x1b]0;title\\x07' holds the control character U+001B") !=
+        std::string::npos);
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   CHECK_FALSE(has_control_bytes(r.err));
   // The same for a metadata value alone.
@@ -232,7 +233,8 @@ TEST_CASE("item 4: info and errors show text from files escaped, never raw contr
   act::write_safetensors(w.path("esc2.safetensors"), f);
   r = run({"info", w.path("esc2.safetensors")});
   CHECK(r.status == 1);
-  CHECK(r.err.find("act.pooling.blk.1 'mean\\x1b[31m\\xc2\\x9b' holds the control character U+001B") != std::string::npos);
+  CHECK(r.err.find("act.pooling.blk.1 'mean\\x1b[31m\\xc2\\x9b' holds the control character U+001B") !=
+        std::string::npos);
   CHECK_FALSE(has_control_bytes(r.err));
 }
 
@@ -259,7 +261,8 @@ TEST_CASE("item 5: a strength that overflows fails naming the strength and the s
   CHECK_FALSE(fs::exists(w.path("y.npy")));
 
   // Large but finite results are fine.
-  CHECK(run({"apply", "--map", map, "--strength", "1e30", "--input", w.source, "--output", w.path("y.npy")}).status == 0);
+  CHECK(run({"apply", "--map", map, "--strength", "1e30", "--input", w.source, "--output", w.path("y.npy")}).status ==
+        0);
   CHECK(run({"export-gguf", "--map", map, "--out", w.path("cv.gguf"), "--strength", "1e30"}).status == 0);
 }
 
@@ -319,12 +322,15 @@ TEST_CASE("item 7: 250- and 255-byte output names work for every command") {
   workspace w;
   for (const std::size_t length : {250, 255}) {
     CAPTURE(length);
-    const auto name = [&](const std::string& suffix) { return w.path(std::string(length - suffix.size(), 'n') + suffix); };
+    const auto name = [&](const std::string& suffix) {
+      return w.path(std::string(length - suffix.size(), 'n') + suffix);
+    };
     const std::string map = name(".safetensors");
     CHECK(w.fit(map, "blk.1").status == 0);
     CHECK(w.fit(map, "blk.2").status == 0);
     CHECK(act::load_maps(map).size() == 2);
-    CHECK(run({"apply", "--map", map, "--site", "blk.1", "--strength", "1", "--input", w.source, "--output", name(".npy")})
+    CHECK(run({"apply", "--map", map, "--site", "blk.1", "--strength", "1", "--input", w.source, "--output",
+               name(".npy")})
               .status == 0);
     CHECK(run({"export-gguf", "--map", map, "--out", name(".gguf")}).status == 0);
     CHECK(run({"import-gguf", "--gguf", name(".gguf"), "--out", name(".back.safetensors")}).status == 0);
@@ -348,7 +354,8 @@ TEST_CASE("item 7: import-gguf names the file for NaN, strengths and numbers are
   act_test::write_bytes(w.path("nan.gguf"), bytes);
   auto r = run({"import-gguf", "--gguf", w.path("nan.gguf"), "--out", w.path("m.safetensors")});
   CHECK(r.status == 1);
-  CHECK(r.err.find(w.path("nan.gguf") + ": tensor 'direction.1' holds a non-finite value nan at index 1") != std::string::npos);
+  CHECK(r.err.find(w.path("nan.gguf") + ": tensor 'direction.1' holds a non-finite value nan at index 1") !=
+        std::string::npos);
   CHECK_FALSE(fs::exists(w.path("m.safetensors")));
 
   const std::string map = w.path("add.safetensors");

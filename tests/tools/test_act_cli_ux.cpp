@@ -48,7 +48,8 @@ struct workspace {
   std::string path(const std::string& name) const { return dir.file(name); }
   run_result fit(const std::string& method, const std::string& source, const std::string& out,
                  std::vector<std::string> extra = {}) const {
-    std::vector<std::string> args{"fit", "--method", method, "--source", path(source), "--target", path("t.npy"), "--out", path(out)};
+    std::vector<std::string> args{"fit",      "--method",    method,  "--source", path(source),
+                                  "--target", path("t.npy"), "--out", path(out)};
     args.insert(args.end(), extra.begin(), extra.end());
     return run(args);
   }
@@ -129,7 +130,8 @@ TEST_CASE("a file that is not a map file is named as such") {
     CHECK(contains(r.err, w.path(name) + ": not a safetensors map file"));
     CHECK(lines_of(r.err).size() == 1);
   }
-  const auto r = run({"apply", "--map", w.path("s.npy"), "--strength", "1", "--input", w.path("s.npy"), "--output", w.path("o.npy")});
+  const auto r = run(
+      {"apply", "--map", w.path("s.npy"), "--strength", "1", "--input", w.path("s.npy"), "--output", w.path("o.npy")});
   CHECK(r.status == 1);
   CHECK(contains(r.err, "not a safetensors map file"));
 }
@@ -145,7 +147,8 @@ TEST_CASE("info lays out columns that fit their contents") {
   const auto lines = lines_of(r.out);
   REQUIRE(lines.size() == 6);  // title, blank, header, 3 sites
   const std::string& header = lines[2];
-  const auto method_at = header.find("method"), support_at = header.find("support"), pooling_at = header.find("pooling");
+  const auto method_at = header.find("method"), support_at = header.find("support"),
+             pooling_at = header.find("pooling");
   for (std::size_t i = 3; i < lines.size(); ++i) {
     CAPTURE(lines[i]);
     // Each row's method, support and pooling start where their headers do.
@@ -187,8 +190,8 @@ TEST_CASE("--quiet silences everything but errors; progress only on a terminal")
   CHECK(r.status == 0);
   CHECK(r.err.empty());
   CHECK(contains(r.out, "fitted with linear"));
-  r = run({"apply", "--map", w.path("m.safetensors"), "--strength", "1", "--input", w.path("s.npy"), "--output", w.path("o.npy"),
-           "--quiet"});
+  r = run({"apply", "--map", w.path("m.safetensors"), "--strength", "1", "--input", w.path("s.npy"), "--output",
+           w.path("o.npy"), "--quiet"});
   CHECK(r.status == 0);
   CHECK((r.out + r.err).empty());
   r = w.fit("linear", "s.npy", "m.safetensors", {"--quiet", "--min-std", "-1"});
@@ -197,8 +200,8 @@ TEST_CASE("--quiet silences everything but errors; progress only on a terminal")
 
   // On a terminal (util-linux `script` gives the program one), the steps show, and --quiet hides them.
   if (!std::filesystem::exists("/usr/bin/script")) return;
-  const std::string fit = fmt::format("{} fit --method linear --source {} --target {} --out {}", ACT_CLI_PATH, w.path("s.npy"),
-                                      w.path("t.npy"), w.path("m.safetensors"));
+  const std::string fit = fmt::format("{} fit --method linear --source {} --target {} --out {}", ACT_CLI_PATH,
+                                      w.path("s.npy"), w.path("t.npy"), w.path("m.safetensors"));
   r = act_test::run_program("/usr/bin/script", {"-qec", fit, "/dev/null"});
   CHECK(r.status == 0);
   CHECK(contains(r.out, "[1/3] loading " + w.path("s.npy")));
@@ -211,7 +214,8 @@ TEST_CASE("--quiet silences everything but errors; progress only on a terminal")
 TEST_CASE("--support-bounds: post-ReLU zeros stay put under open (the default), move under closed") {
   workspace w;
   REQUIRE(w.fit("linear", "relu.npy", "m.safetensors", {"--site", "open", "--quiet"}).status == 0);
-  REQUIRE(w.fit("linear", "relu.npy", "m.safetensors", {"--site", "closed", "--support-bounds", "closed", "--quiet"}).status == 0);
+  REQUIRE(w.fit("linear", "relu.npy", "m.safetensors", {"--site", "closed", "--support-bounds", "closed", "--quiet"})
+              .status == 0);
   const auto maps = act::load_maps(w.path("m.safetensors"));
   const auto& open = std::get<act::affine_map<float>>(maps.at("open").map);
   const auto& closed = std::get<act::affine_map<float>>(maps.at("closed").map);
@@ -236,7 +240,8 @@ TEST_CASE("--support-bounds: post-ReLU zeros stay put under open (the default), 
   r = w.fit("mean", "relu.npy", "m.safetensors", {"--support-bounds", "closed"});  // mean's default is unbounded
   CHECK(r.status == 2);
   CHECK(contains(r.err, "--support-bounds applies to bounded supports"));
-  CHECK(w.fit("mean", "relu.npy", "m.safetensors", {"--support", "q0_100", "--support-bounds", "closed", "--quiet"}).status == 0);
+  CHECK(w.fit("mean", "relu.npy", "m.safetensors", {"--support", "q0_100", "--support-bounds", "closed", "--quiet"})
+            .status == 0);
   CHECK(w.fit("quantile", "relu.npy", "m.safetensors", {"--support-bounds", "open"}).status == 2);
 }
 

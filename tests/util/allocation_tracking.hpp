@@ -44,7 +44,8 @@ inline void gguf_string(std::vector<unsigned char>& b, const std::string& s) {
 }
 
 inline std::vector<unsigned char> gguf_header(std::uint64_t tensors, std::uint64_t kvs) {
-  std::vector<unsigned char> b = {'G', 'G', 'U', 'F'};  // (insert into an empty vector trips GCC 12's -Wstringop-overflow)
+  std::vector<unsigned char> b = {'G', 'G', 'U',
+                                  'F'};  // (insert into an empty vector trips GCC 12's -Wstringop-overflow)
   put_u32(b, 3);
   put_u64(b, tensors);
   put_u64(b, kvs);

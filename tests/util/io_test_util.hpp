@@ -99,4 +99,5 @@ inline std::vector<unsigned char> npy_f32_with_shape(const std::string& shape, s
 }  // namespace act_test
 
 /// Checks that `expr` throws exactly the exception family `type` with `phrase` in its message.
-#define ACT_CHECK_ERROR(expr, type, phrase) CHECK_THROWS_WITH_AS(expr, doctest::Contains(std::string(phrase).c_str()), type)
+#define ACT_CHECK_ERROR(expr, type, phrase) \
+  CHECK_THROWS_WITH_AS(expr, doctest::Contains(std::string(phrase).c_str()), type)

@@ -33,8 +33,8 @@
 namespace {
 
 using act_tools::arguments;
-using act_tools::usage_error;
 using act_tools::load_map_file;
+using act_tools::usage_error;
 
 /// One subcommand: its name, usage (printed by `act-cli help NAME` and `act-cli NAME --help`, and after
 /// its usage errors) and what it accepts.
@@ -99,14 +99,16 @@ const command_spec* find_command(std::string_view name) {
 }
 
 std::string command_usage(const command_spec& c) {
-  return "usage:\n" + fmt::format(c.usage, fmt::arg("methods", act::method_names()), fmt::arg("memory", act::default_fit_memory >> 20),
-                                     fmt::arg("min_std", act::default_min_std));
+  return "usage:\n" + fmt::format(c.usage, fmt::arg("methods", act::method_names()),
+                                  fmt::arg("memory", act::default_fit_memory >> 20),
+                                  fmt::arg("min_std", act::default_min_std));
 }
 
 std::string full_usage() {
   std::string out = "usage:\n";
-  for (const command_spec& c : commands) out += fmt::format(c.usage, fmt::arg("methods", act::method_names()), fmt::arg("memory", act::default_fit_memory >> 20),
-                                     fmt::arg("min_std", act::default_min_std));
+  for (const command_spec& c : commands)
+    out += fmt::format(c.usage, fmt::arg("methods", act::method_names()),
+                       fmt::arg("memory", act::default_fit_memory >> 20), fmt::arg("min_std", act::default_min_std));
   return out + usage_footer;
 }
 
@@ -180,10 +182,11 @@ std::string loading(const std::vector<std::string>& paths) {
 }
 
 /// A .npy array's values (row-major doubles) as a [rows x cols] matrix; a 1-D array is one row.
-Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> matrix_of(const act::npy_array& a,
-                                                                                                 const std::string& path) {
+Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> matrix_of(
+    const act::npy_array& a, const std::string& path) {
   constexpr auto most = static_cast<std::size_t>(std::numeric_limits<Eigen::Index>::max());
-  if (a.rows() > most || a.cols() > most) act::raise<act::format_error>("{}: header field 'shape' is too large for a matrix", path);
+  if (a.rows() > most || a.cols() > most)
+    act::raise<act::format_error>("{}: header field 'shape' is too large for a matrix", path);
   return {a.values.data(), static_cast<Eigen::Index>(a.rows()), static_cast<Eigen::Index>(a.cols())};
 }
 
@@ -234,15 +237,18 @@ int fit(const arguments& args) {
     throw usage_error(fmt::format("--memory must be between 1 and 1e9 MB, got '{}'", args.required("memory")));
   if (site.empty()) throw usage_error("--site must not be empty");
   if (const std::string problem = act::name_problem(site); !problem.empty())
-    throw usage_error(fmt::format("--site '{}' {}: site names are valid UTF-8 without control characters", site, problem));
+    throw usage_error(
+        fmt::format("--site '{}' {}: site names are valid UTF-8 without control characters", site, problem));
   const double lock_seconds = args.number("lock-timeout", act::map_file_lock_timeout.count() / 1000.0);
   if (!(lock_seconds >= 0 && lock_seconds <= 1e6))
-    throw usage_error(fmt::format("--lock-timeout must be between 0 and 1e6 seconds, got '{}'", args.required("lock-timeout")));
+    throw usage_error(
+        fmt::format("--lock-timeout must be between 0 and 1e6 seconds, got '{}'", args.required("lock-timeout")));
   for (const auto& [option, files] : {std::pair{"source", &source_files}, std::pair{"target", &target_files}})
     for (const std::string& file : *files) refuse_output_over_inputs("out", out, {{option, file}});
-  for (const std::string& file : validity.files) refuse_output_over_inputs("out", out, {{validity.masks ? "mask" : "lengths", file}});
+  for (const std::string& file : validity.files)
+    refuse_output_over_inputs("out", out, {{validity.masks ? "mask" : "lengths", file}});
   // An existing output must be a map file (its other sites are kept): find out before fitting.
-  if (struct stat st {}; ::stat(out.c_str(), &st) == 0 || errno != ENOENT) (void)load_map_file(out);
+  if (struct stat st{}; ::stat(out.c_str(), &st) == 0 || errno != ENOENT) (void)load_map_file(out);
 
   const std::size_t inputs_3d = act_cli::count_3d(source_files) + act_cli::count_3d(target_files);
   if (!validity.files.empty() && validity.files.size() != inputs_3d)
@@ -265,23 +271,26 @@ int fit(const arguments& args) {
     progress.step(fmt::format("fitting {} on {} x {} and {} x {}", method, source.rows(), source.cols(), target.rows(),
                               target.cols()));
     naming_files(source_path, target_path, [&] {
-      const auto fit = act::fit_columns<float>(method, source, target, settings, static_cast<std::size_t>(memory_mb * 1048576.0));
+      const auto fit =
+          act::fit_columns<float>(method, source, target, settings, static_cast<std::size_t>(memory_mb * 1048576.0));
       low_spread = act::low_spread_count(fit.diagnostics);
       fitted.insert(site, fit.map,
-                    {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings), low_spread,
-                     fit.diagnostics.low_spread});
+                    {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings),
+                     low_spread, fit.diagnostics.low_spread});
       return 0;
     });
   }
   // Under the file's lock: re-read it, add the site, write it. Parallel fits into one file keep every site.
   act::update_map_file(out, fitted, std::chrono::milliseconds(static_cast<long long>(lock_seconds * 1000.0)));
   if (!quiet) {
-    const std::string bounds = info->has_support && support.bounded ? fmt::format(", {}", act::bounds_name(support.bounds)) : "";
+    const std::string bounds =
+        info->has_support && support.bounded ? fmt::format(", {}", act::bounds_name(support.bounds)) : "";
     fmt::print("{}: site '{}' fitted with {} on {} source and {} target samples of {} neurons (support {}{})\n",
                act::printable(out), site, method, rows_source, rows_target, d, support.to_string(), bounds);
     if (low_spread > 0)
       fmt::print("{}: {} neuron(s) have a {} spread at or below --min-std {} and got {}'s fallback map\n",
-                 act::printable(out), low_spread, method == "linear" ? "source" : "source or target", settings.min_std, method);
+                 act::printable(out), low_spread, method == "linear" ? "source" : "source or target", settings.min_std,
+                 method);
   }
   return 0;
 }
@@ -295,7 +304,8 @@ std::string choose_site(const act::map_set& maps, const arguments& args, const s
     return site;
   }
   if (maps.size() != 1)
-    throw usage_error(fmt::format("{} holds {} sites ({}); choose one with --site", path, maps.size(), fmt::join(maps.sites(), ", ")));
+    throw usage_error(fmt::format("{} holds {} sites ({}); choose one with --site", path, maps.size(),
+                                  fmt::join(maps.sites(), ", ")));
   return maps.sites().front();
 }
 
@@ -328,7 +338,9 @@ int apply(const arguments& args) {
   try {
     act::check_applied(
         fmt::format("site '{}'", site), lambda, x.rows(), x.cols(),
-        [&](Eigen::Index r, Eigen::Index j) { return static_cast<float>(a.values[static_cast<std::size_t>(r * x.cols() + j)]); },
+        [&](Eigen::Index r, Eigen::Index j) {
+          return static_cast<float>(a.values[static_cast<std::size_t>(r * x.cols() + j)]);
+        },
         [&](Eigen::Index r, Eigen::Index j) { return x(r, j); });
   } catch (const act::non_finite_error& e) {
     act::raise<act::non_finite_error>("{}: {}: {}; nothing written", map_path, input, e.what());
@@ -349,7 +361,8 @@ std::string summary(const Eigen::ArrayXf& v) {
 /// columns listed in `right` are right-aligned. Widths count code points (cells are printable UTF-8).
 void print_table(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right) {
   const auto width = [](const std::string& s) {
-    return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+    return static_cast<std::size_t>(
+        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
   };
   std::vector<std::size_t> widths(rows.front().size(), 0);
   for (const auto& row : rows)
@@ -382,11 +395,13 @@ int info(const arguments& args) {
     const auto* q = std::get_if<act::quantile_map<float>>(&e.map);
     // Non-parametric maps are summarised by the least-squares line through their knots.
     const act::affine_map<float> m = q ? act::least_squares_line(*q) : std::get<act::affine_map<float>>(e.map);
-    const std::string support = q ? fmt::format("{} knots", q->knots())
-                                  : e.info.support.empty() ? (m.bounded() ? "bounded" : "all") : e.info.support;
-    rows.push_back({act::printable(site), act::printable(e.info.method), std::to_string(m.dim()), act::printable(support),
-                    m.bounded() ? act::bounds_name(m.bounds) : "-", fmt::format("{},{}", e.info.source_samples, e.info.target_samples),
-                    act::printable(e.info.pooling), std::to_string(e.info.low_spread_neurons), summary(m.omega), summary(m.beta)});
+    const std::string support = q                        ? fmt::format("{} knots", q->knots())
+                                : e.info.support.empty() ? (m.bounded() ? "bounded" : "all")
+                                                         : e.info.support;
+    rows.push_back({act::printable(site), act::printable(e.info.method), std::to_string(m.dim()),
+                    act::printable(support), m.bounded() ? act::bounds_name(m.bounds) : "-",
+                    fmt::format("{},{}", e.info.source_samples, e.info.target_samples), act::printable(e.info.pooling),
+                    std::to_string(e.info.low_spread_neurons), summary(m.omega), summary(m.beta)});
   }
   print_table(rows, {false, false, true, false, false, true, false, true, true, true});
   // Which neurons fell below the spread floor, where the file marks them (the first few per site).
@@ -399,7 +414,8 @@ int info(const arguments& args) {
     if (which.empty()) continue;
     constexpr std::size_t shown = 16;
     const auto end = which.begin() + static_cast<std::ptrdiff_t>(std::min(which.size(), shown));
-    fmt::print("{}{}: low-spread neurons {}{}\n", std::exchange(first, false) ? "\n" : "", act::printable(site), fmt::join(which.begin(), end, ", "),
+    fmt::print("{}{}: low-spread neurons {}{}\n", std::exchange(first, false) ? "\n" : "", act::printable(site),
+               fmt::join(which.begin(), end, ", "),
                which.size() > shown ? fmt::format(", ... ({} in all)", which.size()) : "");
   }
   return 0;

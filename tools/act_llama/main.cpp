@@ -73,7 +73,8 @@ class arguments : public act_tools::arguments {
  public:
   arguments(int argc, char** argv, int first, std::vector<std::string> options, std::vector<std::string> flags,
             std::vector<std::string> repeatable = {})
-      : act_tools::arguments(argc, argv, first, with_common(std::move(options), std::move(flags), std::move(repeatable))) {
+      : act_tools::arguments(argc, argv, first,
+                             with_common(std::move(options), std::move(flags), std::move(repeatable))) {
     if (help()) {
       print_usage();
       throw help_shown{};
@@ -81,9 +82,10 @@ class arguments : public act_tools::arguments {
     no_positional();
     // Before any work: a context llama.cpp would round up, or assert on.
     if (const long n_ctx = integer("ctx", llama_min_ctx, 1, 1L << 24); n_ctx < llama_min_ctx)
-      throw usage_error(fmt::format("--ctx {} is below llama.cpp's smallest context, {} tokens (it rounds contexts up to a "
-                                    "multiple of {})",
-                                    n_ctx, llama_min_ctx, llama_min_ctx));
+      throw usage_error(
+          fmt::format("--ctx {} is below llama.cpp's smallest context, {} tokens (it rounds contexts up to a "
+                      "multiple of {})",
+                      n_ctx, llama_min_ctx, llama_min_ctx));
   }
 
  private:
@@ -96,7 +98,6 @@ class arguments : public act_tools::arguments {
   }
 };
 
-
 // ---- llama.cpp's log: silent unless asked for; its last error is kept for messages -----------------------
 
 std::string& last_llama_error() {
@@ -105,7 +106,8 @@ std::string& last_llama_error() {
 }
 
 void llama_log(ggml_log_level level, const char* text, void*) {
-  static const bool show = std::getenv("ACT_LLAMA_LOG") != nullptr && std::string_view(std::getenv("ACT_LLAMA_LOG")) != "0";
+  static const bool show =
+      std::getenv("ACT_LLAMA_LOG") != nullptr && std::string_view(std::getenv("ACT_LLAMA_LOG")) != "0";
   if (show) std::fputs(text, stderr);
   if (level == GGML_LOG_LEVEL_ERROR) {
     std::string line = text;
@@ -140,7 +142,9 @@ model_ptr load_model(const arguments& args, const std::string& path, act::gguf_m
 context_ptr make_context(llama_model* model, llama_context_params params, act::llama::eval_callback* cb) {
   if (cb != nullptr) cb->attach(params);
   context_ptr ctx(llama_init_from_model(model, params));
-  if (!ctx) act::raise<act::invalid_argument>("llama.cpp could not create a context of {} tokens{}", params.n_ctx, llama_said());
+  if (!ctx)
+    act::raise<act::invalid_argument>("llama.cpp could not create a context of {} tokens{}", params.n_ctx,
+                                      llama_said());
   return ctx;
 }
 
@@ -163,13 +167,27 @@ std::string unescape(const std::string& line) {
     }
     const char c = line[++i];
     switch (c) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case '\\': out += '\\'; break;
-      case '"': out += '"'; break;
-      case '\'': out += '\''; break;
-      default: out += '\\'; out += c;
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '"':
+        out += '"';
+        break;
+      case '\'':
+        out += '\'';
+        break;
+      default:
+        out += '\\';
+        out += c;
     }
   }
   return out;
@@ -198,7 +216,8 @@ std::vector<std::string> tensor_list(const arguments& args) {
     if (name.empty()) throw usage_error(fmt::format("--tensors '{}' has an empty name", text));
     if (name.find('/') != std::string::npos || name == "." || name == "..")
       throw usage_error(fmt::format("--tensors: '{}' is not a tensor name", name));
-    if (std::find(out.begin(), out.end(), name) != out.end()) throw usage_error(fmt::format("--tensors: '{}' listed twice", name));
+    if (std::find(out.begin(), out.end(), name) != out.end())
+      throw usage_error(fmt::format("--tensors: '{}' listed twice", name));
     out.push_back(name);
     from = comma + 1;
   }
@@ -214,7 +233,8 @@ act::pooling pooling_option(const arguments& args) {
 }
 
 /// Context size for prompts: --ctx, or the longest prompt plus `extra` rounded up to 64 (at least 512).
-uint32_t context_size(const arguments& args, const std::vector<std::vector<llama_token>>& prompts, std::size_t extra = 0) {
+uint32_t context_size(const arguments& args, const std::vector<std::vector<llama_token>>& prompts,
+                      std::size_t extra = 0) {
   std::size_t longest = 0;
   for (const auto& p : prompts) longest = std::max(longest, p.size());
   const std::size_t fitted = std::max<std::size_t>(512, (longest + extra + 63) / 64 * 64);
@@ -235,7 +255,8 @@ class progress_report {
     if (elapsed < 1.0 || (!tty_ && since < 5.0) || (tty_ && since < 0.1)) return;
     last_ = now;
     shown_ = true;
-    fmt::print(stderr, tty_ ? "\r{}: {}/{} prompts, {:.0f} s" : "{}: {}/{} prompts, {:.0f} s\n", what_, done, total, elapsed);
+    fmt::print(stderr, tty_ ? "\r{}: {}/{} prompts, {:.0f} s" : "{}: {}/{} prompts, {:.0f} s\n", what_, done, total,
+               elapsed);
     std::fflush(stderr);
   }
 
@@ -250,10 +271,12 @@ class progress_report {
 // ---- capture -------------------------------------------------------------------------------------------
 
 /// Pooled samples of `tensors` for `prompts` on a fresh context of `model`, steered by `maps` when given.
-std::map<std::string, Eigen::MatrixXf> capture_on(llama_model* model, const std::vector<std::vector<llama_token>>& prompts,
+std::map<std::string, Eigen::MatrixXf> capture_on(llama_model* model,
+                                                  const std::vector<std::vector<llama_token>>& prompts,
                                                   const std::vector<std::string>& tensors, act::pooling how,
                                                   const act::map_set* maps, uint32_t n_ctx, int threads,
-                                                  const std::string& what, std::vector<std::string>* graph_names = nullptr) {
+                                                  const std::string& what,
+                                                  std::vector<std::string>* graph_names = nullptr) {
   act::llama::eval_callback cb;
   if (maps != nullptr && !maps->empty()) cb.steer(*maps, maps->strength());
   context_ptr ctx = make_context(model, act::llama::capture_context_params(n_ctx, 16, threads), &cb);
@@ -275,11 +298,12 @@ int capture(int argc, char** argv) {
   act::gguf_model_info info;
   const model_ptr model = load_model(args, model_path, info);
   const auto prompts = act::llama::tokenize_all(llama_model_get_vocab(model.get()), read_prompts(prompts_path));
-  const auto samples = capture_on(model.get(), prompts, tensors, how, nullptr, context_size(args, prompts), threads, "capture");
+  const auto samples =
+      capture_on(model.get(), prompts, tensors, how, nullptr, context_size(args, prompts), threads, "capture");
   std::filesystem::create_directories(out);
   for (const auto& t : tensors) act::save_npy((std::filesystem::path(out) / (t + ".npy")).string(), samples.at(t));
-  fmt::print("{}: {} tensor(s) of {} prompts, {} pooling: {}\n", out, tensors.size(), prompts.size(), act::to_string(how),
-             fmt::join(tensors, ", "));
+  fmt::print("{}: {} tensor(s) of {} prompts, {} pooling: {}\n", out, tensors.size(), prompts.size(),
+             act::to_string(how), fmt::join(tensors, ", "));
   return 0;
 }
 
@@ -295,7 +319,8 @@ int fit(int argc, char** argv) {
   const std::string method = args.required("method");
   if (act::find_method(method) == nullptr)
     throw usage_error(fmt::format("unknown --method '{}' (one of: {})", method, act::method_names()));
-  if (args.has("causal") && args.has("simultaneous")) throw usage_error("--causal and --simultaneous exclude each other");
+  if (args.has("causal") && args.has("simultaneous"))
+    throw usage_error("--causal and --simultaneous exclude each other");
   const bool causal = !args.has("simultaneous");
   act::fit_settings settings;
   settings.threads = 0;
@@ -319,12 +344,15 @@ int fit(int argc, char** argv) {
 
   // Target activations are never steered: one pass for every tensor. It also tells the graph's order.
   std::vector<std::string> graph;
-  const auto target_samples = capture_on(model.get(), target, tensors, how, nullptr, n_ctx, threads, "fit: target prompts", &graph);
+  const auto target_samples =
+      capture_on(model.get(), target, tensors, how, nullptr, n_ctx, threads, "fit: target prompts", &graph);
   // Causal estimation goes forward through the graph, whatever order --tensors lists.
   const auto rank = [&](const std::string& t) { return std::find(graph.begin(), graph.end(), t) - graph.begin(); };
-  std::stable_sort(tensors.begin(), tensors.end(), [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+  std::stable_sort(tensors.begin(), tensors.end(),
+                   [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
   std::map<std::string, Eigen::MatrixXf> source_once;
-  if (!causal) source_once = capture_on(model.get(), source, tensors, how, nullptr, n_ctx, threads, "fit: source prompts");
+  if (!causal)
+    source_once = capture_on(model.get(), source, tensors, how, nullptr, n_ctx, threads, "fit: source prompts");
 
   const auto collect = [&](const std::string& tensor, const act::map_set& installed, act::pooling) {
     act::site_samples s;
@@ -396,10 +424,11 @@ void check_model_hint(const act::map_set& maps, const std::string& maps_path, co
   const auto hint = maps.metadata().find(act::model_hint_key);
   if (hint == maps.metadata().end() || hint->second.empty() || hint->second == model.architecture) return;
   if (!force)
-    act::raise<act::invalid_argument>("{}: the maps are for a '{}' model ({}) but {} is a '{}' model; --force applies them anyway",
-                                      maps_path, hint->second, act::model_hint_key, model_path, model.architecture);
-  fmt::print(stderr, "act-llama: {}: maps for a '{}' model applied to a '{}' model (--force)\n", maps_path, hint->second,
-             model.architecture);
+    act::raise<act::invalid_argument>(
+        "{}: the maps are for a '{}' model ({}) but {} is a '{}' model; --force applies them anyway", maps_path,
+        hint->second, act::model_hint_key, model_path, model.architecture);
+  fmt::print(stderr, "act-llama: {}: maps for a '{}' model applied to a '{}' model (--force)\n", maps_path,
+             hint->second, model.architecture);
 }
 
 /// Refuses Inf or NaN in the logits of the last decoded token: steered activations that overflowed after
@@ -410,17 +439,19 @@ void check_logits(llama_context* ctx, const llama_vocab* vocab, bool steered, do
   for (int32_t j = 0; j < n_vocab; ++j) {
     if (std::isfinite(logits[j])) continue;
     if (!steered)
-      act::raise<act::non_finite_error>("llama.cpp's logits hold {} at token {} of the output (the model itself, no maps applied)",
-                                        logits[j], position);
-    act::raise<act::non_finite_error>("strength {}: llama.cpp's logits hold {} at token {} of the output: the steered "
-                                      "activations overflow later in the model; use a smaller strength",
-                                      strength, logits[j], position);
+      act::raise<act::non_finite_error>(
+          "llama.cpp's logits hold {} at token {} of the output (the model itself, no maps applied)", logits[j],
+          position);
+    act::raise<act::non_finite_error>(
+        "strength {}: llama.cpp's logits hold {} at token {} of the output: the steered "
+        "activations overflow later in the model; use a smaller strength",
+        strength, logits[j], position);
   }
 }
 
 int generate(int argc, char** argv) {
-  const arguments args(argc, argv, 2, {"model", "maps", "strength", "strengths", "prompts", "n", "seed", "temp"}, {"force"},
-                       {"prompt"});
+  const arguments args(argc, argv, 2, {"model", "maps", "strength", "strengths", "prompts", "n", "seed", "temp"},
+                       {"force"}, {"prompt"});
   const std::string model_path = args.required("model");
   if (args.has("prompt") == args.has("prompts")) throw usage_error("give --prompt TEXT (repeatable) or --prompts FILE");
   const std::vector<double> strengths = strengths_option(args);
@@ -429,10 +460,12 @@ int generate(int argc, char** argv) {
   const double temp = args.number("temp", 0.8);
   if (temp < 0) throw usage_error("--temp must be >= 0");
   const int threads = threads_option(args);
-  if ((args.has("strength") || args.has("strengths")) && !args.has("maps")) throw usage_error("--strength and --strengths need --maps");
+  if ((args.has("strength") || args.has("strengths")) && !args.has("maps"))
+    throw usage_error("--strength and --strengths need --maps");
   if (args.has("force") && !args.has("maps")) throw usage_error("--force needs --maps");
 
-  const std::vector<std::string> prompts = args.has("prompts") ? read_prompts(args.required("prompts")) : args.values("prompt");
+  const std::vector<std::string> prompts =
+      args.has("prompts") ? read_prompts(args.required("prompts")) : args.values("prompt");
   act::map_set maps;
   if (args.has("maps")) maps = act_tools::load_map_file(args.required("maps"));
   act::gguf_model_info info;
@@ -465,8 +498,8 @@ int generate(int argc, char** argv) {
   const uint32_t n_ctx = llama_n_ctx(ctx.get());  // what llama.cpp uses: --ctx rounded up to a multiple of 256
   for (std::size_t k = 0; k < tokens.size(); ++k)
     if (tokens[k].size() + static_cast<std::size_t>(n_predict) > n_ctx)
-      act::raise<act::invalid_argument>("prompt {} ({} tokens) and -n {} do not fit the context of {} tokens (--ctx)", k + 1,
-                                        tokens[k].size(), n_predict, n_ctx);
+      act::raise<act::invalid_argument>("prompt {} ({} tokens) and -n {} do not fit the context of {} tokens (--ctx)",
+                                        k + 1, tokens[k].size(), n_predict, n_ctx);
 
   using clock = std::chrono::steady_clock;
   // Processor time of the whole process (every thread), next to wall time: on a busy machine it still
@@ -494,7 +527,8 @@ int generate(int argc, char** argv) {
       const auto decode = [&](llama_token* data, int32_t n) {
         const int32_t status = llama_decode(ctx.get(), llama_batch_get_one(data, n));
         if (!maps.empty()) cb.check();
-        if (status != 0) act::raise<act::invalid_argument>("llama_decode failed with status {}{}", status, llama_said());
+        if (status != 0)
+          act::raise<act::invalid_argument>("llama_decode failed with status {}{}", status, llama_said());
         check_logits(ctx.get(), vocab, !maps.empty(), strength, position++);
       };
       std::vector<llama_token> prompt_tokens = tokens[k];
@@ -503,8 +537,10 @@ int generate(int argc, char** argv) {
       const auto t1 = clock::now();
       const double cpu1 = cpu_seconds();
       if (several) {
-        if (maps.empty()) fmt::print("## prompt {}\n", k + 1);
-        else fmt::print("## prompt {}, strength {}\n", k + 1, strength);
+        if (maps.empty())
+          fmt::print("## prompt {}\n", k + 1);
+        else
+          fmt::print("## prompt {}, strength {}\n", k + 1, strength);
       }
       fmt::print("{}", prompts[k]);
       std::fflush(stdout);
@@ -522,12 +558,13 @@ int generate(int argc, char** argv) {
       std::fflush(stdout);
       const double prompt_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
       const double gen_s = std::chrono::duration<double>(t2 - t1).count();
-      fmt::print(stderr,
-                 "act-llama: prompt {} tokens in {:.2f} ms; {} tokens generated in {:.3f} s ({:.1f} tokens/s, {:.3f} ms of "
-                 "processor time per token); {} map(s){}; context {} tokens\n",
-                 tokens[k].size(), prompt_ms, generated, gen_s, gen_s > 0 ? static_cast<double>(generated) / gen_s : 0.0,
-                 generated > 0 ? cpu_ms / static_cast<double>(generated) : 0.0, maps.size(),
-                 maps.empty() ? std::string() : fmt::format(" at strength {}", strength), n_ctx);
+      fmt::print(
+          stderr,
+          "act-llama: prompt {} tokens in {:.2f} ms; {} tokens generated in {:.3f} s ({:.1f} tokens/s, {:.3f} ms of "
+          "processor time per token); {} map(s){}; context {} tokens\n",
+          tokens[k].size(), prompt_ms, generated, gen_s, gen_s > 0 ? static_cast<double>(generated) / gen_s : 0.0,
+          generated > 0 ? cpu_ms / static_cast<double>(generated) : 0.0, maps.size(),
+          maps.empty() ? std::string() : fmt::format(" at strength {}", strength), n_ctx);
     }
   return 0;
 }
@@ -556,10 +593,14 @@ std::string one_line(std::string_view message) {
   std::string out;
   for (const char c : message) {
     const auto u = static_cast<unsigned char>(c);
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
-    else out += c;
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (u < 0x20 || u == 0x7f)
+      out += fmt::format("\\x{:02x}", u);
+    else
+      out += c;
   }
   return out;
 }

@@ -52,7 +52,8 @@ std::vector<std::string> spread_lists(int argc, char** argv) {
     if (word.rfind("--", 0) == 0) {
       list = word == "--source" || word == "--target" ? word : "";
       out.push_back(word);
-      if (list.empty() && i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0 && word != "--quiet") out.push_back(argv[++i]);
+      if (list.empty() && i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0 && word != "--quiet")
+        out.push_back(argv[++i]);
       continue;
     }
     if (!list.empty() && out.back() != list) out.push_back(list);
@@ -64,7 +65,8 @@ std::vector<std::string> spread_lists(int argc, char** argv) {
 /// The share of `files` rank `rank` of `ranks` reads: a contiguous run, in order.
 std::vector<std::string> share(const std::vector<std::string>& files, int rank, int ranks) {
   const std::size_t n = files.size(), r = static_cast<std::size_t>(rank), p = static_cast<std::size_t>(ranks);
-  return {files.begin() + static_cast<std::ptrdiff_t>(n * r / p), files.begin() + static_cast<std::ptrdiff_t>(n * (r + 1) / p)};
+  return {files.begin() + static_cast<std::ptrdiff_t>(n * r / p),
+          files.begin() + static_cast<std::ptrdiff_t>(n * (r + 1) / p)};
 }
 
 /// One side of the fit for check_widths: its option name, all its files and this rank's columns.
@@ -78,9 +80,10 @@ struct side_share {
 /// --source b.npy holds 7 neurons, rank 0's a.npy holds 8". Collective; throws on every rank.
 void check_widths(MPI_Comm comm, int ranks, std::initializer_list<side_share> sides) {
   std::vector<long long> mine, all(static_cast<std::size_t>(ranks) * sides.size());
-  for (const side_share& s : sides) mine.push_back(s.columns->rows() == 0 ? -1 : static_cast<long long>(s.columns->cols()));
-  MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_LONG_LONG, all.data(), static_cast<int>(mine.size()), MPI_LONG_LONG,
-                comm);
+  for (const side_share& s : sides)
+    mine.push_back(s.columns->rows() == 0 ? -1 : static_cast<long long>(s.columns->cols()));
+  MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_LONG_LONG, all.data(), static_cast<int>(mine.size()),
+                MPI_LONG_LONG, comm);
   long long width = -1;
   std::string first;  // "rank R's --side FILE"
   for (std::size_t k = 0; k < sides.size(); ++k) {
@@ -103,10 +106,11 @@ int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
   std::vector<std::string> words = spread_lists(argc, argv);
   std::vector<char*> pointers;
   for (std::string& w : words) pointers.push_back(w.data());
-  const arguments args(static_cast<int>(pointers.size()), pointers.data(), 2,
-                       {{"method", "out", "site", "support", "support-bounds", "min-std", "knots", "pooling", "threads"},
-                        {"quiet"},
-                        {"source", "target"}});
+  const arguments args(
+      static_cast<int>(pointers.size()), pointers.data(), 2,
+      {{"method", "out", "site", "support", "support-bounds", "min-std", "knots", "pooling", "threads"},
+       {"quiet"},
+       {"source", "target"}});
   if (args.help()) {
     if (rank == 0) fmt::print(usage_text, act::method_names());
     return 0;
@@ -123,11 +127,13 @@ int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
   (void)act_cli::support_options(args, *info, settings);
   const act::pooling how = act_cli::pooling_option(args);
   const std::string pooling(act::to_string(how));
-  if (site.empty() || !act::name_problem(site).empty()) throw usage_error(fmt::format("--site '{}' is not a valid site name", site));
+  if (site.empty() || !act::name_problem(site).empty())
+    throw usage_error(fmt::format("--site '{}' is not a valid site name", site));
   for (const auto* files : {&source_files, &target_files})
     for (const std::string& file : *files)
       if (act::same_file(out, file))
-        throw usage_error(fmt::format("--out '{}' is the same file as the input '{}'; writing it would replace that input", out, file));
+        throw usage_error(fmt::format(
+            "--out '{}' is the same file as the input '{}'; writing it would replace that input", out, file));
 
   // The output first (every rank sees the verdict): it must be writable, and an existing one a map file
   // (its other sites are kept). Then each rank maps its share of the files (FIFOs and devices are refused
@@ -135,7 +141,7 @@ int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
   act::mpi::collectively(comm, [&] {
     if (rank != 0) return;
     act::check_output(out);
-    if (struct stat st {}; ::lstat(out.c_str(), &st) == 0 || errno != ENOENT) (void)act::load_maps(out);
+    if (struct stat st{}; ::lstat(out.c_str(), &st) == 0 || errno != ENOENT) (void)act::load_maps(out);
   });
   std::optional<act::stacked_columns<float>> source, target;
   act::mpi::collectively(comm, [&] {
@@ -150,13 +156,15 @@ int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
   act::mpi::collectively(comm, [&] {
     if (rank != 0) return;
     act::map_set fitted;
-    fitted.insert(site, fit.map, {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings),
-                                  act::low_spread_count(fit.diagnostics), fit.diagnostics.low_spread});
+    fitted.insert(site, fit.map,
+                  {method, fit.source_samples, fit.target_samples, pooling, act::support_label(*info, settings),
+                   act::low_spread_count(fit.diagnostics), fit.diagnostics.low_spread});
     act::update_map_file(out, fitted, act::map_file_lock_timeout);
   });
   if (rank == 0 && !args.has("quiet"))
-    fmt::print("{}: site '{}' fitted with {} on {} ranks, {} source and {} target samples of {} neurons\n", act::printable(out),
-               site, method, ranks, fit.source_samples, fit.target_samples, fit.diagnostics.r2.size());
+    fmt::print("{}: site '{}' fitted with {} on {} ranks, {} source and {} target samples of {} neurons\n",
+               act::printable(out), site, method, ranks, fit.source_samples, fit.target_samples,
+               fit.diagnostics.r2.size());
   return 0;
 }
 
@@ -183,7 +191,8 @@ int main(int argc, char** argv) {
       throw usage_error(fmt::format("unknown command '{}'", command));
     }
   } catch (const usage_error& e) {
-    if (rank == 0) fmt::print(stderr, "act-mpi: {}\n{}", act::printable(e.what()), fmt::format(usage_text, act::method_names()));
+    if (rank == 0)
+      fmt::print(stderr, "act-mpi: {}\n{}", act::printable(e.what()), fmt::format(usage_text, act::method_names()));
     status = 2;
   } catch (const std::exception& e) {
     if (rank == 0) fmt::print(stderr, "act-mpi: {}\n", act::printable(e.what()));

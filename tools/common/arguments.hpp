@@ -147,11 +147,13 @@ class arguments {
     const std::string& text = required(name);
     char* end = nullptr;
     errno = 0;
-    const double v = text.empty() || std::isspace(static_cast<unsigned char>(text[0])) ? 0.0 : std::strtod(text.c_str(), &end);
+    const double v =
+        text.empty() || std::isspace(static_cast<unsigned char>(text[0])) ? 0.0 : std::strtod(text.c_str(), &end);
     if (end == nullptr || end != text.c_str() + text.size())
       throw usage_error(fmt::format("{} '{}' is not a number", spelled(name), text));
     if (errno == ERANGE && std::isinf(v))
-      throw usage_error(fmt::format("{} '{}' is out of range (the largest number is about 1.8e308)", spelled(name), text));
+      throw usage_error(
+          fmt::format("{} '{}' is out of range (the largest number is about 1.8e308)", spelled(name), text));
     if (!std::isfinite(v)) throw usage_error(fmt::format("{} '{}' is not a finite number", spelled(name), text));
     return v;
   }
@@ -161,7 +163,8 @@ class arguments {
     if (!has(name)) return fallback;
     const double v = number(name, 0);
     if (v != std::floor(v) || v < static_cast<double>(lo) || v > static_cast<double>(hi))
-      throw usage_error(fmt::format("{} must be an integer from {} to {}, got '{}'", spelled(name), lo, hi, required(name)));
+      throw usage_error(
+          fmt::format("{} must be an integer from {} to {}, got '{}'", spelled(name), lo, hi, required(name)));
     return static_cast<long>(v);
   }
 
@@ -192,7 +195,8 @@ class arguments {
     for (const auto* list : {&table_.options, &table_.repeatable, &table_.flags})
       for (const auto& n : *list) known.push_back(spelled(n));
     const std::string guess = nearest(word, known);
-    return guess.empty() ? fmt::format("unknown option {}", word) : fmt::format("unknown option {} (did you mean {}?)", word, guess);
+    return guess.empty() ? fmt::format("unknown option {}", word)
+                         : fmt::format("unknown option {} (did you mean {}?)", word, guess);
   }
 
   option_table table_;

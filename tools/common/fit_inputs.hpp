@@ -53,34 +53,40 @@ std::string method_names_where(Keep&& keep) {
 inline int knots_option(const arguments& args, const act::method_info& method, int fallback) {
   if (!args.has("knots")) return fallback;
   if (method.kind != act::map_kind::quantile)
-    throw usage_error(fmt::format("--knots applies to --method {} only",
-                                  method_names_where([](const act::method_info& m) { return m.kind == act::map_kind::quantile; })));
+    throw usage_error(
+        fmt::format("--knots applies to --method {} only",
+                    method_names_where([](const act::method_info& m) { return m.kind == act::map_kind::quantile; })));
   const double k = args.number("knots", fallback);
   if (!((k == 0 || k >= 2) && k <= 1e9 && k == static_cast<double>(static_cast<long>(k))))
-    throw usage_error(fmt::format("--knots must be 0 (every sample) or an integer >= 2, got '{}'", args.required("knots")));
+    throw usage_error(
+        fmt::format("--knots must be 0 (every sample) or an integer >= 2, got '{}'", args.required("knots")));
   return static_cast<int>(k);
 }
 
 /// --support, --support-bounds, --min-std and --knots into `settings`, refusing options `method` does not
 /// take; returns the support in force (the method's default without --support).
-inline act::support support_options(const arguments& args, const act::method_info& method, act::fit_settings& settings) {
+inline act::support support_options(const arguments& args, const act::method_info& method,
+                                    act::fit_settings& settings) {
   act::support support;
   try {
     if (args.has("support")) settings.support = act::support::parse(args.required("support"));
-    if (args.has("support-bounds")) settings.bounds = act::parse_bounds(args.required("support-bounds"), "--support-bounds");
+    if (args.has("support-bounds"))
+      settings.bounds = act::parse_bounds(args.required("support-bounds"), "--support-bounds");
     support = act::support_for(method, settings);
   } catch (const act::invalid_argument& e) {
     throw usage_error(fmt::format("{}{}", args.has("support") ? "--support: " : "", e.what()));
   }
   if (args.has("support-bounds") && !(method.has_support && support.bounded))
-    throw usage_error(fmt::format("--support-bounds applies to bounded supports of affine methods; {} has {}", method.name,
-                                  method.has_support ? "an unbounded support (--support all)" : "knots, not a support"));
+    throw usage_error(
+        fmt::format("--support-bounds applies to bounded supports of affine methods; {} has {}", method.name,
+                    method.has_support ? "an unbounded support (--support all)" : "knots, not a support"));
   if (args.has("min-std")) {
     if (!method.has_min_std)
       throw usage_error(fmt::format("--min-std applies to --method {} only",
                                     method_names_where([](const act::method_info& m) { return m.has_min_std; })));
     settings.min_std = args.number("min-std", settings.min_std);
-    if (!(settings.min_std >= 0)) throw usage_error(fmt::format("--min-std must be >= 0, got '{}'", args.required("min-std")));
+    if (!(settings.min_std >= 0))
+      throw usage_error(fmt::format("--min-std must be >= 0, got '{}'", args.required("min-std")));
   }
   settings.knots = knots_option(args, method, settings.knots);
   return support;
@@ -109,13 +115,13 @@ inline std::vector<std::uint8_t> valid_tokens(const act::npy_columns& tokens, co
   const auto seq_len = static_cast<std::uint64_t>(tokens.sequence_length());
   if (!mask) {
     if (v.shape.size() != 1 || v.shape[0] != sequences)
-      act::raise<act::shape_error>("{}: lengths of {} must be a 1-D array of {} sequence lengths, got shape ({})", file, tokens.path(),
-                                   sequences, fmt::join(v.shape, ", "));
+      act::raise<act::shape_error>("{}: lengths of {} must be a 1-D array of {} sequence lengths, got shape ({})", file,
+                                   tokens.path(), sequences, fmt::join(v.shape, ", "));
     return act::valid_from_lengths(v.values, tokens.sequence_length(), file);
   }
   if (v.shape.size() != 2 || v.shape[0] != sequences || v.shape[1] != seq_len)
-    act::raise<act::shape_error>("{}: mask of {} must be a [{} x {}] array (sequences x tokens), got shape ({})", file, tokens.path(),
-                                 sequences, seq_len, fmt::join(v.shape, ", "));
+    act::raise<act::shape_error>("{}: mask of {} must be a [{} x {}] array (sequences x tokens), got shape ({})", file,
+                                 tokens.path(), sequences, seq_len, fmt::join(v.shape, ", "));
   std::vector<std::uint8_t> valid(v.values.size());
   for (std::size_t i = 0; i < valid.size(); ++i) valid[i] = v.values[i] != 0;
   for (std::uint64_t k = 0; k < sequences; ++k) {
@@ -127,7 +133,8 @@ inline std::vector<std::uint8_t> valid_tokens(const act::npy_columns& tokens, co
 }
 
 /// The samples of one side: its files one after the other, 3-D ones pooled with `how`.
-inline act::stacked_columns<float> side_columns(const std::vector<std::string>& files, token_validity& validity, act::pooling how) {
+inline act::stacked_columns<float> side_columns(const std::vector<std::string>& files, token_validity& validity,
+                                                act::pooling how) {
   act::stacked_columns<float> side;
   for (const std::string& file : files) {
     act::npy_columns x(file);

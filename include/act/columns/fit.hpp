@@ -111,7 +111,8 @@ auto fit_columns(const Estimator& estimator, const SourceA& source, const Source
   using result = decltype(estimator.fit(std::declval<const matrix&>(), std::declval<const matrix&>()));
   const Eigen::Index na = source.rows(), nb = target.rows(), d = source.cols();
   if (target.cols() != d)
-    raise<shape_error>("source and target: neuron counts differ, source is [{} x {}], target is [{} x {}]", na, d, nb, target.cols());
+    raise<shape_error>("source and target: neuron counts differ, source is [{} x {}], target is [{} x {}]", na, d, nb,
+                       target.cols());
   if constexpr (!Estimator::per_neuron) {
     matrix a(na, d), b(nb, d);
     source.template read<Scalar>(0, d, a);
@@ -123,11 +124,13 @@ auto fit_columns(const Estimator& estimator, const SourceA& source, const Source
       return estimator.fit(a, b);
     }
     const detail::block_cost cost = detail::block_cost_of<Scalar>(estimator, na, nb);
-    const std::size_t scratch = std::max(read_scratch_bytes(source, 1, sizeof(Scalar)), read_scratch_bytes(target, 1, sizeof(Scalar)));
+    const std::size_t scratch =
+        std::max(read_scratch_bytes(source, 1, sizeof(Scalar)), read_scratch_bytes(target, 1, sizeof(Scalar)));
     const std::size_t per_neuron = cost.per_neuron + scratch;
     if (memory_bytes < cost.fixed + per_neuron)
       raise<invalid_argument>(
-          "a memory budget of {} bytes ({:.1f} MB) cannot hold the samples of one neuron: {} + {} samples need {} bytes (raise the "
+          "a memory budget of {} bytes ({:.1f} MB) cannot hold the samples of one neuron: {} + {} samples need {} "
+          "bytes (raise the "
           "budget)",
           memory_bytes, static_cast<double>(memory_bytes) / 1048576.0, na, nb, cost.fixed + per_neuron);
     const auto width = static_cast<Eigen::Index>(
@@ -153,7 +156,8 @@ auto fit_columns(const Estimator& estimator, const SourceA& source, const Source
 /// Fits method `name` (any registered method, configured by `settings` as act::fit does) on column sources.
 template <class Scalar, class SourceA, class SourceB>
 fit_result<any_map<Scalar>> fit_columns(std::string_view name, const SourceA& source, const SourceB& target,
-                                        const fit_settings& settings = {}, std::size_t memory_bytes = default_fit_memory) {
+                                        const fit_settings& settings = {},
+                                        std::size_t memory_bytes = default_fit_memory) {
   return with_estimator(name, settings, [&](const auto& estimator) {
     auto f = fit_columns<Scalar>(estimator, source, target, memory_bytes);
     return fit_result<any_map<Scalar>>{std::move(f.map), std::move(f.diagnostics), f.source_samples, f.target_samples};

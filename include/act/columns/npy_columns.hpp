@@ -39,15 +39,16 @@ class npy_columns {
   static constexpr std::size_t window_bytes = std::size_t(4) << 20;
 
   /// Maps `path`; throws as npy_mapped, and format_error naming the file for arrays that are not 2-D or
-  /// 3-D, have no neurons or no tokens per sequence, or have an unsupported descr. A file truncated while it is read gives an
-  /// io_error naming it (npy_mapped::guarded).
+  /// 3-D, have no neurons or no tokens per sequence, or have an unsupported descr. A file truncated while it is read
+  /// gives an io_error naming it (npy_mapped::guarded).
   explicit npy_columns(std::string path) : file_(std::move(path)) {
     type_ = detail::npy_descr_type(file_.descr(), file_.path());
     const auto& s = file_.shape();
     if (s.size() != 2 && s.size() != 3)
-      raise<format_error>("{}: expected a 2-D array [samples x neurons] or a 3-D array [sequences x tokens x neurons], got {} "
-                          "dimension(s)",
-                          file_.path(), s.size());
+      raise<format_error>(
+          "{}: expected a 2-D array [samples x neurons] or a 3-D array [sequences x tokens x neurons], got {} "
+          "dimension(s)",
+          file_.path(), s.size());
     file_.check_size(dtype_size(type_));
     constexpr auto most = static_cast<std::uint64_t>(std::numeric_limits<Eigen::Index>::max());
     for (const std::uint64_t v : s)
@@ -80,17 +81,27 @@ class npy_columns {
   /// a range outside the array and act::non_finite_error naming the file, row and neuron of the first NaN
   /// or Inf.
   template <class Scalar>
-  void read(Eigen::Index first, Eigen::Index count, Eigen::Ref<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> out) const {
-    static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>, "samples are read as float or double");
+  void read(Eigen::Index first, Eigen::Index count,
+            Eigen::Ref<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> out) const {
+    static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
+                  "samples are read as float or double");
     if (first < 0 || count < 0 || first + count > cols_ || out.rows() != rows_ || out.cols() != count)
-      raise<invalid_argument>("{}: cannot read neurons [{}, {}) of [{} x {}] into [{} x {}]", path(), first, first + count, rows_,
-                              cols_, out.rows(), out.cols());
+      raise<invalid_argument>("{}: cannot read neurons [{}, {}) of [{} x {}] into [{} x {}]", path(), first,
+                              first + count, rows_, cols_, out.rows(), out.cols());
     if (count == 0 || rows_ == 0) return;
     switch (type_) {
-      case dtype::f32: read_as<float>(first, count, out); break;
-      case dtype::f64: read_as<double>(first, count, out); break;
-      case dtype::f16: read_as<Eigen::half>(first, count, out); break;
-      case dtype::bf16: read_as<Eigen::bfloat16>(first, count, out); break;
+      case dtype::f32:
+        read_as<float>(first, count, out);
+        break;
+      case dtype::f64:
+        read_as<double>(first, count, out);
+        break;
+      case dtype::f16:
+        read_as<Eigen::half>(first, count, out);
+        break;
+      case dtype::bf16:
+        read_as<Eigen::bfloat16>(first, count, out);
+        break;
     }
     if (!detail::all_finite(out)) {
       for (Eigen::Index k = 0; k < count; ++k)
@@ -136,8 +147,8 @@ class npy_columns {
         // Column-major: each neuron is one contiguous run of n values.
         for (Eigen::Index k = 0; k < count; ++k) {
           const std::size_t at = static_cast<std::size_t>(first + k) * n * item;
-          out.col(k) =
-              Eigen::Map<const Eigen::Matrix<widened, Eigen::Dynamic, 1>>(values(at, n), rows_).template cast<typename Out::Scalar>();
+          out.col(k) = Eigen::Map<const Eigen::Matrix<widened, Eigen::Dynamic, 1>>(values(at, n), rows_)
+                           .template cast<typename Out::Scalar>();
           file_.release(at, n * item);
         }
         return;
@@ -148,15 +159,18 @@ class npy_columns {
       for (std::size_t r0 = 0; r0 < n; r0 += window_rows) {
         const std::size_t r1 = std::min(n, r0 + window_rows);
         if (direct) {
-          using block_map = Eigen::Map<const Eigen::Matrix<widened, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, Eigen::Unaligned,
-                                       Eigen::OuterStride<>>;
-          const block_map src(reinterpret_cast<const widened*>(base + (r0 * d + static_cast<std::size_t>(first)) * item),
-                              static_cast<Eigen::Index>(r1 - r0), count, Eigen::OuterStride<>(cols_));
-          out.middleRows(static_cast<Eigen::Index>(r0), static_cast<Eigen::Index>(r1 - r0)) = src.template cast<typename Out::Scalar>();
+          using block_map = Eigen::Map<const Eigen::Matrix<widened, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>,
+                                       Eigen::Unaligned, Eigen::OuterStride<>>;
+          const block_map src(
+              reinterpret_cast<const widened*>(base + (r0 * d + static_cast<std::size_t>(first)) * item),
+              static_cast<Eigen::Index>(r1 - r0), count, Eigen::OuterStride<>(cols_));
+          out.middleRows(static_cast<Eigen::Index>(r0), static_cast<Eigen::Index>(r1 - r0)) =
+              src.template cast<typename Out::Scalar>();
         } else {
           for (std::size_t r = r0; r < r1; ++r)
             out.row(static_cast<Eigen::Index>(r)) =
-                row_map(values((r * d + static_cast<std::size_t>(first)) * item, static_cast<std::size_t>(count)), count)
+                row_map(values((r * d + static_cast<std::size_t>(first)) * item, static_cast<std::size_t>(count)),
+                        count)
                     .template cast<typename Out::Scalar>();
         }
         file_.release(r0 * d * item, (r1 - r0) * d * item);

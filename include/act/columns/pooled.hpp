@@ -24,8 +24,10 @@ inline std::vector<std::uint8_t> valid_from_lengths(const std::vector<std::int64
   std::vector<std::uint8_t> valid(lengths.size() * static_cast<std::size_t>(seq_len), 0);
   for (std::size_t k = 0; k < lengths.size(); ++k) {
     if (lengths[k] < 1 || lengths[k] > seq_len)
-      raise<invalid_argument>("{}: length of sequence {} is {}; need 1 .. {} (tokens per sequence)", origin, k, lengths[k], seq_len);
-    for (std::int64_t t = 0; t < lengths[k]; ++t) valid[k * static_cast<std::size_t>(seq_len) + static_cast<std::size_t>(t)] = 1;
+      raise<invalid_argument>("{}: length of sequence {} is {}; need 1 .. {} (tokens per sequence)", origin, k,
+                              lengths[k], seq_len);
+    for (std::int64_t t = 0; t < lengths[k]; ++t)
+      valid[k * static_cast<std::size_t>(seq_len) + static_cast<std::size_t>(t)] = 1;
   }
   return valid;
 }
@@ -41,7 +43,8 @@ class pooled_columns {
   pooled_columns(Source tokens, Eigen::Index seq_len, std::vector<std::uint8_t> valid, pooling how)
       : tokens_(std::move(tokens)), seq_len_(seq_len), valid_(std::move(valid)), how_(how) {
     if (seq_len_ <= 0 || tokens_.rows() % seq_len_ != 0)
-      raise<shape_error>("pooled_columns: {} token rows are not whole sequences of {} tokens", tokens_.rows(), seq_len_);
+      raise<shape_error>("pooled_columns: {} token rows are not whole sequences of {} tokens", tokens_.rows(),
+                         seq_len_);
     if (!valid_.empty() && static_cast<Eigen::Index>(valid_.size()) != tokens_.rows())
       raise<shape_error>("pooled_columns: {} validity flags for {} token rows", valid_.size(), tokens_.rows());
   }
@@ -50,7 +53,8 @@ class pooled_columns {
   Eigen::Index cols() const { return tokens_.cols(); }
 
   template <class Scalar>
-  void read(Eigen::Index first, Eigen::Index count, Eigen::Ref<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> out) const {
+  void read(Eigen::Index first, Eigen::Index count,
+            Eigen::Ref<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> out) const {
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> block(tokens_.rows(), count);
     tokens_.template read<Scalar>(first, count, block);
     out = pool_padded(block, seq_len_, valid_, how_);

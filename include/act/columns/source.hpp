@@ -35,7 +35,8 @@ class matrix_columns {
   Eigen::Index rows() const { return x_.rows(); }
   Eigen::Index cols() const { return x_.cols(); }
   template <class Scalar>
-  void read(Eigen::Index first, Eigen::Index count, Eigen::Ref<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> out) const {
+  void read(Eigen::Index first, Eigen::Index count,
+            Eigen::Ref<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> out) const {
     out = x_.middleCols(first, count).template cast<Scalar>();
   }
 
@@ -54,7 +55,8 @@ namespace detail {
 template <class Source, class = void>
 struct has_read_scratch : std::false_type {};
 template <class Source>
-struct has_read_scratch<Source, std::void_t<decltype(std::declval<const Source&>().read_scratch_bytes(Eigen::Index{}, std::size_t{}))>>
+struct has_read_scratch<
+    Source, std::void_t<decltype(std::declval<const Source&>().read_scratch_bytes(Eigen::Index{}, std::size_t{}))>>
     : std::true_type {};
 
 }  // namespace detail
@@ -75,16 +77,20 @@ class any_columns {
   using block_ref = Eigen::Ref<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>;
 
   template <class Source, class = std::enable_if_t<!std::is_same_v<std::decay_t<Source>, any_columns>>>
-  any_columns(Source&& source) : self_(std::make_shared<model<std::decay_t<Source>>>(std::forward<Source>(source))) {}  // NOLINT
+  any_columns(Source&& source)
+      : self_(std::make_shared<model<std::decay_t<Source>>>(std::forward<Source>(source))) {}  // NOLINT
 
   Eigen::Index rows() const { return self_->rows(); }
   Eigen::Index cols() const { return self_->cols(); }
   template <class S>
-  void read(Eigen::Index first, Eigen::Index count, Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out) const {
+  void read(Eigen::Index first, Eigen::Index count,
+            Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out) const {
     static_assert(std::is_same_v<S, Scalar>, "any_columns<Scalar> reads Scalar only");
     self_->read(first, count, out);
   }
-  std::size_t read_scratch_bytes(Eigen::Index count, std::size_t scalar_bytes) const { return self_->scratch(count, scalar_bytes); }
+  std::size_t read_scratch_bytes(Eigen::Index count, std::size_t scalar_bytes) const {
+    return self_->scratch(count, scalar_bytes);
+  }
 
  private:
   struct concept_t {
@@ -121,8 +127,8 @@ class stacked_columns {
   /// `name` (e.g. the file) and both widths.
   void push_back(any_columns<Scalar> part, const std::string& name = "part") {
     if (!parts_.empty() && part.cols() != parts_.front().cols())
-      raise<shape_error>("{}: has {} neurons (columns), but {} has {}; the rows of one side must have the same width", name,
-                         part.cols(), first_name_, parts_.front().cols());
+      raise<shape_error>("{}: has {} neurons (columns), but {} has {}; the rows of one side must have the same width",
+                         name, part.cols(), first_name_, parts_.front().cols());
     if (parts_.empty()) first_name_ = name;
     rows_ += part.rows();
     parts_.push_back(std::move(part));
@@ -133,7 +139,8 @@ class stacked_columns {
   Eigen::Index cols() const { return parts_.empty() ? 0 : parts_.front().cols(); }
 
   template <class S>
-  void read(Eigen::Index first, Eigen::Index count, Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out) const {
+  void read(Eigen::Index first, Eigen::Index count,
+            Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out) const {
     static_assert(std::is_same_v<S, Scalar>, "stacked_columns<Scalar> reads Scalar only");
     Eigen::Index row = 0;
     for (const auto& part : parts_) {

@@ -119,7 +119,9 @@ class thread_pool final : public executor {
   }
 
   void claim(const task& t, int count) {
-    for (int i = next_.fetch_add(1, std::memory_order_relaxed); i < count; i = next_.fetch_add(1, std::memory_order_relaxed)) t(i);
+    for (int i = next_.fetch_add(1, std::memory_order_relaxed); i < count;
+         i = next_.fetch_add(1, std::memory_order_relaxed))
+      t(i);
   }
 
   void work() {

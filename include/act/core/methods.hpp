@@ -32,19 +32,21 @@ struct method_info {
   std::string_view name;   ///< command-line and map-file name, e.g. "linear"
   std::string_view title;  ///< display name, e.g. "Linear-AcT"
   map_kind kind = map_kind::affine;
-  bool has_support = true;       ///< false for quantile maps, whose knots span the source's range
-  act::support default_support;  ///< the estimator's default (quantile: [min, max], the knots' range); bounded ones are open
-  bool has_min_std = false;      ///< whether the method has a floor on the source spread (fit_settings::min_std)
-  bool additive = false;         ///< omega = 1 always: at a fixed lambda the map adds one vector (a control vector)
-  bool per_neuron = true;        ///< each neuron's map depends on its own samples only (fits a block of neurons at a time)
-  bool paired = false;           ///< source row i and target row i are a pair: the counts must be equal
+  bool has_support = true;  ///< false for quantile maps, whose knots span the source's range
+  act::support
+      default_support;  ///< the estimator's default (quantile: [min, max], the knots' range); bounded ones are open
+  bool has_min_std = false;  ///< whether the method has a floor on the source spread (fit_settings::min_std)
+  bool additive = false;     ///< omega = 1 always: at a fixed lambda the map adds one vector (a control vector)
+  bool per_neuron = true;    ///< each neuron's map depends on its own samples only (fits a block of neurons at a time)
+  bool paired = false;       ///< source row i and target row i are a pair: the counts must be equal
   strength_meaning strength = strength_meaning::interpolation;  ///< what lambda means
 };
 
 namespace detail {
 
 constexpr method_info method_row(std::string_view name, std::string_view title, map_kind kind, support default_support,
-                                 bool has_min_std, bool additive, bool per_neuron, bool paired, strength_meaning strength) {
+                                 bool has_min_std, bool additive, bool per_neuron, bool paired,
+                                 strength_meaning strength) {
   method_info m;
   m.name = name;
   m.title = title;
@@ -65,6 +67,7 @@ constexpr auto multiplier = strength_meaning::multiplier;
 }  // namespace detail
 
 /// Every method, in the order tools list them.
+// clang-format off
 inline constexpr std::array<method_info, 11> method_table = {
     //                 name             title                          kind               default support        min_std additive per_neuron paired strength
     detail::method_row("linear",        "Linear-AcT",                  map_kind::affine,   support::min_max(),   true,  false, true,  false, detail::interpolation),
@@ -79,6 +82,7 @@ inline constexpr std::array<method_info, 11> method_table = {
     detail::method_row("det0",          "Det0",                        map_kind::affine,   support::unbounded(), false, false, true,  false, detail::interpolation),
     detail::method_row("quantile",      "non-parametric AcT",          map_kind::quantile, support::min_max(),   false, false, true,  false, detail::interpolation),
 };
+// clang-format on
 
 /// Every method, in table order.
 constexpr const std::array<method_info, 11>& methods() { return method_table; }

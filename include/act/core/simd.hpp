@@ -19,8 +19,8 @@
 
 /// The level the compiler flags already reach: 2 = AVX-512 (F, BW, VL, DQ), 1 = AVX2 + FMA + F16C, 0 below.
 /// Levels under it are not compiled (the build could not run where they would be needed).
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__) && defined(__FMA__) && \
-    defined(__F16C__)
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__) && \
+    defined(__FMA__) && defined(__F16C__)
 #define ACT_SIMD_BUILD_LEVEL 2
 #elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #define ACT_SIMD_BUILD_LEVEL 1

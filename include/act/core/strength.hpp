@@ -73,9 +73,10 @@ void check_fused(std::string_view who, double lambda, const Array& scale, const 
   for (decltype(scale.size()) j = 0; j < scale.size(); ++j) {
     const double a = static_cast<double>(scale[j]), b = static_cast<double>(shift[j]);
     if (!std::isfinite(a) || !std::isfinite(b))
-      raise<non_finite_error>("{}: strength {} is too large for this map: neuron {} gets the non-finite coefficients scale {}, "
-                              "shift {}",
-                              who, lambda, j, a, b);
+      raise<non_finite_error>(
+          "{}: strength {} is too large for this map: neuron {} gets the non-finite coefficients scale {}, "
+          "shift {}",
+          who, lambda, j, a, b);
   }
 }
 
@@ -86,13 +87,14 @@ void check_fused(std::string_view who, double lambda, const Array& scale, const 
 /// the [rows x cols] input and output. Throws non_finite_error naming `who`, lambda, the first such row and
 /// neuron, and both values.
 template <class Before, class After>
-void check_applied(std::string_view who, double lambda, std::ptrdiff_t rows, std::ptrdiff_t cols, const Before& before, const After& after) {
+void check_applied(std::string_view who, double lambda, std::ptrdiff_t rows, std::ptrdiff_t cols, const Before& before,
+                   const After& after) {
   for (std::ptrdiff_t r = 0; r < rows; ++r)
     for (std::ptrdiff_t j = 0; j < cols; ++j) {
       const double a = static_cast<double>(before(r, j)), b = static_cast<double>(after(r, j));
       if (std::isfinite(a) && !std::isfinite(b))
-        raise<non_finite_error>("{} at strength {} turns the finite value {} (row {}, neuron {}) into {}", who, lambda, a, r,
-                                j, b);
+        raise<non_finite_error>("{} at strength {} turns the finite value {} (row {}, neuron {}) into {}", who, lambda,
+                                a, r, j, b);
     }
 }
 

@@ -32,10 +32,17 @@ inline std::size_t utf8_sequence(std::string_view text, std::size_t pos, char32_
     code = lead;
     return 1;
   }
-  if (lead >= 0xC2 && lead <= 0xDF) { length = 2; cp = lead & 0x1Fu; }
-  else if (lead >= 0xE0 && lead <= 0xEF) { length = 3; cp = lead & 0x0Fu; }
-  else if (lead >= 0xF0 && lead <= 0xF4) { length = 4; cp = lead & 0x07u; }
-  else return 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+    cp = lead & 0x1Fu;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    cp = lead & 0x0Fu;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    cp = lead & 0x07u;
+  } else
+    return 0;
   if (text.size() - pos < length) return 0;
   for (std::size_t i = 1; i < length; ++i) {
     if ((byte(i) & 0xC0u) != 0x80u) return 0;
@@ -106,11 +113,14 @@ std::string printable(const Text& text) {
       ++pos;
       continue;
     }
-    if (cp == '\n') out += "\\n";
-    else if (cp == '\t') out += "\\t";
+    if (cp == '\n')
+      out += "\\n";
+    else if (cp == '\t')
+      out += "\\t";
     else if (detail::is_control(cp))
       for (std::size_t i = 0; i < length; ++i) escape_byte(static_cast<unsigned char>(s[pos + i]));
-    else out.append(s, pos, length);
+    else
+      out.append(s, pos, length);
     pos += length;
   }
   return out;

@@ -27,35 +27,35 @@
 #endif
 
 /// One hook's row modes on buffers of T.
-#define ACT_INSTANTIATE_ROW_MODES(EXTERN, HOOK, T)                                                                  \
-  EXTERN template void act::row_modes<HOOK>::operator()(act::activations<T>) const;                               \
-  EXTERN template void act::row_modes<HOOK>::operator()(act::activations<T>, int) const;                          \
-  EXTERN template void act::row_modes<HOOK>::operator()(act::activations<T>, act::executor&) const;               \
-  EXTERN template void act::row_modes<HOOK>::masked(act::activations<T>, const std::uint8_t*, std::size_t) const; \
-  EXTERN template void act::row_modes<HOOK>::masked(act::activations<T>, const std::vector<std::uint8_t>&) const; \
+#define ACT_INSTANTIATE_ROW_MODES(EXTERN, HOOK, T)                                                                   \
+  EXTERN template void act::row_modes<HOOK>::operator()(act::activations<T>) const;                                  \
+  EXTERN template void act::row_modes<HOOK>::operator()(act::activations<T>, int) const;                             \
+  EXTERN template void act::row_modes<HOOK>::operator()(act::activations<T>, act::executor&) const;                  \
+  EXTERN template void act::row_modes<HOOK>::masked(act::activations<T>, const std::uint8_t*, std::size_t) const;    \
+  EXTERN template void act::row_modes<HOOK>::masked(act::activations<T>, const std::vector<std::uint8_t>&) const;    \
   EXTERN template void act::row_modes<HOOK>::last_rows(act::activations<T>, const Eigen::Index*, std::size_t) const; \
   EXTERN template void act::row_modes<HOOK>::last_rows(act::activations<T>, const std::vector<Eigen::Index>&) const; \
-  EXTERN template void act::row_modes<HOOK>::per_row(act::activations<T>, const float*, std::size_t) const;       \
-  EXTERN template void act::row_modes<HOOK>::per_row(act::activations<T>, const std::vector<float>&) const;       \
-  EXTERN template void act::row_modes<HOOK>::channel_spatial(T*, Eigen::Index, Eigen::Index, Eigen::Index,          \
-                                                            act::channel_spatial) const;
+  EXTERN template void act::row_modes<HOOK>::per_row(act::activations<T>, const float*, std::size_t) const;          \
+  EXTERN template void act::row_modes<HOOK>::per_row(act::activations<T>, const std::vector<float>&) const;          \
+  EXTERN template void act::row_modes<HOOK>::channel_spatial(T*, Eigen::Index, Eigen::Index, Eigen::Index,           \
+                                                             act::channel_spatial) const;
 
 /// One hook's row modes on every storage type.
-#define ACT_INSTANTIATE_ROW_MODES_FOR(EXTERN, HOOK)   \
+#define ACT_INSTANTIATE_ROW_MODES_FOR(EXTERN, HOOK)    \
   ACT_INSTANTIATE_ROW_MODES(EXTERN, HOOK, float)       \
   ACT_INSTANTIATE_ROW_MODES(EXTERN, HOOK, double)      \
   ACT_INSTANTIATE_ROW_MODES(EXTERN, HOOK, Eigen::half) \
   ACT_INSTANTIATE_ROW_MODES(EXTERN, HOOK, Eigen::bfloat16)
 
 /// hooks/affine_hook.hpp: the float hook.
-#define ACT_INSTANTIATE_AFFINE_HOOK(EXTERN)                                                      \
-  EXTERN template class act::affine_hook<float>;                                                \
-  EXTERN template act::affine_hook<float>::affine_hook(const act::affine_map<float>&, double);  \
+#define ACT_INSTANTIATE_AFFINE_HOOK(EXTERN)                                                    \
+  EXTERN template class act::affine_hook<float>;                                               \
+  EXTERN template act::affine_hook<float>::affine_hook(const act::affine_map<float>&, double); \
   ACT_INSTANTIATE_ROW_MODES_FOR(EXTERN, act::affine_hook<float>)
 
 /// hooks/quantile_hook.hpp: the float hook.
 #define ACT_INSTANTIATE_QUANTILE_HOOK(EXTERN)                                                        \
-  EXTERN template class act::quantile_hook<float>;                                                  \
+  EXTERN template class act::quantile_hook<float>;                                                   \
   EXTERN template act::quantile_hook<float>::quantile_hook(const act::quantile_map<float>&, double); \
   ACT_INSTANTIATE_ROW_MODES_FOR(EXTERN, act::quantile_hook<float>)
 
@@ -63,93 +63,93 @@
 #define ACT_INSTANTIATE_MAP_SET_APPLY(EXTERN, T)                                                                     \
   EXTERN template bool act::map_set::operator()(std::string_view, act::activations<T>) const;                        \
   EXTERN template bool act::map_set::operator()(std::string_view, act::activations<T>, act::executor&) const;        \
-  EXTERN template bool act::map_set::last_rows(std::string_view, act::activations<T>, const std::vector<Eigen::Index>&) \
-      const;                                                                                                          \
-  EXTERN template bool act::map_set::masked(std::string_view, act::activations<T>, const std::vector<std::uint8_t>&)  \
-      const;                                                                                                          \
+  EXTERN template bool act::map_set::last_rows(std::string_view, act::activations<T>,                                \
+                                               const std::vector<Eigen::Index>&) const;                              \
+  EXTERN template bool act::map_set::masked(std::string_view, act::activations<T>, const std::vector<std::uint8_t>&) \
+      const;                                                                                                         \
   EXTERN template bool act::map_set::per_row(std::string_view, act::activations<T>, const std::vector<float>&) const;
 
 /// sites/map_set.hpp: the float map set.
-#define ACT_INSTANTIATE_MAP_SET(EXTERN)                                                                     \
+#define ACT_INSTANTIATE_MAP_SET(EXTERN)                                                                    \
   EXTERN template class act::basic_map_set<float>;                                                         \
-  EXTERN template void act::map_set::insert(std::string, const act::affine_map<float>&, act::map_info);     \
-  EXTERN template void act::map_set::insert(std::string, const act::affine_map<double>&, act::map_info);    \
-  EXTERN template void act::map_set::insert(std::string, const act::quantile_map<float>&, act::map_info);   \
-  EXTERN template void act::map_set::insert(std::string, const act::quantile_map<double>&, act::map_info);  \
-  EXTERN template void act::map_set::insert(std::string, const act::any_map<float>&, act::map_info);        \
+  EXTERN template void act::map_set::insert(std::string, const act::affine_map<float>&, act::map_info);    \
+  EXTERN template void act::map_set::insert(std::string, const act::affine_map<double>&, act::map_info);   \
+  EXTERN template void act::map_set::insert(std::string, const act::quantile_map<float>&, act::map_info);  \
+  EXTERN template void act::map_set::insert(std::string, const act::quantile_map<double>&, act::map_info); \
+  EXTERN template void act::map_set::insert(std::string, const act::any_map<float>&, act::map_info);       \
   ACT_INSTANTIATE_MAP_SET_APPLY(EXTERN, float)                                                             \
   ACT_INSTANTIATE_MAP_SET_APPLY(EXTERN, double)                                                            \
   ACT_INSTANTIATE_MAP_SET_APPLY(EXTERN, Eigen::half)                                                       \
   ACT_INSTANTIATE_MAP_SET_APPLY(EXTERN, Eigen::bfloat16)
 
 /// io/map_file.hpp: map files of the float map set.
-#define ACT_INSTANTIATE_MAP_FILE(EXTERN)                                                                       \
-  EXTERN template act::safetensors_file act::maps_to_safetensors(const act::map_set&);                        \
+#define ACT_INSTANTIATE_MAP_FILE(EXTERN)                                                                          \
+  EXTERN template act::safetensors_file act::maps_to_safetensors(const act::map_set&);                            \
   EXTERN template act::map_set act::maps_from_safetensors<float>(const act::safetensors_file&, std::string_view); \
-  EXTERN template void act::save_maps(const std::string&, const act::map_set&, std::chrono::milliseconds);    \
-  EXTERN template act::map_set act::load_maps<float>(const std::string&);                                    \
+  EXTERN template void act::save_maps(const std::string&, const act::map_set&, std::chrono::milliseconds);        \
+  EXTERN template act::map_set act::load_maps<float>(const std::string&);                                         \
   EXTERN template act::map_set act::update_map_file(const std::string&, const act::map_set&, std::chrono::milliseconds);
 
 /// io/safetensors.hpp: std::string paths, unsigned char bytes.
-#define ACT_INSTANTIATE_SAFETENSORS(EXTERN)                                                                        \
-  EXTERN template act::safetensors_file act::parse_safetensors(const unsigned char*, std::size_t, std::string_view); \
-  EXTERN template act::safetensors_file act::read_safetensors(const std::string&);                                \
+#define ACT_INSTANTIATE_SAFETENSORS(EXTERN)                                                                           \
+  EXTERN template act::safetensors_file act::parse_safetensors(const unsigned char*, std::size_t, std::string_view);  \
+  EXTERN template act::safetensors_file act::read_safetensors(const std::string&);                                    \
   EXTERN template std::vector<unsigned char> act::serialize_safetensors<unsigned char>(const act::safetensors_file&); \
   EXTERN template void act::write_safetensors(const std::string&, const act::safetensors_file&);
 
 /// io/npy.hpp: std::string paths, unsigned char bytes, float and double matrices.
-#define ACT_INSTANTIATE_NPY(EXTERN)                                                                    \
+#define ACT_INSTANTIATE_NPY(EXTERN)                                                                   \
   EXTERN template act::npy_array act::parse_npy(const unsigned char*, std::size_t, std::string_view); \
-  EXTERN template act::npy_array act::read_npy(const std::string&);                                    \
-  EXTERN template Eigen::MatrixXf act::load_npy_matrix<float>(const std::string&);                     \
+  EXTERN template act::npy_array act::read_npy(const std::string&);                                   \
+  EXTERN template Eigen::MatrixXf act::load_npy_matrix<float>(const std::string&);                    \
   EXTERN template Eigen::MatrixXd act::load_npy_matrix<double>(const std::string&);
 
 /// io/gguf.hpp: control vectors with std::string paths and unsigned char bytes.
-#define ACT_INSTANTIATE_GGUF(EXTERN)                                                                               \
-  EXTERN template act::control_vector act::parse_control_vector(const unsigned char*, std::size_t, std::string_view); \
-  EXTERN template act::control_vector act::read_control_vector(const std::string&);                               \
+#define ACT_INSTANTIATE_GGUF(EXTERN)                                                                                   \
+  EXTERN template act::control_vector act::parse_control_vector(const unsigned char*, std::size_t, std::string_view);  \
+  EXTERN template act::control_vector act::read_control_vector(const std::string&);                                    \
   EXTERN template std::vector<unsigned char> act::serialize_control_vector<unsigned char>(const act::control_vector&); \
   EXTERN template void act::write_control_vector(const std::string&, const act::control_vector&);
 
 /// estimators/<method>.hpp: the estimator's fit on column-major float and double samples; RESULT is
 /// affine_fit or quantile_fit.
-#define ACT_INSTANTIATE_FIT(EXTERN, ESTIMATOR, RESULT)                                                 \
-  EXTERN template act::RESULT<float> ESTIMATOR::fit(const Eigen::MatrixBase<Eigen::MatrixXf>&,         \
+#define ACT_INSTANTIATE_FIT(EXTERN, ESTIMATOR, RESULT)                                                \
+  EXTERN template act::RESULT<float> ESTIMATOR::fit(const Eigen::MatrixBase<Eigen::MatrixXf>&,        \
                                                     const Eigen::MatrixBase<Eigen::MatrixXf>&) const; \
-  EXTERN template act::RESULT<double> ESTIMATOR::fit(const Eigen::MatrixBase<Eigen::MatrixXd>&,        \
+  EXTERN template act::RESULT<double> ESTIMATOR::fit(const Eigen::MatrixBase<Eigen::MatrixXd>&,       \
                                                      const Eigen::MatrixBase<Eigen::MatrixXd>&) const;
 
 /// estimators/registry.hpp: fitting any method by name on column-major float and double samples.
-#define ACT_INSTANTIATE_FIT_BY_NAME(EXTERN)                                                                         \
-  EXTERN template act::fit_result<act::any_map<float>> act::fit(std::string_view, const Eigen::MatrixBase<Eigen::MatrixXf>&, \
-                                                                const Eigen::MatrixBase<Eigen::MatrixXf>&,          \
-                                                                const act::fit_settings&);                          \
-  EXTERN template act::fit_result<act::any_map<double>> act::fit(                                                  \
-      std::string_view, const Eigen::MatrixBase<Eigen::MatrixXd>&, const Eigen::MatrixBase<Eigen::MatrixXd>&,       \
+#define ACT_INSTANTIATE_FIT_BY_NAME(EXTERN)                                                                   \
+  EXTERN template act::fit_result<act::any_map<float>> act::fit(                                              \
+      std::string_view, const Eigen::MatrixBase<Eigen::MatrixXf>&, const Eigen::MatrixBase<Eigen::MatrixXf>&, \
+      const act::fit_settings&);                                                                              \
+  EXTERN template act::fit_result<act::any_map<double>> act::fit(                                             \
+      std::string_view, const Eigen::MatrixBase<Eigen::MatrixXd>&, const Eigen::MatrixBase<Eigen::MatrixXd>&, \
       const act::fit_settings&);
 
 /// What src/compiled_<layer>.cpp define, by layer.
-#define ACT_INSTANTIATE_HOOKS(EXTERN) \
-  ACT_INSTANTIATE_AFFINE_HOOK(EXTERN)  \
+#define ACT_INSTANTIATE_HOOKS(EXTERN)   \
+  ACT_INSTANTIATE_AFFINE_HOOK(EXTERN)   \
   ACT_INSTANTIATE_QUANTILE_HOOK(EXTERN) \
-  ACT_INSTANTIATE_MAP_SET(EXTERN)      \
+  ACT_INSTANTIATE_MAP_SET(EXTERN)       \
   ACT_INSTANTIATE_MAP_FILE(EXTERN)
-#define ACT_INSTANTIATE_IO(EXTERN)   \
+#define ACT_INSTANTIATE_IO(EXTERN)    \
   ACT_INSTANTIATE_SAFETENSORS(EXTERN) \
   ACT_INSTANTIATE_NPY(EXTERN)         \
   ACT_INSTANTIATE_GGUF(EXTERN)
 // Each estimator header defines ACT_INSTANTIATE_<ESTIMATOR> with ACT_INSTANTIATE_FIT.
 #define ACT_INSTANTIATE_ESTIMATOR_FITS(EXTERN) \
-  ACT_INSTANTIATE_LINEAR_ACT(EXTERN)          \
-  ACT_INSTANTIATE_MEAN_ACT(EXTERN)            \
-  ACT_INSTANTIATE_GAUSSIAN_ACT(EXTERN)        \
-  ACT_INSTANTIATE_ACTADD(EXTERN)              \
-  ACT_INSTANTIATE_CAA(EXTERN)                 \
-  ACT_INSTANTIATE_PCA_DIRECTION(EXTERN)       \
-  ACT_INSTANTIATE_PCA_UNCENTRED(EXTERN)       \
-  ACT_INSTANTIATE_ITIC(EXTERN)                \
-  ACT_INSTANTIATE_AURA(EXTERN)                \
-  ACT_INSTANTIATE_DET0(EXTERN)                \
+  ACT_INSTANTIATE_LINEAR_ACT(EXTERN)           \
+  ACT_INSTANTIATE_MEAN_ACT(EXTERN)             \
+  ACT_INSTANTIATE_GAUSSIAN_ACT(EXTERN)         \
+  ACT_INSTANTIATE_ACTADD(EXTERN)               \
+  ACT_INSTANTIATE_CAA(EXTERN)                  \
+  ACT_INSTANTIATE_PCA_DIRECTION(EXTERN)        \
+  ACT_INSTANTIATE_PCA_UNCENTRED(EXTERN)        \
+  ACT_INSTANTIATE_ITIC(EXTERN)                 \
+  ACT_INSTANTIATE_AURA(EXTERN)                 \
+  ACT_INSTANTIATE_DET0(EXTERN)                 \
   ACT_INSTANTIATE_QUANTILE_ACT(EXTERN)
 #define ACT_INSTANTIATE_ESTIMATORS(EXTERN) \
   ACT_INSTANTIATE_ESTIMATOR_FITS(EXTERN)   \

@@ -59,13 +59,15 @@ class actadd {
 // Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
 // instantiations out of every translation unit (detail/instantiations.hpp).
 template <class DA, class DB>
-affine_fit<typename DA::Scalar> actadd::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+affine_fit<typename DA::Scalar> actadd::fit(const Eigen::MatrixBase<DA>& source,
+                                            const Eigen::MatrixBase<DB>& target) const {
   detail::check_source_target(source, target);
   check_row("source_row", options.source_row, source.rows());
   check_row("target_row", options.target_row, target.rows());
   using W = detail::work_scalar_t<typename DA::Scalar>;
   const detail::work_vector<typename DA::Scalar> beta =
-      (target.row(options.target_row).template cast<W>() - source.row(options.source_row).template cast<W>()).transpose();
+      (target.row(options.target_row).template cast<W>() - source.row(options.source_row).template cast<W>())
+          .transpose();
   return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [&](const auto& s) {
     return detail::affine_coefficients{1.0, beta[s.index]};
   });

@@ -50,8 +50,9 @@ class aura {
   /// The per-neuron AUROC the fit uses: P(a > b) + P(a = b) / 2, a from source, b from target.
   template <class DA, class DB>
   Eigen::ArrayXd auroc(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-    return detail::score_per_neuron(source, target, options.threads,
-                                    [](const auto& s) { return detail::auroc_of_sorted(s.source_sorted, s.target_sorted); });
+    return detail::score_per_neuron(source, target, options.threads, [](const auto& s) {
+      return detail::auroc_of_sorted(s.source_sorted, s.target_sorted);
+    });
   }
 
   /// omega for an AUROC: 1 - 2 (AUROC - 0.5) above one half, 1 otherwise.
@@ -61,7 +62,8 @@ class aura {
 // Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
 // instantiations out of every translation unit (detail/instantiations.hpp).
 template <class DA, class DB>
-affine_fit<typename DA::Scalar> aura::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+affine_fit<typename DA::Scalar> aura::fit(const Eigen::MatrixBase<DA>& source,
+                                          const Eigen::MatrixBase<DB>& target) const {
   return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
     return detail::affine_coefficients{dampening(detail::auroc_of_sorted(s.source_sorted, s.target_sorted)), 0.0};
   });

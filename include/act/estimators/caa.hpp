@@ -51,7 +51,8 @@ class caa {
 // Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
 // instantiations out of every translation unit (detail/instantiations.hpp).
 template <class DA, class DB>
-affine_fit<typename DA::Scalar> caa::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+affine_fit<typename DA::Scalar> caa::fit(const Eigen::MatrixBase<DA>& source,
+                                         const Eigen::MatrixBase<DB>& target) const {
   return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [](const auto& s) {
     return detail::affine_coefficients{1.0, s.moments.mean_b - s.moments.mean_a};
   });

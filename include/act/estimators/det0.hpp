@@ -77,7 +77,8 @@ class det0 {
 // Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
 // instantiations out of every translation unit (detail/instantiations.hpp).
 template <class DA, class DB>
-affine_fit<typename DA::Scalar> det0::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+affine_fit<typename DA::Scalar> det0::fit(const Eigen::MatrixBase<DA>& source,
+                                          const Eigen::MatrixBase<DB>& target) const {
   check_threshold();
   return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [this](const auto& s) {
     if (precision_of(s) > options.threshold) return detail::affine_coefficients{0.0, s.moments.mean_b};

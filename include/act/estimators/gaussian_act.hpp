@@ -56,13 +56,14 @@ class gaussian_act {
 // Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
 // instantiations out of every translation unit (detail/instantiations.hpp).
 template <class DA, class DB>
-affine_fit<typename DA::Scalar> gaussian_act::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+affine_fit<typename DA::Scalar> gaussian_act::fit(const Eigen::MatrixBase<DA>& source,
+                                                  const Eigen::MatrixBase<DB>& target) const {
   detail::check_min_std("gaussian_act", options.min_std);
   return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [this](const auto& s) {
     const auto& m = s.moments;
     if (detail::low_spread_either(s, options.min_std)) return detail::affine_coefficients{1.0, 0.0, true};
-    const double omega = detail::sample_sd(m.var_b, s.target_sorted.size()) /
-                         detail::sample_sd(m.var_a, s.source_sorted.size());
+    const double omega =
+        detail::sample_sd(m.var_b, s.target_sorted.size()) / detail::sample_sd(m.var_a, s.source_sorted.size());
     return detail::affine_coefficients{omega, m.mean_b - omega * m.mean_a};
   });
 }

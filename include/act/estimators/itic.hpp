@@ -39,7 +39,7 @@ struct itic_options {
 struct itic_probe {
   Eigen::VectorXd normal;  ///< probe weights (not normalised)
   double offset = 0.0;
-  int iterations = 0;      ///< Newton iterations used
+  int iterations = 0;  ///< Newton iterations used
 };
 
 namespace detail {
@@ -128,8 +128,7 @@ class itic {
       raise<invalid_argument>("itic: l2 must be a finite number > 0, got {}", options.l2);
     if (options.max_iterations < 1)
       raise<invalid_argument>("itic: max_iterations must be >= 1, got {}", options.max_iterations);
-    if (!(options.tolerance >= 0.0))
-      raise<invalid_argument>("itic: tolerance must be >= 0, got {}", options.tolerance);
+    if (!(options.tolerance >= 0.0)) raise<invalid_argument>("itic: tolerance must be >= 0, got {}", options.tolerance);
     using W = detail::work_scalar_t<typename DA::Scalar>;
     using row_vector = detail::work_row_vector<typename DA::Scalar>;
     const Eigen::Index na = source.rows(), nb = target.rows(), d = source.cols();
@@ -152,7 +151,8 @@ class itic {
       x1.leftCols(d).array().rowwise() /= scale.array();
     }
     itic_probe out;
-    const auto theta = detail::fit_logistic(x1, y, options.l2, options.max_iterations, options.tolerance, out.iterations);
+    const auto theta =
+        detail::fit_logistic(x1, y, options.l2, options.max_iterations, options.tolerance, out.iterations);
     // w . (x - mean) / scale + b = (w / scale) . x + (b - (w / scale) . mean)
     out.normal = theta.head(d).cwiseQuotient(scale.transpose());
     out.offset = theta[d] - out.normal.dot(mean.transpose());
@@ -161,7 +161,8 @@ class itic {
 
  private:
   template <class DA, class DB>
-  detail::work_vector<typename DA::Scalar> shift(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+  detail::work_vector<typename DA::Scalar> shift(const Eigen::MatrixBase<DA>& source,
+                                                 const Eigen::MatrixBase<DB>& target) const {
     using W = detail::work_scalar_t<typename DA::Scalar>;
     using vector = detail::work_vector<typename DA::Scalar>;
     const itic_probe p = probe(source, target);
@@ -182,7 +183,8 @@ class itic {
 // Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
 // instantiations out of every translation unit (detail/instantiations.hpp).
 template <class DA, class DB>
-affine_fit<typename DA::Scalar> itic::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+affine_fit<typename DA::Scalar> itic::fit(const Eigen::MatrixBase<DA>& source,
+                                          const Eigen::MatrixBase<DB>& target) const {
   const auto beta = shift(source, target);
   return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [&](const auto& s) {
     return detail::affine_coefficients{1.0, beta[s.index]};

@@ -69,7 +69,8 @@ class linear_act {
 // Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
 // instantiations out of every translation unit (detail/instantiations.hpp).
 template <class DA, class DB>
-affine_fit<typename DA::Scalar> linear_act::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+affine_fit<typename DA::Scalar> linear_act::fit(const Eigen::MatrixBase<DA>& source,
+                                                const Eigen::MatrixBase<DB>& target) const {
   detail::check_min_std("linear_act", options.min_std);
   return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [this](const auto& s) {
     const auto& m = s.moments;

@@ -54,8 +54,8 @@ Eigen::Matrix<typename Matrix::Scalar, Eigen::Dynamic, 1> leading_direction(cons
 /// principal direction of D centred by its mean difference m (`centred`, repeng) or of D itself
 /// (llama.cpp's cvector-generator), or m / |m| when there is none (no spread), or zero when m = 0 too.
 template <class DA, class DB>
-work_vector<typename DA::Scalar> pca_unit_direction(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target,
-                                                    bool centred) {
+work_vector<typename DA::Scalar> pca_unit_direction(const Eigen::MatrixBase<DA>& source,
+                                                    const Eigen::MatrixBase<DB>& target, bool centred) {
   using W = work_scalar_t<typename DA::Scalar>;
   work_matrix<typename DA::Scalar> diff = target.template cast<W>() - source.template cast<W>();
   const work_row_vector<typename DA::Scalar> mean = diff.colwise().mean();
@@ -75,7 +75,8 @@ work_vector<typename DA::Scalar> pca_unit_direction(const Eigen::MatrixBase<DA>&
   double vote = 0.0;
   if (centred) {
     const auto projections = (raw * v).eval();
-    vote = static_cast<double>((projections.array() > 0).count()) - static_cast<double>((projections.array() < 0).count());
+    vote =
+        static_cast<double>((projections.array() > 0).count()) - static_cast<double>((projections.array() < 0).count());
   }
   if (vote < 0.0 || (vote == 0.0 && mean.dot(v) < 0.0)) v = -v;
   return v;
@@ -141,8 +142,8 @@ affine_fit<typename DA::Scalar> basic_pca_direction<Centred>::fit(const Eigen::M
                                                                   const Eigen::MatrixBase<DB>& target) const {
   detail::check_source_target(source, target);
   if (source.rows() != target.rows())
-    raise<shape_error>("{}: paired differences need equal counts, but source has {} rows and target has {}", name, source.rows(),
-                       target.rows());
+    raise<shape_error>("{}: paired differences need equal counts, but source has {} rows and target has {}", name,
+                       source.rows(), target.rows());
   const auto beta = detail::pca_unit_direction(source, target, Centred);
   return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [&](const auto& s) {
     return detail::affine_coefficients{1.0, static_cast<double>(beta[s.index])};

@@ -128,7 +128,8 @@ class quantile_act {
 // Out of the class, so that it is not inline: linking act::act_compiled keeps the float and double
 // instantiations out of every translation unit (detail/instantiations.hpp).
 template <class DA, class DB>
-quantile_fit<typename DA::Scalar> quantile_act::fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+quantile_fit<typename DA::Scalar> quantile_act::fit(const Eigen::MatrixBase<DA>& source,
+                                                    const Eigen::MatrixBase<DB>& target) const {
   using Scalar = typename DA::Scalar;
   if (options.knots < 0 || options.knots == 1)
     raise<invalid_argument>("quantile_act: knots must be 0 (all samples) or >= 2, got {}", options.knots);
@@ -140,7 +141,8 @@ quantile_fit<typename DA::Scalar> quantile_act::fit(const Eigen::MatrixBase<DA>&
   if (all) {
     levels = detail::all_sample_levels(na, nb);
   } else {
-    for (int k = 0; k < options.knots; ++k) levels.push_back({static_cast<double>(k), static_cast<double>(options.knots - 1)});
+    for (int k = 0; k < options.knots; ++k)
+      levels.push_back({static_cast<double>(k), static_cast<double>(options.knots - 1)});
   }
   const auto kk = static_cast<Eigen::Index>(levels.size());
 
@@ -155,8 +157,10 @@ quantile_fit<typename DA::Scalar> quantile_act::fit(const Eigen::MatrixBase<DA>&
     // num * (n - 1) / den: exact (an integer position) whenever the level falls on a sample.
     for (Eigen::Index k = 0; k < kk; ++k) {
       const auto& u = levels[static_cast<std::size_t>(k)];
-      x[k] = static_cast<Scalar>(detail::value_at_position(s.source_sorted, u.num * static_cast<double>(na - 1) / u.den));
-      y[k] = static_cast<Scalar>(detail::value_at_position(s.target_sorted, u.num * static_cast<double>(nb - 1) / u.den));
+      x[k] =
+          static_cast<Scalar>(detail::value_at_position(s.source_sorted, u.num * static_cast<double>(na - 1) / u.den));
+      y[k] =
+          static_cast<Scalar>(detail::value_at_position(s.target_sorted, u.num * static_cast<double>(nb - 1) / u.den));
     }
     average_tied_targets(x, y, kk);
 

@@ -42,8 +42,8 @@ namespace act {
 /// Every method act knows, in the order tools list them. Each estimator carries its registry traits
 /// (`name`, `title`, `additive`, `per_neuron`, `strength`, `options_type`, whose default `support` is the
 /// method's default).
-using registered_estimators =
-    std::tuple<linear_act, mean_act, gaussian_act, actadd, caa, pca_direction, pca_uncentred, itic, aura, det0, quantile_act>;
+using registered_estimators = std::tuple<linear_act, mean_act, gaussian_act, actadd, caa, pca_direction, pca_uncentred,
+                                         itic, aura, det0, quantile_act>;
 
 namespace detail {
 
@@ -109,16 +109,18 @@ template <class F>
 decltype(auto) with_estimator(std::string_view name, const fit_settings& settings, F&& f) {
   const method_info& m = method(name);
   const support band = support_for(m, settings);
-  return detail::visit_registered(static_cast<std::size_t>(&m - methods().data()), [&](auto estimator) -> decltype(auto) {
-    using Estimator = decltype(estimator);
-    estimator.options.threads = settings.threads;
-    if constexpr (detail::fits_quantile_map<Estimator>)
-      estimator.options.knots = settings.knots;
-    else
-      estimator.options.support = band;
-    if constexpr (detail::has_min_std<typename Estimator::options_type>) estimator.options.min_std = settings.min_std;
-    return f(std::as_const(estimator));
-  });
+  return detail::visit_registered(static_cast<std::size_t>(&m - methods().data()),
+                                  [&](auto estimator) -> decltype(auto) {
+                                    using Estimator = decltype(estimator);
+                                    estimator.options.threads = settings.threads;
+                                    if constexpr (detail::fits_quantile_map<Estimator>)
+                                      estimator.options.knots = settings.knots;
+                                    else
+                                      estimator.options.support = band;
+                                    if constexpr (detail::has_min_std<typename Estimator::options_type>)
+                                      estimator.options.min_std = settings.min_std;
+                                    return f(std::as_const(estimator));
+                                  });
 }
 
 /// Fits method `name` (any registered method) on source [n_a x d] and target [n_b x d] samples.
@@ -142,7 +144,8 @@ struct method_estimator {
       : name(method(method_name).name), settings(fit_with) {}
 
   template <class DA, class DB>
-  fit_result<any_map<typename DA::Scalar>> fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
+  fit_result<any_map<typename DA::Scalar>> fit(const Eigen::MatrixBase<DA>& source,
+                                               const Eigen::MatrixBase<DB>& target) const {
     return act::fit(name, source, target, settings);
   }
 

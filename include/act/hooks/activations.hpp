@@ -15,7 +15,8 @@ namespace act {
 /// buffers (col_stride = 1), the layout of llama.cpp-like engines.
 template <class T>
 struct activations {
-  static_assert(detail::is_storage_v<std::remove_const_t<T>>, "activations are float, double, Eigen::half or Eigen::bfloat16");
+  static_assert(detail::is_storage_v<std::remove_const_t<T>>,
+                "activations are float, double, Eigen::half or Eigen::bfloat16");
   T* data = nullptr;
   Eigen::Index rows = 0;
   Eigen::Index cols = 0;
@@ -28,8 +29,7 @@ template <class T>
 activations<T> view(T* data, Eigen::Index rows, Eigen::Index cols, Eigen::Index row_stride = -1) {
   if (rows < 0 || cols < 0) raise<shape_error>("view: negative shape [{} x {}]", rows, cols);
   if (row_stride < 0) row_stride = cols;
-  if (row_stride < cols)
-    raise<shape_error>("view: row stride {} is smaller than the row length {}", row_stride, cols);
+  if (row_stride < cols) raise<shape_error>("view: row stride {} is smaller than the row length {}", row_stride, cols);
   if (data == nullptr && rows * cols != 0) raise<invalid_argument>("view: null data for shape [{} x {}]", rows, cols);
   return {data, rows, cols, row_stride, 1};
 }

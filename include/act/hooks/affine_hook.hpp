@@ -61,8 +61,16 @@ class affine_hook : public row_modes<affine_hook<Scalar>> {
   detail::affine_kernel<Scalar> kernel() const {
     const float* packed = nullptr;
     if constexpr (std::is_same_v<Scalar, float>) packed = packed_.data();
-    return {dim(),          scale_.data(),           shift_.data(), lower_float_.data(), upper_float_.data(),
-            lower_double_.data(), upper_double_.data(), omega_minus_one_.data(), beta_.data(), packed};
+    return {dim(),
+            scale_.data(),
+            shift_.data(),
+            lower_float_.data(),
+            upper_float_.data(),
+            lower_double_.data(),
+            upper_double_.data(),
+            omega_minus_one_.data(),
+            beta_.data(),
+            packed};
   }
 
   /// T_lambda(m) - m = (scale - 1) m + shift, when m lies in the support.
@@ -76,8 +84,8 @@ class affine_hook : public row_modes<affine_hook<Scalar>> {
 
   double lambda_ = 0.0;
   vector_type omega_minus_one_, beta_;
-  Eigen::ArrayXf lower_float_, upper_float_;     ///< inclusive bounds for values computed in float
-  Eigen::ArrayXd lower_double_, upper_double_;   ///< and in double
+  Eigen::ArrayXf lower_float_, upper_float_;    ///< inclusive bounds for values computed in float
+  Eigen::ArrayXd lower_double_, upper_double_;  ///< and in double
   vector_type scale_, shift_;
   detail::packed_coefficients packed_;  ///< float hooks only: see detail::pack_affine
 };
@@ -120,8 +128,8 @@ void affine_hook<Scalar>::set_strength(double lambda) {
   scale_ = std::move(scale);
   shift_ = std::move(shift);
   if constexpr (std::is_same_v<Scalar, float>)
-    detail::pack_affine(packed_.storage(), dim(), scale_.data(), shift_.data(), lower_float_.data(), upper_float_.data(),
-                        omega_minus_one_.data(), beta_.data());
+    detail::pack_affine(packed_.storage(), dim(), scale_.data(), shift_.data(), lower_float_.data(),
+                        upper_float_.data(), omega_minus_one_.data(), beta_.data());
 }
 
 /// `affine_hook hook(map, lambda)` computes in the map's scalar type.

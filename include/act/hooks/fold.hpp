@@ -30,8 +30,8 @@ namespace act {
 ///
 ///     act::fold_into_linear(w, c, fit.map_unbounded, 1.0);  // then run the model without the hook
 template <class DW, class DC, class MapScalar>
-void fold_into_linear(const Eigen::MatrixBase<DW>& weight, const Eigen::MatrixBase<DC>& bias, const affine_map<MapScalar>& map,
-                      double lambda) {
+void fold_into_linear(const Eigen::MatrixBase<DW>& weight, const Eigen::MatrixBase<DC>& bias,
+                      const affine_map<MapScalar>& map, double lambda) {
   map.validate();
   if (map.bounded())
     raise<invalid_argument>(
@@ -39,8 +39,9 @@ void fold_into_linear(const Eigen::MatrixBase<DW>& weight, const Eigen::MatrixBa
         "into weights (fit with support::unbounded() or apply it with affine_hook)");
   const Eigen::Index d = map.dim();
   if (weight.rows() != d)
-    raise<shape_error>("fold_into_linear: weight is [{} x {}] but the map has {} neurons (need one row per output neuron)",
-                               weight.rows(), weight.cols(), d);
+    raise<shape_error>(
+        "fold_into_linear: weight is [{} x {}] but the map has {} neurons (need one row per output neuron)",
+        weight.rows(), weight.cols(), d);
   if (bias.size() != d)
     raise<shape_error>("fold_into_linear: bias has {} entries but the map has {} neurons", bias.size(), d);
   const auto coeffs = map.at_strength(lambda);  // also rejects a non-finite lambda and overflowing coefficients
@@ -53,21 +54,22 @@ void fold_into_linear(const Eigen::MatrixBase<DW>& weight, const Eigen::MatrixBa
   for (Eigen::Index j = 0; j < d; ++j) {
     const CS folded_bias = static_cast<CS>(coeffs.scale[j]) * c(j) + static_cast<CS>(coeffs.shift[j]);
     if (std::isfinite(static_cast<double>(c(j))) && !std::isfinite(static_cast<double>(folded_bias)))
-      raise<non_finite_error>("fold_into_linear: strength {} makes the bias of neuron {} non-finite ({} -> {})", lambda, j,
-                              static_cast<double>(c(j)), static_cast<double>(folded_bias));
+      raise<non_finite_error>("fold_into_linear: strength {} makes the bias of neuron {} non-finite ({} -> {})", lambda,
+                              j, static_cast<double>(c(j)), static_cast<double>(folded_bias));
     for (Eigen::Index k = 0; k < w.cols(); ++k) {
       const WS before = w(j, k);
       const WS after = static_cast<WS>(coeffs.scale[j]) * before;
       if (std::isfinite(static_cast<double>(before)) && !std::isfinite(static_cast<double>(after)))
-        raise<non_finite_error>("fold_into_linear: strength {} makes weight [{}, {}] non-finite ({} -> {})", lambda, j, k,
-                                static_cast<double>(before), static_cast<double>(after));
+        raise<non_finite_error>("fold_into_linear: strength {} makes weight [{}, {}] non-finite ({} -> {})", lambda, j,
+                                k, static_cast<double>(before), static_cast<double>(after));
     }
   }
   // Infinite entries keep their bits, as the map leaves an infinite output alone (scale 0 would make NaN).
   for (Eigen::Index j = 0; j < d; ++j) {
     for (Eigen::Index k = 0; k < w.cols(); ++k)
       if (std::isfinite(static_cast<double>(w(j, k)))) w(j, k) *= static_cast<WS>(coeffs.scale[j]);
-    if (std::isfinite(static_cast<double>(c(j)))) c(j) = static_cast<CS>(coeffs.scale[j]) * c(j) + static_cast<CS>(coeffs.shift[j]);
+    if (std::isfinite(static_cast<double>(c(j))))
+      c(j) = static_cast<CS>(coeffs.scale[j]) * c(j) + static_cast<CS>(coeffs.shift[j]);
   }
 }
 

@@ -59,8 +59,10 @@ class quantile_hook : public row_modes<quantile_hook<Scalar>> {
     detail::check_strength("quantile_hook lambda", lambda);
     const Scalar l = static_cast<Scalar>(lambda);
     if (!std::isfinite(static_cast<double>(l)) || !std::isfinite(static_cast<double>(l * largest_shift_)))
-      raise<non_finite_error>("quantile_hook: strength {} is too large for this map: neuron {} would move a knot by {} x {}, which overflows",
-                              lambda, largest_shift_neuron_, lambda, static_cast<double>(largest_shift_));
+      raise<non_finite_error>(
+          "quantile_hook: strength {} is too large for this map: neuron {} would move a knot by {} x {}, which "
+          "overflows",
+          lambda, largest_shift_neuron_, lambda, static_cast<double>(largest_shift_));
     lambda_ = lambda;
   }
 
@@ -80,13 +82,13 @@ class quantile_hook : public row_modes<quantile_hook<Scalar>> {
   }
 
   double lambda_ = 0.0;
-  Scalar largest_shift_ = 0;                 ///< the largest |T(x_k) - x_k| over all knots
-  Eigen::Index largest_shift_neuron_ = 0;    ///< whose knot it is
+  Scalar largest_shift_ = 0;               ///< the largest |T(x_k) - x_k| over all knots
+  Eigen::Index largest_shift_neuron_ = 0;  ///< whose knot it is
   Eigen::Index dim_ = 0;
   Eigen::Index k_ = 0;
-  std::vector<Scalar> knots_;                            ///< a spare 0, then [d x K], neuron-major
+  std::vector<Scalar> knots_;                               ///< a spare 0, then [d x K], neuron-major
   std::vector<detail::quantile_segment<Scalar>> segments_;  ///< [d x (K + 1)], neuron-major
-  detail::quantile_search search_;                       ///< float hooks: the vector kernels' index
+  detail::quantile_search search_;                          ///< float hooks: the vector kernels' index
 };
 
 // Out of the class, so that it is not inline (see detail/instantiations.hpp).
@@ -123,9 +125,10 @@ quantile_hook<Scalar>::quantile_hook(const quantile_map<MapScalar>& map, double 
   }
   if constexpr (std::is_same_v<Scalar, float>) search_.build(dim_, k_, knots_.data() + 1);
   if (!std::isfinite(static_cast<double>(largest_shift_)))
-    raise<non_finite_error>("quantile_hook: neuron {} moves a knot farther than the largest number the map's type holds "
-                            "(T(a) - a overflows at every strength)",
-                            largest_shift_neuron_);
+    raise<non_finite_error>(
+        "quantile_hook: neuron {} moves a knot farther than the largest number the map's type holds "
+        "(T(a) - a overflows at every strength)",
+        largest_shift_neuron_);
   set_strength(lambda);
 }
 

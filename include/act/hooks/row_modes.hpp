@@ -99,7 +99,8 @@ class row_modes {
   template <class T>
   void check_cols(const activations<T>& x, std::string_view mode) const {
     if (x.cols != hook().dim())
-      raise<shape_error>("{}{}: buffer is [{} x {}] but the map has {} neurons", Hook::name, mode, x.rows, x.cols, hook().dim());
+      raise<shape_error>("{}{}: buffer is [{} x {}] but the map has {} neurons", Hook::name, mode, x.rows, x.cols,
+                         hook().dim());
   }
 };
 
@@ -176,7 +177,9 @@ void row_modes<Hook>::per_row(activations<T> x, const float* lambdas, std::size_
   detail::check_row_strengths(Hook::name, "::per_row", lambdas, count, x.rows);
   detail::for_selected_runs(
       x.rows, [lambdas](Eigen::Index r) { return lambdas[r] != 0.0f; },
-      [&](Eigen::Index b, Eigen::Index e) { hook().kernel().rows_per_row(x.data, x.row_stride, x.col_stride, b, e, lambdas); });
+      [&](Eigen::Index b, Eigen::Index e) {
+        hook().kernel().rows_per_row(x.data, x.row_stride, x.col_stride, b, e, lambdas);
+      });
 }
 
 template <class Hook>
@@ -190,13 +193,16 @@ template <class T>
 void row_modes<Hook>::channel_spatial(T* data, Eigen::Index images, Eigen::Index channels, Eigen::Index positions,
                                       act::channel_spatial mode) const {
   if (channels != hook().dim())
-    raise<shape_error>("{}::channel_spatial: {} channels but the map has {} neurons", Hook::name, channels, hook().dim());
+    raise<shape_error>("{}::channel_spatial: {} channels but the map has {} neurons", Hook::name, channels,
+                       hook().dim());
   if (images < 0 || positions <= 0)
-    raise<shape_error>("{}::channel_spatial: need images >= 0 and positions >= 1, got {} and {}", Hook::name, images, positions);
+    raise<shape_error>("{}::channel_spatial: need images >= 0 and positions >= 1, got {} and {}", Hook::name, images,
+                       positions);
   if (hook().strength() == 0.0) return;
   if (mode == act::channel_spatial::per_pixel) {
     // Each image is a [positions x channels] buffer with row stride 1 and column stride `positions`.
-    for (Eigen::Index i = 0; i < images; ++i) hook().kernel().rows(data + i * channels * positions, 1, positions, 0, positions);
+    for (Eigen::Index i = 0; i < images; ++i)
+      hook().kernel().rows(data + i * channels * positions, 1, positions, 0, positions);
     return;
   }
   using C = typename detail::storage_traits<std::remove_const_t<T>>::compute;

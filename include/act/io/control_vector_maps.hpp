@@ -48,9 +48,12 @@ inline constexpr std::string_view model_hint_key = "controlvector.model_hint";
 /// other name -> std::nullopt.
 inline std::optional<int> block_output_index(std::string_view site) {
   std::string_view digits;
-  if (site.substr(0, 6) == "l_out-") digits = site.substr(6);
-  else if (site.substr(0, 4) == "blk.") digits = site.substr(4);
-  else return std::nullopt;
+  if (site.substr(0, 6) == "l_out-")
+    digits = site.substr(6);
+  else if (site.substr(0, 4) == "blk.")
+    digits = site.substr(4);
+  else
+    return std::nullopt;
   if (digits.empty() || digits.size() > 9) return std::nullopt;
   int n = 0;
   for (const char c : digits) {
@@ -93,7 +96,8 @@ control_vector to_control_vector(const basic_map_set<Scalar>& maps, const contro
   const std::vector<std::string> sites = maps.sites();
   if (options.layer) {
     if (sites.size() != 1)
-      raise<invalid_argument>("{}: an explicit layer needs a map set with one site; this one has {}", origin, sites.size());
+      raise<invalid_argument>("{}: an explicit layer needs a map set with one site; this one has {}", origin,
+                              sites.size());
     if (*options.layer < 1)
       raise<invalid_argument>("{}: layer {} is invalid: control-vector layers start at 1", origin, *options.layer);
   }
@@ -113,20 +117,25 @@ control_vector to_control_vector(const basic_map_set<Scalar>& maps, const contro
     } else if (const auto block = block_output_index(site)) {
       layer = *block;
       if (layer == 0)
-        raise<invalid_argument>("{}: site '{}' is the output of block 0, which control vectors cannot reach (llama.cpp "
-                                "adds direction.N to l_out-N for N >= 1)", origin, site);
+        raise<invalid_argument>(
+            "{}: site '{}' is the output of block 0, which control vectors cannot reach (llama.cpp "
+            "adds direction.N to l_out-N for N >= 1)",
+            origin, site);
     } else {
-      raise<invalid_argument>("{}: site '{}' is not a block output: llama.cpp adds control vectors to l_out-N, the output "
-                              "of block N (sites 'l_out-N' or 'blk.N'); give the layer explicitly to export it anyway",
-                              origin, site);
+      raise<invalid_argument>(
+          "{}: site '{}' is not a block output: llama.cpp adds control vectors to l_out-N, the output "
+          "of block N (sites 'l_out-N' or 'blk.N'); give the layer explicitly to export it anyway",
+          origin, site);
     }
     if (const auto it = site_of_layer.find(layer); it != site_of_layer.end())
-      raise<invalid_argument>("{}: sites '{}' and '{}' both name the output of block {}", origin, it->second, site, layer);
+      raise<invalid_argument>("{}: sites '{}' and '{}' both name the output of block {}", origin, it->second, site,
+                              layer);
     site_of_layer[layer] = site;
     double scale = options.strength;
     if (options.normalize) {
       double norm = 0;
-      for (Eigen::Index j = 0; j < m->dim(); ++j) norm += static_cast<double>(m->beta[j]) * static_cast<double>(m->beta[j]);
+      for (Eigen::Index j = 0; j < m->dim(); ++j)
+        norm += static_cast<double>(m->beta[j]) * static_cast<double>(m->beta[j]);
       norm = std::sqrt(norm);
       if (!(norm > 0) || !std::isfinite(norm))
         raise<invalid_argument>("{}: site '{}' has a zero direction, which cannot be normalised", origin, site);
@@ -134,32 +143,35 @@ control_vector to_control_vector(const basic_map_set<Scalar>& maps, const contro
     }
     std::vector<float> direction(static_cast<std::size_t>(m->dim()));
     for (Eigen::Index j = 0; j < m->dim(); ++j) {
-      direction[static_cast<std::size_t>(j)] = static_cast<float>(strength_shift(static_cast<double>(m->beta[j]), scale));
+      direction[static_cast<std::size_t>(j)] =
+          static_cast<float>(strength_shift(static_cast<double>(m->beta[j]), scale));
       if (!std::isfinite(direction[static_cast<std::size_t>(j)]))
-        raise<non_finite_error>("{}: site '{}' at strength {}: lambda * beta overflows at neuron {} (beta {})", origin, site,
-                                options.strength, j, static_cast<double>(m->beta[j]));
+        raise<non_finite_error>("{}: site '{}' at strength {}: lambda * beta overflows at neuron {} (beta {})", origin,
+                                site, options.strength, j, static_cast<double>(m->beta[j]));
     }
     cv.directions[layer] = std::move(direction);
   }
 
   const auto hint = maps.metadata().find(model_hint_key);
-  cv.model_hint = !options.model_hint.empty() ? options.model_hint
+  cv.model_hint = !options.model_hint.empty()                              ? options.model_hint
                   : hint != maps.metadata().end() && !hint->second.empty() ? hint->second
-                  : options.model ? options.model->architecture
-                                  : std::string("unknown");
+                  : options.model                                          ? options.model->architecture
+                                                                           : std::string("unknown");
   if (options.model) {
     const gguf_model_info& model = *options.model;
     if (cv.model_hint != model.architecture)
-      raise<invalid_argument>("{}: the model hint '{}' ({}) is not the model's architecture '{}'", origin, cv.model_hint,
-                              !options.model_hint.empty() ? "given" : "recorded in the maps", model.architecture);
+      raise<invalid_argument>("{}: the model hint '{}' ({}) is not the model's architecture '{}'", origin,
+                              cv.model_hint, !options.model_hint.empty() ? "given" : "recorded in the maps",
+                              model.architecture);
     for (const auto& [layer, direction] : cv.directions) {
       if (static_cast<std::int64_t>(direction.size()) != model.n_embd)
         raise<invalid_argument>("{}: site '{}' has width {} but the model's n_embd is {}", origin, site_of_layer[layer],
                                 direction.size(), model.n_embd);
       if (layer >= model.n_layer)
-        raise<invalid_argument>("{}: site '{}' goes to layer {}, but the model has {} blocks: llama.cpp applies layers 1 "
-                                "to {} and would drop this one silently", origin, site_of_layer[layer], layer,
-                                model.n_layer, model.n_layer - 1);
+        raise<invalid_argument>(
+            "{}: site '{}' goes to layer {}, but the model has {} blocks: llama.cpp applies layers 1 "
+            "to {} and would drop this one silently",
+            origin, site_of_layer[layer], layer, model.n_layer, model.n_layer - 1);
     }
   }
   return cv;
@@ -176,15 +188,16 @@ control_vector to_control_vector(const basic_map_set<Scalar>& maps, double lambd
 }
 
 /// The map set of a control vector: site `l_out-N` adds direction.N (omega = 1, beta = direction,
-/// unbounded); method "controlvector"; the model hint in the set's metadata (model_hint_key). A direction holding Inf or NaN
-/// raises act::non_finite_error naming `origin` (e.g. the GGUF file), the tensor and the index.
+/// unbounded); method "controlvector"; the model hint in the set's metadata (model_hint_key). A direction holding Inf
+/// or NaN raises act::non_finite_error naming `origin` (e.g. the GGUF file), the tensor and the index.
 template <class Scalar = float>
 basic_map_set<Scalar> maps_from_control_vector(const control_vector& cv, std::string_view origin = "control vector") {
   basic_map_set<Scalar> maps;
   for (const auto& [layer, direction] : cv.directions) {
     for (std::size_t j = 0; j < direction.size(); ++j)
       if (!std::isfinite(direction[j]))
-        raise<non_finite_error>("{}: tensor 'direction.{}' holds a non-finite value {} at index {}", origin, layer, direction[j], j);
+        raise<non_finite_error>("{}: tensor 'direction.{}' holds a non-finite value {} at index {}", origin, layer,
+                                direction[j], j);
     auto m = affine_map<Scalar>::identity(static_cast<Eigen::Index>(direction.size()));
     m.beta = Eigen::Map<const Eigen::ArrayXf>(direction.data(), m.dim()).template cast<Scalar>();
     maps.insert(block_output_site(layer), m, {"controlvector", 0, 0, "unknown", "all"});

@@ -12,7 +12,8 @@
 #include <Eigen/Core>
 
 // The codecs copy little-endian bytes straight into floats.
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "act's file formats are little-endian; so must the machine be");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "act's file formats are little-endian; so must the machine be");
 
 namespace act {
 
@@ -22,10 +23,14 @@ enum class dtype { f32, f64, f16, bf16 };
 /// Bytes per element of `type`.
 inline std::size_t dtype_size(dtype type) {
   switch (type) {
-    case dtype::f32: return 4;
-    case dtype::f64: return 8;
-    case dtype::f16: return 2;
-    case dtype::bf16: return 2;
+    case dtype::f32:
+      return 4;
+    case dtype::f64:
+      return 8;
+    case dtype::f16:
+      return 2;
+    case dtype::bf16:
+      return 2;
   }
   return 0;
 }
@@ -33,10 +38,14 @@ inline std::size_t dtype_size(dtype type) {
 /// The safetensors spelling of `type` ("F32", "F64", "F16", "BF16").
 inline const char* dtype_name(dtype type) {
   switch (type) {
-    case dtype::f32: return "F32";
-    case dtype::f64: return "F64";
-    case dtype::f16: return "F16";
-    case dtype::bf16: return "BF16";
+    case dtype::f32:
+      return "F32";
+    case dtype::f64:
+      return "F64";
+    case dtype::f16:
+      return "F16";
+    case dtype::bf16:
+      return "BF16";
   }
   return "?";
 }
@@ -89,7 +98,9 @@ inline void encode_element(unsigned char* p, dtype type, std::size_t i, double v
       std::memcpy(p + 4 * i, &f, 4);
       return;
     }
-    case dtype::f64: std::memcpy(p + 8 * i, &value, 8); return;
+    case dtype::f64:
+      std::memcpy(p + 8 * i, &value, 8);
+      return;
     case dtype::f16: {
       const auto bits = Eigen::numext::bit_cast<std::uint16_t>(Eigen::half(static_cast<float>(value)));
       std::memcpy(p + 2 * i, &bits, 2);

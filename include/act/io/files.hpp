@@ -17,7 +17,8 @@ namespace act {
 ///     if (act::same_file(output, input)) refuse("the output would replace the input");
 template <class PathA, class PathB>
 bool same_file(const PathA& a, const PathB& b) {
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   return ::stat(detail::path_string(a).c_str(), &sa) == 0 && ::stat(detail::path_string(b).c_str(), &sb) == 0 &&
          sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }

@@ -30,7 +30,7 @@ namespace act {
 /// A llama.cpp control vector: one additive direction per layer N >= 1, added to the output of 0-based
 /// block N (llama.cpp's graph tensor `l_out-N`).
 struct control_vector {
-  std::string model_hint;                       ///< model architecture, e.g. "llama"
+  std::string model_hint;                        ///< model architecture, e.g. "llama"
   std::map<int, std::vector<float>> directions;  ///< layer (>= 1) -> direction (all the same length)
 };
 
@@ -40,7 +40,6 @@ struct gguf_model_info {
   std::int64_t n_embd = 0;   ///< <architecture>.embedding_length: the width of l_out-N and of control vectors
   std::int64_t n_layer = 0;  ///< <architecture>.block_count: blocks 0 .. n_layer - 1
 };
-
 
 /// Serialises a control vector as GGUF v3: general.architecture = "controlvector",
 /// controlvector.model_hint, controlvector.layer_count (int32, the number of direction tensors, as
@@ -53,12 +52,13 @@ std::vector<Byte> serialize_control_vector(const control_vector& cv) {
   using detail::gguf_put;
   if (cv.directions.empty()) raise<invalid_argument>("control vector has no directions");
   const std::size_t length = cv.directions.begin()->second.size();
-  if (length == 0) raise<invalid_argument>("control vector direction for layer {} is empty", cv.directions.begin()->first);
+  if (length == 0)
+    raise<invalid_argument>("control vector direction for layer {} is empty", cv.directions.begin()->first);
   for (const auto& [layer, direction] : cv.directions) {
     if (layer < 1) raise<invalid_argument>("control vector layer {} is invalid: layers start at 1", layer);
     if (direction.size() != length) {
-      raise<shape_error>("control vector direction for layer {} has length {}, expected {}", layer,
-                                 direction.size(), length);
+      raise<shape_error>("control vector direction for layer {} has length {}, expected {}", layer, direction.size(),
+                         length);
     }
     // Inf or NaN would be added to every activation of the layer; readers (act's included) refuse it.
     for (std::size_t i = 0; i < direction.size(); ++i)
@@ -151,8 +151,8 @@ control_vector parse_control_vector(const Byte* data, std::size_t size, std::str
     for (const auto d : t.dims) count *= d;
     if (count == 0) raise<format_error>("{}: tensor '{}' is empty", origin, t.name);
     if (count != length) {
-      raise<format_error>("{}: tensor '{}' has length {} but '{}' has {}; all directions must be the same length", origin,
-                          t.name, count, g.tensors.front().name, length);
+      raise<format_error>("{}: tensor '{}' has length {} but '{}' has {}; all directions must be the same length",
+                          origin, t.name, count, g.tensors.front().name, length);
     }
     // Allocation is justified: parse_gguf proved these bytes are in the file.
     std::vector<float> values(static_cast<std::size_t>(count));
@@ -171,8 +171,8 @@ control_vector parse_control_vector(const Byte* data, std::size_t size, std::str
 /// (e.g. a toy model's weights); control vectors and models' shapes have their own readers above and below.
 /// Throws format_error naming `origin` and the field at fault.
 using gguf_contents = detail::gguf_contents;
-using gguf_value = detail::gguf_value;    ///< one metadata value: `type`, and the field of that type
-using gguf_type = detail::gguf_type;      ///< the metadata value types (numbers as in the file)
+using gguf_value = detail::gguf_value;  ///< one metadata value: `type`, and the field of that type
+using gguf_type = detail::gguf_type;    ///< the metadata value types (numbers as in the file)
 inline constexpr std::uint32_t ggml_type_f32 = detail::ggml_type_f32;  ///< a tensor's type number for F32
 
 template <class Byte>

@@ -14,12 +14,11 @@
 /// `__metadata__`: `act.format_version` = "1", and per site `act.method.<site>`, `act.samples.<site>`
 /// ("n_a,n_b"), `act.pooling.<site>`, `act.support.<site>`, `act.bounds.<site>` ("open" or "closed", for
 /// bounded supports; a file without it was written when supports were closed and loads as "closed"),
-/// `act.low_spread.<site>` (neurons fitted below the spread floor, when any); plus `act.library_version`. Every other key
-/// is the map set's own metadata (basic_map_set::metadata(), e.g. `controlvector.model_hint`), kept as is.
-/// Site names and the metadata values of a site are valid UTF-8 without control characters (act::check_name;
-/// a map_set refuses other names when they are inserted). Loading validates everything, these names
-/// included, and names the offending tensor or key; a site whose method is in the method table must hold that
-/// method's kind of map.
+/// `act.low_spread.<site>` (neurons fitted below the spread floor, when any); plus `act.library_version`. Every other
+/// key is the map set's own metadata (basic_map_set::metadata(), e.g. `controlvector.model_hint`), kept as is. Site
+/// names and the metadata values of a site are valid UTF-8 without control characters (act::check_name; a map_set
+/// refuses other names when they are inserted). Loading validates everything, these names included, and names the
+/// offending tensor or key; a site whose method is in the method table must hold that method's kind of map.
 ///
 /// save_maps replaces a file; update_map_file adds or replaces sites in it; both under the file's lock, so
 /// that processes fitting different sites into one file at the same time never lose each other's sites.
@@ -56,7 +55,8 @@ inline constexpr std::string_view map_format_version = "1";
 namespace detail {
 
 /// The field names a site's tensors may carry.
-inline constexpr std::string_view map_fields[] = {"omega", "beta", "lower", "upper", "knots_source", "knots_target", "low_spread"};
+inline constexpr std::string_view map_fields[] = {"omega",        "beta",         "lower",     "upper",
+                                                  "knots_source", "knots_target", "low_spread"};
 
 template <class Scalar>
 safetensors_tensor vector_tensor(const std::string& name, const Eigen::Array<Scalar, Eigen::Dynamic, 1>& v) {
@@ -66,10 +66,11 @@ safetensors_tensor vector_tensor(const std::string& name, const Eigen::Array<Sca
 
 /// Row-major [K, d] tensor of a column-major knot matrix.
 template <class Scalar>
-safetensors_tensor matrix_tensor(const std::string& name, const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& m) {
+safetensors_tensor matrix_tensor(const std::string& name,
+                                 const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& m) {
   const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = m.template cast<float>();
-  return safetensors_tensor::from_floats(name, {static_cast<std::uint64_t>(m.rows()), static_cast<std::uint64_t>(m.cols())},
-                                         rows.data());
+  return safetensors_tensor::from_floats(
+      name, {static_cast<std::uint64_t>(m.rows()), static_cast<std::uint64_t>(m.cols())}, rows.data());
 }
 
 /// One site's tensors by field name ("omega", "beta", ...), gathered while loading. (The loading steps
@@ -86,7 +87,8 @@ std::map<std::string, site_fields, std::less<>> tensors_by_site(const File& file
     if (dot != std::string::npos && dot != 0)
       for (const std::string_view f : map_fields) known = known || std::string_view(t.name).substr(dot + 1) == f;
     if (!known)
-      raise<format_error>("{}: tensor '{}' is not '<site>.omega|beta|lower|upper|knots_source|knots_target|low_spread'", origin, t.name);
+      raise<format_error>("{}: tensor '{}' is not '<site>.omega|beta|lower|upper|knots_source|knots_target|low_spread'",
+                          origin, t.name);
     sites[t.name.substr(0, dot)][t.name.substr(dot + 1)] = &t;
   }
   if (sites.empty()) raise<format_error>("{}: holds no maps", origin);
@@ -102,15 +104,17 @@ const safetensors_tensor* field(const Fields& fields, std::string_view f) {
 
 /// Reads a 1-D tensor of `d` values (any float dtype) into an Eigen array: finite, or not NaN with `allow_inf`.
 template <class Scalar>
-Eigen::Array<Scalar, Eigen::Dynamic, 1> load_vector(const safetensors_tensor& t, std::string_view origin, std::uint64_t d,
-                                                    bool allow_inf) {
+Eigen::Array<Scalar, Eigen::Dynamic, 1> load_vector(const safetensors_tensor& t, std::string_view origin,
+                                                    std::uint64_t d, bool allow_inf) {
   if (t.shape.size() != 1 || t.shape[0] != d)
-    raise<format_error>("{}: tensor '{}' has shape [{}] but the site has d = {}", origin, t.name, join_numbers(t.shape, ", "), d);
+    raise<format_error>("{}: tensor '{}' has shape [{}] but the site has d = {}", origin, t.name,
+                        join_numbers(t.shape, ", "), d);
   const std::vector<float> values = t.to_floats();
   for (std::size_t i = 0; i < values.size(); ++i)
     if (std::isnan(values[i]) || (!allow_inf && std::isinf(values[i])))
       raise<format_error>("{}: tensor '{}' holds a non-finite value {} at index {}", origin, t.name, values[i], i);
-  return Eigen::Map<const Eigen::ArrayXf>(values.data(), static_cast<Eigen::Index>(values.size())).template cast<Scalar>();
+  return Eigen::Map<const Eigen::ArrayXf>(values.data(), static_cast<Eigen::Index>(values.size()))
+      .template cast<Scalar>();
 }
 
 /// Reads a [K, d] knot tensor (row-major on disk) into a column-major Eigen matrix of finite values.
@@ -187,8 +191,8 @@ affine_map<Scalar> load_affine_part(const std::string& site, const site_fields& 
 /// The knots of a quantile site (both tensors, the same K, ascending and finite), or an empty map for an
 /// affine site. A site with knots carries no support.
 template <class Scalar>
-quantile_map<Scalar> load_knots_part(const std::string& site, const site_fields& fields, std::uint64_t d, bool has_support,
-                                     std::string_view origin) {
+quantile_map<Scalar> load_knots_part(const std::string& site, const site_fields& fields, std::uint64_t d,
+                                     bool has_support, std::string_view origin) {
   const safetensors_tensor* source = field(fields, "knots_source");
   const safetensors_tensor* target = field(fields, "knots_target");
   if ((source == nullptr) != (target == nullptr))
@@ -196,12 +200,13 @@ quantile_map<Scalar> load_knots_part(const std::string& site, const site_fields&
                         source ? site + ".knots_target" : site + ".knots_source");
   quantile_map<Scalar> q;
   if (!source) return q;
-  if (has_support) raise<format_error>("{}: site '{}' has both knots and a support; quantile maps carry no support", origin, site);
+  if (has_support)
+    raise<format_error>("{}: site '{}' has both knots and a support; quantile maps carry no support", origin, site);
   q.knots_source = load_knots<Scalar>(*source, origin, d);
   q.knots_target = load_knots<Scalar>(*target, origin, d);
   if (q.knots_target.rows() != q.knots_source.rows())
-    raise<format_error>("{}: '{}' has {} knots but '{}' has {}", origin, source->name, q.knots_source.rows(), target->name,
-                        q.knots_target.rows());
+    raise<format_error>("{}: '{}' has {} knots but '{}' has {}", origin, source->name, q.knots_source.rows(),
+                        target->name, q.knots_target.rows());
   try {
     q.validate();
   } catch (const error& e) {
@@ -217,7 +222,8 @@ support_bounds load_bounds(const std::string& site, const Metadata& metadata, st
   const auto it = metadata.find("act.bounds." + site);
   if (it == metadata.end()) return support_bounds::closed;
   if (it->second != "open" && it->second != "closed")
-    raise<format_error>("{}: act.bounds.{} is '{}', expected 'open' or 'closed'", origin, printable(site), printable(it->second));
+    raise<format_error>("{}: act.bounds.{} is '{}', expected 'open' or 'closed'", origin, printable(site),
+                        printable(it->second));
   return parse_bounds(it->second);
 }
 
@@ -245,14 +251,16 @@ map_info load_info(const std::string& site, const Metadata& metadata, std::strin
       raise<format_error>("{}: act.samples.{} is '{}', expected 'n_a,n_b'", origin, site, *v);
   if (const auto* v = meta("low_spread"))
     if (!parse_count(*v, info.low_spread_neurons))
-      raise<format_error>("{}: act.low_spread.{} is '{}', expected a count of neurons", origin, printable(site), printable(*v));
+      raise<format_error>("{}: act.low_spread.{} is '{}', expected a count of neurons", origin, printable(site),
+                          printable(*v));
   return info;
 }
 
 /// The per-neuron low-spread flags of a site from its optional `<site>.low_spread` tensor ([d], every value
 /// 0 or 1, as many ones as `act.low_spread.<site>` counts) into info.low_spread; nothing without the tensor.
 template <class Info>
-void load_low_spread(const std::string& site, const site_fields& fields, std::uint64_t d, Info& info, std::string_view origin) {
+void load_low_spread(const std::string& site, const site_fields& fields, std::uint64_t d, Info& info,
+                     std::string_view origin) {
   const safetensors_tensor* t = field(fields, "low_spread");
   if (t == nullptr) return;
   const Eigen::ArrayXf flags = load_vector<float>(*t, origin, d, false);
@@ -282,7 +290,8 @@ void check_map_format(const File& file, std::string_view origin) {
   if (version == file.metadata.end())
     raise<format_error>("{}: metadata key 'act.format_version' is missing: not an act map file", origin);
   if (version->second != map_format_version)
-    raise<format_error>("{}: act.format_version is '{}', this library reads '{}'", origin, version->second, map_format_version);
+    raise<format_error>("{}: act.format_version is '{}', this library reads '{}'", origin, version->second,
+                        map_format_version);
 }
 
 }  // namespace detail
@@ -292,7 +301,8 @@ template <class Scalar>
 safetensors_file maps_to_safetensors(const basic_map_set<Scalar>& maps) {
   safetensors_file file;
   file.metadata["act.format_version"] = std::string(map_format_version);
-  file.metadata["act.library_version"] = fmt::format("{}.{}.{}", ACT_VERSION_MAJOR, ACT_VERSION_MINOR, ACT_VERSION_PATCH);
+  file.metadata["act.library_version"] =
+      fmt::format("{}.{}.{}", ACT_VERSION_MAJOR, ACT_VERSION_MINOR, ACT_VERSION_PATCH);
   for (const auto& site : maps.sites()) {
     const auto& e = maps.at(site);
     const auto* q = std::get_if<quantile_map<Scalar>>(&e.map);
@@ -304,14 +314,18 @@ safetensors_file maps_to_safetensors(const basic_map_set<Scalar>& maps) {
       file.tensors.push_back(detail::vector_tensor(site + ".upper", m.upper));
       file.metadata["act.bounds." + site] = bounds_name(m.bounds);
     }
-    if (e.info.low_spread_neurons > 0) file.metadata["act.low_spread." + site] = std::to_string(e.info.low_spread_neurons);
+    if (e.info.low_spread_neurons > 0)
+      file.metadata["act.low_spread." + site] = std::to_string(e.info.low_spread_neurons);
     if (e.info.low_spread.size() != 0) {
       const Eigen::Index marked = e.info.low_spread.count();
       if (e.info.low_spread.size() != m.dim() || marked != e.info.low_spread_neurons)
-        raise<invalid_argument>("site '{}': map_info::low_spread holds {} flag(s) with {} set, but the map has d = {} and "
-                                "low_spread_neurons = {}",
-                                printable(site), e.info.low_spread.size(), marked, m.dim(), e.info.low_spread_neurons);
-      if (marked > 0) file.tensors.push_back(detail::vector_tensor(site + ".low_spread", e.info.low_spread.template cast<float>().eval()));
+        raise<invalid_argument>(
+            "site '{}': map_info::low_spread holds {} flag(s) with {} set, but the map has d = {} and "
+            "low_spread_neurons = {}",
+            printable(site), e.info.low_spread.size(), marked, m.dim(), e.info.low_spread_neurons);
+      if (marked > 0)
+        file.tensors.push_back(
+            detail::vector_tensor(site + ".low_spread", e.info.low_spread.template cast<float>().eval()));
     }
     if (q) {
       file.tensors.push_back(detail::matrix_tensor(site + ".knots_source", q->knots_source));
@@ -320,8 +334,10 @@ safetensors_file maps_to_safetensors(const basic_map_set<Scalar>& maps) {
     file.metadata["act.method." + site] = e.info.method;
     file.metadata["act.samples." + site] = fmt::format("{},{}", e.info.source_samples, e.info.target_samples);
     file.metadata["act.pooling." + site] = e.info.pooling;
-    file.metadata["act.support." + site] =
-        !e.info.support.empty() ? e.info.support : q ? "knots" : m.bounded() ? "bounded" : "all";
+    file.metadata["act.support." + site] = !e.info.support.empty() ? e.info.support
+                                           : q                     ? "knots"
+                                           : m.bounded()           ? "bounded"
+                                                                   : "all";
   }
   for (const auto& [key, value] : maps.metadata()) {
     if (key.empty() || key.rfind("act.", 0) == 0)
@@ -379,7 +395,8 @@ namespace detail {
 /// Writes `maps` over `target` atomically; the caller holds the target's lock.
 template <class Scalar>
 void write_locked_map_file(const target_path& target, const basic_map_set<Scalar>& maps) {
-  if (maps.empty()) raise<invalid_argument>("{}: the map set is empty; a map file holds at least one site", target.name());
+  if (maps.empty())
+    raise<invalid_argument>("{}: the map set is empty; a map file holds at least one site", target.name());
   const std::vector<unsigned char> bytes = serialize_safetensors(maps_to_safetensors(maps));
   atomic_write(target.path, bytes.data(), bytes.size());
 }
@@ -394,7 +411,8 @@ void write_locked_map_file(const target_path& target, const basic_map_set<Scalar
 /// exists and is not a regular file, or when writing fails (nothing is changed then). Not from inside an
 /// update_map_file edit of the same file: it would wait for the lock that edit holds.
 template <class Scalar>
-void save_maps(const std::string& path, const basic_map_set<Scalar>& maps, std::chrono::milliseconds timeout = map_file_lock_timeout) {
+void save_maps(const std::string& path, const basic_map_set<Scalar>& maps,
+               std::chrono::milliseconds timeout = map_file_lock_timeout) {
   if (maps.empty()) raise<invalid_argument>("save_maps: {}: the map set is empty", path);
   const detail::target_path target = detail::target_of(path);
   detail::check_replaceable(target);
@@ -421,7 +439,8 @@ void save_maps(const std::string& path, const basic_map_set<Scalar>& maps, std::
 /// propagates) or of writing. An edit that leaves the set empty is refused as in save_maps.
 template <class Scalar = float, class Path, class Edit,
           class = std::enable_if_t<std::is_invocable_v<Edit&, basic_map_set<Scalar>&>>>
-basic_map_set<Scalar> update_map_file(const Path& path, Edit&& edit, std::chrono::milliseconds timeout = map_file_lock_timeout) {
+basic_map_set<Scalar> update_map_file(const Path& path, Edit&& edit,
+                                      std::chrono::milliseconds timeout = map_file_lock_timeout) {
   const detail::target_path target = detail::target_of(path);
   detail::check_replaceable(target);
   const detail::target_lock lock(target, timeout);

@@ -71,7 +71,8 @@ class npy_header_parser : text_cursor {
         if (seen_descr) fail("duplicate key 'descr'");
         seen_descr = true;
         if (peek() != '\'' && peek() != '"') {
-          raise<format_error>("{}: header field 'descr' is not a simple type string (structured dtypes are unsupported)", origin_);
+          raise<format_error>(
+              "{}: header field 'descr' is not a simple type string (structured dtypes are unsupported)", origin_);
         }
         h.descr = parse_string();
       } else if (key == "fortran_order") {
@@ -142,7 +143,8 @@ class npy_header_parser : text_cursor {
         return shape;
       }
       if (peek() == '-') raise<format_error>("{}: header field 'shape' has a negative dimension", origin_);
-      if (!(peek() >= '0' && peek() <= '9')) raise<format_error>("{}: header field 'shape' must hold integers", origin_);
+      if (!(peek() >= '0' && peek() <= '9'))
+        raise<format_error>("{}: header field 'shape' must hold integers", origin_);
       std::uint64_t value = 0;
       while (peek() >= '0' && peek() <= '9') {
         const auto digit = static_cast<std::uint64_t>(peek() - '0');
@@ -265,7 +267,8 @@ npy_array parse_npy(const Byte* bytes, std::size_t size, std::string_view origin
   if (h.fortran_order && out.shape.size() == 2) {
     const std::size_t rows = out.shape[0], cols = out.shape[1];
     for (std::size_t j = 0; j < cols; ++j) {
-      for (std::size_t i = 0; i < rows; ++i) out.values[i * cols + j] = detail::decode_element(payload, type, j * rows + i);
+      for (std::size_t i = 0; i < rows; ++i)
+        out.values[i * cols + j] = detail::decode_element(payload, type, j * rows + i);
     }
   } else {
     for (std::size_t i = 0; i < n; ++i) out.values[i] = detail::decode_element(payload, type, i);
@@ -304,10 +307,11 @@ Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> load_npy_matrix(const std::stri
 template <class Derived>
 std::vector<unsigned char> serialize_npy(const Eigen::MatrixBase<Derived>& m, bool as_vector = false) {
   using scalar = typename Derived::Scalar;
-  static_assert(std::is_same_v<scalar, float> || std::is_same_v<scalar, double>, "save_npy writes float or double only");
+  static_assert(std::is_same_v<scalar, float> || std::is_same_v<scalar, double>,
+                "save_npy writes float or double only");
   const char* descr = std::is_same_v<scalar, float> ? "<f4" : "<f8";
   const std::string shape = as_vector && (m.rows() == 1 || m.cols() == 1) ? fmt::format("({},)", m.size())
-                                                                         : fmt::format("({}, {})", m.rows(), m.cols());
+                                                                          : fmt::format("({}, {})", m.rows(), m.cols());
   std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, shape);
   // Prefix (10 bytes) + header + '\n' must be a multiple of 64 so the data is aligned.
   while ((10 + header.size() + 1) % 64 != 0) header += ' ';

@@ -119,7 +119,9 @@ class npy_mapped {
   std::size_t data_bytes() const { return size_ - layout_.data_offset; }
 
   /// Throws format_error unless the data holds exactly shape x `item_bytes` bytes.
-  void check_size(std::size_t item_bytes) const { detail::check_npy_data_size(shape(), item_bytes, data_bytes(), path_); }
+  void check_size(std::size_t item_bytes) const {
+    detail::check_npy_data_size(shape(), item_bytes, data_bytes(), path_);
+  }
 
   /// Runs `read`, which reads the mapped bytes. Should the file shrink meanwhile (another program truncates
   /// or rewrites it), the access past its new end raises SIGBUS; instead of killing the process this
@@ -138,9 +140,10 @@ class npy_mapped {
     } const restore_outer{detail::current_mapped_read};
     if (sigsetjmp(frame.jump, 1) != 0) {
       detail::current_mapped_read = restore_outer.outer;
-      raise<io_error>("{}: the file ended at offset {} while being read ({} bytes when opened): it was truncated or rewritten "
-                      "meanwhile",
-                      path_, frame.fault_offset, size_);
+      raise<io_error>(
+          "{}: the file ended at offset {} while being read ({} bytes when opened): it was truncated or rewritten "
+          "meanwhile",
+          path_, frame.fault_offset, size_);
     }
     detail::current_mapped_read = &frame;
     read();
@@ -188,10 +191,11 @@ npy_integers read_npy_integers(const Path& path) {
   std::string_view d = f.descr();
   if (d.size() == 3 && (d[0] == '<' || d[0] == '|' || d[0] == '=')) d.remove_prefix(1);
   const bool is_signed = !d.empty() && d[0] == 'i';
-  const bool known = d == "b1" || d == "u1" || d == "i1" || d == "u2" || d == "i2" || d == "u4" || d == "i4" || d == "u8" || d == "i8";
+  const bool known =
+      d == "b1" || d == "u1" || d == "i1" || d == "u2" || d == "i2" || d == "u4" || d == "i4" || d == "u8" || d == "i8";
   if (!known)
-    raise<format_error>("{}: header field 'descr' is '{}': expected an integer or bool array (|b1, |u1, <i4, <i8, ...)", f.path(),
-                        f.descr());
+    raise<format_error>("{}: header field 'descr' is '{}': expected an integer or bool array (|b1, |u1, <i4, <i8, ...)",
+                        f.path(), f.descr());
   const std::size_t item = static_cast<std::size_t>(d[1] - '0');
   f.check_size(item);
   npy_integers out;
@@ -216,7 +220,8 @@ npy_integers read_npy_integers(const Path& path) {
       out.values[i] = v;
     }
   });
-  if (too_large < n) raise<format_error>("{}: element {} = {} does not fit in int64", f.path(), too_large, too_large_value);
+  if (too_large < n)
+    raise<format_error>("{}: element {} = {} does not fit in int64", f.path(), too_large, too_large_value);
   return out;
 }
 

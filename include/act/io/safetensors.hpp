@@ -99,8 +99,8 @@ struct safetensors_tensor {
   std::size_t checked_count() const {
     const std::size_t n = element_count();
     if (n > std::numeric_limits<std::size_t>::max() / dtype_size(type) || bytes.size() != n * dtype_size(type)) {
-      raise<shape_error>("tensor '{}': {} bytes do not match shape with {} elements of {}", name,
-                                 bytes.size(), n, dtype_name(type));
+      raise<shape_error>("tensor '{}': {} bytes do not match shape with {} elements of {}", name, bytes.size(), n,
+                         dtype_name(type));
     }
     return n;
   }
@@ -130,7 +130,8 @@ constexpr void check_byte_type() {
 
 /// Reads a JSON integer that must be a non-negative u64, or throws naming the field.
 template <class Json>
-std::uint64_t safetensors_uint(const Json& v, std::string_view origin, std::string_view tensor, std::string_view field) {
+std::uint64_t safetensors_uint(const Json& v, std::string_view origin, std::string_view tensor,
+                               std::string_view field) {
   if (v.type != json_value::kind::number || !v.is_uint)
     raise<format_error>("{}: tensor '{}': {} must hold non-negative integers", origin, tensor, field);
   return v.uint_value;
@@ -153,15 +154,19 @@ struct safetensors_layout {
 /// Splits the file at the 8-byte little-endian header length, refusing lengths past the file or the limit.
 template <class Byte>
 safetensors_layout<Byte> split_safetensors(const Byte* data, std::size_t size, std::string_view origin) {
-  if (size < 8) raise<format_error>("{}: file is {} bytes, too short for the 8-byte safetensors header length", origin, size);
+  if (size < 8)
+    raise<format_error>("{}: file is {} bytes, too short for the 8-byte safetensors header length", origin, size);
   std::uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(data[i]);
   if (header_len > size - 8)
-    raise<format_error>("{}: header length {} exceeds the file ({} bytes after the length field)", origin, header_len, size - 8);
+    raise<format_error>("{}: header length {} exceeds the file ({} bytes after the length field)", origin, header_len,
+                        size - 8);
   if (header_len > safetensors_max_header)
-    raise<format_error>("{}: header length {} exceeds the limit of {} bytes", origin, header_len, safetensors_max_header);
+    raise<format_error>("{}: header length {} exceeds the limit of {} bytes", origin, header_len,
+                        safetensors_max_header);
   const auto header_size = static_cast<std::size_t>(header_len);
-  return {std::string_view(reinterpret_cast<const char*>(data + 8), header_size), data + 8 + header_size, size - 8 - header_size};
+  return {std::string_view(reinterpret_cast<const char*>(data + 8), header_size), data + 8 + header_size,
+          size - 8 - header_size};
 }
 
 /// The header as a JSON object.
@@ -221,27 +226,30 @@ safetensors_entry safetensors_tensor_entry(const std::string& name, const Json& 
 
   safetensors_entry e;
   e.tensor.name = name;
-  if (type_v->type != json_value::kind::string) raise<format_error>("{}: tensor '{}': dtype is not a string", origin, name);
+  if (type_v->type != json_value::kind::string)
+    raise<format_error>("{}: tensor '{}': dtype is not a string", origin, name);
   e.tensor.type = safetensors_dtype(type_v->string, origin, name);
 
-  if (shape_v->type != json_value::kind::array) raise<format_error>("{}: tensor '{}': shape is not an array", origin, name);
+  if (shape_v->type != json_value::kind::array)
+    raise<format_error>("{}: tensor '{}': shape is not an array", origin, name);
   for (const Json& d : shape_v->items) e.tensor.shape.push_back(safetensors_uint(d, origin, name, "shape"));
 
   if (offsets_v->type != json_value::kind::array || offsets_v->items.size() != 2)
     raise<format_error>("{}: tensor '{}': data_offsets must be [begin, end]", origin, name);
   e.begin = safetensors_uint(offsets_v->items[0], origin, name, "data_offsets");
   e.end = safetensors_uint(offsets_v->items[1], origin, name, "data_offsets");
-  if (e.begin > e.end) raise<format_error>("{}: tensor '{}': data_offsets begin {} is after end {}", origin, name, e.begin, e.end);
+  if (e.begin > e.end)
+    raise<format_error>("{}: tensor '{}': data_offsets begin {} is after end {}", origin, name, e.begin, e.end);
   if (e.end > data_size)
-    raise<format_error>("{}: tensor '{}': data_offsets [{}, {}] lie outside the data ({} bytes)", origin, name, e.begin, e.end,
-                        data_size);
+    raise<format_error>("{}: tensor '{}': data_offsets [{}, {}] lie outside the data ({} bytes)", origin, name, e.begin,
+                        e.end, data_size);
   std::uint64_t count = 0;
   const std::uint64_t item = dtype_size(e.tensor.type);
   if (!checked_product(e.tensor.shape, count) || count > std::numeric_limits<std::uint64_t>::max() / item)
     raise<format_error>("{}: tensor '{}': shape product overflows 64 bits", origin, name);
   if (e.end - e.begin != count * item)
-    raise<format_error>("{}: tensor '{}': data_offsets span {} bytes but shape x dtype needs {}", origin, name, e.end - e.begin,
-                        count * item);
+    raise<format_error>("{}: tensor '{}': data_offsets span {} bytes but shape x dtype needs {}", origin, name,
+                        e.end - e.begin, count * item);
   return e;
 }
 
@@ -249,21 +257,22 @@ safetensors_entry safetensors_tensor_entry(const std::string& name, const Json& 
 /// bytes) and no overlaps (aliased tensors).
 template <class Entry>
 void check_safetensors_tiling(std::vector<Entry>& entries, std::size_t data_size, std::string_view origin) {
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const Entry& a, const Entry& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
+  });
   std::uint64_t expected = 0;
   for (const Entry& e : entries) {
     if (e.begin < expected)
-      raise<format_error>("{}: tensor '{}': data_offsets [{}, {}] overlap the previous tensor (which ends at {})", origin,
-                          e.tensor.name, e.begin, e.end, expected);
+      raise<format_error>("{}: tensor '{}': data_offsets [{}, {}] overlap the previous tensor (which ends at {})",
+                          origin, e.tensor.name, e.begin, e.end, expected);
     if (e.begin > expected)
-      raise<format_error>("{}: tensor '{}': data_offsets [{}, {}] leave a gap after byte {} (offsets not contiguous)", origin,
-                          e.tensor.name, e.begin, e.end, expected);
+      raise<format_error>("{}: tensor '{}': data_offsets [{}, {}] leave a gap after byte {} (offsets not contiguous)",
+                          origin, e.tensor.name, e.begin, e.end, expected);
     expected = e.end;
   }
   if (expected != data_size)
-    raise<format_error>("{}: tensors cover {} bytes but the data section holds {} (offsets not contiguous)", origin, expected,
-                        data_size);
+    raise<format_error>("{}: tensors cover {} bytes but the data section holds {} (offsets not contiguous)", origin,
+                        expected, data_size);
 }
 
 }  // namespace detail
@@ -313,8 +322,9 @@ std::vector<Byte> serialize_safetensors(const safetensors_file& file) {
   const auto check_utf8 = [](const char* what, const std::string& text) {
     const std::size_t at = detail::invalid_utf8_at(text);
     if (at != std::string::npos)
-      raise<invalid_argument>("{} '{}' is not valid UTF-8 (byte 0x{:02x} at offset {}); a safetensors header cannot hold it",
-                              what, printable(text), static_cast<unsigned char>(text[at]), at);
+      raise<invalid_argument>(
+          "{} '{}' is not valid UTF-8 (byte 0x{:02x} at offset {}); a safetensors header cannot hold it", what,
+          printable(text), static_cast<unsigned char>(text[at]), at);
   };
   for (const auto& [key, value] : file.metadata) {
     check_utf8("metadata key", key);

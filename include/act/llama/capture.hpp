@@ -49,7 +49,8 @@ inline std::vector<llama_token> tokenize(const llama_vocab* vocab, std::string_v
 }
 
 /// tokenize() of every prompt; a prompt without any token is an error naming it (1-based).
-inline std::vector<std::vector<llama_token>> tokenize_all(const llama_vocab* vocab, const std::vector<std::string>& prompts) {
+inline std::vector<std::vector<llama_token>> tokenize_all(const llama_vocab* vocab,
+                                                          const std::vector<std::string>& prompts) {
   std::vector<std::vector<llama_token>> out;
   out.reserve(prompts.size());
   for (std::size_t k = 0; k < prompts.size(); ++k) {
@@ -98,9 +99,9 @@ using capture_progress = std::function<void(std::size_t done, std::size_t total)
 /// more than one prompt per batch the context must have kv_unified on (capture_context_params). A prompt
 /// longer than a batch is an error naming it. Throws what cb.check() throws.
 inline std::map<std::string, Eigen::MatrixXf> capture_prompts(llama_context* ctx, eval_callback& cb,
-                                                               const std::vector<std::vector<llama_token>>& prompts,
-                                                               const std::vector<std::string>& tensors, pooling how,
-                                                               const capture_progress& progress = {}) {
+                                                              const std::vector<std::vector<llama_token>>& prompts,
+                                                              const std::vector<std::string>& tensors, pooling how,
+                                                              const capture_progress& progress = {}) {
   if (prompts.empty()) raise<invalid_argument>("capture: no prompts");
   if (tensors.empty()) raise<invalid_argument>("capture: no tensors");
   const std::size_t budget = std::min<std::size_t>(llama_n_batch(ctx), llama_n_ctx(ctx));
@@ -122,7 +123,8 @@ inline std::map<std::string, Eigen::MatrixXf> capture_prompts(llama_context* ctx
   for (std::size_t first = 0; first < prompts.size();) {
     // Pack prompts [first, last) into one batch, sequence j = prompt first + j.
     std::size_t last = first, tokens = 0;
-    while (last < prompts.size() && last - first < max_seq && tokens + prompts[last].size() <= budget) tokens += prompts[last++].size();
+    while (last < prompts.size() && last - first < max_seq && tokens + prompts[last].size() <= budget)
+      tokens += prompts[last++].size();
     std::vector<int> sample_of_row;
     sample_of_row.reserve(tokens);
     batch.n_tokens = 0;
@@ -142,7 +144,8 @@ inline std::map<std::string, Eigen::MatrixXf> capture_prompts(llama_context* ctx
     cb.expect_batch(std::move(sample_of_row));
     const int32_t status = llama_decode(ctx, batch);
     cb.check();
-    if (status != 0) raise<invalid_argument>("capture: llama_decode failed with status {} on prompts {}..{}", status, first + 1, last);
+    if (status != 0)
+      raise<invalid_argument>("capture: llama_decode failed with status {} on prompts {}..{}", status, first + 1, last);
     first = last;
     if (progress) progress(first, prompts.size());
   }

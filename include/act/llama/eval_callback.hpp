@@ -107,7 +107,8 @@ class eval_callback {
     captures_.clear();
     for (const auto& name : tensors) {
       if (name.empty()) raise<invalid_argument>("capture: empty tensor name");
-      if (!captures_.emplace(name, captured{}).second) raise<invalid_argument>("capture: tensor '{}' listed twice", name);
+      if (!captures_.emplace(name, captured{}).second)
+        raise<invalid_argument>("capture: tensor '{}' listed twice", name);
     }
     pooling_ = how;
     samples_ = 0;
@@ -149,7 +150,8 @@ class eval_callback {
       if (n == 0) raise<invalid_argument>("samples: tensor '{}' has no row of prompt {}", tensor, s);
       for (Eigen::Index j = 0; j < c.width; ++j) {
         const std::size_t at = static_cast<std::size_t>(s * c.width + j);
-        out(s, j) = *pooling_ == pooling::mean ? static_cast<float>(c.acc[at] / static_cast<double>(n)) : static_cast<float>(c.acc[at]);
+        out(s, j) = *pooling_ == pooling::mean ? static_cast<float>(c.acc[at] / static_cast<double>(n))
+                                               : static_cast<float>(c.acc[at]);
       }
     }
     return out;
@@ -160,7 +162,8 @@ class eval_callback {
     if (pooling_) raise<invalid_argument>("rows: '{}' is captured pooled; use samples()", tensor);
     const Eigen::Index width = std::max<Eigen::Index>(c.width, 0);
     const Eigen::Index n = width == 0 ? 0 : static_cast<Eigen::Index>(c.row_data.size()) / width;
-    return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(c.row_data.data(), n, width);
+    return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(c.row_data.data(), n,
+                                                                                                   width);
   }
   /// Drops captured values, keeping the capture running.
   void clear_captured() {
@@ -255,9 +258,9 @@ class eval_callback {
   /// One captured tensor.
   struct captured {
     Eigen::Index width = -1;
-    std::vector<double> acc;             // pooled: samples x width (sums, last rows, maxima or minima)
-    std::vector<Eigen::Index> counts;    // pooled: rows per sample
-    std::vector<float> row_data;         // rows mode: every row
+    std::vector<double> acc;           // pooled: samples x width (sums, last rows, maxima or minima)
+    std::vector<Eigen::Index> counts;  // pooled: rows per sample
+    std::vector<float> row_data;       // rows mode: every row
     Eigen::Index rows_this_pass = 0;
   };
 
@@ -292,9 +295,10 @@ class eval_callback {
   }
 
   static std::string ambiguous_message(std::string_view name, const node_record& node) {
-    return fmt::format("llama.cpp gives the name '{}' to {} graph nodes ({}); act steers and captures only tensors "
-                       "with a name of their own",
-                       name, node.count, fmt::join(node.ops, ", "));
+    return fmt::format(
+        "llama.cpp gives the name '{}' to {} graph nodes ({}); act steers and captures only tensors "
+        "with a name of their own",
+        name, node.count, fmt::join(node.ops, ", "));
   }
 
   /// After the first graph: every steered or captured name must name exactly one node.
@@ -321,7 +325,8 @@ class eval_callback {
     for (const auto& n : names) {
       const auto dash = n.rfind('-');
       const bool numbered = dash != std::string::npos && dash + 1 < n.size() &&
-                            std::all_of(n.begin() + static_cast<std::ptrdiff_t>(dash) + 1, n.end(), [](char c) { return c >= '0' && c <= '9'; });
+                            std::all_of(n.begin() + static_cast<std::ptrdiff_t>(dash) + 1, n.end(),
+                                        [](char c) { return c >= '0' && c <= '9'; });
       const std::string stem = numbered ? n.substr(0, dash) : n;
       if (n.rfind("node_", 0) == 0 || n.find(" (") != std::string::npos || n.empty()) continue;  // unnamed nodes, views
       const long layer = numbered && n.size() - dash <= 9 ? std::stol(n.substr(dash + 1)) : -1;
@@ -345,10 +350,12 @@ class eval_callback {
     observe(t, name);
     next_wants_ = next_ != nullptr && next_(t, true, next_data_);
     if (!watches(name) || bad_.find(name) != bad_.end()) return next_wants_;
-    if (maps_.contains(name) && captures_.find(name) == captures_.end() && maps_.strength(name) == 0.0) return next_wants_;
+    if (maps_.contains(name) && captures_.find(name) == captures_.end() && maps_.strength(name) == 0.0)
+      return next_wants_;
     if (const char* problem = unusable(t)) {
       bad_.insert(std::string(name));
-      errors_.push_back(fmt::format("tensor '{}' ({} {}): {}", name, ggml_type_name(t->type), ggml_op_name(t->op), problem));
+      errors_.push_back(
+          fmt::format("tensor '{}' ({} {}): {}", name, ggml_type_name(t->type), ggml_op_name(t->op), problem));
       return next_wants_;
     }
     return true;
@@ -371,10 +378,17 @@ class eval_callback {
     next_wants_ = false;
     if (watches(name) && bad_.find(name) == bad_.end()) {
       switch (t->type) {
-        case GGML_TYPE_F32: visit_rows<float>(t, name); break;
-        case GGML_TYPE_F16: visit_rows<Eigen::half>(t, name); break;
-        case GGML_TYPE_BF16: visit_rows<Eigen::bfloat16>(t, name); break;
-        default: break;  // refused at ask time
+        case GGML_TYPE_F32:
+          visit_rows<float>(t, name);
+          break;
+        case GGML_TYPE_F16:
+          visit_rows<Eigen::half>(t, name);
+          break;
+        case GGML_TYPE_BF16:
+          visit_rows<Eigen::bfloat16>(t, name);
+          break;
+        default:
+          break;  // refused at ask time
       }
     }
     // A callback installed before this one decides for itself whether the graph goes on.
@@ -396,15 +410,16 @@ class eval_callback {
       const Eigen::Index dim = std::visit([](const auto& m) { return m.dim(); }, entry->map);
       if (dim != width) {
         bad_.insert(std::string(name));
-        raise<shape_error>("site '{}': the map has width {} but llama.cpp's tensor has rows of {} ({} {} [{} x {}])", name,
-                           dim, width, ggml_type_name(t->type), ggml_op_name(t->op), t->ne[0], t->ne[1]);
+        raise<shape_error>("site '{}': the map has width {} but llama.cpp's tensor has rows of {} ({} {} [{} x {}])",
+                           name, dim, width, ggml_type_name(t->type), ggml_op_name(t->op), t->ne[0], t->ne[1]);
       }
     }
     const auto it = captures_.find(name);
     captured* cap = it == captures_.end() ? nullptr : &it->second;
     const bool host = ggml_backend_buffer_is_host(t->buffer);
     // The bytes of one block: its rows and the gaps between them (one copy each way, not one per row).
-    const std::size_t block_bytes = block_rows == 0 ? 0 : static_cast<std::size_t>(((block_rows - 1) * stride + width) * elem);
+    const std::size_t block_bytes =
+        block_rows == 0 ? 0 : static_cast<std::size_t>(((block_rows - 1) * stride + width) * elem);
     for (int64_t i3 = 0; i3 < (flat ? 1 : t->ne[3]); ++i3)
       for (int64_t i2 = 0; i2 < (flat ? 1 : t->ne[2]); ++i2) {
         const std::size_t offset = static_cast<std::size_t>(i2) * t->nb[2] + static_cast<std::size_t>(i3) * t->nb[3];
@@ -443,9 +458,10 @@ class eval_callback {
         squares += v * v;
       }
       if (squares > static_cast<double>(std::numeric_limits<float>::max()))
-        raise<non_finite_error>("site '{}' at strength {} makes row {} so large that its squared norm ({:.3g}) overflows a "
-                                "float: llama.cpp's norms would turn it into zeros; use a smaller strength",
-                                name, maps_.strength(name), r, squares);
+        raise<non_finite_error>(
+            "site '{}' at strength {} makes row {} so large that its squared norm ({:.3g}) overflows a "
+            "float: llama.cpp's norms would turn it into zeros; use a smaller strength",
+            name, maps_.strength(name), r, squares);
     }
   }
 
@@ -456,10 +472,12 @@ class eval_callback {
       raise<shape_error>("capture: tensor '{}' changed its row length from {} to {}", name, c.width, x.cols);
     if (!pooling_) {
       for (Eigen::Index r = 0; r < x.rows; ++r)
-        for (Eigen::Index j = 0; j < x.cols; ++j) c.row_data.push_back(static_cast<float>(x.data[r * x.row_stride + j]));
+        for (Eigen::Index j = 0; j < x.cols; ++j)
+          c.row_data.push_back(static_cast<float>(x.data[r * x.row_stride + j]));
       return;
     }
-    if (!batch_expected_) raise<invalid_argument>("capture: pooling tensor '{}' needs expect_batch() before each decode", name);
+    if (!batch_expected_)
+      raise<invalid_argument>("capture: pooling tensor '{}' needs expect_batch() before each decode", name);
     const auto needed = static_cast<std::size_t>(samples_ * c.width);
     if (c.acc.size() < needed) {
       c.acc.resize(needed, 0.0);
@@ -467,8 +485,8 @@ class eval_callback {
     }
     for (Eigen::Index r = 0; r < x.rows; ++r, ++c.rows_this_pass) {
       if (c.rows_this_pass >= static_cast<Eigen::Index>(sample_of_row_.size()))
-        raise<invalid_argument>("capture: tensor '{}' has more rows in this decode than the batch has tokens ({})", name,
-                                sample_of_row_.size());
+        raise<invalid_argument>("capture: tensor '{}' has more rows in this decode than the batch has tokens ({})",
+                                name, sample_of_row_.size());
       const int s = sample_of_row_[static_cast<std::size_t>(c.rows_this_pass)];
       if (s < 0) continue;
       double* acc = c.acc.data() + static_cast<std::size_t>(s) * static_cast<std::size_t>(c.width);
@@ -477,10 +495,18 @@ class eval_callback {
       for (Eigen::Index j = 0; j < x.cols; ++j) {
         const double v = static_cast<float>(row[j]);
         switch (*pooling_) {
-          case pooling::mean: acc[j] += v; break;
-          case pooling::last: acc[j] = v; break;
-          case pooling::max: acc[j] = first ? v : std::max(acc[j], v); break;
-          case pooling::min: acc[j] = first ? v : std::min(acc[j], v); break;
+          case pooling::mean:
+            acc[j] += v;
+            break;
+          case pooling::last:
+            acc[j] = v;
+            break;
+          case pooling::max:
+            acc[j] = first ? v : std::max(acc[j], v);
+            break;
+          case pooling::min:
+            acc[j] = first ? v : std::min(acc[j], v);
+            break;
         }
       }
     }

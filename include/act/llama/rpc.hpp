@@ -59,9 +59,12 @@ inline std::string connection_problem(const std::string& endpoint, int timeout_m
       pollfd p{fd, POLLOUT, 0};
       const int ready = ::poll(&p, 1, timeout_ms);
       socklen_t len = sizeof error;
-      if (ready == 0) error = ETIMEDOUT;
-      else if (ready < 0) error = errno;
-      else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
+      if (ready == 0)
+        error = ETIMEDOUT;
+      else if (ready < 0)
+        error = errno;
+      else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0)
+        error = errno;
     }
     ::close(fd);
     if (error == 0) {
@@ -80,9 +83,11 @@ inline std::string connection_problem(const std::string& endpoint, int timeout_m
 inline void add_rpc_server(const std::string& endpoint) {
   ggml_backend_reg_t rpc = ggml_backend_reg_by_name("RPC");
   if (rpc == nullptr)
-    raise<invalid_argument>("RPC server '{}': this llama.cpp has no RPC backend (build it with -DGGML_RPC=ON)", endpoint);
+    raise<invalid_argument>("RPC server '{}': this llama.cpp has no RPC backend (build it with -DGGML_RPC=ON)",
+                            endpoint);
   using add_server_fn = ggml_backend_reg_t (*)(const char*);
-  const auto add = reinterpret_cast<add_server_fn>(ggml_backend_reg_get_proc_address(rpc, "ggml_backend_rpc_add_server"));
+  const auto add =
+      reinterpret_cast<add_server_fn>(ggml_backend_reg_get_proc_address(rpc, "ggml_backend_rpc_add_server"));
   if (add == nullptr) raise<invalid_argument>("RPC server '{}': llama.cpp's RPC backend cannot add servers", endpoint);
   if (const std::string problem = connection_problem(endpoint); !problem.empty())
     raise<invalid_argument>("RPC server '{}': cannot connect ({})", endpoint, problem);

@@ -34,10 +34,10 @@ struct affine_map {
   using scalar_type = Scalar;
   using vector_type = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
 
-  vector_type omega;  ///< slope per neuron
-  vector_type beta;   ///< intercept per neuron
-  vector_type lower;  ///< support lower bound per neuron, or empty (unbounded)
-  vector_type upper;  ///< support upper bound per neuron, or empty (unbounded)
+  vector_type omega;                             ///< slope per neuron
+  vector_type beta;                              ///< intercept per neuron
+  vector_type lower;                             ///< support lower bound per neuron, or empty (unbounded)
+  vector_type upper;                             ///< support upper bound per neuron, or empty (unbounded)
   support_bounds bounds = support_bounds::open;  ///< whether a bounded support contains lower and upper
 
   /// The identity map (omega = 1, beta = 0) on d neurons, unbounded.
@@ -60,7 +60,8 @@ struct affine_map {
   fused_coefficients<Scalar> at_strength(double lambda) const {
     detail::check_strength("affine_map::at_strength lambda", lambda);
     const Scalar l = static_cast<Scalar>(lambda);
-    fused_coefficients<Scalar> c{strength_scale<vector_type>(omega - Scalar(1), l), strength_shift<vector_type>(beta, l)};
+    fused_coefficients<Scalar> c{strength_scale<vector_type>(omega - Scalar(1), l),
+                                 strength_shift<vector_type>(beta, l)};
     detail::check_fused("affine_map::at_strength", lambda, c.scale, c.shift);
     return c;
   }
@@ -99,10 +100,10 @@ struct affine_map {
     for (Eigen::Index j = 0; j < d; ++j) {
       if (!std::isfinite(static_cast<double>(omega[j])) || !std::isfinite(static_cast<double>(beta[j])))
         raise<non_finite_error>("affine_map: non-finite coefficient at neuron {} (omega {}, beta {})", j,
-                                        static_cast<double>(omega[j]), static_cast<double>(beta[j]));
+                                static_cast<double>(omega[j]), static_cast<double>(beta[j]));
       if (bounded() && !(lower[j] <= upper[j]))
         raise<invalid_argument>("affine_map: support at neuron {} is [{}, {}]; need lower <= upper", j,
-                                        static_cast<double>(lower[j]), static_cast<double>(upper[j]));
+                                static_cast<double>(lower[j]), static_cast<double>(upper[j]));
     }
   }
 };

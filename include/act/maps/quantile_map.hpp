@@ -48,7 +48,8 @@ struct quantile_map {
     const Scalar* y = knots_target.col(neuron).data();
     const Eigen::Index k = knots();
     // s = number of knots <= a: the segment index, 0 (below) .. K (at or above the last knot).
-    const Eigen::Index s = std::upper_bound(x, x + k, a, [](double v, Scalar knot) { return v < static_cast<double>(knot); }) - x;
+    const Eigen::Index s =
+        std::upper_bound(x, x + k, a, [](double v, Scalar knot) { return v < static_cast<double>(knot); }) - x;
     if (s == 0) return a + (static_cast<double>(y[0]) - static_cast<double>(x[0]));
     if (s == k) return a + (static_cast<double>(y[k - 1]) - static_cast<double>(x[k - 1]));
     const double x0 = static_cast<double>(x[s - 1]), x1 = static_cast<double>(x[s]);
@@ -76,10 +77,10 @@ struct quantile_map {
   void validate() const {
     if (knots_source.rows() == 0 || knots_source.cols() == 0)
       raise<invalid_argument>("quantile_map: knots_source is [{} x {}]; need K >= 1 knots and d >= 1 neurons",
-                                      knots_source.rows(), knots_source.cols());
+                              knots_source.rows(), knots_source.cols());
     if (knots_target.rows() != knots_source.rows() || knots_target.cols() != knots_source.cols())
       raise<shape_error>("quantile_map: knots_source is [{} x {}] but knots_target is [{} x {}]", knots_source.rows(),
-                                 knots_source.cols(), knots_target.rows(), knots_target.cols());
+                         knots_source.cols(), knots_target.rows(), knots_target.cols());
     check_column_order("knots_source", knots_source);
     check_column_order("knots_target", knots_target);
   }
@@ -89,10 +90,11 @@ struct quantile_map {
     for (Eigen::Index j = 0; j < m.cols(); ++j)
       for (Eigen::Index k = 0; k < m.rows(); ++k) {
         const double v = static_cast<double>(m(k, j));
-        if (!std::isfinite(v)) raise<non_finite_error>("quantile_map: {} has non-finite value {} at knot {}, neuron {}", which, v, k, j);
+        if (!std::isfinite(v))
+          raise<non_finite_error>("quantile_map: {} has non-finite value {} at knot {}, neuron {}", which, v, k, j);
         if (k > 0 && !(m(k - 1, j) <= m(k, j)))
-          raise<invalid_argument>("quantile_map: {} is not ascending at neuron {}: knot {} is {} but knot {} is {}", which, j,
-                                          k - 1, static_cast<double>(m(k - 1, j)), k, v);
+          raise<invalid_argument>("quantile_map: {} is not ascending at neuron {}: knot {} is {} but knot {} is {}",
+                                  which, j, k - 1, static_cast<double>(m(k - 1, j)), k, v);
       }
   }
 };

@@ -83,7 +83,8 @@ inline void agree(MPI_Comm comm, const std::string& message) {
     const auto n = static_cast<std::size_t>(lengths[static_cast<std::size_t>(r)]);
     if (n == 0) continue;
     if (!joined.empty()) joined += "; ";
-    joined += "rank " + std::to_string(r) + ": " + all.substr(static_cast<std::size_t>(offsets[static_cast<std::size_t>(r)]), n);
+    joined += "rank " + std::to_string(r) + ": " +
+              all.substr(static_cast<std::size_t>(offsets[static_cast<std::size_t>(r)]), n);
   }
   throw error(joined);
 }
@@ -118,12 +119,13 @@ void check_local_finite(const Matrix& block, Eigen::Index first_neuron) {
   for (Eigen::Index j = 0; j < block.cols(); ++j)
     for (Eigen::Index i = 0; i < block.rows(); ++i)
       if (!std::isfinite(block(i, j)))
-        raise<non_finite_error>("non-finite value {} at local row {}, neuron {} (samples must be finite)", static_cast<double>(block(i, j)), i,
-                                first_neuron + j);
+        raise<non_finite_error>("non-finite value {} at local row {}, neuron {} (samples must be finite)",
+                                static_cast<double>(block(i, j)), i, first_neuron + j);
 }
 
 inline int checked_int(std::size_t v, std::string_view what) {
-  if (v > static_cast<std::size_t>(INT_MAX)) raise<invalid_argument>("act::mpi::fit: {} ({}) exceeds MPI's int counts", what, v);
+  if (v > static_cast<std::size_t>(INT_MAX))
+    raise<invalid_argument>("act::mpi::fit: {} ({}) exceeds MPI's int counts", what, v);
   return static_cast<int>(v);
 }
 
@@ -155,8 +157,8 @@ row_layout layout_of(const SourceA& source, const SourceB& target, MPI_Comm comm
         width_rank = r;
         width_side = name;
       } else if (cols != width) {
-        raise<shape_error>("act::mpi::fit: rank {} holds {} rows of {} neurons, but rank {} holds {} rows of {}", r, name, cols,
-                           width_rank, width_side, width);
+        raise<shape_error>("act::mpi::fit: rank {} holds {} rows of {} neurons, but rank {} holds {} rows of {}", r,
+                           name, cols, width_rank, width_side, width);
       }
     }
   }
@@ -173,9 +175,10 @@ inline Eigen::Index block_start(Eigen::Index d, int ranks, int r) {
 
 /// All samples of this rank's neurons [first, first + count) of one side, exchanged all-to-all in rounds.
 template <class Scalar, class Source>
-Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> exchange(const Source& local, const std::vector<Eigen::Index>& rows,
-                                                                Eigen::Index d, MPI_Comm comm, int ranks, int rank,
-                                                                std::size_t exchange_bytes) {
+Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> exchange(const Source& local,
+                                                               const std::vector<Eigen::Index>& rows, Eigen::Index d,
+                                                               MPI_Comm comm, int ranks, int rank,
+                                                               std::size_t exchange_bytes) {
   using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   const auto R = static_cast<std::size_t>(ranks);
   Eigen::Index total = 0;
@@ -184,7 +187,8 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> exchange(const Source& loc
     row_start[q] = total;
     total += rows[q];
   }
-  const Eigen::Index mine_first = block_start(d, ranks, rank), mine_count = block_start(d, ranks, rank + 1) - mine_first;
+  const Eigen::Index mine_first = block_start(d, ranks, rank),
+                     mine_count = block_start(d, ranks, rank + 1) - mine_first;
   Eigen::Index widest = 0;
   for (int p = 0; p < ranks; ++p) widest = std::max(widest, block_start(d, ranks, p + 1) - block_start(d, ranks, p));
   // Neurons per block and round: the send buffer (local rows x neurons x ranks) within the budget, every
@@ -192,7 +196,8 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> exchange(const Source& loc
   const Eigen::Index local_rows = rows[static_cast<std::size_t>(rank)];
   const std::size_t per_neuron = sizeof(Scalar) * static_cast<std::size_t>(std::max<Eigen::Index>(1, local_rows)) * R;
   long long step = static_cast<long long>(std::max<std::size_t>(1, exchange_bytes / per_neuron));
-  step = std::min<long long>(step, INT_MAX / std::max<long long>(1, std::max<long long>(total, local_rows * static_cast<long long>(R))));
+  step = std::min<long long>(
+      step, INT_MAX / std::max<long long>(1, std::max<long long>(total, local_rows * static_cast<long long>(R))));
   step = std::max(1LL, step);
   MPI_Allreduce(MPI_IN_PLACE, &step, 1, MPI_LONG_LONG, MPI_MIN, comm);
   const auto c = static_cast<Eigen::Index>(step);
@@ -229,8 +234,8 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> exchange(const Source& loc
       in += static_cast<std::size_t>(rows[q] * my_width);
     }
     receive.resize(in);
-    MPI_Alltoallv(send.data(), send_counts.data(), send_offsets.data(), datatype<Scalar>(), receive.data(), receive_counts.data(),
-                  receive_offsets.data(), datatype<Scalar>(), comm);
+    MPI_Alltoallv(send.data(), send_counts.data(), send_offsets.data(), datatype<Scalar>(), receive.data(),
+                  receive_counts.data(), receive_offsets.data(), datatype<Scalar>(), comm);
     for (std::size_t q = 0; q < R && my_width > 0; ++q)
       out.block(row_start[q], round * c, rows[q], my_width) =
           Eigen::Map<const matrix>(receive.data() + receive_offsets[q], rows[q], my_width);
@@ -340,14 +345,16 @@ void unpack(Result& fit, const std::vector<double>& packed, Eigen::Index d, int 
 /// widths differ, and the estimator's own error (on every rank) for too few samples.
 template <class Scalar = float, class Estimator, class SourceA, class SourceB,
           class = std::enable_if_t<!std::is_convertible_v<const Estimator&, std::string_view>>>
-auto fit(const Estimator& estimator, const SourceA& source, const SourceB& target, MPI_Comm comm, const fit_options& options = {}) {
+auto fit(const Estimator& estimator, const SourceA& source, const SourceB& target, MPI_Comm comm,
+         const fit_options& options = {}) {
   using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   using result = decltype(estimator.fit(std::declval<const matrix&>(), std::declval<const matrix&>()));
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
   if (options.root < 0 || options.root >= ranks)
-    raise<invalid_argument>("act::mpi::fit: root {} is not a rank of the communicator (0 .. {})", options.root, ranks - 1);
+    raise<invalid_argument>("act::mpi::fit: root {} is not a rank of the communicator (0 .. {})", options.root,
+                            ranks - 1);
   const detail::row_layout rows = detail::layout_of(source, target, comm, ranks);
   const Eigen::Index d = rows.d, na = rows.source_total, nb = rows.target_total;
   if (d == 0 || na < 2 || nb < 2) {  // every rank knows: the estimator's own message, everywhere
@@ -377,17 +384,17 @@ auto fit(const Estimator& estimator, const SourceA& source, const SourceB& targe
     std::vector<int> counts(static_cast<std::size_t>(ranks)), offsets(static_cast<std::size_t>(ranks));
     for (int p = 0; p < ranks; ++p) {
       const Eigen::Index first = detail::block_start(d, ranks, p);
-      counts[static_cast<std::size_t>(p)] =
-          detail::checked_int(fields * static_cast<std::size_t>(detail::block_start(d, ranks, p + 1) - first), "a block's map");
+      counts[static_cast<std::size_t>(p)] = detail::checked_int(
+          fields * static_cast<std::size_t>(detail::block_start(d, ranks, p + 1) - first), "a block's map");
       offsets[static_cast<std::size_t>(p)] = detail::checked_int(fields * static_cast<std::size_t>(first), "the map");
     }
     packed.resize(here ? fields * static_cast<std::size_t>(d) : 0);
     if (options.destination == gather_to::all)
-      MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, packed.data(), counts.data(), offsets.data(), MPI_DOUBLE,
-                     comm);
+      MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, packed.data(), counts.data(),
+                     offsets.data(), MPI_DOUBLE, comm);
     else
-      MPI_Gatherv(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, packed.data(), counts.data(), offsets.data(), MPI_DOUBLE,
-                  options.root, comm);
+      MPI_Gatherv(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, packed.data(), counts.data(), offsets.data(),
+                  MPI_DOUBLE, options.root, comm);
   } else {
     // Whole rows: the root gathers both sides (row-major, so each rank's rows land contiguously) and fits.
     using row_matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -397,7 +404,8 @@ auto fit(const Estimator& estimator, const SourceA& source, const SourceB& targe
         if (type != MPI_DATATYPE_NULL) MPI_Type_free(&type);
       }
     } row;
-    MPI_Type_contiguous(detail::checked_int(static_cast<std::size_t>(d), "the width"), detail::datatype<Scalar>(), &row.type);
+    MPI_Type_contiguous(detail::checked_int(static_cast<std::size_t>(d), "the width"), detail::datatype<Scalar>(),
+                        &row.type);
     MPI_Type_commit(&row.type);
     const MPI_Datatype row_type = row.type;
     const auto gather_rows = [&](const auto& local, const std::vector<Eigen::Index>& counts_of, Eigen::Index total) {
@@ -413,13 +421,14 @@ auto fit(const Estimator& estimator, const SourceA& source, const SourceB& targe
       std::vector<int> counts(static_cast<std::size_t>(ranks)), offsets(static_cast<std::size_t>(ranks));
       Eigen::Index at = 0;
       for (int p = 0; p < ranks; ++p) {
-        counts[static_cast<std::size_t>(p)] = detail::checked_int(static_cast<std::size_t>(counts_of[static_cast<std::size_t>(p)]), "rows");
+        counts[static_cast<std::size_t>(p)] =
+            detail::checked_int(static_cast<std::size_t>(counts_of[static_cast<std::size_t>(p)]), "rows");
         offsets[static_cast<std::size_t>(p)] = detail::checked_int(static_cast<std::size_t>(at), "rows");
         at += counts_of[static_cast<std::size_t>(p)];
       }
       row_matrix all(rank == options.root ? total : 0, d);
-      MPI_Gatherv(mine.data(), static_cast<int>(mine.rows()), row_type, all.data(), counts.data(), offsets.data(), row_type, options.root,
-                  comm);
+      MPI_Gatherv(mine.data(), static_cast<int>(mine.rows()), row_type, all.data(), counts.data(), offsets.data(),
+                  row_type, options.root, comm);
       return all;
     };
     const row_matrix a = gather_rows(source, rows.source_rows, na);

@@ -38,7 +38,8 @@ auto fitted_support_label(const Estimator& estimator, int) -> decltype(std::stri
   return estimator.support_label();
 }
 template <class Estimator>
-auto fitted_support_label(const Estimator& estimator, long) -> decltype(std::string(estimator.options.support.to_string())) {
+auto fitted_support_label(const Estimator& estimator, long)
+    -> decltype(std::string(estimator.options.support.to_string())) {
   return estimator.options.support.to_string();
 }
 template <class Estimator>
@@ -57,9 +58,10 @@ map_set fit_sites(const char* who, const std::vector<std::string>& sites, const 
     if (maps.contains(site)) raise<invalid_argument>("{}: site '{}' listed twice", who, site);
     const site_samples s = collect(site, causal ? maps : none, options.pooling);
     const auto fit = estimator.fit(s.source, s.target);
-    maps.insert(site, fit.map,
-                {std::string(estimator.name), fit.source_samples, fit.target_samples, std::string(to_string(options.pooling)),
-                 fitted_support_label(estimator, 0), low_spread_count(fit.diagnostics)});
+    maps.insert(
+        site, fit.map,
+        {std::string(estimator.name), fit.source_samples, fit.target_samples, std::string(to_string(options.pooling)),
+         fitted_support_label(estimator, 0), low_spread_count(fit.diagnostics)});
   }
   return maps;
 }

@@ -1,7 +1,7 @@
 #pragma once
 /// \file map_set.hpp
-/// A named set of maps (site name -> affine or non-parametric map) that host code asks at each hook point, with a global
-/// strength and per-site overrides. Sites without a map are left alone.
+/// A named set of maps (site name -> affine or non-parametric map) that host code asks at each hook point, with a
+/// global strength and per-site overrides. Sites without a map are left alone.
 
 #include <cstdint>
 #include <map>
@@ -27,11 +27,11 @@ namespace act {
 
 /// Where a site's map came from; saved with it in map files.
 struct map_info {
-  std::string method;             ///< estimator name: "linear", "mean", ...
+  std::string method;  ///< estimator name: "linear", "mean", ...
   Eigen::Index source_samples = 0;
   Eigen::Index target_samples = 0;
-  std::string pooling = "mean";   ///< how tokens were pooled into samples
-  std::string support;            ///< the support option fitted with ("q0_100", "all", ...), if known
+  std::string pooling = "mean";         ///< how tokens were pooled into samples
+  std::string support;                  ///< the support option fitted with ("q0_100", "all", ...), if known
   Eigen::Index low_spread_neurons = 0;  ///< neurons the fit flagged low_spread (fit_diagnostics), if known
   /// Which neurons those are (fit_diagnostics::low_spread, d flags), if known; empty otherwise.
   Eigen::Array<bool, Eigen::Dynamic, 1> low_spread{};
@@ -240,13 +240,15 @@ bool basic_map_set<Scalar>::operator()(std::string_view site, activations<T> x, 
 
 template <class Scalar>
 template <class T>
-bool basic_map_set<Scalar>::last_rows(std::string_view site, activations<T> x, const std::vector<Eigen::Index>& lengths) const {
+bool basic_map_set<Scalar>::last_rows(std::string_view site, activations<T> x,
+                                      const std::vector<Eigen::Index>& lengths) const {
   return visit_hook(site, [&](const auto& hook) { hook.last_rows(x, lengths); });
 }
 
 template <class Scalar>
 template <class T>
-bool basic_map_set<Scalar>::masked(std::string_view site, activations<T> x, const std::vector<std::uint8_t>& mask) const {
+bool basic_map_set<Scalar>::masked(std::string_view site, activations<T> x,
+                                   const std::vector<std::uint8_t>& mask) const {
   return visit_hook(site, [&](const auto& hook) { hook.masked(x, mask); });
 }
 

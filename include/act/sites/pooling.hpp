@@ -21,10 +21,14 @@ enum class pooling { mean, last, max, min };
 /// The name used in map files and on the command line: "mean", "last", "max", "min".
 inline std::string_view to_string(pooling p) {
   switch (p) {
-    case pooling::mean: return "mean";
-    case pooling::last: return "last";
-    case pooling::max: return "max";
-    case pooling::min: return "min";
+    case pooling::mean:
+      return "mean";
+    case pooling::last:
+      return "last";
+    case pooling::max:
+      return "max";
+    case pooling::min:
+      return "min";
   }
   return "?";
 }
@@ -53,19 +57,29 @@ void pool_rows(const Eigen::MatrixBase<Derived>& x, Eigen::Index begin, Eigen::I
                pooling how, Out&& out, Eigen::Index sequence) {
   Eigen::Index used = 0, last = -1;
   Eigen::Array<double, 1, Eigen::Dynamic> acc(x.cols());
-  if (how == pooling::max) acc.setConstant(-std::numeric_limits<double>::infinity());
-  else if (how == pooling::min) acc.setConstant(std::numeric_limits<double>::infinity());
-  else acc.setZero();
+  if (how == pooling::max)
+    acc.setConstant(-std::numeric_limits<double>::infinity());
+  else if (how == pooling::min)
+    acc.setConstant(std::numeric_limits<double>::infinity());
+  else
+    acc.setZero();
   for (Eigen::Index r = begin; r < begin + count; ++r) {
     if (valid && !valid[r]) continue;
     ++used;
     last = r;
     const auto row = x.row(r).template cast<double>().array();
     switch (how) {
-      case pooling::mean: acc += row; break;
-      case pooling::max: acc = acc.max(row); break;
-      case pooling::min: acc = acc.min(row); break;
-      case pooling::last: break;
+      case pooling::mean:
+        acc += row;
+        break;
+      case pooling::max:
+        acc = acc.max(row);
+        break;
+      case pooling::min:
+        acc = acc.min(row);
+        break;
+      case pooling::last:
+        break;
     }
   }
   if (used == 0) raise<invalid_argument>("pool: sequence {} has no valid token", sequence);
@@ -81,8 +95,8 @@ void pool_rows(const Eigen::MatrixBase<Derived>& x, Eigen::Index begin, Eigen::I
 /// Returns [sequences x d], accumulated in double and rounded once to act::pooled_scalar_t (float, or
 /// double for double activations).
 template <class Derived>
-pooled_matrix<typename Derived::Scalar> pool_padded(
-    const Eigen::MatrixBase<Derived>& x, Eigen::Index seq_len, const std::vector<std::uint8_t>& valid, pooling how) {
+pooled_matrix<typename Derived::Scalar> pool_padded(const Eigen::MatrixBase<Derived>& x, Eigen::Index seq_len,
+                                                    const std::vector<std::uint8_t>& valid, pooling how) {
   if (seq_len <= 0) raise<invalid_argument>("pool_padded: seq_len must be >= 1, got {}", seq_len);
   if (x.rows() % seq_len != 0)
     raise<shape_error>("pool_padded: {} rows are not a whole number of sequences of length {}", x.rows(), seq_len);
@@ -98,8 +112,8 @@ pooled_matrix<typename Derived::Scalar> pool_padded(
 /// Pools packed sequences: `x` is [total x d], sequence k owning the next `lengths[k]` rows. Returns
 /// [sequences x d] as pool_padded does.
 template <class Derived>
-pooled_matrix<typename Derived::Scalar> pool_packed(
-    const Eigen::MatrixBase<Derived>& x, const std::vector<Eigen::Index>& lengths, pooling how) {
+pooled_matrix<typename Derived::Scalar> pool_packed(const Eigen::MatrixBase<Derived>& x,
+                                                    const std::vector<Eigen::Index>& lengths, pooling how) {
   Eigen::Index total = 0;
   for (std::size_t k = 0; k < lengths.size(); ++k) {
     if (lengths[k] <= 0) raise<invalid_argument>("pool_packed: lengths[{}] = {}; need >= 1", k, lengths[k]);
@@ -110,7 +124,8 @@ pooled_matrix<typename Derived::Scalar> pool_packed(
   pooled_matrix<typename Derived::Scalar> out(static_cast<Eigen::Index>(lengths.size()), x.cols());
   Eigen::Index begin = 0;
   for (std::size_t k = 0; k < lengths.size(); ++k) {
-    detail::pool_rows(x, begin, lengths[k], nullptr, how, out.row(static_cast<Eigen::Index>(k)), static_cast<Eigen::Index>(k));
+    detail::pool_rows(x, begin, lengths[k], nullptr, how, out.row(static_cast<Eigen::Index>(k)),
+                      static_cast<Eigen::Index>(k));
     begin += lengths[k];
   }
   return out;

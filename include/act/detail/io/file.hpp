@@ -102,13 +102,14 @@ input_file open_input(const Path& file) {
   if (in.fd.get() < 0) {
     const int code = errno;
     // A socket cannot be opened at all (ENXIO): say what it is.
-    if (struct stat info {}; ::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode))
+    if (struct stat info{}; ::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode))
       raise<io_error>("{}: is {}, not a regular file; refusing to read it", path, file_kind(info.st_mode));
     raise<io_error>("{}: cannot open for reading: {}", path, errno_text(code));
   }
   struct stat info {};
   if (::fstat(in.fd.get(), &info) != 0) raise<io_error>("{}: cannot stat: {}", path, errno_text(errno));
-  if (!S_ISREG(info.st_mode)) raise<io_error>("{}: is {}, not a regular file; refusing to read it", path, file_kind(info.st_mode));
+  if (!S_ISREG(info.st_mode))
+    raise<io_error>("{}: is {}, not a regular file; refusing to read it", path, file_kind(info.st_mode));
   const int flags = ::fcntl(in.fd.get(), F_GETFL);
   if (flags < 0 || ::fcntl(in.fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0)
     raise<io_error>("{}: cannot set blocking mode: {}", path, errno_text(errno));
@@ -130,8 +131,8 @@ inline void read_exactly(int fd, void* out, std::size_t size, std::uint64_t offs
       raise<io_error>("{}: read failed at offset {}: {}", path, offset + done, errno_text(errno));
     }
     if (got == 0)
-      raise<io_error>("{}: the file ends at offset {} while {} bytes were expected there (it changed while being read)", path,
-                      offset + done, size - done);
+      raise<io_error>("{}: the file ends at offset {} while {} bytes were expected there (it changed while being read)",
+                      path, offset + done, size - done);
     done += static_cast<std::size_t>(got);
   }
 }
@@ -204,7 +205,8 @@ inline std::string follow_links(std::string path) {
     std::string link(static_cast<std::size_t>(info.st_size > 0 ? info.st_size : 255) + 1, '\0');
     const ssize_t n = ::readlink(path.c_str(), link.data(), link.size());
     if (n < 0) raise<io_error>("{}: cannot read the symbolic link: {}", path, errno_text(errno));
-    if (static_cast<std::size_t>(n) >= link.size()) raise<io_error>("{}: the symbolic link changed while being read", path);
+    if (static_cast<std::size_t>(n) >= link.size())
+      raise<io_error>("{}: the symbolic link changed while being read", path);
     link.resize(static_cast<std::size_t>(n));
     const std::size_t slash = path.find_last_of('/');
     path = link.front() == '/' || slash == std::string::npos ? link : path.substr(0, slash + 1) + link;
@@ -312,10 +314,12 @@ class target_lock {
         const auto now = std::chrono::steady_clock::now();
         if (now >= deadline) {
           close_fd();
-          raise<io_error>("{}: another writer has held its lock {} for longer than the timeout ({} s); nothing was written",
-                          target.path, path_, static_cast<double>(timeout.count()) / 1000.0);
+          raise<io_error>(
+              "{}: another writer has held its lock {} for longer than the timeout ({} s); nothing was written",
+              target.path, path_, static_cast<double>(timeout.count()) / 1000.0);
         }
-        const long left_us = static_cast<long>(std::chrono::duration_cast<std::chrono::microseconds>(deadline - now).count());
+        const long left_us =
+            static_cast<long>(std::chrono::duration_cast<std::chrono::microseconds>(deadline - now).count());
         const long wait_us = delay_us < left_us ? delay_us : left_us;
         timespec pause{wait_us / 1000000, (wait_us % 1000000) * 1000};
         ::nanosleep(&pause, nullptr);
@@ -336,7 +340,8 @@ class target_lock {
  private:
   /// Whether the locked descriptor is still the file at the lock path.
   bool names_path() const {
-    struct stat held {}, named {};
+    struct stat held {
+    }, named{};
     return ::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
            held.st_ino == named.st_ino;
   }
@@ -368,8 +373,8 @@ void atomic_write(const std::string& path, const Byte* bytes, std::size_t size) 
   const std::string name = target.name();
   check_replaceable(target);
   // Writing past RLIMIT_FSIZE raises SIGXFSZ, which kills the process by default: refuse such a size first.
-  if (struct rlimit limit {}; ::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
-                              static_cast<std::uint64_t>(size) > static_cast<std::uint64_t>(limit.rlim_cur))
+  if (struct rlimit limit{}; ::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+                             static_cast<std::uint64_t>(size) > static_cast<std::uint64_t>(limit.rlim_cur))
     raise<io_error>("{}: write failed: {} ({} bytes, the file-size limit is {} bytes); nothing was written", name,
                     errno_text(EFBIG), size, static_cast<std::uint64_t>(limit.rlim_cur));
 

@@ -28,8 +28,19 @@ namespace detail {
 
 /// GGUF metadata value types (the numbers are the file's).
 enum class gguf_type : std::uint32_t {
-  u8 = 0, i8 = 1, u16 = 2, i16 = 3, u32 = 4, i32 = 5, f32 = 6, boolean = 7,
-  string = 8, array = 9, u64 = 10, i64 = 11, f64 = 12,
+  u8 = 0,
+  i8 = 1,
+  u16 = 2,
+  i16 = 3,
+  u32 = 4,
+  i32 = 5,
+  f32 = 6,
+  boolean = 7,
+  string = 8,
+  array = 9,
+  u64 = 10,
+  i64 = 11,
+  f64 = 12,
 };
 
 /// ggml tensor type of 32-bit floats, the only one control vectors use.
@@ -49,11 +60,11 @@ struct ggml_type_layout {
 /// ggml_blck_size and ggml_type_size).
 inline ggml_type_layout ggml_layout(std::uint32_t type) {
   static constexpr ggml_type_layout table[] = {
-      {1, 4},     {1, 2},     {32, 18},  {32, 20},  {0, 0},    {0, 0},    {32, 22},  {32, 24},   {32, 34},
-      {32, 36},   {256, 84},  {256, 110}, {256, 144}, {256, 176}, {256, 210}, {256, 292}, {256, 66}, {256, 74},
-      {256, 98},  {256, 50},  {32, 18},  {256, 110}, {256, 82},  {256, 136}, {1, 1},    {1, 2},     {1, 4},
-      {1, 8},     {1, 8},     {256, 56}, {1, 2},    {0, 0},    {0, 0},    {0, 0},    {256, 54},  {256, 66},
-      {0, 0},     {0, 0},     {0, 0},    {32, 17},  {64, 36},  {128, 18}, {64, 18}};
+      {1, 4},    {1, 2},    {32, 18},   {32, 20},   {0, 0},     {0, 0},     {32, 22},   {32, 24},  {32, 34},
+      {32, 36},  {256, 84}, {256, 110}, {256, 144}, {256, 176}, {256, 210}, {256, 292}, {256, 66}, {256, 74},
+      {256, 98}, {256, 50}, {32, 18},   {256, 110}, {256, 82},  {256, 136}, {1, 1},     {1, 2},    {1, 4},
+      {1, 8},    {1, 8},    {256, 56},  {1, 2},     {0, 0},     {0, 0},     {0, 0},     {256, 54}, {256, 66},
+      {0, 0},    {0, 0},    {0, 0},     {32, 17},   {64, 36},   {128, 18},  {64, 18}};
   return type < sizeof table / sizeof table[0] ? table[type] : ggml_type_layout{};
 }
 
@@ -101,7 +112,8 @@ class gguf_cursor {
   static_assert(sizeof(Byte) == 1, "file contents are bytes: char, unsigned char or std::byte");
 
  public:
-  gguf_cursor(const Byte* data, std::size_t size, std::string_view origin) : data_(data), size_(size), origin_(origin) {}
+  gguf_cursor(const Byte* data, std::size_t size, std::string_view origin)
+      : data_(data), size_(size), origin_(origin) {}
 
   std::size_t position() const { return pos_; }
   std::size_t remaining() const { return size_ - pos_; }
@@ -146,11 +158,24 @@ class gguf_cursor {
 /// Size in bytes of a fixed-size value type, 0 for string/array, or -1 (as SIZE_MAX) for unknown types.
 inline std::size_t gguf_scalar_size(std::uint32_t type) {
   switch (static_cast<gguf_type>(type)) {
-    case gguf_type::u8: case gguf_type::i8: case gguf_type::boolean: return 1;
-    case gguf_type::u16: case gguf_type::i16: return 2;
-    case gguf_type::u32: case gguf_type::i32: case gguf_type::f32: return 4;
-    case gguf_type::u64: case gguf_type::i64: case gguf_type::f64: return 8;
-    case gguf_type::string: case gguf_type::array: return 0;
+    case gguf_type::u8:
+    case gguf_type::i8:
+    case gguf_type::boolean:
+      return 1;
+    case gguf_type::u16:
+    case gguf_type::i16:
+      return 2;
+    case gguf_type::u32:
+    case gguf_type::i32:
+    case gguf_type::f32:
+      return 4;
+    case gguf_type::u64:
+    case gguf_type::i64:
+    case gguf_type::f64:
+      return 8;
+    case gguf_type::string:
+    case gguf_type::array:
+      return 0;
   }
   return std::numeric_limits<std::size_t>::max();
 }
@@ -162,22 +187,45 @@ gguf_value gguf_read_scalar(Cursor& in, gguf_type type, const std::string& key, 
   v.type = type;
   const std::string what = "value of '" + key + "'";
   switch (type) {
-    case gguf_type::u8: v.uint_value = in.template read<std::uint8_t>(what); break;
-    case gguf_type::u16: v.uint_value = in.template read<std::uint16_t>(what); break;
-    case gguf_type::u32: v.uint_value = in.template read<std::uint32_t>(what); break;
-    case gguf_type::u64: v.uint_value = in.template read<std::uint64_t>(what); break;
-    case gguf_type::i8: v.int_value = in.template read<std::int8_t>(what); break;
-    case gguf_type::i16: v.int_value = in.template read<std::int16_t>(what); break;
-    case gguf_type::i32: v.int_value = in.template read<std::int32_t>(what); break;
-    case gguf_type::i64: v.int_value = in.template read<std::int64_t>(what); break;
-    case gguf_type::f32: v.float_value = in.template read<float>(what); break;
-    case gguf_type::f64: v.float_value = in.template read<double>(what); break;
+    case gguf_type::u8:
+      v.uint_value = in.template read<std::uint8_t>(what);
+      break;
+    case gguf_type::u16:
+      v.uint_value = in.template read<std::uint16_t>(what);
+      break;
+    case gguf_type::u32:
+      v.uint_value = in.template read<std::uint32_t>(what);
+      break;
+    case gguf_type::u64:
+      v.uint_value = in.template read<std::uint64_t>(what);
+      break;
+    case gguf_type::i8:
+      v.int_value = in.template read<std::int8_t>(what);
+      break;
+    case gguf_type::i16:
+      v.int_value = in.template read<std::int16_t>(what);
+      break;
+    case gguf_type::i32:
+      v.int_value = in.template read<std::int32_t>(what);
+      break;
+    case gguf_type::i64:
+      v.int_value = in.template read<std::int64_t>(what);
+      break;
+    case gguf_type::f32:
+      v.float_value = in.template read<float>(what);
+      break;
+    case gguf_type::f64:
+      v.float_value = in.template read<double>(what);
+      break;
     case gguf_type::boolean:
       v.uint_value = in.template read<std::uint8_t>(what);
       if (v.uint_value > 1) raise<format_error>("{}: bool value of '{}' is {}, not 0 or 1", origin, key, v.uint_value);
       break;
-    case gguf_type::string: v.string_value = in.read_string(what); break;
-    case gguf_type::array: break;  // handled by the caller
+    case gguf_type::string:
+      v.string_value = in.read_string(what);
+      break;
+    case gguf_type::array:
+      break;  // handled by the caller
   }
   return v;
 }
@@ -205,11 +253,13 @@ void read_gguf_header(Cursor& in, gguf_contents& out, std::uint64_t& tensor_coun
   out.version = in.template read<std::uint32_t>("version");
   // Version 1 used 32-bit counts and lengths; 2 and 3 share this layout (3 added big-endian files, which
   // would show up here as absurd versions).
-  if (out.version != 3 && out.version != 2) raise<format_error>("{}: unsupported GGUF version {} (expected 3)", origin, out.version);
+  if (out.version != 3 && out.version != 2)
+    raise<format_error>("{}: unsupported GGUF version {} (expected 3)", origin, out.version);
   tensor_count = in.template read<std::uint64_t>("tensor count");
   kv_count = in.template read<std::uint64_t>("metadata count");
   constexpr std::uint64_t min_kv = 13, min_tensor = 32;
-  if (kv_count > in.remaining() / min_kv) raise<format_error>("{}: metadata count {} is larger than the file could hold", origin, kv_count);
+  if (kv_count > in.remaining() / min_kv)
+    raise<format_error>("{}: metadata count {} is larger than the file could hold", origin, kv_count);
   if (tensor_count > (in.remaining() - kv_count * min_kv) / min_tensor)
     raise<format_error>("{}: tensor count {} is larger than the file could hold", origin, tensor_count);
 }
@@ -230,7 +280,8 @@ gguf_value read_gguf_array(Cursor& in, const std::string& key, std::string_view 
   // Strings take at least their 8-byte length each.
   const std::uint64_t min_size = elem_size == 0 ? 8 : elem_size;
   if (value.array_size > in.remaining() / min_size)
-    raise<format_error>("{}: array length {} for key '{}' is larger than the file could hold", origin, value.array_size, key);
+    raise<format_error>("{}: array length {} for key '{}' is larger than the file could hold", origin, value.array_size,
+                        key);
   if (elem_size != 0) {
     in.skip(value.array_size * elem_size, "array '" + key + "'");
     return value;
@@ -253,11 +304,13 @@ void read_gguf_metadata(Cursor& in, std::uint64_t kv_count, gguf_contents& out, 
     const auto type = in.template read<std::uint32_t>("value type of '" + key + "'");
     if (gguf_scalar_size(type) == std::numeric_limits<std::size_t>::max())
       raise<format_error>("{}: unknown value type {} for key '{}'", origin, type, key);
-    gguf_value value = static_cast<gguf_type>(type) == gguf_type::array ? read_gguf_array(in, key, origin)
-                                                                          : gguf_read_scalar(in, static_cast<gguf_type>(type), key, origin);
+    gguf_value value = static_cast<gguf_type>(type) == gguf_type::array
+                           ? read_gguf_array(in, key, origin)
+                           : gguf_read_scalar(in, static_cast<gguf_type>(type), key, origin);
     out.metadata.emplace_back(std::move(key), std::move(value));
   }
-  gguf_refuse_duplicates(out.metadata, [](const auto& kv) -> const std::string& { return kv.first; }, origin, "metadata key");
+  gguf_refuse_duplicates(
+      out.metadata, [](const auto& kv) -> const std::string& { return kv.first; }, origin, "metadata key");
   if (const gguf_value* a = out.find("general.alignment")) {
     if (a->type != gguf_type::u32) raise<format_error>("{}: general.alignment must be a uint32", origin);
     if (a->uint_value == 0 || (a->uint_value & (a->uint_value - 1)) != 0)
@@ -277,7 +330,8 @@ void read_gguf_tensor_infos(Cursor& in, std::uint64_t tensor_count, gguf_content
     info.name = in.read_string("tensor name");
     const auto n_dims = in.template read<std::uint32_t>("n_dims of '" + info.name + "'");
     if (n_dims == 0 || n_dims > gguf_max_dims)
-      raise<format_error>("{}: tensor '{}' has n_dims {}; GGUF allows 1 to {}", origin, info.name, n_dims, gguf_max_dims);
+      raise<format_error>("{}: tensor '{}' has n_dims {}; GGUF allows 1 to {}", origin, info.name, n_dims,
+                          gguf_max_dims);
     std::uint64_t count = 1;
     for (std::uint32_t d = 0; d < n_dims; ++d) {
       const auto dim = in.template read<std::uint64_t>("dimensions of '" + info.name + "'");
@@ -292,7 +346,8 @@ void read_gguf_tensor_infos(Cursor& in, std::uint64_t tensor_count, gguf_content
     if (!any_type && info.type != ggml_type_f32)
       raise<format_error>("{}: tensor '{}' has ggml type {}; only F32 (0) is supported", origin, info.name, info.type);
     const ggml_type_layout layout = ggml_layout(info.type);
-    if (layout.block == 0) raise<format_error>("{}: tensor '{}' has unknown ggml type {}", origin, info.name, info.type);
+    if (layout.block == 0)
+      raise<format_error>("{}: tensor '{}' has unknown ggml type {}", origin, info.name, info.type);
     if (info.dims[0] % layout.block != 0)
       raise<format_error>("{}: tensor '{}' has rows of {} elements, not a multiple of its type's block of {}", origin,
                           info.name, info.dims[0], layout.block);
@@ -301,12 +356,12 @@ void read_gguf_tensor_infos(Cursor& in, std::uint64_t tensor_count, gguf_content
     info.byte_size = count / layout.block * layout.bytes;
     info.offset = in.template read<std::uint64_t>("offset of '" + info.name + "'");
     if (info.offset % out.alignment != 0)
-      raise<format_error>("{}: tensor '{}' has misaligned data offset {} (alignment {})", origin, info.name, info.offset,
-                          out.alignment);
+      raise<format_error>("{}: tensor '{}' has misaligned data offset {} (alignment {})", origin, info.name,
+                          info.offset, out.alignment);
     out.tensors.push_back(std::move(info));
   }
-  gguf_refuse_duplicates(out.tensors, [](const gguf_tensor_info& t) -> const std::string& { return t.name; }, origin,
-                         "tensor name");
+  gguf_refuse_duplicates(
+      out.tensors, [](const gguf_tensor_info& t) -> const std::string& { return t.name; }, origin, "tensor name");
 }
 
 /// The data section starts at the next multiple of the alignment after the tensor infos; every tensor's
@@ -318,7 +373,8 @@ void place_gguf_data(Contents& out, std::uint64_t pos, std::size_t size, std::st
     out.data_start = static_cast<std::size_t>(std::min<std::uint64_t>(start, size));
     return;
   }
-  if (start > size) raise<format_error>("{}: data section starts at {}, past the end of the file ({} bytes)", origin, start, size);
+  if (start > size)
+    raise<format_error>("{}: data section starts at {}, past the end of the file ({} bytes)", origin, start, size);
   out.data_start = static_cast<std::size_t>(start);
   const std::uint64_t data_size = size - out.data_start;
   for (const gguf_tensor_info& t : out.tensors)
@@ -390,13 +446,17 @@ void check_gguf_packed(const Contents& g, std::size_t file_size, std::string_vie
   std::uint64_t expected = 0;
   for (const gguf_tensor_info& t : g.tensors) {
     if (t.offset != expected)
-      raise<format_error>("{}: tensor '{}' has data offset {} but llama.cpp requires {} (tensors stored in file order, "
-                          "each padded to {} bytes)", origin, t.name, t.offset, expected, g.alignment);
+      raise<format_error>(
+          "{}: tensor '{}' has data offset {} but llama.cpp requires {} (tensors stored in file order, "
+          "each padded to {} bytes)",
+          origin, t.name, t.offset, expected, g.alignment);
     expected += (t.byte_size + g.alignment - 1) / g.alignment * g.alignment;
   }
   if (file_size - g.data_start < expected)
-    raise<format_error>("{}: the data section ends before the padding after the last tensor ({} of {} bytes); "
-                        "llama.cpp's reader refuses such files", origin, file_size - g.data_start, expected);
+    raise<format_error>(
+        "{}: the data section ends before the padding after the last tensor ({} of {} bytes); "
+        "llama.cpp's reader refuses such files",
+        origin, file_size - g.data_start, expected);
 }
 
 /// Reads a file piece by piece through a small buffer, with gguf_cursor's interface: for GGUF model files,
@@ -472,11 +532,19 @@ class gguf_file_cursor {
 /// An integer metadata value of any integer type, or throws naming the key.
 inline std::int64_t gguf_integer(const gguf_value& v, std::string_view key, std::string_view origin) {
   switch (v.type) {
-    case gguf_type::u8: case gguf_type::u16: case gguf_type::u32: case gguf_type::u64:
+    case gguf_type::u8:
+    case gguf_type::u16:
+    case gguf_type::u32:
+    case gguf_type::u64:
       if (v.uint_value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) break;
       return static_cast<std::int64_t>(v.uint_value);
-    case gguf_type::i8: case gguf_type::i16: case gguf_type::i32: case gguf_type::i64: return v.int_value;
-    default: break;
+    case gguf_type::i8:
+    case gguf_type::i16:
+    case gguf_type::i32:
+    case gguf_type::i64:
+      return v.int_value;
+    default:
+      break;
   }
   raise<format_error>("{}: metadata '{}' is not an integer", origin, key);
 }

@@ -21,9 +21,9 @@ struct json_value {
   enum class kind { null, boolean, number, string, array, object };
   kind type = kind::null;
   bool boolean = false;
-  double number = 0.0;          ///< every number, also integers (possibly rounded)
-  bool is_uint = false;         ///< an integer literal >= 0; exact value in `uint_value`
-  bool is_int = false;          ///< an integer literal that fits int64; exact value in `int_value`
+  double number = 0.0;   ///< every number, also integers (possibly rounded)
+  bool is_uint = false;  ///< an integer literal >= 0; exact value in `uint_value`
+  bool is_int = false;   ///< an integer literal that fits int64; exact value in `int_value`
   std::uint64_t uint_value = 0;
   std::int64_t int_value = 0;
   std::string string;
@@ -43,12 +43,18 @@ struct json_value {
 /// Name of a JSON kind for messages ("a string", "an object").
 inline const char* json_kind_name(json_value::kind k) {
   switch (k) {
-    case json_value::kind::null: return "null";
-    case json_value::kind::boolean: return "a boolean";
-    case json_value::kind::number: return "a number";
-    case json_value::kind::string: return "a string";
-    case json_value::kind::array: return "an array";
-    case json_value::kind::object: return "an object";
+    case json_value::kind::null:
+      return "null";
+    case json_value::kind::boolean:
+      return "a boolean";
+    case json_value::kind::number:
+      return "a number";
+    case json_value::kind::string:
+      return "a string";
+    case json_value::kind::array:
+      return "an array";
+    case json_value::kind::object:
+      return "an object";
   }
   return "unknown";
 }
@@ -89,15 +95,28 @@ class json_parser : text_cursor {
     if (depth >= max_depth) fail("nesting deeper than 64 levels");
     json_value v;
     switch (peek()) {
-      case '{': parse_object(v, depth); break;
-      case '[': parse_array(v, depth); break;
+      case '{':
+        parse_object(v, depth);
+        break;
+      case '[':
+        parse_array(v, depth);
+        break;
       case '"':
         v.type = json_value::kind::string;
         v.string = parse_string();
         break;
-      case 't': expect_word("true"); v.type = json_value::kind::boolean; v.boolean = true; break;
-      case 'f': expect_word("false"); v.type = json_value::kind::boolean; break;
-      case 'n': expect_word("null"); break;
+      case 't':
+        expect_word("true");
+        v.type = json_value::kind::boolean;
+        v.boolean = true;
+        break;
+      case 'f':
+        expect_word("false");
+        v.type = json_value::kind::boolean;
+        break;
+      case 'n':
+        expect_word("null");
+        break;
       default:
         if (peek() == '-' || (peek() >= '0' && peek() <= '9')) {
           parse_number(v);
@@ -182,10 +201,14 @@ class json_parser : text_cursor {
     for (int i = 0; i < 4; ++i) {
       const char c = text_[pos_++];
       value <<= 4;
-      if (c >= '0' && c <= '9') value |= static_cast<std::uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') value |= static_cast<std::uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') value |= static_cast<std::uint32_t>(c - 'A' + 10);
-      else fail("invalid hex digit in \\u escape");
+      if (c >= '0' && c <= '9')
+        value |= static_cast<std::uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        value |= static_cast<std::uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        value |= static_cast<std::uint32_t>(c - 'A' + 10);
+      else
+        fail("invalid hex digit in \\u escape");
     }
     return value;
   }
@@ -195,10 +218,17 @@ class json_parser : text_cursor {
     const auto lead = static_cast<unsigned char>(text_[pos_]);
     int extra = 0;
     std::uint32_t cp = 0;
-    if (lead >= 0xC2 && lead <= 0xDF) { extra = 1; cp = lead & 0x1Fu; }
-    else if (lead >= 0xE0 && lead <= 0xEF) { extra = 2; cp = lead & 0x0Fu; }
-    else if (lead >= 0xF0 && lead <= 0xF4) { extra = 3; cp = lead & 0x07u; }
-    else fail("invalid UTF-8 in string");
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      extra = 1;
+      cp = lead & 0x1Fu;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      extra = 2;
+      cp = lead & 0x0Fu;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      extra = 3;
+      cp = lead & 0x07u;
+    } else
+      fail("invalid UTF-8 in string");
     if (text_.size() - pos_ <= static_cast<std::size_t>(extra)) fail("truncated UTF-8 sequence in string");
     for (int i = 1; i <= extra; ++i) {
       const auto c = static_cast<unsigned char>(text_[pos_ + static_cast<std::size_t>(i)]);
@@ -235,14 +265,30 @@ class json_parser : text_cursor {
       if (at_end()) fail("unterminated escape");
       const char e = text_[pos_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           std::uint32_t cp = parse_hex4();
           if (cp >= 0xDC00 && cp <= 0xDFFF) fail("unpaired low surrogate in \\u escape");
@@ -257,7 +303,8 @@ class json_parser : text_cursor {
           append_utf8(out, cp);
           break;
         }
-        default: fail("invalid escape in string");
+        default:
+          fail("invalid escape in string");
       }
     }
   }
@@ -337,13 +384,27 @@ inline void append_json_string(std::string& out, std::string_view s) {
   for (const char c : s) {
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (u < 0x20) {
           out += "\\u00";

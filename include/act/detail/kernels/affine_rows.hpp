@@ -63,8 +63,12 @@ inline std::size_t aligned_packed_offset(const float* data) {
   const auto address = reinterpret_cast<std::uintptr_t>(data);
   return (64 - address % 64) % 64 / sizeof(float);
 }
-inline const float* aligned_packed(const std::vector<float>& packed) { return packed.data() + aligned_packed_offset(packed.data()); }
-inline float* aligned_packed(std::vector<float>& packed) { return packed.data() + aligned_packed_offset(packed.data()); }
+inline const float* aligned_packed(const std::vector<float>& packed) {
+  return packed.data() + aligned_packed_offset(packed.data());
+}
+inline float* aligned_packed(std::vector<float>& packed) {
+  return packed.data() + aligned_packed_offset(packed.data());
+}
 
 /// The packed coefficients of a float affine hook: a vector with 16 floats of slack whose groups start at its
 /// first 64-byte boundary. Where that boundary lies depends on where the storage landed, so a copy places
@@ -112,8 +116,8 @@ inline Eigen::Index affine_parity_offset(Eigen::Index d) {
 /// (affine_parity_offset), a second copy for the bfloat16 kernel, which keeps two neighbouring neurons per
 /// 32-bit lane: per 32 neurons and coefficient, the 16 even neurons then the 16 odd ones, so that it loads its
 /// even and odd coefficients instead of splitting them with shuffles for every block of rows.
-inline void pack_affine(std::vector<float>& packed, Eigen::Index d, const float* scale, const float* shift, const float* lower,
-                        const float* upper, const float* omega_minus_one, const float* beta) {
+inline void pack_affine(std::vector<float>& packed, Eigen::Index d, const float* scale, const float* shift,
+                        const float* lower, const float* upper, const float* omega_minus_one, const float* beta) {
   constexpr Eigen::Index group = affine_group, group_floats = affine_group_floats, pair_group = affine_pair_group;
   const Eigen::Index groups = (d + pair_group - 1) / pair_group * 2;
   packed.assign(static_cast<std::size_t>(2 * groups * group_floats + group), 0.0f);
@@ -122,7 +126,7 @@ inline void pack_affine(std::vector<float>& packed, Eigen::Index d, const float*
   constexpr float inf = std::numeric_limits<float>::infinity();
   for (Eigen::Index c = 0; c < groups * group; ++c) {
     const bool real = c < d;
-    const float values[6] = {real ? scale[c] : 1.0f, real ? shift[c] : 0.0f, real ? lower[c] : inf,
+    const float values[6] = {real ? scale[c] : 1.0f, real ? shift[c] : 0.0f,           real ? lower[c] : inf,
                              real ? upper[c] : -inf, real ? omega_minus_one[c] : 0.0f, real ? beta[c] : 0.0f};
     float* p = base + (c / group) * group_floats + c % group;
     const Eigen::Index j = c % pair_group;
@@ -162,11 +166,17 @@ struct affine_kernel {
   /// The inclusive bounds for values computed in C (float or double).
   template <class C>
   const C* lower_in() const {
-    if constexpr (std::is_same_v<C, float>) return lower_float; else return lower_double;
+    if constexpr (std::is_same_v<C, float>)
+      return lower_float;
+    else
+      return lower_double;
   }
   template <class C>
   const C* upper_in() const {
-    if constexpr (std::is_same_v<C, float>) return upper_float; else return upper_double;
+    if constexpr (std::is_same_v<C, float>)
+      return upper_float;
+    else
+      return upper_double;
   }
 
   static constexpr Eigen::Index group = affine_group;
@@ -202,7 +212,8 @@ struct affine_kernel {
   /// called as f(c, v) -> transported value of neuron c. Float-coefficient hooks on float, half and bfloat16
   /// rows run the vector kernel (affine_level.inc); the rest the portable loops.
   template <class T, class RowMap>
-  void blocked_rows(T* data, Eigen::Index begin, Eigen::Index end, Eigen::Index row_stride, const RowMap& row_map) const {
+  void blocked_rows(T* data, Eigen::Index begin, Eigen::Index end, Eigen::Index row_stride,
+                    const RowMap& row_map) const {
     using C = typename storage_traits<std::remove_const_t<T>>::compute;
 #if defined(ACT_VECTOR_KERNELS)
     if constexpr (std::is_same_v<Scalar, float> && std::is_same_v<C, float>) {
@@ -226,7 +237,8 @@ struct affine_kernel {
   /// coefficients is loaded into L1 once and reused across the rows of the block.
   /// The loop bodies are branch-free selects, so the compiler vectorises them (SSE2 upwards).
   template <class T, class RowMap>
-  void portable_rows(T* data, Eigen::Index begin, Eigen::Index end, Eigen::Index row_stride, const RowMap& row_map) const {
+  void portable_rows(T* data, Eigen::Index begin, Eigen::Index end, Eigen::Index row_stride,
+                     const RowMap& row_map) const {
     using S = std::remove_const_t<T>;
     using C = typename storage_traits<S>::compute;
     constexpr Eigen::Index row_block = 8;

@@ -18,7 +18,7 @@ C inclusive_lower(S lo, support_bounds bounds) {
   constexpr C most = std::numeric_limits<C>::max();
   const double l = static_cast<double>(lo);
   if (l > static_cast<double>(most)) return std::numeric_limits<C>::infinity();  // nothing finite above: empty
-  if (l < -static_cast<double>(most)) return -most;  // every finite value is above
+  if (l < -static_cast<double>(most)) return -most;                              // every finite value is above
   C x = static_cast<C>(l);  // in range: the nearest C, one step at most from the answer
   const double xd = static_cast<double>(x);
   if (xd < l || (bounds == support_bounds::open && xd == l)) x = std::nextafter(x, std::numeric_limits<C>::infinity());

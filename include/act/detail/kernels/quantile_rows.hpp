@@ -37,13 +37,13 @@ struct quantile_index {
   static constexpr Eigen::Index step_group = 16;
   Eigen::Index neurons = 0;
   Eigen::Index k = 0;
-  Eigen::Index buckets = 0;             ///< B: bucket indices run 0 .. B
-  const float* knots = nullptr;         ///< [d x K], neuron-major; knots[-1] is readable
-  const float* segments = nullptr;      ///< {g, h} pairs, K + 1 per neuron
-  const float* origin = nullptr;        ///< x_0 per neuron (padded to whole step groups)
-  const float* scale = nullptr;         ///< B / (x_{K-1} - x_0) per neuron, or 0 (padded likewise)
-  const std::uint16_t* table = nullptr; ///< B + 2 per neuron: entry b = number of knots in buckets < b
-  const std::uint8_t* steps = nullptr;  ///< per step group: halving steps that cover its widest bucket
+  Eigen::Index buckets = 0;              ///< B: bucket indices run 0 .. B
+  const float* knots = nullptr;          ///< [d x K], neuron-major; knots[-1] is readable
+  const float* segments = nullptr;       ///< {g, h} pairs, K + 1 per neuron
+  const float* origin = nullptr;         ///< x_0 per neuron (padded to whole step groups)
+  const float* scale = nullptr;          ///< B / (x_{K-1} - x_0) per neuron, or 0 (padded likewise)
+  const std::uint16_t* table = nullptr;  ///< B + 2 per neuron: entry b = number of knots in buckets < b
+  const std::uint8_t* steps = nullptr;   ///< per step group: halving steps that cover its widest bucket
 };
 
 /// Bucket of v in a neuron's uniform index: trunc(clamp((v - x_0) scale, 0, B)), NaN -> 0. A non-decreasing
@@ -85,7 +85,8 @@ class quantile_search {
       origin_[static_cast<std::size_t>(c)] = x[0];
       scale_[static_cast<std::size_t>(c)] = scale;
       std::fill(count.begin(), count.end(), 0);
-      for (Eigen::Index i = 0; i < k; ++i) ++count[static_cast<std::size_t>(quantile_bucket(x[i], x[0], scale, static_cast<float>(b)))];
+      for (Eigen::Index i = 0; i < k; ++i)
+        ++count[static_cast<std::size_t>(quantile_bucket(x[i], x[0], scale, static_cast<float>(b)))];
       std::uint16_t* entry = table_.data() + c * (b + 2);
       std::int32_t below = 0, widest = 0;
       for (Eigen::Index j = 0; j <= b; ++j) {
@@ -137,7 +138,7 @@ struct quantile_kernel {
   Eigen::Index k = 0;
   const Scalar* knots = nullptr;
   const quantile_segment<Scalar>* segments = nullptr;
-  double lambda = 0.0;  ///< the strength of rows()
+  double lambda = 0.0;                      ///< the strength of rows()
   const quantile_search* search = nullptr;  ///< float maps: the index of the vector kernels (may be unusable)
 
   template <class T>

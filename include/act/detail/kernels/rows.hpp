@@ -32,8 +32,8 @@ void for_selected_runs(Eigen::Index rows, Selected&& selected, Apply&& apply) {
 /// of `ex`; buffers under `min_elements_per_thread` elements per chunk stay on the caller (a one-token decode
 /// step never reaches the executor).
 template <class Apply>
-void for_rows_threaded(executor& ex, Eigen::Index rows, Eigen::Index cols, int chunks, Eigen::Index min_elements_per_thread,
-                       Apply&& apply) {
+void for_rows_threaded(executor& ex, Eigen::Index rows, Eigen::Index cols, int chunks,
+                       Eigen::Index min_elements_per_thread, Apply&& apply) {
   const Eigen::Index elements = rows * cols;
   if (chunks > 1 && elements >= 2 * min_elements_per_thread) {
     const Eigen::Index most = std::max<Eigen::Index>(1, elements / min_elements_per_thread);
@@ -58,7 +58,8 @@ inline void check_sequence_lengths(std::string_view who, std::string_view mode, 
     total += lengths[k];
   }
   if (total != rows)
-    raise<shape_error>("{}{}: {} lengths add up to {} rows but the buffer has {} rows", who, mode, sequences, total, rows);
+    raise<shape_error>("{}{}: {} lengths add up to {} rows but the buffer has {} rows", who, mode, sequences, total,
+                       rows);
 }
 
 /// One finite strength per row.

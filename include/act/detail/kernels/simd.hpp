@@ -26,17 +26,17 @@ inline namespace ACT_SIMD_BUILD_TAG {
 #if ACT_SIMD_BUILD_LEVEL == 0
 namespace level_baseline {
 struct tag {};
-}
+}  // namespace level_baseline
 #endif
 #if ACT_SIMD_BUILD_LEVEL <= 1 && (ACT_SIMD_DISPATCH || ACT_SIMD_BUILD_LEVEL == 1)
 namespace level_avx2 {
 struct tag {};
-}
+}  // namespace level_avx2
 #endif
 #if ACT_SIMD_DISPATCH || ACT_SIMD_BUILD_LEVEL == 2
 namespace level_avx512 {
 struct tag {};
-}
+}  // namespace level_avx512
 #endif
 
 /// call(tag of level l), for a compiled level l (the lowest compiled one otherwise).

@@ -37,7 +37,8 @@ double interleaved_sum(std::size_t n, Term term) {
 
 template <class T>
 double mean_of(const std::vector<T>& x) {
-  return interleaved_sum(x.size(), [&](std::size_t i) { return static_cast<double>(x[i]); }) / static_cast<double>(x.size());
+  return interleaved_sum(x.size(), [&](std::size_t i) { return static_cast<double>(x[i]); }) /
+         static_cast<double>(x.size());
 }
 
 template <class T>
@@ -62,9 +63,10 @@ coupled_moments coupled_moments_of_sorted(const std::vector<T>& a, const std::ve
   const std::size_t na = a.size(), nb = b.size();
   double cov = 0;
   if (na == nb) {
-    m.cov = interleaved_sum(na, [&](std::size_t i) {
-              return (static_cast<double>(a[i]) - m.mean_a) * (static_cast<double>(b[i]) - m.mean_b);
-            }) /
+    m.cov = interleaved_sum(na,
+                            [&](std::size_t i) {
+                              return (static_cast<double>(a[i]) - m.mean_a) * (static_cast<double>(b[i]) - m.mean_b);
+                            }) /
             static_cast<double>(na);
     return m;
   }
@@ -75,7 +77,8 @@ coupled_moments coupled_moments_of_sorted(const std::vector<T>& a, const std::ve
   while (i < na && j < nb) {
     const std::uint64_t end_a = (i + 1) * ub, end_b = (j + 1) * ua;
     const std::uint64_t end = std::min(end_a, end_b);
-    cov += static_cast<double>(end - pos) * (static_cast<double>(a[i]) - m.mean_a) * (static_cast<double>(b[j]) - m.mean_b);
+    cov += static_cast<double>(end - pos) * (static_cast<double>(a[i]) - m.mean_a) *
+           (static_cast<double>(b[j]) - m.mean_b);
     pos = end;
     if (end == end_a) ++i;
     if (end == end_b) ++j;

@@ -58,7 +58,8 @@ fit_result<Map> start_fit(const Eigen::MatrixBase<DA>& source, const Eigen::Matr
   fit_result<Map> out;
   out.source_samples = source.rows();
   out.target_samples = target.rows();
-  out.diagnostics = {Eigen::ArrayXd(d), Eigen::ArrayXd(d), Eigen::ArrayXd(d), Eigen::Array<bool, Eigen::Dynamic, 1>::Zero(d)};
+  out.diagnostics = {Eigen::ArrayXd(d), Eigen::ArrayXd(d), Eigen::ArrayXd(d),
+                     Eigen::Array<bool, Eigen::Dynamic, 1>::Zero(d)};
   return out;
 }
 
@@ -92,8 +93,9 @@ void for_each_sorted_neuron(const Eigen::MatrixBase<DA>& source, const Eigen::Ma
 /// (omega >= 0, so the diagnostics' coupling stays optimal) and fills the support band of the source and
 /// the diagnostics.
 template <class DA, class DB, class Coefficients>
-affine_fit<typename DA::Scalar> fit_affine_per_neuron(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target,
-                                                      const support& band, int threads, Coefficients&& coefficients) {
+affine_fit<typename DA::Scalar> fit_affine_per_neuron(const Eigen::MatrixBase<DA>& source,
+                                                      const Eigen::MatrixBase<DB>& target, const support& band,
+                                                      int threads, Coefficients&& coefficients) {
   using Scalar = typename DA::Scalar;
   auto out = start_fit<affine_map<Scalar>>(source, target);
   const Eigen::Index d = source.cols();

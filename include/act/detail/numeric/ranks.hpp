@@ -54,7 +54,8 @@ double average_precision_of_sorted(const std::vector<T>& positives, const std::v
     while (left_q > 0 && value_q(left_q) == v) --left_q, ++fp;
     tp += new_tp;
     if (new_tp > 0)
-      ap += static_cast<double>(new_tp) / static_cast<double>(np) * static_cast<double>(tp) / static_cast<double>(tp + fp);
+      ap += static_cast<double>(new_tp) / static_cast<double>(np) * static_cast<double>(tp) /
+            static_cast<double>(tp + fp);
   }
   return ap;
 }

@@ -30,9 +30,11 @@ using work_row_vector = Eigen::Matrix<work_scalar_t<Scalar>, 1, Eigen::Dynamic>;
 /// Throws unless `x` has at least `min_rows` rows and at least one column.
 template <class Derived>
 void check_sample_shape(std::string_view name, const Eigen::MatrixBase<Derived>& x, Eigen::Index min_rows = 2) {
-  if (x.cols() == 0) raise<shape_error>("{}: has 0 columns (neurons); need d >= 1, got shape [{} x {}]", name, x.rows(), x.cols());
+  if (x.cols() == 0)
+    raise<shape_error>("{}: has 0 columns (neurons); need d >= 1, got shape [{} x {}]", name, x.rows(), x.cols());
   if (x.rows() < min_rows)
-    raise<invalid_argument>("{}: needs at least {} samples (rows), got shape [{} x {}]", name, min_rows, x.rows(), x.cols());
+    raise<invalid_argument>("{}: needs at least {} samples (rows), got shape [{} x {}]", name, min_rows, x.rows(),
+                            x.cols());
 }
 
 /// True if no entry of `x` is NaN or Inf. Walks `x` in its storage order (Eigen's allFinite() goes
@@ -78,8 +80,8 @@ void check_source_target(const Eigen::MatrixBase<DA>& source, const Eigen::Matri
   check_sample_shape("source", source);
   check_sample_shape("target", target);
   if (source.cols() != target.cols())
-    raise<shape_error>("source and target: neuron counts differ, source is [{} x {}], target is [{} x {}]", source.rows(),
-                       source.cols(), target.rows(), target.cols());
+    raise<shape_error>("source and target: neuron counts differ, source is [{} x {}], target is [{} x {}]",
+                       source.rows(), source.cols(), target.rows(), target.cols());
   check_finite("source", source);
   check_finite("target", target);
 }
