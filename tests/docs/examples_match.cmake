@@ -1,13 +1,23 @@
 # Fails when a guide in docs/ has no example or when an example block differs from its file. A guide's
-# example is the fenced block after a line `<!-- example: PATH -->` (PATH relative to the repository).
+# example is the fenced block after a line `<!-- example: PATH -->` (PATH relative to the repository), or
+# after `<!-- example: run as written by PATH -->` for a test at PATH that runs the guide's block itself.
 # Arguments: -DROOT=<repository>
 file(GLOB guides ${ROOT}/docs/*.md)
 set(problems "")
 foreach(guide IN LISTS guides)
   get_filename_component(name ${guide} NAME)
   file(READ ${guide} text)
+  string(REGEX MATCHALL "<!-- example: run as written by [^ ]+ -->" run_by "${text}")
+  foreach(marker IN LISTS run_by)
+    string(REGEX MATCH "by ([^ ]+) -->" _ "${marker}")
+    file(READ ${ROOT}/${CMAKE_MATCH_1} test_text)
+    string(FIND "${test_text}" "docs/${name}" mentions)
+    if(mentions EQUAL -1)
+      string(APPEND problems "  docs/${name}: ${CMAKE_MATCH_1} does not read docs/${name}\n")
+    endif()
+  endforeach()
   string(REGEX MATCHALL "<!-- example: [^ ]+ -->\n```[a-z]*\n" markers "${text}")
-  if(NOT markers)
+  if(NOT markers AND NOT run_by)
     string(APPEND problems "  docs/${name}: no example (a line <!-- example: PATH --> before a fenced block)\n")
   endif()
   foreach(marker IN LISTS markers)
