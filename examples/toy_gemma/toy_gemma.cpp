@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "../common/program.hpp"
 #include "../toy_lm/recipe.hpp"
 #include "../toy_lm/sampling.hpp"
 #include "../toy_lm/trainer.hpp"
@@ -82,11 +83,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "toy_gemma: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return examples_common::run_program("toy_gemma", run, argc, argv); }

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/program.hpp"
 #include "corpus.hpp"
 #include "recipe.hpp"
 #include "sampling.hpp"
@@ -219,11 +220,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "toy_lm: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return examples_common::run_program("toy_lm", run, argc, argv); }
