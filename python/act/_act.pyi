@@ -2,7 +2,7 @@
 # against the one the module reports.
 
 import os
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union, overload
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
@@ -77,6 +77,7 @@ class MapSet:
     @staticmethod
     def load(path: PathLike) -> MapSet: ...
     def save(self, path: PathLike) -> None: ...
+    def update_file(self, path: PathLike, sites: Optional[Sequence[str]] = None) -> MapSet: ...
     def insert(self, site: str, map: Union[Fit, AffineMap, QuantileMap], *, method: Optional[str] = None,
                pooling: Optional[str] = None, support: Optional[str] = None, source_samples: Optional[int] = None,
                target_samples: Optional[int] = None) -> None: ...

@@ -205,5 +205,7 @@ TEST_CASE("map loading copies each tensor a bounded number of times") {
   const auto bytes = act::serialize_safetensors(act::maps_to_safetensors(maps));
   const std::size_t peak = peak_during(
       [&] { act::maps_from_safetensors(act::parse_safetensors(bytes.data(), bytes.size(), "x"), "x"); }, false);
-  CHECK(peak <= 4 * bytes.size() + small);  // the file bytes, the parsed tensor copies, floats per vector
+  // The file bytes, the parsed tensor copies, and the hook the map set builds: 12 packed floats per neuron (the
+  // float kernels' interleaved groups and the bfloat16 kernel's even/odd copy), 6x this file's 2 floats.
+  CHECK(peak <= 8 * bytes.size() + small);
 }
