@@ -1,0 +1,18 @@
+# Fails when README.md's one-line dependency install names other Debian packages than cmake/setup_debian.sh.
+# Arguments: -DROOT=<repository>
+file(READ ${ROOT}/README.md readme)
+file(READ ${ROOT}/cmake/setup_debian.sh script)
+string(REGEX MATCH "apt-get install -y ([^\n`]*)" _ "${readme}")
+separate_arguments(readme_packages UNIX_COMMAND "${CMAKE_MATCH_1}")
+string(REGEX MATCH "packages=\\(([^)]*)\\)" _ "${script}")
+separate_arguments(script_packages UNIX_COMMAND "${CMAKE_MATCH_1}")
+string(REGEX MATCHALL "packages\\+=\\(([a-z0-9.+-]+)\\)" optional "${script}")
+foreach(entry IN LISTS optional)
+  string(REGEX REPLACE "packages\\+=\\(([^)]*)\\)" "\\1" entry "${entry}")
+  list(APPEND script_packages ${entry})
+endforeach()
+list(SORT readme_packages)
+list(SORT script_packages)
+if(NOT readme_packages STREQUAL script_packages OR NOT script_packages)
+  message(FATAL_ERROR "README.md installs [${readme_packages}] but cmake/setup_debian.sh [${script_packages}]")
+endif()
