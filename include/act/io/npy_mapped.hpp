@@ -95,7 +95,19 @@ class npy_mapped {
     if (p == MAP_FAILED) raise<io_error>("{}: cannot map: {}", path_, detail::errno_text(errno));
     base_ = static_cast<const unsigned char*>(p);
     try {
-      guarded([&] { layout_ = detail::parse_npy_layout(base_, size_, path_); });
+      // The header is parsed from a copy: only the copies run under the guard, which leaves by a jump and
+      // so must own nothing. The prefix (magic, version, header length) first, then as much of the header
+      // as it claims and the file holds.
+      std::vector<unsigned char> head(std::min<std::size_t>(size_, 12));
+      guarded([&] { std::memcpy(head.data(), base_, head.size()); });
+      const std::size_t length_bytes = head.size() > 6 && head[6] == 1 ? 2 : 4;
+      if (head.size() >= 8 + length_bytes) {
+        std::size_t header_len = 0;
+        for (std::size_t i = length_bytes; i-- > 0;) header_len = (header_len << 8) | head[8 + i];
+        head.resize(std::min(size_, 8 + length_bytes + header_len));
+        guarded([&] { std::memcpy(head.data(), base_, head.size()); });
+      }
+      layout_ = detail::parse_npy_layout(head.data(), head.size(), path_);
     } catch (...) {
       unmap();
       throw;
