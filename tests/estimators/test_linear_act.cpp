@@ -173,6 +173,32 @@ TEST_CASE("layouts and threads do not change the result") {
   CHECK((threaded.map.upper == ref.map.upper).all());
 }
 
+TEST_CASE("row-major samples: strided views and expressions fit as their column-major copy") {
+  // The row-major gather works in blocks of neurons with a padded buffer and prefetches through the
+  // data pointer when there is one: cover partial blocks, an outer stride, row counts around a page of
+  // floats, and an expression without a data pointer.
+  using row_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (const Eigen::Index rows : {2, 3, 1023, 1024, 1025}) {
+    row_matrix big(rows, 53), other(rows + 7, 41);
+    for (Eigen::Index i = 0; i < big.size(); ++i) big.data()[i] = g(rng);
+    for (Eigen::Index i = 0; i < other.size(); ++i) other.data()[i] = 2.0f + g(rng);
+    const auto source = big.block(0, 5, rows, 37);    // outer stride 53, partial last block
+    const auto target = other.block(7, 2, rows, 37);  // offset rows and columns
+    const Eigen::MatrixXf source_columns = source, target_columns = target;
+    const auto ref = act::linear_act{}.fit(source_columns, target_columns);
+    const auto strided = act::linear_act{}.fit(source, target);
+    const auto expression = act::linear_act{}.fit(source * 1.0f, target * 1.0f);
+    CAPTURE(rows);
+    CHECK((strided.map.omega == ref.map.omega).all());
+    CHECK((strided.map.beta == ref.map.beta).all());
+    CHECK((strided.map.upper == ref.map.upper).all());
+    CHECK((expression.map.omega == ref.map.omega).all());
+    CHECK((expression.map.beta == ref.map.beta).all());
+  }
+}
+
 TEST_CASE("bad input raises errors that name the argument") {
   const MatrixXd ok = MatrixXd::Random(5, 3);
   act::linear_act est;
