@@ -62,7 +62,7 @@ def main():
     ap.add_argument("--n", type=int, default=4096, help="samples per side")
     ap.add_argument("--d", type=int, default=4096, help="neurons")
     ap.add_argument("--repetitions", type=int, default=5)
-    ap.add_argument("--torch-repetitions", type=int, default=1, help="the per-neuron loop is slow")
+    ap.add_argument("--torch-repetitions", type=int, default=1, help="the per-neuron loop is slow; 0 skips it")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     rng = np.random.default_rng(7)
@@ -82,6 +82,8 @@ def main():
     rows["NumPy: np.sort(axis=0) + closed form, Fortran-ordered input"] = timed(
         lambda: numpy_fit(source_f, target_f), args.repetitions)
     try:
+        if args.torch_repetitions < 1:
+            raise ImportError("skipped")
         import torch
 
         torch_threads = torch.get_num_threads()

@@ -32,8 +32,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -301,10 +299,8 @@ class model {
 /// Loads a gemma3 GGUF file of F32 tensors (as train.py writes it): the config from its gemma3.* keys,
 /// every tensor by name. Errors name the file and the key or tensor.
 inline model load_gguf(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error(path + ": cannot open");
-  const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const act::gguf_contents g = act::parse_gguf(bytes.data(), bytes.size(), path);
+  const act::gguf_file file = act::read_gguf(path);
+  const act::gguf_contents& g = file.contents;
   const auto integer = [&](const char* key) {
     const auto* v = g.find(key);
     if (!v) throw std::runtime_error(path + ": missing key " + key);
@@ -336,7 +332,7 @@ inline model load_gguf(const std::string& path) {
     const auto cols = static_cast<Eigen::Index>(t.dims[0]);
     const auto rows = static_cast<Eigen::Index>(t.dims.size() == 2 ? t.dims[1] : 1);
     matrix<float> m(rows, cols);
-    std::memcpy(m.data(), bytes.data() + g.data_start + t.offset, static_cast<std::size_t>(rows * cols) * 4);
+    std::memcpy(m.data(), file.data(t), static_cast<std::size_t>(rows * cols) * 4);
     w.emplace(t.name, std::move(m));
   }
   c.vocab = static_cast<int>(w.count("token_embd.weight") ? w.at("token_embd.weight").rows() : 0);

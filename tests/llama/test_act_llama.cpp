@@ -1,6 +1,8 @@
 // The act-llama tool end to end on the tiny random model: capture, fit (causal = capture-then-fit by hand,
 // layer by layer), generate, and its answers to bad input (exit status 1, one line; usage errors 2).
 
+#include <sys/stat.h>
+
 #include <string>
 #include <vector>
 
@@ -207,7 +209,24 @@ TEST_CASE("act-llama: bad input gives exit status 1 and one line, usage errors 2
                       dir.file("o")),
           dir);
   CHECK(r.status == 1);
-  CHECK(r.err.find("missing.txt: cannot open the prompt file") != std::string::npos);
+  CHECK(r.err.find("missing.txt: cannot open for reading") != std::string::npos);
+  // Prompt files go through act's reader: a FIFO with no writer is refused instead of blocking forever,
+  // and a device that never ends is refused instead of being read until memory runs out.
+  REQUIRE(::mkfifo(dir.file("fifo").c_str(), 0600) == 0);
+  for (const std::string& prompts : {dir.file("fifo"), std::string("/dev/zero")}) {
+    CAPTURE(prompts);
+    r = run(tool,
+            fmt::format("capture {} --prompts {} --tensors l_out-1 --out {}", model_args(), prompts, dir.file("o")),
+            dir);
+    CHECK(r.status == 1);
+    CHECK(lines(r.err) == 1);
+    CHECK(r.err.find(prompts + ": is a") != std::string::npos);
+    CHECK(r.err.find("not a regular file; refusing to read it") != std::string::npos);
+  }
+  write_lines(dir.file("blank.txt"), {"", "\r", ""});
+  r = run(tool, fmt::format("generate {} --prompts {} -n 2", model_args(), dir.file("blank.txt")), dir);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("blank.txt: no prompts (one per line)") != std::string::npos);
 
   for (const std::string usage :
        {"", "nope", "capture --prompts p --tensors l_out-1 --out o", "generate --model m --prompt x --bogus 1",

@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -193,15 +192,19 @@ std::string unescape(const std::string& line) {
   return out;
 }
 
+/// One prompt per non-empty line (a trailing CR dropped, escapes undone). Read through act's file reader, so
+/// a FIFO or a device is refused at once instead of blocking or being read without end.
 std::vector<std::string> read_prompts(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) act::raise<act::io_error>("{}: cannot open the prompt file", path);
+  const std::vector<unsigned char> bytes = act::read_whole_file(path);
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   std::vector<std::string> prompts;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) prompts.push_back(unescape(line));
+  for (std::size_t from = 0; from < text.size();) {
+    const std::size_t end = std::min(text.find('\n', from), text.size());
+    std::string_view line = text.substr(from, end - from);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) prompts.push_back(unescape(std::string(line)));
+    from = end + 1;
   }
-  if (in.bad()) act::raise<act::io_error>("{}: read failed", path);
   if (prompts.empty()) act::raise<act::invalid_argument>("{}: no prompts (one per line)", path);
   return prompts;
 }

@@ -1,9 +1,11 @@
 #pragma once
 /// \file files.hpp
-/// What a tool asks about paths before it writes: whether an output can be written, whether it is one of
-/// its inputs.
+/// What a tool asks about paths: whether an output can be written, whether it is one of its inputs, and
+/// reading a whole input file with the guards every act reader has.
 
 #include <sys/stat.h>
+
+#include <vector>
 
 #include <act/detail/io/file.hpp>
 
@@ -31,6 +33,15 @@ bool same_file(const PathA& a, const PathB& b) {
 template <class Path>
 void check_output(const Path& path) {
   detail::check_replaceable(detail::target_of(path));
+}
+
+/// The bytes of the regular file at `path`, read as act's own readers read (a FIFO, device, socket or
+/// directory is refused without blocking; never more than the size the file had when opened; a file that
+/// shrinks meanwhile is an error). Throws io_error naming the path. For a tool's own small inputs
+/// (prompt lists, settings), so they keep the same promises as map files.
+template <class Path>
+std::vector<unsigned char> read_whole_file(const Path& path) {
+  return detail::read_file(path);
 }
 
 }  // namespace act

@@ -171,13 +171,34 @@ control_vector parse_control_vector(const Byte* data, std::size_t size, std::str
 /// (e.g. a toy model's weights); control vectors and models' shapes have their own readers above and below.
 /// Throws format_error naming `origin` and the field at fault.
 using gguf_contents = detail::gguf_contents;
-using gguf_value = detail::gguf_value;  ///< one metadata value: `type`, and the field of that type
-using gguf_type = detail::gguf_type;    ///< the metadata value types (numbers as in the file)
+using gguf_value = detail::gguf_value;              ///< one metadata value: `type`, and the field of that type
+using gguf_type = detail::gguf_type;                ///< the metadata value types (numbers as in the file)
+using gguf_tensor_info = detail::gguf_tensor_info;  ///< one tensor's name, type, dims and data offset
 inline constexpr std::uint32_t ggml_type_f32 = detail::ggml_type_f32;  ///< a tensor's type number for F32
 
 template <class Byte>
 gguf_contents parse_gguf(const Byte* data, std::size_t size, std::string_view origin) {
   return detail::parse_gguf(data, size, origin);
+}
+
+/// A whole GGUF file read into memory and parsed: `contents` as parse_gguf gives it, `bytes` the file.
+struct gguf_file {
+  std::vector<unsigned char> bytes;
+  gguf_contents contents;
+
+  /// The first byte of tensor `t`'s data (parse_gguf proved its extent lies inside `bytes`).
+  const unsigned char* data(const gguf_tensor_info& t) const { return bytes.data() + contents.data_start + t.offset; }
+};
+
+/// Reads the GGUF file at `path` as every act reader does (regular files only, never past their size)
+/// and parses it; for files small enough to hold in memory, such as a toy model's weights.
+template <class Path>
+gguf_file read_gguf(const Path& path) {
+  const std::string name = detail::path_string(path);
+  gguf_file file;
+  file.bytes = detail::read_file(name);
+  file.contents = parse_gguf(file.bytes.data(), file.bytes.size(), name);
+  return file;
 }
 
 /// An integer metadata value of any integer type; format_error naming `key` otherwise.
