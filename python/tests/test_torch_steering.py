@@ -92,11 +92,29 @@ def test_the_paths_agree_on_every_layout_and_position_choice(rng):
         assert torch.equal(last_only[:, :-1], x[:, :-1]) and not torch.equal(last_only[:, -1], x[:, -1])
         masked = at.steered(maps, site, x, path="torch", positions=mask)
         assert torch.equal(masked[mask == 0], x[mask == 0])
-    # Feature maps: each channel's mean moves (the two paths sum in a different order: compared to a rounding).
-    images = torch.from_numpy(rng.normal(size=(2, 24, 3, 3)).astype(np.float32))
-    for site in ("all", "quantile"):
-        kernel, ops = steer_both(maps, site, images)
-        torch.testing.assert_close(kernel, ops, rtol=2e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize("site", ["open", "closed", "all", "quantile"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float64])
+def test_feature_maps_take_the_kernels_bits(rng, site, dtype):
+    """[N x C x H x W]: each channel's mean moves. Every channel holds 2^50 and, mid-way, -2^50, so a float64 sum
+    depends on its order (values added next to 2^50 round to its unit, 1/4): the paths agree only by summing as
+    the kernel does, position by position (a pairwise sum() differs in every channel here). float16's range
+    cannot make float64 round, and its values are converted exactly to float32 on both paths: all four types
+    agree bit for bit."""
+    maps = random_maps(rng, d=24)
+    maps.set_strength(0.8)
+    huge = 2.0**15 if dtype == torch.float16 else 2.0**50
+    values = rng.normal(size=(2, 24, 6, 6))
+    values[:, :, 0, 0] = huge
+    values[:, :, 2, 5] = -huge
+    images = torch.from_numpy(values.astype(np.float32)).to(dtype)
+    kernel, ops = steer_both(maps, site, images)
+    assert kernel.dtype == ops.dtype == dtype
+    assert torch.equal(raw(kernel), raw(ops))
+    assert not torch.equal(raw(kernel), raw(images))  # the channel means lie inside the maps' supports
+    at.apply(maps, site, images, path="torch")  # in place: the same bits
+    assert torch.equal(raw(images), raw(kernel))
 
 
 def test_apply_edits_in_place_and_returns_its_argument(rng):
