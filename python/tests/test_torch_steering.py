@@ -245,6 +245,42 @@ def test_steering_an_alias_leaves_the_callers_tensor_alone(rng, path, tap):
         assert torch.equal(y, at.steered(maps, "tap", tap(x), path="kernel"))
 
 
+class Whole(nn.Module):
+    """Given rows 1.. of a tensor, returns the whole tensor they view, detached: storage shared with the input,
+    starting before it."""
+
+    def forward(self, x):
+        return x._base.detach()
+
+
+@pytest.mark.parametrize("path", ["kernel", "torch"])
+def test_an_output_starting_before_its_input_in_one_storage_is_an_alias(rng, path):
+    maps = unbounded_set(rng, 6)
+    base = torch.from_numpy(rng.normal(size=(5, 6)).astype(np.float32))
+    before = base.clone()
+    whole = Whole()
+    with torch.no_grad(), at.steer(whole, maps, {"tap": ""}, path=path):
+        y = whole(base[1:])
+    assert torch.equal(raw(base), raw(before))  # the hook steered a copy
+    assert torch.equal(y, at.steered(maps, "tap", base, path="kernel"))
+
+
+def test_the_default_hook_is_acts_own_and_positions_take_python(rng):
+    """steer's hook for every position on the kernel path is act's C++ hook; with positions, or on the torch
+    path, it is Python's: each gives the same bits as act.torch.steered."""
+    maps = unbounded_set(rng, 6)
+    lin = nn.Linear(6, 6)
+    x = torch.from_numpy(rng.normal(size=(2, 3, 6)).astype(np.float32))
+    for positions, path, native in ((None, "auto", True), ("all", "kernel", True), ("last", "auto", False),
+                                    (None, "torch", False)):
+        with torch.no_grad():
+            with at.steer(lin, maps, {"tap": ""}, positions=positions, path=path):
+                hooks = list(lin._forward_hooks.values())
+                y = lin(x)
+            assert len(hooks) == 1 and isinstance(hooks[0], act._act._SteeringHook) == native
+            assert torch.equal(raw(y), raw(at.steered(maps, "tap", lin(x), path="kernel", positions=positions)))
+
+
 def test_outputs_that_alias_nothing_are_steered_in_place(rng):
     maps = unbounded_set(rng, 6)
     lin = nn.Linear(6, 6)
