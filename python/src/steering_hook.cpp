@@ -101,8 +101,8 @@ class steering_hook {
       PyObject* input = PyTuple_GET_ITEM(inputs.ptr(), k);
       if (input == output.ptr()) return false;
       if (!PyObject_TypeCheck(input, tensor_type)) continue;
-      if (own == 0 &&
-          (own = storage_address(output, reinterpret_cast<std::uintptr_t>(x.data()), dtype_size(x.type()), *torch)) == 0)
+      if (own == 0 && (own = storage_address(output, reinterpret_cast<std::uintptr_t>(x.data()), dtype_size(x.type()),
+                                             *torch)) == 0)
         return false;
       const std::uintptr_t theirs = storage_address(input, *torch);
       if (theirs == 0 || theirs == own) return false;
@@ -124,7 +124,11 @@ void bind_steering_hook(py::module_& m) {
 that steers the output of one site in place with act's kernel when nothing in autograd, a tracer or the
 caller holds it, and returns general(output, inputs) otherwise.)")
       .def(py::init<py::object, std::string, py::object>(), py::arg("maps"), py::arg("site"), py::arg("general"))
-      .def("__call__", &steering_hook::operator(), py::arg("module"), py::arg("inputs"), py::arg("output"));
+      .def("__call__", &steering_hook::operator(), py::arg("module"), py::arg("inputs"), py::arg("output"))
+      // Copied as a function is (copy.deepcopy of a steered model shares its hooks, as with Python hooks).
+      .def("__copy__", [](py::object self) { return self; })
+      .def(
+          "__deepcopy__", [](py::object self, py::handle /*memo*/) { return self; }, py::arg("memo"));
 }
 
 }  // namespace act_python

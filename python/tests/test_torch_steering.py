@@ -281,6 +281,18 @@ def test_the_default_hook_is_acts_own_and_positions_take_python(rng):
             assert torch.equal(raw(y), raw(at.steered(maps, "tap", lin(x), path="kernel", positions=positions)))
 
 
+def test_a_steered_model_can_be_deep_copied(rng):
+    """copy.deepcopy shares a module's hooks (functions copy as themselves): the copy is steered alike."""
+    import copy
+
+    maps = unbounded_set(rng, 6)
+    lin = nn.Linear(6, 6)
+    x = torch.from_numpy(rng.normal(size=(2, 6)).astype(np.float32))
+    with torch.no_grad(), at.steer(lin, maps, {"tap": ""}):
+        twin = copy.deepcopy(lin)
+        assert torch.equal(raw(twin(x)), raw(lin(x)))
+
+
 def test_outputs_that_alias_nothing_are_steered_in_place(rng):
     maps = unbounded_set(rng, 6)
     lin = nn.Linear(6, 6)
