@@ -290,16 +290,18 @@ def _torch_steered(maps, site, x, rows=None):
 
 
 def _torch_channel_shift(c, x, compute):
-    """Feature maps [N x C x H x W]: each channel's spatial mean m moves by T_l(m) - m. m is summed in float64
-    position by position, as act's kernel sums it: a running sum (cumsum, sequential on the CPU) rather than
-    sum(), whose pairwise order rounds differently once the partial sums need more than float64's 53 bits."""
+    """Feature maps [N x C x H x W]: each channel's spatial mean m (summed in float64) moves by T_l(m) - m. On the
+    CPU m is summed position by position, as act's kernel sums it (cumsum, a sequential running sum there):
+    sum()'s pairwise order rounds differently once the partial sums need more than float64's 53 bits. Other
+    devices sum in their own parallel order either way, so they keep sum()."""
     accumulate = torch.float32 if x.device.type == "mps" else torch.float64
     n, channels = x.shape[0], x.shape[1]
     positions = x.shape[2] * x.shape[3]
     if x.numel() == 0:
         return x
-    running = x.to(compute).to(accumulate).reshape(n, channels, positions).cumsum(2)
-    m = (running[:, :, -1] / positions).to(compute)
+    v = x.to(compute).to(accumulate).reshape(n, channels, positions)
+    total = v.cumsum(2)[:, :, -1] if x.device.type == "cpu" else v.sum(2)
+    m = (total / positions).to(compute)
     delta, inside = c.channel_shift(m)
     y = x.to(compute) + delta.reshape(n, channels, 1, 1)
     if x.dtype != compute:
