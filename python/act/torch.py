@@ -290,11 +290,18 @@ def _torch_steered(maps, site, x, rows=None):
 
 
 def _torch_channel_shift(c, x, compute):
-    """Feature maps [N x C x H x W]: each channel's spatial mean m (summed in float64) moves by T_l(m) - m."""
+    """Feature maps [N x C x H x W]: each channel's spatial mean m (summed in float64) moves by T_l(m) - m. On the
+    CPU m is summed position by position, as act's kernel sums it (cumsum, a sequential running sum there):
+    sum()'s pairwise order rounds differently once the partial sums need more than float64's 53 bits. Other
+    devices sum in their own parallel order either way, so they keep sum()."""
     accumulate = torch.float32 if x.device.type == "mps" else torch.float64
     n, channels = x.shape[0], x.shape[1]
     positions = x.shape[2] * x.shape[3]
-    m = (x.to(compute).to(accumulate).reshape(n, channels, positions).sum(2) / positions).to(compute)
+    if x.numel() == 0:
+        return x
+    v = x.to(compute).to(accumulate).reshape(n, channels, positions)
+    total = v.cumsum(2)[:, :, -1] if x.device.type == "cpu" else v.sum(2)
+    m = (total / positions).to(compute)
     delta, inside = c.channel_shift(m)
     y = x.to(compute) + delta.reshape(n, channels, 1, 1)
     if x.dtype != compute:
@@ -506,12 +513,8 @@ def capture(model, modules, batches, *, pooling="mean", attention_mask=None, pat
 # Steering
 
 
-if hasattr(torch.Tensor, "untyped_storage"):
-    def _storage_pointer(t):
-        return t.untyped_storage().data_ptr()
-else:  # torch < 2.0
-    def _storage_pointer(t):
-        return t._storage().data_ptr()
+# The storage a tensor views (torch < 2.0 names it _storage).
+_storage_of = torch.Tensor.untyped_storage if hasattr(torch.Tensor, "untyped_storage") else torch.Tensor._storage
 
 
 def _aliases_an_input(t, inputs):
@@ -523,8 +526,8 @@ def _aliases_an_input(t, inputs):
             if i is t:
                 return True
             if own is None:
-                own = _storage_pointer(t)
-            if _storage_pointer(i) == own:
+                own = _storage_of(t).data_ptr()
+            if _storage_of(i).data_ptr() == own:
                 return True
     return False
 
@@ -536,13 +539,17 @@ def _needs_autograd(t, inputs):
     return t.requires_grad or any(isinstance(i, torch.Tensor) and i.requires_grad for i in inputs)
 
 
-def _tracing():
-    return torch._C._get_tracing_state() is not None
+# torch.jit.is_tracing() without its Python frame (torch._C._is_tracing is about half the cost of
+# _get_tracing_state, which builds the state object): a per-token cost when steering.
+_tracing = getattr(torch._C, "_is_tracing", None) or (lambda: torch._C._get_tracing_state() is not None)
 
 
 def _steering_hook(maps, site, path, positions):
-    def hook(module, inputs, output):
-        t = output if type(output) is torch.Tensor and not output.is_nested else _output_tensor(output, site)
+    if isinstance(positions, str) and positions == "all":
+        positions = None
+
+    def general(output, inputs):
+        t = _output_tensor(output, site)
         rows = None if positions is None else _rows_mask(positions, t)
         if _tracing() or _needs_autograd(t, inputs):
             # Out of place, as torch operations: autograd (and a tracer) records the map with its true derivative,
@@ -564,7 +571,11 @@ def _steering_hook(maps, site, path, positions):
             maps.apply(site, target, mask=rows.cpu().numpy())
         return None if in_place else _replaced(output, steered_t)
 
-    return hook
+    if positions is None and path != "torch":
+        # A decoding step pays this hook once per site per token: act's C++ hook steers a plain CPU tensor that
+        # nothing in autograd or the caller holds in one call, and hands every other case to general().
+        return _act._SteeringHook(maps, site, general)
+    return lambda module, inputs, output: general(output, inputs)
 
 
 @contextlib.contextmanager

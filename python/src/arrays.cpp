@@ -44,11 +44,7 @@ std::string take_python_error() {
 
 std::string type_name(py::handle object) { return py::str(py::type::handle_of(object).attr("__name__")); }
 
-/// torch's Tensor type, strided layout and the four float dtypes, looked up once torch is imported (null
-/// before: act never imports torch itself). Kept for the interpreter's lifetime.
-struct torch_objects {
-  py::object tensor, strided, f32, f64, f16, bf16;
-};
+}  // namespace
 
 const torch_objects* torch_if_imported() {
   static const torch_objects* cached = nullptr;  // the GIL guards it
@@ -59,11 +55,79 @@ const torch_objects* torch_if_imported() {
     return nullptr;
   }
   const auto torch = py::reinterpret_steal<py::object>(module);
-  for (const char* name : {"Tensor", "strided", "float32", "float64", "float16", "bfloat16"})
+  for (const char* name : {"Tensor", "strided", "float32", "float64", "float16", "bfloat16", "is_grad_enabled", "_C"})
     if (!py::hasattr(torch, name)) return nullptr;  // torch still importing
-  cached = new torch_objects{torch.attr("Tensor"),  torch.attr("strided"), torch.attr("float32"),
-                             torch.attr("float64"), torch.attr("float16"), torch.attr("bfloat16")};
+  const auto interned = [](const char* name) {
+    return py::reinterpret_steal<py::object>(PyUnicode_InternFromString(name));
+  };
+  auto* objects = new torch_objects;
+  objects->tensor = torch.attr("Tensor");
+  objects->strided = torch.attr("strided");
+  objects->f32 = torch.attr("float32");
+  objects->f64 = torch.attr("float64");
+  objects->f16 = torch.attr("float16");
+  objects->bf16 = torch.attr("bfloat16");
+  objects->is_grad_enabled = torch.attr("is_grad_enabled");
+  const py::object c = torch.attr("_C");
+  objects->tracing_is_bool = py::hasattr(c, "_is_tracing");
+  objects->is_tracing = c.attr(objects->tracing_is_bool ? "_is_tracing" : "_get_tracing_state");
+  objects->is_cpu = interned("is_cpu");
+  objects->requires_grad = interned("requires_grad");
+  objects->layout = interned("layout");
+  objects->is_neg = interned("is_neg");
+  objects->dtype = interned("dtype");
+  objects->shape = interned("shape");
+  objects->stride = interned("stride");
+  objects->data_ptr = interned("data_ptr");
+  objects->storage_offset = interned("storage_offset");
+  objects->element_size = interned("element_size");
+  cached = objects;
   return cached;
+}
+
+bool torch_float_type(const py::object& type, const torch_objects& torch, dtype& out) {
+  if (!type) return false;
+  if (type.is(torch.f32))
+    out = dtype::f32;
+  else if (type.is(torch.f64))
+    out = dtype::f64;
+  else if (type.is(torch.f16))
+    out = dtype::f16;
+  else if (type.is(torch.bf16))
+    out = dtype::bf16;
+  else
+    return false;
+  return true;
+}
+
+py::object attribute(py::handle object, const py::object& name) {
+  PyObject* value = PyObject_GetAttr(object.ptr(), name.ptr());
+  if (value == nullptr) PyErr_Clear();
+  return py::reinterpret_steal<py::object>(value);
+}
+
+py::object call_method(py::handle object, const py::object& name) {
+  PyObject* value = PyObject_CallMethodObjArgs(object.ptr(), name.ptr(), nullptr);
+  if (value == nullptr) PyErr_Clear();
+  return py::reinterpret_steal<py::object>(value);
+}
+
+namespace {
+
+/// The integers of a tuple (torch.Size or a stride tuple) into `out`; false if it is not a tuple of integers.
+bool read_integers(const py::object& tuple, std::vector<std::int64_t>& out) {
+  if (!tuple || !PyTuple_Check(tuple.ptr())) return false;
+  const Py_ssize_t n = PyTuple_GET_SIZE(tuple.ptr());
+  out.resize(static_cast<std::size_t>(n));
+  for (Py_ssize_t k = 0; k < n; ++k) {
+    const long long v = PyLong_AsLongLong(PyTuple_GET_ITEM(tuple.ptr(), k));
+    if (v == -1 && PyErr_Occurred()) {
+      PyErr_Clear();
+      return false;
+    }
+    out[static_cast<std::size_t>(k)] = static_cast<std::int64_t>(v);
+  }
+  return true;
 }
 
 }  // namespace
@@ -80,13 +144,26 @@ array_ref::array_ref(py::handle object, std::string name, bool writable) : name_
       act::raise<act::invalid_argument>(
           "{}: expected an array (a NumPy array, a CPU tensor with __dlpack__, or a buffer), got {}", name_,
           type_name(object));
-    const auto unit = static_cast<std::uintptr_t>(dtype_size(type_));
-    if (reinterpret_cast<std::uintptr_t>(data_) % unit != 0)
-      act::raise<act::invalid_argument>("{}: data at {} is not aligned to its {}-byte elements", name_, data_, unit);
+    check_alignment();
   } catch (...) {
     release();  // a constructor that throws runs no destructor: give back what was taken so far
     throw;
   }
+}
+
+array_ref::array_ref(py::handle object, std::string name, torch_only) : name_(std::move(name)) {
+  try {
+    if (from_torch(object)) check_alignment();
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+void array_ref::check_alignment() const {
+  const auto unit = static_cast<std::uintptr_t>(dtype_size(type_));
+  if (reinterpret_cast<std::uintptr_t>(data_) % unit != 0)
+    act::raise<act::invalid_argument>("{}: data at {} is not aligned to its {}-byte elements", name_, data_, unit);
 }
 
 array_ref::~array_ref() { release(); }
@@ -137,39 +214,33 @@ bool array_ref::from_torch(py::handle object) {
   const torch_objects* torch = torch_if_imported();
   if (torch == nullptr || !PyObject_TypeCheck(object.ptr(), reinterpret_cast<PyTypeObject*>(torch->tensor.ptr())))
     return false;
+  // Tensors that need grad, live elsewhere or are sparse go to DLPack, which refuses them with its own messages;
+  // anything unexpected in the answers too (a torch act does not know: DLPack decides).
+  const py::object is_cpu = attribute(object, torch->is_cpu), requires_grad = attribute(object, torch->requires_grad),
+                   layout = attribute(object, torch->layout);
+  if (!is_cpu || is_cpu.ptr() != Py_True || !requires_grad || requires_grad.ptr() != Py_False || !layout ||
+      !layout.is(torch->strided))
+    return false;
+  if (!torch_float_type(attribute(object, torch->dtype), *torch, type_)) return false;
+  // A lazy negation is not in the bytes (and torch 1.13's DLPack export ignores it). The conjugation bit
+  // exists only on complex tensors, which act does not read.
+  const py::object negated = call_method(object, torch->is_neg);
+  if (!negated) return false;
+  if (negated.ptr() != Py_False)
+    act::raise<act::invalid_argument>(
+        "{}: the tensor carries torch's lazy negation bit, which its memory does not hold; call .resolve_neg() first",
+        name_);
   std::vector<std::int64_t> shape, strides;
-  void* data = nullptr;
-  try {
-    // Tensors that need grad, live elsewhere or are sparse go to DLPack, which refuses them with its own messages.
-    if (object.attr("is_cpu").ptr() != Py_True || object.attr("requires_grad").ptr() != Py_False ||
-        object.attr("layout").ptr() != torch->strided.ptr())
-      return false;
-    // A lazy negation or conjugation is not in the bytes (and torch 1.13's DLPack export ignores it).
-    if (object.attr("is_neg")().ptr() != Py_False || object.attr("is_conj")().ptr() != Py_False)
-      act::raise<act::invalid_argument>(
-          "{}: the tensor carries torch's lazy negation or conjugation bit, which its memory "
-          "does not hold; call .resolve_neg() / .resolve_conj() first",
-          name_);
-    const py::object type = object.attr("dtype");
-    if (type.is(torch->f32))
-      type_ = dtype::f32;
-    else if (type.is(torch->f64))
-      type_ = dtype::f64;
-    else if (type.is(torch->f16))
-      type_ = dtype::f16;
-    else if (type.is(torch->bf16))
-      type_ = dtype::bf16;
-    else
-      return false;
-    for (const py::handle e : object.attr("shape")) shape.push_back(e.cast<std::int64_t>());
-    for (const py::handle e : object.attr("stride")()) strides.push_back(e.cast<std::int64_t>());
-    data = reinterpret_cast<void*>(object.attr("data_ptr")().cast<std::uintptr_t>());
-  } catch (const py::error_already_set&) {
-    return false;  // not the torch act knows: DLPack decides
-  } catch (const py::cast_error&) {
+  if (!read_integers(attribute(object, torch->shape), shape) ||
+      !read_integers(call_method(object, torch->stride), strides) || shape.size() != strides.size())
+    return false;
+  const py::object address = call_method(object, torch->data_ptr);
+  if (!address || !PyLong_Check(address.ptr())) return false;
+  void* data = PyLong_AsVoidPtr(address.ptr());
+  if (data == nullptr && PyErr_Occurred()) {
+    PyErr_Clear();
     return false;
   }
-  if (shape.size() != strides.size()) return false;
   data_ = data;
   torch_ = true;
   torch_tensor_ = py::reinterpret_borrow<py::object>(object);

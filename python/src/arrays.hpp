@@ -27,6 +27,28 @@ const char* dtype_name(dtype t);
 /// Bytes per element.
 std::size_t dtype_size(dtype t);
 
+/// torch's objects that act reads tensors with, looked up once torch is imported; the attribute names are
+/// interned strings: a name that is not interned misses CPython's attribute cache and walks torch.Tensor's
+/// bases on every lookup (a per-token cost when steering). Kept for the interpreter's lifetime.
+struct torch_objects {
+  py::object tensor, strided, f32, f64, f16, bf16;
+  py::object is_grad_enabled;  ///< torch.is_grad_enabled
+  py::object is_tracing;       ///< torch._C._is_tracing (a bool), else torch._C._get_tracing_state (None or not)
+  bool tracing_is_bool = false;
+  py::object is_cpu, requires_grad, layout, is_neg, dtype, shape, stride, data_ptr, storage_offset, element_size;
+};
+
+/// torch's objects, or null while torch is not (fully) imported: act never imports torch itself.
+const torch_objects* torch_if_imported();
+
+/// The act type of a torch dtype object into `out`; false for other dtypes (and a null object).
+bool torch_float_type(const py::object& type, const torch_objects& torch, dtype& out);
+
+/// object.name, or null with the Python error cleared.
+py::object attribute(py::handle object, const py::object& name);
+/// object.name(), or null with the Python error cleared.
+py::object call_method(py::handle object, const py::object& name);
+
 /// A borrowed array. Construction never copies; it fails with act::invalid_argument (a ValueError in
 /// Python) for objects that are not arrays, other element types, byte-swapped or misaligned data, read-only
 /// data when writing, and tensors that are not in CPU memory.
@@ -35,6 +57,13 @@ class array_ref {
   /// `name` is the argument's name in messages ("source", "x", ...). With `writable`, the array must allow
   /// writes (buffer protocol: PyBUF_WRITABLE; DLPack has no read-only flag).
   array_ref(py::handle object, std::string name, bool writable);
+  /// Reads `object` only if it is a plain strided CPU torch tensor that needs no grad (writable, as the
+  /// constructor above reads it); otherwise read() is false and nothing is taken. For callers that handle
+  /// every other object some other way.
+  struct torch_only {};
+  array_ref(py::handle object, std::string name, torch_only);
+  /// Whether the torch_only constructor read a tensor (always true after the other constructor).
+  bool read() const { return torch_ || view_held_ || managed_ != nullptr; }
   ~array_ref();
   array_ref(const array_ref&) = delete;
   array_ref& operator=(const array_ref&) = delete;
@@ -62,6 +91,7 @@ class array_ref {
   /// nothing taken, for anything else (which DLPack then reads or refuses).
   bool from_torch(py::handle object);
   void set_layout(int ndim, const std::int64_t* shape, const std::int64_t* strides, std::size_t stride_unit);
+  void check_alignment() const;
   /// Gives the buffer or the DLPack tensor back (GIL held).
   void release();
 

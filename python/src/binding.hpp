@@ -13,6 +13,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -143,6 +144,10 @@ void run_apply(const act::quantile_hook<float>& hook, const array_ref& x, const 
 void run_apply(const act::affine_hook<double>& hook, const array_ref& x, const apply_plan& plan);
 void run_apply(const act::quantile_hook<double>& hook, const array_ref& x, const apply_plan& plan);
 
+/// Runs the hook of `site` in `self` on x as planned, without the GIL and under the set's shared lock; false,
+/// touching nothing, when the set has no map for `site`.
+bool apply_planned(const py_map_set& self, std::string_view site, const array_ref& x, const apply_plan& plan);
+
 /// A number or a string from Python for messages.
 std::string describe(py::handle object);
 
@@ -150,5 +155,6 @@ void bind_errors(py::module_& m);
 void bind_maps(py::module_& m);
 void bind_fit(py::module_& m);
 void bind_map_set(py::module_& m);
+void bind_steering_hook(py::module_& m);
 
 }  // namespace act_python

@@ -21,6 +21,12 @@ namespace act_python {
 
 using namespace pybind11::literals;
 
+bool apply_planned(const py_map_set& self, std::string_view site, const array_ref& x, const apply_plan& plan) {
+  py::gil_scoped_release no_gil;
+  const std::shared_lock lock(self.mutex);
+  return self.maps.visit_hook(site, [&](const auto& hook) { run_apply(hook, x, plan); });
+}
+
 namespace {
 
 using map_set_ptr = std::shared_ptr<py_map_set>;
@@ -91,10 +97,7 @@ bool apply(const py_map_set& self, const std::string& site, py::handle x_object,
            py::handle strength, int threads) {
   if (!self.maps.contains(site)) return false;  // like the C++ hook point: nothing read, nothing touched
   const array_ref x(x_object, "x", true);
-  const apply_plan plan = plan_apply(x, strength, mask, lengths, threads, false);
-  py::gil_scoped_release no_gil;
-  const std::shared_lock lock(self.mutex);
-  return self.maps.visit_hook(site, [&](const auto& hook) { run_apply(hook, x, plan); });
+  return apply_planned(self, site, x, plan_apply(x, strength, mask, lengths, threads, false));
 }
 
 py::dict info(const py_map_set& self, const std::string& site) {

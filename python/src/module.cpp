@@ -108,4 +108,5 @@ PYBIND11_MODULE(_act, m) {
   bind_maps(m);
   bind_fit(m);
   bind_map_set(m);
+  bind_steering_hook(m);
 }

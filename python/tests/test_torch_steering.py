@@ -92,11 +92,29 @@ def test_the_paths_agree_on_every_layout_and_position_choice(rng):
         assert torch.equal(last_only[:, :-1], x[:, :-1]) and not torch.equal(last_only[:, -1], x[:, -1])
         masked = at.steered(maps, site, x, path="torch", positions=mask)
         assert torch.equal(masked[mask == 0], x[mask == 0])
-    # Feature maps: each channel's mean moves (the two paths sum in a different order: compared to a rounding).
-    images = torch.from_numpy(rng.normal(size=(2, 24, 3, 3)).astype(np.float32))
-    for site in ("all", "quantile"):
-        kernel, ops = steer_both(maps, site, images)
-        torch.testing.assert_close(kernel, ops, rtol=2e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize("site", ["open", "closed", "all", "quantile"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float64])
+def test_feature_maps_take_the_kernels_bits(rng, site, dtype):
+    """[N x C x H x W]: each channel's mean moves. Every channel holds 2^50 and, mid-way, -2^50, so a float64 sum
+    depends on its order (values added next to 2^50 round to its unit, 1/4): the paths agree only by summing as
+    the kernel does, position by position (a pairwise sum() differs in every channel here). float16's range
+    cannot make float64 round, and its values are converted exactly to float32 on both paths: all four types
+    agree bit for bit."""
+    maps = random_maps(rng, d=24)
+    maps.set_strength(0.8)
+    huge = 2.0**15 if dtype == torch.float16 else 2.0**50
+    values = rng.normal(size=(2, 24, 6, 6))
+    values[:, :, 0, 0] = huge
+    values[:, :, 2, 5] = -huge
+    images = torch.from_numpy(values.astype(np.float32)).to(dtype)
+    kernel, ops = steer_both(maps, site, images)
+    assert kernel.dtype == ops.dtype == dtype
+    assert torch.equal(raw(kernel), raw(ops))
+    assert not torch.equal(raw(kernel), raw(images))  # the channel means lie inside the maps' supports
+    at.apply(maps, site, images, path="torch")  # in place: the same bits
+    assert torch.equal(raw(images), raw(kernel))
 
 
 def test_apply_edits_in_place_and_returns_its_argument(rng):
@@ -225,6 +243,54 @@ def test_steering_an_alias_leaves_the_callers_tensor_alone(rng, path, tap):
             y = tap(x)
         assert torch.equal(raw(x), raw(before))
         assert torch.equal(y, at.steered(maps, "tap", tap(x), path="kernel"))
+
+
+class Whole(nn.Module):
+    """Given rows 1.. of a tensor, returns the whole tensor they view, detached: storage shared with the input,
+    starting before it."""
+
+    def forward(self, x):
+        return x._base.detach()
+
+
+@pytest.mark.parametrize("path", ["kernel", "torch"])
+def test_an_output_starting_before_its_input_in_one_storage_is_an_alias(rng, path):
+    maps = unbounded_set(rng, 6)
+    base = torch.from_numpy(rng.normal(size=(5, 6)).astype(np.float32))
+    before = base.clone()
+    whole = Whole()
+    with torch.no_grad(), at.steer(whole, maps, {"tap": ""}, path=path):
+        y = whole(base[1:])
+    assert torch.equal(raw(base), raw(before))  # the hook steered a copy
+    assert torch.equal(y, at.steered(maps, "tap", base, path="kernel"))
+
+
+def test_the_default_hook_is_acts_own_and_positions_take_python(rng):
+    """steer's hook for every position on the kernel path is act's C++ hook; with positions, or on the torch
+    path, it is Python's: each gives the same bits as act.torch.steered."""
+    maps = unbounded_set(rng, 6)
+    lin = nn.Linear(6, 6)
+    x = torch.from_numpy(rng.normal(size=(2, 3, 6)).astype(np.float32))
+    for positions, path, native in ((None, "auto", True), ("all", "kernel", True), ("last", "auto", False),
+                                    (None, "torch", False)):
+        with torch.no_grad():
+            with at.steer(lin, maps, {"tap": ""}, positions=positions, path=path):
+                hooks = list(lin._forward_hooks.values())
+                y = lin(x)
+            assert len(hooks) == 1 and isinstance(hooks[0], act._act._SteeringHook) == native
+            assert torch.equal(raw(y), raw(at.steered(maps, "tap", lin(x), path="kernel", positions=positions)))
+
+
+def test_a_steered_model_can_be_deep_copied(rng):
+    """copy.deepcopy shares a module's hooks (functions copy as themselves): the copy is steered alike."""
+    import copy
+
+    maps = unbounded_set(rng, 6)
+    lin = nn.Linear(6, 6)
+    x = torch.from_numpy(rng.normal(size=(2, 6)).astype(np.float32))
+    with torch.no_grad(), at.steer(lin, maps, {"tap": ""}):
+        twin = copy.deepcopy(lin)
+        assert torch.equal(raw(twin(x)), raw(lin(x)))
 
 
 def test_outputs_that_alias_nothing_are_steered_in_place(rng):
