@@ -258,9 +258,12 @@ inline safetensors_span safetensors_tensor_entry(const safetensors_raw_entry& ra
 /// bytes) and no overlaps (aliased tensors).
 template <class Entry>
 void check_safetensors_tiling(std::vector<Entry>& entries, std::size_t data_size, std::string_view origin) {
-  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+  const auto by_offset = [](const Entry& a, const Entry& b) {
     return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
-  });
+  };
+  // Files list their tensors in data order as a rule (act's do): then there is nothing to sort.
+  if (!std::is_sorted(entries.begin(), entries.end(), by_offset))
+    std::stable_sort(entries.begin(), entries.end(), by_offset);
   std::uint64_t expected = 0;
   for (const Entry& e : entries) {
     if (e.begin < expected)

@@ -229,12 +229,30 @@ class safetensors_header_reader : json_parser<Char> {
     if (!open_container(']')) return;
     do {
       skip_space();
-      const json_value item = parse_value(3);
-      const bool uint = item.type == json_value::kind::number && item.is_uint;
-      uints = uints && uint;
-      out.integers.push_back(uint ? item.uint_value : 0);
+      std::uint64_t value = 0;
+      if (!plain_integer(value)) {
+        const json_value item = parse_value(3);
+        const bool uint = item.type == json_value::kind::number && item.is_uint;
+        uints = uints && uint;
+        value = uint ? item.uint_value : 0;
+      }
+      out.integers.push_back(value);
       ++size;
     } while (next_item(']', "expected ',' or ']' in array"));
+  }
+
+  /// Reads a number at the cursor that is plain digits (no sign, fraction, exponent or leading zero; at
+  /// most 19, so it fits) into `value`; false, moving nothing, for anything else (parse_value reads that).
+  bool plain_integer(std::uint64_t& value) {
+    std::size_t end = pos_;
+    while (end < text_.size() && end - pos_ < 20 && text_[end] >= '0' && text_[end] <= '9') ++end;
+    const std::size_t digits = end - pos_;
+    if (digits == 0 || digits > 19 || (digits > 1 && text_[pos_] == '0')) return false;
+    if (end < text_.size() && (text_[end] == '.' || text_[end] == 'e' || text_[end] == 'E')) return false;
+    value = 0;
+    for (std::size_t i = pos_; i < end; ++i) value = value * 10 + static_cast<std::uint64_t>(text_[i] - '0');
+    pos_ = end;
+    return true;
   }
 
   std::vector<std::string_view> keys_;  ///< the current entry's keys, reused from entry to entry
