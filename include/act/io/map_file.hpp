@@ -96,7 +96,7 @@ std::vector<site_fields<Tensor>> tensors_by_site(const File& file, std::string_v
     in_order = in_order && (all.size() == 1 || all[all.size() - 2].site <= all.back().site);
   }
   if (all.empty()) raise<format_error>("{}: holds no maps", origin);
-  // Stable: of two tensors with one name (a file built in memory), the later is taken, as before sorting.
+  // Stable: of two tensors with one name (possible in a file built in memory), the later one is taken.
   if (!in_order)
     std::stable_sort(all.begin(), all.end(), [](const named& a, const named& b) { return a.site < b.site; });
   std::vector<site_fields<Tensor>> sites;
