@@ -1,6 +1,6 @@
 """Map files written from Python take the same lock as every other act writer: MapSet.update_file adds sites
 without losing anyone's, MapSet.save waits for the lock, paths that are not regular files are refused, and
-act-cli fits and Python writers into one file at once keep every site."""
+act-cli fits, Python writers and act-llama fits into one file at once keep every site."""
 
 import os
 import pathlib
@@ -76,12 +76,35 @@ maps.update_file(path)
 """
 
 
-def test_act_cli_and_python_writers_into_one_map_lose_no_site(tmp_path, act_cli):
-    """4 act-cli fits and 4 Python processes add sites to one file at once, 10 rounds."""
+def act_llama_writers(tmp_path):
+    """With act-llama built: a command per writer that fits one more tensor of the tiny random model into a map
+    file (its site is the tensor's name), so that every write adds a new site; else no writers."""
+    llama, make_model = os.environ.get("ACT_LLAMA"), os.environ.get("ACT_LLAMA_RANDOM_MODEL")
+    if not llama or not make_model or not os.path.exists(llama) or not os.path.exists(make_model):
+        return None
+    model = tmp_path / "tiny.gguf"
+    subprocess.run([make_model, str(model)], check=True, capture_output=True)
+    (tmp_path / "a.txt").write_text("I am sad\nthis is bad\na terrible day\n")
+    (tmp_path / "b.txt").write_text("I am happy\nthis is good\na great day\n")
+    tensors = [f"{kind}-{layer}" for kind in ("l_out", "ffn_out", "attn_norm", "ffn_inp", "attn_out", "kqv_out")
+               for layer in range(4)]
+
+    def command(path):
+        return [llama, "fit", "--model", str(model), "--source-prompts", str(tmp_path / "a.txt"), "--target-prompts",
+                str(tmp_path / "b.txt"), "--tensors", tensors.pop(), "--method", "mean", "--threads", "1", "--out",
+                str(path)]
+
+    return command
+
+
+def test_act_cli_python_and_act_llama_writers_into_one_map_lose_no_site(tmp_path, act_cli):
+    """4 act-cli fits, 4 Python processes and, where act-llama is built, 2 act-llama fits add sites to one file at
+    once, 10 rounds."""
     cli = os.environ["ACT_CLI"]
     rng = np.random.default_rng(3)
     np.save(tmp_path / "s.npy", rng.standard_normal((40, 4)).astype(np.float32))
     np.save(tmp_path / "t.npy", (rng.standard_normal((30, 4)) + 1).astype(np.float32))
+    llama = act_llama_writers(tmp_path)
     path = tmp_path / "m.safetensors"
     one_site("start").save(path)
     expected = {"start"}
@@ -98,8 +121,13 @@ def test_act_cli_and_python_writers_into_one_map_lose_no_site(tmp_path, act_cli)
             expected.add(site)
             processes.append(subprocess.Popen([sys.executable, "-c", WRITER, str(path), site], env=env, stderr=subprocess.PIPE,
                                               text=True))
+            if llama is not None and w < 2:
+                command = llama(path)
+                expected.add(command[command.index("--tensors") + 1])
+                processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
         for p in processes:
             _, err = p.communicate(timeout=120)
             assert p.returncode == 0, err
     assert set(act.MapSet.load(path).sites()) == expected
-    assert sorted(os.listdir(tmp_path)) == ["m.safetensors", "s.npy", "t.npy"]
+    inputs = ["s.npy", "t.npy"] + (["a.txt", "b.txt", "tiny.gguf"] if llama is not None else [])
+    assert sorted(os.listdir(tmp_path)) == sorted(["m.safetensors"] + inputs)

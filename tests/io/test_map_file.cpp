@@ -26,19 +26,32 @@ act::map_set sample_maps() {
   return maps;
 }
 
-// Loads a file whose content was edited by `edit`; returns the error message.
-template <class Edit>
-std::string load_error(Edit edit) {
-  auto file = act::maps_to_safetensors(sample_maps());
-  edit(file);
+// The error message of `read()`, or "no error".
+template <class Read>
+std::string error_of(Read read) {
   try {
-    act::maps_from_safetensors(file, "edited.safetensors");
+    read();
   } catch (const act::format_error& e) {
     return e.what();
   } catch (const act::error& e) {
     return std::string("other act::error: ") + e.what();
   }
   return "no error";
+}
+
+// Loads a file whose content was edited by `edit`; returns the error message. The same content written to a
+// file must be refused alike by load_maps (which reads it in place) and check_map_file (which keeps no maps).
+template <class Edit>
+std::string load_error(Edit edit) {
+  auto file = act::maps_to_safetensors(sample_maps());
+  edit(file);
+  const std::string path = temp_path("act_edited.safetensors");
+  const std::string message = error_of([&] { act::maps_from_safetensors(file, path); });
+  act::write_safetensors(path, file);
+  CHECK(error_of([&] { (void)act::load_maps(path); }) == message);
+  CHECK(error_of([&] { act::check_map_file(path); }) == message);
+  std::remove(path.c_str());
+  return message;
 }
 
 act::safetensors_tensor* tensor(act::safetensors_file& f, const std::string& name) {

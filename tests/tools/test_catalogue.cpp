@@ -140,3 +140,32 @@ TEST_CASE("act-cli answers every catalogue file with exit status 1 and one line 
     for (const auto& n : left) fs::remove(scratch.file(n));
   }
 }
+
+TEST_CASE("fit --out onto a malformed map file of the catalogue is refused before fitting, as info refuses it") {
+  // act-cli checks an existing output without keeping its maps (act::check_map_file); the message must be the
+  // one loading gives, and the file must stay as it was.
+  act_test::scratch_dir scratch;
+  const std::string good_npy = scratch.file("good.npy");
+  act::save_npy(good_npy, Eigen::MatrixXf::Random(8, 3).eval());
+  const std::string err_file = scratch.file("stderr.txt");
+  std::size_t checked = 0;
+  for (const auto& c : read_manifest()) {
+    if (fs::path(c.file).extension() != ".safetensors") continue;
+    const std::string out = scratch.file("copy.safetensors");
+    fs::copy_file(fs::path(ACT_CATALOGUE_DIR) / c.file, out, fs::copy_options::overwrite_existing);
+    const auto before = fs::file_size(out);
+    const run_result info = run_cli("info " + quoted(out), err_file);
+    const run_result fit = run_cli("fit --method linear --source " + quoted(good_npy) + " --target " +
+                                       quoted(good_npy) + " --out " + quoted(out) + " --site s --quiet",
+                                   err_file);
+    INFO("file: " << c.file << " (" << c.wrong << ")");
+    CHECK(fit.exited);
+    CHECK(fit.status == 1);
+    CHECK(info.status == 1);
+    CHECK(fit.err == info.err);
+    CHECK(fit.err.find(c.phrase) != std::string::npos);
+    CHECK(fs::file_size(out) == before);
+    ++checked;
+  }
+  CHECK(checked >= 40);
+}

@@ -248,7 +248,7 @@ int fit(const arguments& args) {
   for (const std::string& file : validity.files)
     refuse_output_over_inputs("out", out, {{validity.masks ? "mask" : "lengths", file}});
   // An existing output must be a map file (its other sites are kept): find out before fitting.
-  if (struct stat st{}; ::stat(out.c_str(), &st) == 0 || errno != ENOENT) (void)load_map_file(out);
+  if (struct stat st{}; ::stat(out.c_str(), &st) == 0 || errno != ENOENT) act_tools::check_map_file(out);
 
   const std::size_t inputs_3d = act_cli::count_3d(source_files) + act_cli::count_3d(target_files);
   if (!validity.files.empty() && validity.files.size() != inputs_3d)

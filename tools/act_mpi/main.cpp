@@ -141,7 +141,7 @@ int fit(int argc, char** argv, MPI_Comm comm, int rank, int ranks) {
   act::mpi::collectively(comm, [&] {
     if (rank != 0) return;
     act::check_output(out);
-    if (struct stat st{}; ::lstat(out.c_str(), &st) == 0 || errno != ENOENT) (void)act::load_maps(out);
+    if (struct stat st{}; ::lstat(out.c_str(), &st) == 0 || errno != ENOENT) act::check_map_file(out);
   });
   std::optional<act::stacked_columns<float>> source, target;
   act::mpi::collectively(comm, [&] {

@@ -88,6 +88,7 @@
   EXTERN template act::map_set act::maps_from_safetensors<float>(const act::safetensors_file&, std::string_view); \
   EXTERN template void act::save_maps(const std::string&, const act::map_set&, std::chrono::milliseconds);        \
   EXTERN template act::map_set act::load_maps<float>(const std::string&);                                         \
+  EXTERN template void act::check_map_file<float>(const std::string&);                                            \
   EXTERN template act::map_set act::update_map_file(const std::string&, const act::map_set&, std::chrono::milliseconds);
 
 /// io/safetensors.hpp: std::string paths, unsigned char bytes.

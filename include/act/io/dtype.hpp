@@ -52,8 +52,9 @@ inline const char* dtype_name(dtype type) {
 
 namespace detail {
 
-/// Product of `shape`, or false when it does not fit in 64 bits.
-inline bool checked_product(const std::vector<std::uint64_t>& shape, std::uint64_t& out) {
+/// Product of `shape` (a range of std::uint64_t), or false when it does not fit in 64 bits.
+template <class Shape>
+bool checked_product(const Shape& shape, std::uint64_t& out) {
   std::uint64_t n = 1;
   for (const std::uint64_t d : shape) {
     if (d != 0 && n > std::numeric_limits<std::uint64_t>::max() / d) return false;

@@ -262,10 +262,13 @@ template <class Scalar>
 void basic_map_set<Scalar>::emplace(std::string site, map_type map, map_info info) {
   if (site.empty()) raise<invalid_argument>("map_set: site name is empty");
   check_name("map_set: site name", site);
-  const std::string field = fmt::format("map_set: site '{}': map_info", site);
-  check_name(field + ".method", info.method);
-  check_name(field + ".pooling", info.pooling);
-  check_name(field + ".support", info.support);
+  const auto check_info = [&site](const char* member, const std::string& value) {
+    if (const std::string problem = name_problem(value); !problem.empty())
+      raise<invalid_argument>("map_set: site '{}': map_info.{} '{}' {}", site, member, printable(value), problem);
+  };
+  check_info("method", info.method);
+  check_info("pooling", info.pooling);
+  check_info("support", info.support);
   std::visit(
       [&](const auto& m) {
         try {
@@ -276,7 +279,12 @@ void basic_map_set<Scalar>::emplace(std::string site, map_type map, map_info inf
       },
       map);
   hook_type hook = make_hook(site, map, global_strength_);
-  entries_.insert_or_assign(std::move(site), entry{std::move(map), std::move(info), std::nullopt, std::move(hook)});
+  entry e{std::move(map), std::move(info), std::nullopt, std::move(hook)};
+  // Sites that come in order (a map file being read) are appended without a search.
+  if (entries_.empty() || entries_.rbegin()->first < site)
+    entries_.emplace_hint(entries_.end(), std::move(site), std::move(e));
+  else
+    entries_.insert_or_assign(std::move(site), std::move(e));
 }
 
 template <class Scalar>

@@ -62,7 +62,7 @@ inline const char* json_kind_name(json_value::kind k) {
 /// Recursive-descent parser over a byte range. Errors throw format_error with the byte offset.
 /// (A template on the character type only so that a translation unit compiles it where it parses JSON.)
 template <class Char = char>
-class json_parser : text_cursor {
+class json_parser : protected text_cursor {
   static_assert(sizeof(Char) == 1, "JSON text is UTF-8: char-sized units");
 
  public:
@@ -81,7 +81,8 @@ class json_parser : text_cursor {
     return v;
   }
 
- private:
+ protected:
+  // Readers of one document shape (the safetensors header) derive from the parser and use these steps.
   [[noreturn]] void fail(std::string_view what) const override {
     raise<format_error>("JSON error at byte {}: {}", pos_, what);
   }
@@ -129,14 +130,19 @@ class json_parser : text_cursor {
     return v;
   }
 
+  /// Steps over the '{' or '[' at the cursor: false when `close` follows at once (an empty object or
+  /// array, then consumed too).
+  bool open_container(char close) {
+    ++pos_;
+    skip_space();
+    if (peek() != close) return true;
+    ++pos_;
+    return false;
+  }
+
   void parse_object(json_value& v, int depth) {
     v.type = json_value::kind::object;
-    ++pos_;  // '{'
-    skip_space();
-    if (peek() == '}') {
-      ++pos_;
-      return;
-    }
+    if (!open_container('}')) return;
     do {
       skip_space();
       if (peek() != '"') fail("expected a string key in object");
@@ -148,29 +154,20 @@ class json_parser : text_cursor {
       v.items.push_back(parse_value(depth + 1));
       v.keys.push_back(std::move(key));
     } while (next_item('}', "expected ',' or '}' in object"));
-    refuse_duplicate_keys(v);
+    refuse_duplicate_keys(v.keys);
   }
 
-  /// Duplicate keys are ambiguous (which one wins differs between parsers), so they are refused. Sorting
-  /// once per object keeps this O(n log n): a pairwise scan let a 1 MB header of distinct keys cost minutes.
-  void refuse_duplicate_keys(const json_value& v) const {
-    if (v.keys.size() < 2) return;
-    std::vector<std::size_t> order(v.keys.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return v.keys[a] < v.keys[b]; });
-    for (std::size_t i = 1; i < order.size(); ++i) {
-      if (v.keys[order[i]] == v.keys[order[i - 1]]) fail("duplicate key '" + v.keys[order[i]] + "'");
-    }
+  /// Duplicate keys are ambiguous (which one wins differs between parsers), so they are refused, naming the
+  /// smallest (in O(n log n): a pairwise scan let a 1 MB header of distinct keys cost minutes).
+  template <class Keys>
+  void refuse_duplicate_keys(const Keys& keys) const {
+    std::string_view twice;
+    if (smallest_duplicate(keys, twice)) fail("duplicate key '" + std::string(twice) + "'");
   }
 
   void parse_array(json_value& v, int depth) {
     v.type = json_value::kind::array;
-    ++pos_;  // '['
-    skip_space();
-    if (peek() == ']') {
-      ++pos_;
-      return;
-    }
+    if (!open_container(']')) return;
     do {
       skip_space();
       v.items.push_back(parse_value(depth + 1));
@@ -193,6 +190,12 @@ class json_parser : text_cursor {
       out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
       out += static_cast<char>(0x80 | (cp & 0x3F));
     }
+  }
+
+  /// A byte a string holds as is: ASCII, not a control character, quote or backslash.
+  static bool plain_string_byte(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';
   }
 
   std::uint32_t parse_hex4() {
@@ -245,6 +248,11 @@ class json_parser : text_cursor {
     ++pos_;  // opening quote
     std::string out;
     for (;;) {
+      // A run of plain ASCII is copied at once: names and values are mostly that.
+      std::size_t run = pos_;
+      while (run < text_.size() && plain_string_byte(text_[run])) ++run;
+      out.append(text_.data() + pos_, run - pos_);
+      pos_ = run;
       if (at_end()) fail("unterminated string");
       const char c = text_[pos_];
       if (c == '"') {
@@ -337,19 +345,23 @@ class json_parser : text_cursor {
       if (!(peek() >= '0' && peek() <= '9')) fail("expected a digit in exponent");
       while (peek() >= '0' && peek() <= '9') ++pos_;
     }
-    // strtod needs a terminated copy; the token is short and already validated against the grammar.
-    const std::string token(text_.substr(start, pos_ - start));
-    v.number = std::strtod(token.c_str(), nullptr);
-    if (!integer) return;
+    const std::string_view token = text_.substr(start, pos_ - start);
+    if (!integer) {
+      // strtod needs a terminated copy; the token is short and already validated against the grammar.
+      v.number = std::strtod(std::string(token).c_str(), nullptr);
+      return;
+    }
 
     std::uint64_t magnitude = 0;
     for (std::size_t i = digits_start; i < digits_end; ++i) {
       const auto digit = static_cast<std::uint64_t>(text_[i] - '0');
       if (magnitude > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) {
-        fail("integer " + token + " does not fit in 64 bits");
+        fail("integer " + std::string(token) + " does not fit in 64 bits");
       }
       magnitude = magnitude * 10 + digit;
     }
+    // The integer rounded to the nearest double, as strtod rounds it ("-0" is -0.0).
+    v.number = negative ? -static_cast<double>(magnitude) : static_cast<double>(magnitude);
     constexpr std::uint64_t int64_limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
     if (!negative) {
       v.is_uint = true;
@@ -365,7 +377,7 @@ class json_parser : text_cursor {
                                                  : -static_cast<std::int64_t>(magnitude);
       v.is_uint = magnitude == 0;  // "-0" is still the unsigned integer 0
     } else {
-      fail("integer " + token + " does not fit in 64 bits");
+      fail("integer " + std::string(token) + " does not fit in 64 bits");
     }
   }
 };
@@ -381,7 +393,14 @@ json_value parse_json(const Text& text) {
 inline void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
-  for (const char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    // Runs that need no escape (UTF-8 bytes among them) are copied at once.
+    std::size_t run = i;
+    while (run < s.size() && static_cast<unsigned char>(s[run]) >= 0x20 && s[run] != '"' && s[run] != '\\') ++run;
+    out.append(s.data() + i, run - i);
+    if (run == s.size()) break;
+    i = run;
+    const char c = s[i];
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
       case '"':
@@ -405,14 +424,10 @@ inline void append_json_string(std::string& out, std::string_view s) {
       case '\f':
         out += "\\f";
         break;
-      default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out += hex[u >> 4];
-          out += hex[u & 0xF];
-        } else {
-          out += c;  // UTF-8 bytes pass through unchanged
-        }
+      default:  // the other control characters
+        out += "\\u00";
+        out += hex[u >> 4];
+        out += hex[u & 0xF];
     }
   }
   out += '"';
