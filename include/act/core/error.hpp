@@ -51,8 +51,8 @@ class io_error : public error {
 ///
 ///     act::raise<act::shape_error>("{}: has {} rows, expected {}", path, rows, expected);
 template <class E, class... Args>
-[[noreturn]] void raise(fmt::format_string<Args...> format, Args&&... args) {
-  throw E(fmt::format(format, std::forward<Args>(args)...));
+[[noreturn]] void raise(fmt::format_string<Args...> format, const Args&... args) {
+  throw E(fmt::vformat(format, fmt::make_format_args(args...)));
 }
 
 }  // namespace act

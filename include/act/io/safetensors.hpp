@@ -159,7 +159,8 @@ safetensors_layout<Byte> split_safetensors(const Byte* data, std::size_t size, s
 }
 
 /// The header read in one pass; malformed JSON is named as such.
-inline safetensors_raw_header read_header_json(std::string_view header, std::string_view origin) {
+template <class Text>
+safetensors_raw_header read_header_json(const Text& header, std::string_view origin) {
   try {
     return read_safetensors_header(header);
   } catch (const format_error& e) {
