@@ -32,14 +32,21 @@ inline const toy_gemma::model& toy_gemma_engine() {
   return m;
 }
 
-/// A one-thread context whose arithmetic act's engine reproduces: F32 key/value cache (llama.cpp's
-/// default F16 cache rounds keys and values), no flash attention.
-inline context_ptr toy_gemma_context(act::llama::eval_callback* cb, uint32_t n_ctx = 64) {
+/// How llama.cpp splits the work of a context; the defaults are the arithmetic act's engine reproduces.
+struct toy_gemma_split {
+  uint32_t n_ubatch = 0;    ///< 0: one ubatch for the whole context
+  bool flash_attn = false;  ///< llama.cpp's flash-attention kernel instead of the plain softmax
+};
+
+/// A one-thread context with an F32 key/value cache (llama.cpp's default F16 cache rounds keys and
+/// values); without flash attention and in one ubatch unless `split` says otherwise.
+inline context_ptr toy_gemma_context(act::llama::eval_callback* cb, uint32_t n_ctx = 64, toy_gemma_split split = {}) {
   llama_context_params p = llama_context_default_params();
   p.n_ctx = n_ctx;
-  p.n_batch = p.n_ubatch = n_ctx;
+  p.n_batch = n_ctx;
+  p.n_ubatch = split.n_ubatch != 0 ? split.n_ubatch : n_ctx;
   p.n_threads = p.n_threads_batch = 1;
-  p.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  p.flash_attn_type = split.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   p.type_k = p.type_v = GGML_TYPE_F32;
   if (cb != nullptr) cb->attach(p);
   context_ptr ctx(llama_init_from_model(toy_gemma_model(), p));
