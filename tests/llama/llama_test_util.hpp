@@ -65,11 +65,20 @@ constexpr int tiny_embd = 64;
 using act::llama::context_ptr;
 using act::llama::model_ptr;
 
+/// Model parameters that keep every layer on the host and ask no other device anything: an RPC server an
+/// earlier case of the same process registered (and stopped) stays out of later loads.
+inline llama_model_params host_model_params() {
+  static ggml_backend_dev_t no_devices[] = {nullptr};
+  llama_model_params p = llama_model_default_params();
+  p.devices = no_devices;
+  p.n_gpu_layers = 0;
+  return p;
+}
+
 /// The tiny model, loaded once.
 inline llama_model* tiny_model() {
   static model_ptr model = [] {
-    llama_model_params p = llama_model_default_params();
-    p.n_gpu_layers = 0;
+    const llama_model_params p = host_model_params();
     model_ptr m(llama_model_load_from_file(tiny_model_path().c_str(), p));
     if (!m) throw std::runtime_error("llama.cpp could not load the tiny model");
     return m;

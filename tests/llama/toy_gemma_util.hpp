@@ -18,9 +18,7 @@ inline const std::string& toy_gemma_path() {
 
 inline llama_model* toy_gemma_model() {
   static model_ptr model = [] {
-    llama_model_params p = llama_model_default_params();
-    p.n_gpu_layers = 0;
-    model_ptr m(llama_model_load_from_file(toy_gemma_path().c_str(), p));
+    model_ptr m(llama_model_load_from_file(toy_gemma_path().c_str(), host_model_params()));
     if (!m) throw std::runtime_error("llama.cpp could not load " + toy_gemma_path());
     return m;
   }();
