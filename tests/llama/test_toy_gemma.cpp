@@ -80,10 +80,11 @@ TEST_CASE("toy gemma: act's engine and llama.cpp give the same logits on held-ou
   double worst = 0, biggest = 0, worst_early = 0, llama_by_token = 0, llama_flash = 0;
   for (std::size_t k = 0; k < 24; ++k) {
     const std::vector<int> ids = tok.encode_sentence(c.heldout[k * 50].text);
+    const std::vector<llama_token> tokens(ids.begin(), ids.end());
     cb.clear_captured();
-    const std::vector<float> llama = logits_of(ctx.get(), {ids.begin(), ids.end()}, &cb);
-    llama_by_token = std::max(llama_by_token, max_abs_diff(llama, logits_of(by_token.get(), {ids.begin(), ids.end()})));
-    llama_flash = std::max(llama_flash, max_abs_diff(llama, logits_of(flash.get(), {ids.begin(), ids.end()})));
+    const std::vector<float> llama = logits_of(ctx.get(), tokens, &cb);
+    llama_by_token = std::max(llama_by_token, max_abs_diff(llama, logits_of(by_token.get(), tokens)));
+    llama_flash = std::max(llama_flash, max_abs_diff(llama, logits_of(flash.get(), tokens)));
     std::map<std::string, toy_lm::matrix<float>> sites;
     const toy_lm::matrix<float> ours = engine.forward(
         toy_lm::batch::from_sequences({ids}),
