@@ -36,7 +36,9 @@ foreach(_inside IN ITEMS build act.egg-info)
   endif()
 endforeach()
 
-# A header change rebuilds the extension: bump the patch version and reinstall.
+# A header change rebuilds the extension: bump the patch version and reinstall. setuptools compares
+# modification times in whole seconds, so the change must come in a later second than the build's end.
+execute_process(COMMAND ${CMAKE_COMMAND} -E sleep 2)
 file(READ ${WORK_DIR}/act/include/act/core/version.hpp _version_header)
 string(REGEX MATCH "#define ACT_VERSION_PATCH ([0-9]+)" _ ${_version_header})
 math(EXPR _next_patch "${CMAKE_MATCH_1} + 1")
