@@ -10,4 +10,5 @@
 #include <act/core/strength.hpp>
 #include <act/core/support.hpp>
 #include <act/core/text.hpp>
+#include <act/core/thread_pool.hpp>
 #include <act/core/version.hpp>

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <string>
 
-#include <act/host.hpp>
+#include <act/hooks.hpp>
+#include <act/io/map_file.hpp>
+#include <act/sites/map_set.hpp>
 
 #include "binding.hpp"
 

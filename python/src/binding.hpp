@@ -17,7 +17,9 @@
 #include <variant>
 #include <vector>
 
-#include <act/host.hpp>
+#include <act/hooks.hpp>
+#include <act/io/map_file.hpp>
+#include <act/sites/map_set.hpp>
 #include <act/maps.hpp>
 
 #include "arrays.hpp"

@@ -3,7 +3,9 @@
 #include <string>
 #include <type_traits>
 
-#include <act/host.hpp>
+#include <act/hooks.hpp>
+#include <act/io/map_file.hpp>
+#include <act/sites/map_set.hpp>
 
 #include "binding.hpp"
 

@@ -1,27 +1,7 @@
 #pragma once
 /// \file map_file.hpp
-/// Saves and loads a map set as a safetensors file with act's fixed layout.
-///
-/// Tensors, for every site `<site>` (any name, dots allowed; the field is after the last dot):
-///   `<site>.omega`, `<site>.beta`            F32 [d]
-///   `<site>.lower`, `<site>.upper`           F32 [d], only when the support is bounded
-///   `<site>.knots_source`, `<site>.knots_target`  F32 [K, d], non-parametric maps only; their
-///                                            omega/beta are then the least-squares line through the
-///                                            knots, a summary for readers that only know affine maps
-///   `<site>.low_spread`                      F32 [d] of 0 and 1, optional: 1 marks a neuron fitted below the
-///                                            spread floor (written when the fit flagged any; its number of
-///                                            ones equals `act.low_spread.<site>`)
-/// `__metadata__`: `act.format_version` = "1", and per site `act.method.<site>`, `act.samples.<site>`
-/// ("n_a,n_b"), `act.pooling.<site>`, `act.support.<site>`, `act.bounds.<site>` ("open" or "closed", for
-/// bounded supports; a file without it was written when supports were closed and loads as "closed"),
-/// `act.low_spread.<site>` (neurons fitted below the spread floor, when any); plus `act.library_version`. Every other
-/// key is the map set's own metadata (basic_map_set::metadata(), e.g. `controlvector.model_hint`), kept as is. Site
-/// names and the metadata values of a site are valid UTF-8 without control characters (act::check_name; a map_set
-/// refuses other names when they are inserted). Loading validates everything, these names included, and names the
-/// offending tensor or key; a site whose method is in the method table must hold that method's kind of map.
-///
-/// save_maps replaces a file; update_map_file adds or replaces sites in it; both under the file's lock, so
-/// that processes fitting different sites into one file at the same time never lose each other's sites.
+/// Map files: the reader and writers declared and documented in map_file_decl.hpp, with their definitions,
+/// and update_map_file with an edit function.
 
 #include <algorithm>
 #include <cerrno>
@@ -46,13 +26,10 @@
 #include <act/io/safetensors.hpp>
 #include <act/maps/affine_map.hpp>
 #include <act/maps/quantile_map.hpp>
+#include <act/io/map_file_decl.hpp>
 #include <act/sites/map_set.hpp>
-#include <act/detail/instantiations.hpp>
 
 namespace act {
-
-/// The layout version written to and required in `act.format_version`.
-inline constexpr std::string_view map_format_version = "1";
 
 namespace detail {
 
@@ -469,7 +446,6 @@ std::vector<unsigned char> map_file_bytes(const basic_map_set<Scalar>& maps) {
 
 }  // namespace detail
 
-/// The safetensors content of a map set (what save_maps writes).
 template <class Scalar>
 safetensors_file maps_to_safetensors(const basic_map_set<Scalar>& maps) {
   safetensors_file file;
@@ -539,16 +515,14 @@ class checked_sites {
 
 }  // namespace detail
 
-/// Builds a map set from safetensors content in act's layout; `origin` names the source in errors.
-template <class Scalar = float>
+template <class Scalar>
 basic_map_set<Scalar> maps_from_safetensors(const safetensors_file& file, std::string_view origin) {
   basic_map_set<Scalar> maps;
   detail::read_map_sites<Scalar>(file, origin, maps);
   return maps;
 }
 
-/// Reads and validates an act map file.
-template <class Scalar = float>
+template <class Scalar>
 basic_map_set<Scalar> load_maps(const std::string& path) {
   // Read in place: the tensors' bytes are decoded from the file's, not copied out first.
   const std::vector<unsigned char> bytes = detail::read_file(path);
@@ -557,17 +531,12 @@ basic_map_set<Scalar> load_maps(const std::string& path) {
   return maps;
 }
 
-/// Validates an act map file as load_maps does (same errors, same messages) without keeping its maps: what
-/// a program checks of an existing output before long work (act-cli fit --out), in a fraction of the memory.
-template <class Scalar = float>
+template <class Scalar>
 void check_map_file(const std::string& path) {
   const std::vector<unsigned char> bytes = detail::read_file(path);
   detail::checked_sites<Scalar> sites;
   detail::read_map_sites<Scalar>(detail::read_safetensors_contents(bytes.data(), bytes.size(), path), path, sites);
 }
-
-/// How long save_maps and update_map_file wait by default for other processes writing the same file: 60 s.
-inline constexpr std::chrono::milliseconds map_file_lock_timeout{60'000};
 
 namespace detail {
 
@@ -582,16 +551,8 @@ void write_locked_map_file(const target_path& target, const basic_map_set<Scalar
 
 }  // namespace detail
 
-/// Replaces the map file at `path` by `maps`, atomically (temporary file in the same folder, then rename)
-/// and under the file's lock, so that it waits for update_map_file calls on the same file in other
-/// processes and threads instead of racing them (a replace drops the sites the file held; use
-/// update_map_file to add sites). A symbolic link is followed: the file it points to is replaced, and its
-/// lock taken. Throws io_error naming the file when the lock is not free within `timeout`, when the path
-/// exists and is not a regular file, or when writing fails (nothing is changed then). Not from inside an
-/// update_map_file edit of the same file: it would wait for the lock that edit holds.
 template <class Scalar>
-void save_maps(const std::string& path, const basic_map_set<Scalar>& maps,
-               std::chrono::milliseconds timeout = map_file_lock_timeout) {
+void save_maps(const std::string& path, const basic_map_set<Scalar>& maps, std::chrono::milliseconds timeout) {
   if (maps.empty()) raise<invalid_argument>("save_maps: {}: the map set is empty", path);
   const detail::target_path target = detail::target_of(path);
   detail::check_replaceable(target);
@@ -631,18 +592,10 @@ basic_map_set<Scalar> update_map_file(const Path& path, Edit&& edit,
   return maps;
 }
 
-/// Adds the sites of `sites` to the map file at `path`, replacing sites of the same name and keeping the
-/// others, under the file's lock (update_map_file above; a missing file is created). The set's own
-/// metadata (e.g. `controlvector.model_hint`) is written over the file's keys of the same name. Strength
-/// overrides are not part of a file and are not copied.
-///
-///     act::map_set fitted;
-///     fitted.insert("blk.12.post_attn_norm", fit.map, {"linear", fit.source_samples, fit.target_samples});
-///     act::update_map_file("detox.safetensors", fitted);   // one job per layer can do this in parallel
-template <class Scalar, class Path>
-basic_map_set<Scalar> update_map_file(const Path& path, const basic_map_set<Scalar>& sites,
-                                      std::chrono::milliseconds timeout = map_file_lock_timeout) {
-  if (sites.empty()) raise<invalid_argument>("update_map_file: {}: no sites to add", detail::path_string(path));
+template <class Scalar>
+basic_map_set<Scalar> update_map_file(const std::string& path, const basic_map_set<Scalar>& sites,
+                                      std::chrono::milliseconds timeout) {
+  if (sites.empty()) raise<invalid_argument>("update_map_file: {}: no sites to add", path);
   return update_map_file<Scalar>(
       path,
       [&sites](basic_map_set<Scalar>& maps) {
@@ -656,5 +609,3 @@ basic_map_set<Scalar> update_map_file(const Path& path, const basic_map_set<Scal
 }
 
 }  // namespace act
-
-ACT_DECLARE_COMPILED(ACT_INSTANTIATE_MAP_FILE)

@@ -2,6 +2,7 @@
 /// \file fit_result.hpp
 /// What every estimator returns: the fitted map, per-neuron diagnostics and the sample counts it saw.
 
+#include <algorithm>
 #include <variant>
 
 #include <Eigen/Core>
@@ -28,7 +29,9 @@ struct fit_diagnostics {
 };
 
 /// The number of neurons diagnostics flag as low_spread.
-inline Eigen::Index low_spread_count(const fit_diagnostics& d) { return d.low_spread.count(); }
+inline Eigen::Index low_spread_count(const fit_diagnostics& d) {
+  return std::count(d.low_spread.data(), d.low_spread.data() + d.low_spread.size(), true);
+}
 
 /// Either kind of map: what a method chosen by name fits (estimators/registry.hpp) and a map_set holds.
 template <class Scalar>

@@ -8,7 +8,7 @@
 
 #include <Eigen/Core>
 
-#include <act/core/executor.hpp>
+#include <act/core/thread_pool.hpp>
 
 namespace act::detail {
 
