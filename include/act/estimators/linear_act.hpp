@@ -72,12 +72,14 @@ template <class DA, class DB>
 affine_fit<typename DA::Scalar> linear_act::fit(const Eigen::MatrixBase<DA>& source,
                                                 const Eigen::MatrixBase<DB>& target) const {
   detail::check_min_std("linear_act", options.min_std);
-  return detail::fit_affine_per_neuron(source, target, options.support, options.threads, [this](const auto& s) {
-    const auto& m = s.moments;
-    const bool low_spread = detail::low_spread_source(s, options.min_std);
-    const double omega = low_spread ? 1.0 : m.cov / m.var_a;
-    return detail::affine_coefficients{omega, m.mean_b - omega * m.mean_a, low_spread};
-  });
+  // The coefficients cannot throw, so the samples are checked finite while they are sorted.
+  return detail::fit_affine_per_neuron<detail::finite_check::while_sorting>(
+      source, target, options.support, options.threads, [this](const auto& s) {
+        const auto& m = s.moments;
+        const bool low_spread = detail::low_spread_source(s, options.min_std);
+        const double omega = low_spread ? 1.0 : m.cov / m.var_a;
+        return detail::affine_coefficients{omega, m.mean_b - omega * m.mean_a, low_spread};
+      });
 }
 
 }  // namespace act

@@ -28,22 +28,34 @@ class sorted_columns {
 
   explicit sorted_columns(const Eigen::MatrixBase<Derived>& x) : x_(x.derived()) {}
 
-  /// Column `j`, sorted ascending; valid until the next call.
-  const std::vector<scalar>& operator()(Eigen::Index j) {
+  /// Sorts column `j` ascending into sorted(); false if it holds a NaN or Inf (sorted() is then in an
+  /// unspecified order). Contiguous columns are sorted straight from the input, others through a copy.
+  bool sort(Eigen::Index j) {
     const Eigen::Index n = x_.rows();
     column_.resize(static_cast<std::size_t>(n));
+    const scalar* from = column_.data();
     if constexpr (Derived::IsRowMajor) {
       if (j < block_start_ || j >= block_start_ + block_count_) gather_block(j);
-      const scalar* from = block_.data() + (j - block_start_) * stride_;
-      std::copy(from, from + n, column_.begin());
+      from = block_.data() + (j - block_start_) * stride_;
+    } else if constexpr (bool(Derived::Flags & Eigen::DirectAccessBit)) {
+      if (x_.innerStride() == 1)
+        from = x_.data() + j * x_.outerStride();
+      else
+        copy_column(j);
     } else {
-      Eigen::Map<Eigen::Matrix<scalar, Eigen::Dynamic, 1>>(column_.data(), n) = x_.col(j);
+      copy_column(j);
     }
-    radix_sort(column_, scratch_);
-    return column_;
+    return radix_sort_into(from, static_cast<std::size_t>(n), column_.data(), scratch_);
   }
 
+  /// The column sort() sorted last.
+  const std::vector<scalar>& sorted() const { return column_; }
+
  private:
+  void copy_column(Eigen::Index j) {
+    Eigen::Map<Eigen::Matrix<scalar, Eigen::Dynamic, 1>>(column_.data(), x_.rows()) = x_.col(j);
+  }
+
   void gather_block(Eigen::Index j) {
     constexpr Eigen::Index line = 64 / sizeof(scalar), page = 4096 / sizeof(scalar), ahead = 16;
     const Eigen::Index n = x_.rows();

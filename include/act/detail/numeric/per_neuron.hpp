@@ -5,6 +5,7 @@
 /// beta per neuron (fit_affine_per_neuron); quantile_act walks the same loop (for_each_sorted_neuron).
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <type_traits>
 #include <utility>
@@ -47,13 +48,23 @@ double coupled_r2(const neuron_samples<Scalar>& s) {
   return std::min(1.0, m.cov * m.cov / (m.var_a * m.var_b));
 }
 
+/// When a fit checks that the samples are finite: before anything else, or while sorting them
+/// (for_each_sorted_neuron), which saves a pass over the inputs. The error is the same; while_sorting
+/// suits only fits whose per-neuron work cannot throw, as it runs for the neurons before the first
+/// non-finite one.
+enum class finite_check { up_front, while_sorting };
+
 /// A result for validated inputs: sample counts set, diagnostics sized for d neurons (the estimator
 /// sizes and fills the map).
 template <class Map, class DA, class DB>
-fit_result<Map> start_fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) {
+fit_result<Map> start_fit(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target,
+                          finite_check check = finite_check::up_front) {
   static_assert(std::is_same_v<typename DA::Scalar, typename DB::Scalar>, "source and target must share a scalar type");
   static_assert(std::is_floating_point_v<typename DA::Scalar>, "samples must be float or double");
-  check_source_target(source, target);
+  if (check == finite_check::up_front)
+    check_source_target(source, target);
+  else
+    check_source_target_shapes(source, target);
   const Eigen::Index d = source.cols();
   fit_result<Map> out;
   out.source_samples = source.rows();
@@ -70,34 +81,43 @@ void record_coupling(fit_diagnostics& diag, const neuron_samples<Scalar>& s) {
   diag.w2_before[s.index] = std::sqrt(transported_w2_squared(s.moments, 1.0, 0.0));
 }
 
-/// Calls body(neuron_samples) for every neuron (column) of already validated inputs, on up to
+/// Calls body(neuron_samples) for every neuron (column) of inputs whose shapes are checked, on up to
 /// `threads` threads over contiguous neuron ranges; `body` must be safe to call concurrently for
-/// different neurons.
+/// different neurons. The sorts tell whether a column holds a NaN or Inf: the first one met stops
+/// every thread before its neuron's body, and check_finite then throws for the inputs as a whole (the
+/// same error as checking them up front, without a separate pass over them).
 template <class DA, class DB, class Body>
 void for_each_sorted_neuron(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target, int threads,
                             Body&& body) {
   using Scalar = typename DA::Scalar;
+  std::atomic<bool> non_finite{false};
   parallel_for(source.cols(), threads, [&](Eigen::Index begin, Eigen::Index end) {
     sorted_columns<DA> source_columns(source);  // per-thread buffers, reused across neurons
     sorted_columns<DB> target_columns(target);
     for (Eigen::Index j = begin; j < end; ++j) {
-      const std::vector<Scalar>& a = source_columns(j);
-      const std::vector<Scalar>& b = target_columns(j);
+      if (!source_columns.sort(j) || !target_columns.sort(j)) non_finite.store(true, std::memory_order_relaxed);
+      if (non_finite.load(std::memory_order_relaxed)) return;
+      const std::vector<Scalar>& a = source_columns.sorted();
+      const std::vector<Scalar>& b = target_columns.sorted();
       const auto m = coupled_moments_of_sorted(a, b);
       body(neuron_samples<Scalar>{j, a, b, m});
     }
   });
+  if (non_finite.load()) {
+    check_finite("source", source);
+    check_finite("target", target);
+  }
 }
 
 /// Validates the inputs, then per neuron asks `coefficients(neuron_samples)` for omega and beta
 /// (omega >= 0, so the diagnostics' coupling stays optimal) and fills the support band of the source and
-/// the diagnostics.
-template <class DA, class DB, class Coefficients>
+/// the diagnostics. With finite_check::while_sorting, `coefficients` must not throw.
+template <finite_check Check = finite_check::up_front, class DA, class DB, class Coefficients>
 affine_fit<typename DA::Scalar> fit_affine_per_neuron(const Eigen::MatrixBase<DA>& source,
                                                       const Eigen::MatrixBase<DB>& target, const support& band,
                                                       int threads, Coefficients&& coefficients) {
   using Scalar = typename DA::Scalar;
-  auto out = start_fit<affine_map<Scalar>>(source, target);
+  auto out = start_fit<affine_map<Scalar>>(source, target, Check);
   const Eigen::Index d = source.cols();
   auto& map = out.map;
   map.omega.resize(d);

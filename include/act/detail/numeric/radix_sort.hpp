@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -50,21 +51,31 @@ struct radix_buffers {
 /// Below this many values std::sort is faster than clearing and summing the digit counts.
 inline constexpr std::size_t radix_sort_min_size = 1024;
 
-/// Sorts `values` ascending, as std::sort does (zeros of either sign compare equal: their relative
-/// order is unspecified; the radix passes put -0 first). One pass
-/// counts every digit; then one stable scatter pass per digit, skipped when all values share that
-/// digit (often the top one: similar exponents).
+/// Sorts the n values at `first` ascending into out[0, n) (`first` may be `out`), as std::sort does
+/// (zeros of either sign compare equal: their relative order is unspecified; the radix passes put -0
+/// first), and returns whether all of them are finite. One pass encodes and counts every digit; then
+/// one stable scatter pass per digit, skipped when all values share that digit (often the top one:
+/// similar exponents). NaN and Inf encode to the lowest and highest keys, so the top digit's counts
+/// tell whether any can be present; only then are the keys scanned. Values with a NaN or Inf are
+/// sorted too, in an unspecified order.
 template <class T>
-void radix_sort(std::vector<T>& values, radix_buffers<T>& buffers) {
+bool radix_sort_into(const T* first, std::size_t n, T* out, radix_buffers<T>& buffers) {
   using bits = ordered_bits<T>;
   using key = typename bits::key;
   using buffers_type = radix_buffers<T>;
   constexpr int digit_bits = buffers_type::digit_bits, radix = buffers_type::radix, digits = buffers_type::digits;
   constexpr key digit_mask = radix - 1;
-  const std::size_t n = values.size();
+  constexpr int top_shift = digit_bits * (digits - 1);
+  // The keys of -Inf and +Inf: finite values lie strictly between them.
+  const key lowest_non_finite = bits::encode(-std::numeric_limits<T>::infinity());
+  const key highest_non_finite = bits::encode(std::numeric_limits<T>::infinity());
+  const auto finite_key = [&](key k) { return k > lowest_non_finite && k < highest_non_finite; };
   if (n < radix_sort_min_size) {
-    std::sort(values.begin(), values.end());
-    return;
+    bool finite = true;
+    for (std::size_t i = 0; i < n; ++i) finite &= finite_key(bits::encode(first[i]));
+    if (first != out) std::copy(first, first + n, out);
+    if (finite) std::sort(out, out + n);
+    return finite;
   }
   auto& keys = buffers.keys;
   auto& scratch = buffers.scratch;
@@ -73,9 +84,20 @@ void radix_sort(std::vector<T>& values, radix_buffers<T>& buffers) {
   buffers.counts.assign(static_cast<std::size_t>(digits * radix), 0);
   std::size_t* const counts = buffers.counts.data();
   for (std::size_t i = 0; i < n; ++i) {
-    const key k = bits::encode(values[i]);
+    const key k = bits::encode(first[i]);
     keys[i] = k;
     for (int d = 0; d < digits; ++d) ++counts[d * radix + ((k >> (digit_bits * d)) & digit_mask)];
+  }
+  bool finite = true;
+  {
+    const std::size_t* const top = counts + (digits - 1) * radix;
+    const int low_bucket = static_cast<int>(lowest_non_finite >> top_shift);
+    const int high_bucket = static_cast<int>(highest_non_finite >> top_shift);
+    std::size_t edge = 0;
+    for (int b = 0; b <= low_bucket; ++b) edge += top[b];
+    for (int b = high_bucket; b < radix; ++b) edge += top[b];
+    if (edge != 0)
+      for (std::size_t i = 0; i < n; ++i) finite &= finite_key(keys[i]);
   }
   key* from = keys.data();
   key* to = scratch.data();
@@ -88,7 +110,19 @@ void radix_sort(std::vector<T>& values, radix_buffers<T>& buffers) {
     for (std::size_t i = 0; i < n; ++i) to[count[(from[i] >> shift) & digit_mask]++] = from[i];
     std::swap(from, to);
   }
-  for (std::size_t i = 0; i < n; ++i) values[i] = bits::decode(from[i]);
+  for (std::size_t i = 0; i < n; ++i) out[i] = bits::decode(from[i]);
+  return finite;
+}
+
+/// Sorts `values` ascending in place (radix_sort_into); NaN and Inf are allowed.
+template <class T>
+void radix_sort(std::vector<T>& values, radix_buffers<T>& buffers) {
+  const std::size_t n = values.size();
+  if (n < radix_sort_min_size) {
+    std::sort(values.begin(), values.end());
+    return;
+  }
+  radix_sort_into(values.data(), n, values.data(), buffers);
 }
 
 }  // namespace act::detail

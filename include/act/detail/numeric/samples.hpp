@@ -74,14 +74,20 @@ void check_finite(std::string_view name, const Eigen::MatrixBase<Derived>& x) {
     }
 }
 
-/// Source and target samples: each [n x d] with n >= 2 and finite, the same d.
+/// The shapes check_source_target asks for: each [n x d] with n >= 2, the same d.
 template <class DA, class DB>
-void check_source_target(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) {
+void check_source_target_shapes(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) {
   check_sample_shape("source", source);
   check_sample_shape("target", target);
   if (source.cols() != target.cols())
     raise<shape_error>("source and target: neuron counts differ, source is [{} x {}], target is [{} x {}]",
                        source.rows(), source.cols(), target.rows(), target.cols());
+}
+
+/// Source and target samples: each [n x d] with n >= 2 and finite, the same d.
+template <class DA, class DB>
+void check_source_target(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) {
+  check_source_target_shapes(source, target);
   check_finite("source", source);
   check_finite("target", target);
 }
