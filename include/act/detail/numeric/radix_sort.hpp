@@ -95,7 +95,8 @@ bool radix_sort_into(const T* first, std::size_t n, T* out, radix_buffers<T>& bu
     const int high_bucket = static_cast<int>(highest_non_finite >> top_shift);
     std::size_t edge = 0;
     for (int b = 0; b <= low_bucket; ++b) edge += top[b];
-    for (int b = high_bucket; b < radix; ++b) edge += top[b];
+    constexpr int top_buckets = 1 << (8 * int(sizeof(key)) - top_shift);  // the top digit is narrower
+    for (int b = high_bucket; b < top_buckets; ++b) edge += top[b];
     if (edge != 0)
       for (std::size_t i = 0; i < n; ++i) finite &= finite_key(keys[i]);
   }
