@@ -84,3 +84,30 @@ TEST_CASE("ordered_bits order is the floating-point order") {
     REQUIRE(std::memcmp(&round_trip, &ascending[i], sizeof(float)) == 0);
   }
 }
+
+TEST_CASE_TEMPLATE("radix_sort_into sorts from another buffer and tells whether every value is finite", T, float,
+                   double) {
+  std::mt19937 rng(43);
+  act::detail::radix_buffers<T> buffers;
+  std::normal_distribution<T> normal(T(-0.4), T(2.5));
+  using limits = std::numeric_limits<T>;
+  const T non_finite[] = {limits::quiet_NaN(), -limits::quiet_NaN(), limits::infinity(), -limits::infinity()};
+  for (const std::size_t n : {2u, 5u, 1023u, 1024u, 4096u}) {
+    CAPTURE(n);
+    std::vector<T> v(n);
+    for (auto& x : v) x = normal(rng);
+    // The largest finite magnitudes share the top digit with the non-finite keys (for double).
+    v[0] = limits::max();
+    v[n - 1] = limits::lowest();
+    std::vector<T> out(n), expected = v;
+    std::sort(expected.begin(), expected.end());
+    REQUIRE(act::detail::radix_sort_into(v.data(), n, out.data(), buffers));
+    REQUIRE(out == expected);
+    for (const T bad : non_finite)
+      for (const std::size_t at : {std::size_t{0}, n / 2, n - 1}) {
+        std::vector<T> w = v;
+        w[at] = bad;
+        CHECK_FALSE(act::detail::radix_sort_into(w.data(), n, out.data(), buffers));
+      }
+  }
+}

@@ -214,3 +214,30 @@ TEST_CASE("bad input raises errors that name the argument") {
                        act::non_finite_error);
   CHECK_THROWS_AS(est.fit(bad, ok), act::non_finite_error);
 }
+
+TEST_CASE("non-finite samples met while sorting raise the error the up-front check raised") {
+  using MatrixXf = Eigen::MatrixXf;
+  using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const MatrixXf ok = MatrixXf::Random(2000, 40);
+  MatrixXf bad_source = ok, bad_target = ok;
+  bad_source(1700, 2) = -std::numeric_limits<float>::infinity();
+  bad_source(1500, 37) = std::numeric_limits<float>::quiet_NaN();  // first in row-major order
+  bad_target(10, 30) = std::numeric_limits<float>::infinity();
+  for (const int threads : {1, 2}) {
+    CAPTURE(threads);
+    act::linear_act_options options;
+    options.threads = threads;
+    const act::linear_act est(options);
+    CHECK_THROWS_WITH_AS(est.fit(bad_source, bad_target),
+                         doctest::Contains("source: non-finite value nan at row 1500, neuron 37"),
+                         act::non_finite_error);
+    CHECK_THROWS_WITH_AS(est.fit(ok, bad_target),
+                         doctest::Contains("target: non-finite value inf at row 10, neuron 30"), act::non_finite_error);
+    const RowMatrixXf row_source = bad_source, row_target = bad_target, row_ok = ok;
+    CHECK_THROWS_WITH_AS(est.fit(row_source, row_target),
+                         doctest::Contains("source: non-finite value nan at row 1500, neuron 37"),
+                         act::non_finite_error);
+    CHECK_THROWS_WITH_AS(est.fit(row_ok, row_target),
+                         doctest::Contains("target: non-finite value inf at row 10, neuron 30"), act::non_finite_error);
+  }
+}
