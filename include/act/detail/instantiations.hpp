@@ -1,8 +1,9 @@
 #pragma once
 /// \file instantiations.hpp
 /// The instantiations the compiled library act::act_compiled holds, one list for both of its sides:
-/// with ACT_COMPILED defined (linking act::act_compiled defines it), each header that defines one of
-/// them declares it `extern` at its end (ACT_DECLARE_COMPILED), so a translation unit that uses it
+/// with ACT_COMPILED defined (linking act::act_compiled defines it), each header that declares one of
+/// them (a `_decl.hpp` where the header has one) declares it `extern` at its end (ACT_DECLARE_COMPILED), so a
+/// translation unit that uses it
 /// compiles none of its code; src/compiled_*.cpp define them once. Header-only use (act::act) ignores
 /// these declarations.
 ///

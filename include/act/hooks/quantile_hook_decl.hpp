@@ -1,8 +1,8 @@
 #pragma once
 /// \file quantile_hook_decl.hpp
 /// Declarations only (what <act/host.hpp> brings with act::act_compiled); programs include
-/// <act/hooks/quantile_hook.hpp>. Applies a quantile (non-parametric) map at strength lambda, in place, to activation
-/// buffers.
+/// <act/hooks/quantile_hook.hpp>.
+/// Applies a quantile (non-parametric) map at strength lambda, in place, to activation buffers.
 
 #include <algorithm>
 #include <cmath>
