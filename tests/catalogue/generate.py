@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the malformed-file catalogue (tests/catalogue/) and the fuzzers' seed corpora
-(tests/fuzz/corpus/<target>/). Run by hand after changing a case; the outputs are committed, so CI
+(tests/fuzz/corpus/<target>/; inputs a fuzzer found are committed there by hand as found_*). Run by hand after changing a case; the outputs are committed, so CI
 needs no Python. Standard library only: every file is built byte by byte so each case breaks exactly
 one thing in an otherwise valid file.
 
@@ -10,7 +10,6 @@ Usage: python3 tests/catalogue/generate.py
 import json
 import math
 import os
-import shutil
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -90,6 +89,34 @@ def map_file(sites, extra_meta=None, version="1"):
         meta[f"act.support.{site}"] = "q0_100" if "lower" in fields else "all"
     meta.update(extra_meta or {})
     return safetensors(*st_tensors(tensors, meta))
+
+
+def quantile_map_file(knots_source, knots_target):
+    """An act map file with one quantile site 'blk.0'; knots given per neuron (lists of K ascending floats)."""
+    d, k = len(knots_source), len(knots_source[0])
+    row_major = lambda knots: f32([knots[c][i] for i in range(k) for c in range(d)])  # [K, d]
+    tensors = [("blk.0.omega", "F32", [d], f32([1.0] * d)), ("blk.0.beta", "F32", [d], f32([0.0] * d)),
+               ("blk.0.knots_source", "F32", [k, d], row_major(knots_source)),
+               ("blk.0.knots_target", "F32", [k, d], row_major(knots_target))]
+    meta = {"act.format_version": "1", "act.library_version": "0.3.0", "act.method.blk.0": "quantile",
+            "act.pooling.blk.0": "mean", "act.samples.blk.0": "64,64", "act.support.blk.0": "knots"}
+    return safetensors(*st_tensors(tensors, meta))
+
+
+def mixed_knots(d=12):
+    """Source knots that stress the quantile kernels' search: spread, repeated, all equal, very wide."""
+    base = [-1.5, -1.0, -0.6, -0.2, 0.2, 0.6, 1.0, 1.5]
+    source = []
+    for c in range(d):
+        x = [v * (1 + c / 10) for v in base]
+        if c % 4 == 1:
+            x[1] = x[2] = x[3]
+        elif c % 4 == 2:
+            x = [0.25] * len(base)
+        elif c % 4 == 3:
+            x[0] = -3e30
+        source.append(x)
+    return source, [[1.5 * v + 0.5 for v in x] for x in source]
 
 
 GOOD_SITE = {"omega": [0.5, 1.0, 2.0], "beta": [0.1, -0.2, 0.3], "lower": [-1.0, -2.0, -3.0], "upper": [1.0, 2.0, 3.0]}
@@ -399,6 +426,7 @@ def valid_maps():
                                                     "blk.2": {"omega": [1.0, 1.0], "beta": [0.1, 0.2]}}),
         "one_sided.safetensors": map_file({"s": {"omega": [2.0], "beta": [1.0], "lower": [float("-inf")],
                                                  "upper": [0.0]}}),
+        "quantile_mixed_knots.safetensors": quantile_map_file(*mixed_knots()),
     }
 
 
@@ -463,7 +491,11 @@ def main():
             cell = lambda text: text.replace("|", "\\|")
             f.write(f"| `{name}` | {cell(wrong)} | `{cell(phrase)}` |\n")
 
-    shutil.rmtree(CORPUS, ignore_errors=True)
+    # Regenerated seeds replace the old ones; inputs the fuzzers found (found_*) are kept.
+    for folder, _, files in os.walk(CORPUS):
+        for name in files:
+            if not name.startswith("found_"):
+                os.remove(os.path.join(folder, name))
     seeds = {
         "fuzz_npy": dict(valid_npy(), **{n: d for n, d, _, _ in NPY}),
         "fuzz_safetensors": dict(valid_st(), **valid_maps(), **{n: d for n, d, _, _ in ST + MAP}),
