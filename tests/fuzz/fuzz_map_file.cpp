@@ -18,19 +18,16 @@ namespace {
 /// search): the two agree bit for bit, whatever knots the file holds.
 void check_quantile_site(act::map_set& maps, const std::string& site, const act::quantile_map<float>& m) {
   const Eigen::Index d = m.dim(), k = m.knots();
-  if (d > 256 || k > 512) return;  // keep each run fast
+  if (d > 256 || k > 512) return;    // keep each run fast
   constexpr Eigen::Index rows = 37;  // two groups of 16 rows and a remainder
   Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> x(rows, d);
   for (Eigen::Index c = 0; c < d; ++c)
     for (Eigen::Index r = 0; r < rows; ++r) {
-      const float knot = m.knots_source((r * k) / rows, c);
-      switch (r % 5) {
-        case 0: x(r, c) = knot; break;
-        case 1: x(r, c) = std::nextafter(knot, -INFINITY); break;
-        case 2: x(r, c) = std::nextafter(knot, INFINITY); break;
-        case 3: x(r, c) = knot / 2 + m.knots_source(k - 1 - (r * k) / rows, c) / 2; break;
-        default: x(r, c) = r == 4 ? std::nanf("") : r == 9 ? INFINITY : r == 14 ? -INFINITY : -knot; break;
-      }
+      const float knot = m.knots_source((r * k) / rows, c), mirror = m.knots_source(k - 1 - (r * k) / rows, c);
+      const float special = r == 4 ? std::nanf("") : r == 9 ? INFINITY : r == 14 ? -INFINITY : -knot;
+      const float values[5] = {knot, std::nextafter(knot, -INFINITY), std::nextafter(knot, INFINITY),
+                               knot / 2 + mirror / 2, special};
+      x(r, c) = values[r % 5];
     }
   Eigen::MatrixXf y = x;  // column-major copy
   maps(site, act::view(x));
