@@ -13,9 +13,24 @@
 
 namespace {
 
-/// A loaded quantile map applied to values on, next to and between its knots, NaN and +-Inf, in a row-major
-/// buffer (the vector kernels and their search index) and a column-major one (the element-wise binary
-/// search): the two agree bit for bit, whatever knots the file holds.
+/// The site applied to `values` stored as T, row-major (the vector kernels and their search index) and
+/// column-major (the element-wise binary search): the two agree bit for bit.
+template <class T>
+void check_layouts_agree(act::map_set& maps, const std::string& site,
+                         const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>& values) {
+  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> x = values.cast<T>();
+  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> y = x;
+  maps(site, act::view(x));
+  maps(site, act::view(y));
+  for (Eigen::Index r = 0; r < x.rows(); ++r)
+    for (Eigen::Index c = 0; c < x.cols(); ++c) {
+      const T a = x(r, c), b = y(r, c);
+      ACT_FUZZ_CHECK(std::memcmp(&a, &b, sizeof a) == 0);
+    }
+}
+
+/// A loaded quantile map applied to values on, next to and between its knots, NaN and +-Inf, in float, half
+/// and bfloat16 buffers of both layouts, whatever knots the file holds.
 void check_quantile_site(act::map_set& maps, const std::string& site, const act::quantile_map<float>& m) {
   const Eigen::Index d = m.dim(), k = m.knots();
   if (d > 256 || k > 512) return;    // keep each run fast
@@ -29,14 +44,9 @@ void check_quantile_site(act::map_set& maps, const std::string& site, const act:
                                knot / 2 + mirror / 2, special};
       x(r, c) = values[r % 5];
     }
-  Eigen::MatrixXf y = x;  // column-major copy
-  maps(site, act::view(x));
-  maps(site, act::view(y));
-  for (Eigen::Index r = 0; r < rows; ++r)
-    for (Eigen::Index c = 0; c < d; ++c) {
-      const float a = x(r, c), b = y(r, c);
-      ACT_FUZZ_CHECK(std::memcmp(&a, &b, sizeof a) == 0);
-    }
+  check_layouts_agree<float>(maps, site, x);
+  check_layouts_agree<Eigen::half>(maps, site, x);
+  check_layouts_agree<Eigen::bfloat16>(maps, site, x);
 }
 
 }  // namespace
