@@ -1,8 +1,8 @@
 /// \file bench_apply.cpp
 /// Applying a map in place against the memory floor: memcpy and a one-multiply in-place pass over
 /// the same buffer. Sizes are /rows/neurons; bytes_per_second counts bytes read plus written.
-/// BM_apply_{f32,bf16,f16,quantile}/level:<name> force each act::simd level this build and processor have;
-/// the rows without a level run the default (widest) one.
+/// BM_apply_{f32,bf16,f16,quantile,quantile_column_major}/level:<name> force each act::simd level this build
+/// and processor have; the rows without a level run the default (widest) one.
 
 #include <act/hooks/affine_hook.hpp>
 #include <act/core/executor.hpp>
@@ -240,16 +240,20 @@ void BM_apply_channel_spatial(benchmark::State& state) {
 }
 
 /// Non-parametric map (quantile_act's default knots, 128, fitted on 512 + 512 samples), lambda = 0.5.
-void BM_apply_quantile(benchmark::State& state) {
-  const auto rows = state.range(0), d = state.range(1);
-  auto buf = activations_buffer<float>(rows, d);
+act::quantile_hook<float> fitted_quantile_hook(Eigen::Index d) {
   std::mt19937 rng(5);
   std::normal_distribution<float> n(0.0f, 1.0f);
   Eigen::MatrixXf source(512, d), target(512, d);
   for (Eigen::Index i = 0; i < source.size(); ++i) source.data()[i] = n(rng);
   for (Eigen::Index i = 0; i < target.size(); ++i) target.data()[i] = 1.2f * n(rng) + 0.3f;
-  const auto fit = act::quantile_act{}.fit(source, target);
-  const act::quantile_hook<float> hook(fit.map, 0.5);
+  return act::quantile_hook<float>(act::quantile_act{}.fit(source, target).map, 0.5);
+}
+
+/// The quantile hook on a row-major buffer.
+void BM_apply_quantile(benchmark::State& state) {
+  const auto rows = state.range(0), d = state.range(1);
+  auto buf = activations_buffer<float>(rows, d);
+  const auto hook = fitted_quantile_hook(d);
   state.counters["knots"] = static_cast<double>(hook.knots());
   for (auto _ : state) {
     hook(act::view(buf.data(), rows, d));
@@ -269,6 +273,21 @@ BENCHMARK(BM_apply_bf16)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_f16)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_per_row_lambda)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_quantile)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
+
+/// The same on a column-major buffer (Eigen's default layout): lanes run along one neuron's rows.
+void BM_apply_quantile_column_major(benchmark::State& state) {
+  const auto rows = state.range(0), d = state.range(1);
+  auto buf = activations_buffer<float>(rows, d);
+  const auto hook = fitted_quantile_hook(d);
+  state.counters["knots"] = static_cast<double>(hook.knots());
+  for (auto _ : state) {
+    hook(act::activations<float>{buf.data(), rows, d, 1, rows});
+    benchmark::DoNotOptimize(buf.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, 2 * rows * d * static_cast<std::int64_t>(sizeof(float)));
+}
+BENCHMARK(BM_apply_quantile_column_major)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_apply_channel_spatial)->Args({4096, 4096})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_decode_step)->Args({24, 4096})->ArgNames({"blocks", "d"})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_decode_step_executor)->Args({24, 4096})->ArgNames({"blocks", "d"})->Unit(benchmark::kMicrosecond);
@@ -310,6 +329,7 @@ int main(int argc, char** argv) {
   register_per_level("BM_apply_bf16", BM_apply_bf16);
   register_per_level("BM_apply_f16", BM_apply_f16);
   register_per_level("BM_apply_quantile", BM_apply_quantile);
+  register_per_level("BM_apply_quantile_column_major", BM_apply_quantile_column_major);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

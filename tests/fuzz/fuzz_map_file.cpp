@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <act/io/map_file.hpp>
 
@@ -13,19 +14,26 @@
 
 namespace {
 
-/// The site applied to `values` stored as T, row-major (the vector kernels and their search index) and
-/// column-major (the element-wise binary search): the two agree bit for bit.
+/// The site applied to `values` stored as T, row-major and column-major (the vector kernels and their search
+/// index, with lanes along rows or along neurons) and with both strides above 1 (the element-wise binary
+/// search): all three agree bit for bit.
 template <class T>
 void check_layouts_agree(act::map_set& maps, const std::string& site,
                          const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>& values) {
+  const Eigen::Index rows = values.rows(), d = values.cols();
   Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> x = values.cast<T>();
   Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> y = x;
+  std::vector<T> spaced(static_cast<std::size_t>(2 * rows * d));  // element (r, c) at 2 (r d + c)
+  for (Eigen::Index r = 0; r < rows; ++r)
+    for (Eigen::Index c = 0; c < d; ++c) spaced[static_cast<std::size_t>(2 * (r * d + c))] = x(r, c);
   maps(site, act::view(x));
   maps(site, act::view(y));
-  for (Eigen::Index r = 0; r < x.rows(); ++r)
-    for (Eigen::Index c = 0; c < x.cols(); ++c) {
-      const T a = x(r, c), b = y(r, c);
-      ACT_FUZZ_CHECK(std::memcmp(&a, &b, sizeof a) == 0);
+  maps(site, act::activations<T>{spaced.data(), rows, d, 2 * d, 2});
+  for (Eigen::Index r = 0; r < rows; ++r)
+    for (Eigen::Index c = 0; c < d; ++c) {
+      const T a = x(r, c), b = y(r, c), e = spaced[static_cast<std::size_t>(2 * (r * d + c))];
+      ACT_FUZZ_CHECK(std::memcmp(&a, &e, sizeof a) == 0);
+      ACT_FUZZ_CHECK(std::memcmp(&b, &e, sizeof b) == 0);
     }
 }
 

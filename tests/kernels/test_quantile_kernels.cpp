@@ -136,6 +136,22 @@ bool same_bits(const T& a, const T& b) {
   return std::memcmp(&a, &b, sizeof(T)) == 0;
 }
 
+/// The row-major buffer `rows` x d as a column-major one.
+template <class T>
+std::vector<T> column_major(const std::vector<T>& row_major, Eigen::Index rows, Eigen::Index d) {
+  std::vector<T> out(row_major.size());
+  for (Eigen::Index r = 0; r < rows; ++r)
+    for (Eigen::Index c = 0; c < d; ++c)
+      out[static_cast<std::size_t>(c * rows + r)] = row_major[static_cast<std::size_t>(r * d + c)];
+  return out;
+}
+
+/// A column-major view: neuron c's rows contiguous at data + c * rows.
+template <class T>
+act::activations<T> column_view(std::vector<T>& buf, Eigen::Index rows, Eigen::Index d) {
+  return {buf.data(), rows, d, 1, rows};
+}
+
 template <class T>
 void check_against_reference(Eigen::Index d, Eigen::Index k, Eigen::Index rows, double lambda, unsigned seed) {
   std::mt19937 rng(seed);
@@ -144,7 +160,9 @@ void check_against_reference(Eigen::Index d, Eigen::Index k, Eigen::Index rows, 
   const act::quantile_hook<float> hook(map, lambda);
   act::test::each_level([&](act::simd::level) {
     auto buf = original;
+    auto by_column = column_major(original, rows, d);
     hook(act::view(buf.data(), rows, d));
+    hook(column_view(by_column, rows, d));
     for (Eigen::Index r = 0; r < rows; ++r)
       for (Eigen::Index c = 0; c < d; ++c) {
         const auto i = static_cast<std::size_t>(r * d + c);
@@ -153,6 +171,7 @@ void check_against_reference(Eigen::Index d, Eigen::Index k, Eigen::Index rows, 
         CAPTURE(c);
         CAPTURE(static_cast<double>(original[i]));
         REQUIRE(same_bits(buf[i], expected));
+        REQUIRE(same_bits(by_column[static_cast<std::size_t>(c * rows + r)], expected));
       }
   });
 }
@@ -169,6 +188,7 @@ TEST_CASE_TEMPLATE("the quantile row kernel equals today's element-wise hook bit
     }
   check_against_reference<T>(64, 128, 40, -1.3, 5);
   check_against_reference<T>(64, 128, 40, 1.0, 6);
+  check_against_reference<T>(20, 128, 300, 0.8, 7);  // column-major: blocks of 16 vectors, then single ones
 }
 
 TEST_CASE("the quantile row kernel in double equals today's element-wise hook") {
@@ -187,7 +207,9 @@ TEST_CASE("the quantile row kernel in double equals today's element-wise hook") 
     }
 }
 
-TEST_CASE("the quantile hook's threads, masks and per-row strengths equal the element-wise hook on each level") {
+TEST_CASE(
+    "the quantile hook's threads, masks and per-row strengths equal the element-wise hook on each level, "
+    "row- and column-major") {
   std::mt19937 rng(91);
   const Eigen::Index d = 130, k = 128, rows = 600;
   const auto map = stress_map(d, k, rng);
@@ -201,9 +223,12 @@ TEST_CASE("the quantile hook's threads, masks and per-row strengths equal the el
   }
   act::test::each_level([&](act::simd::level) {
     auto threaded = original, masked = original, per_row = original;
+    auto threaded_by_column = column_major(original, rows, d), per_row_by_column = threaded_by_column;
     hook(act::view(threaded.data(), rows, d), 2);
     hook.masked(act::view(masked.data(), rows, d), mask);
     hook.per_row(act::view(per_row.data(), rows, d), lambdas);
+    hook(column_view(threaded_by_column, rows, d), 2);
+    hook.per_row(column_view(per_row_by_column, rows, d), lambdas);
     for (Eigen::Index r = 0; r < rows; ++r)
       for (Eigen::Index c = 0; c < d; ++c) {
         const auto i = static_cast<std::size_t>(r * d + c);
@@ -211,8 +236,11 @@ TEST_CASE("the quantile hook's threads, masks and per-row strengths equal the el
         REQUIRE(same_bits(threaded[i], full));
         REQUIRE(same_bits(masked[i], mask[static_cast<std::size_t>(r)] ? full : original[i]));
         const float l = lambdas[static_cast<std::size_t>(r)];
-        REQUIRE(
-            same_bits(per_row[i], l == 0.0f ? original[i] : reference(map, c, original[i], static_cast<double>(l))));
+        const float at_l = l == 0.0f ? original[i] : reference(map, c, original[i], static_cast<double>(l));
+        REQUIRE(same_bits(per_row[i], at_l));
+        const auto j = static_cast<std::size_t>(c * rows + r);
+        REQUIRE(same_bits(threaded_by_column[j], full));
+        REQUIRE(same_bits(per_row_by_column[j], at_l));
       }
   });
 }

@@ -9,10 +9,11 @@
 /// Measuring from the segment's own knot keeps the result accurate on steep segments, where
 /// slope * x - intercept would cancel.
 ///
-/// Search: float maps on row-major float/half/bfloat16 rows use a per-neuron uniform index over the knot range
-/// (quantile_search) and the vector code of quantile_level.inc, dispatched per act::simd level: O(1) to the
-/// bucket and a step or two inside it. Other buffers binary-search (ceil(log2 K) steps, conditional moves;
-/// row-major ones run 8 neighbouring searches side by side). Both find the same segment, so the bits agree.
+/// Search: float maps on row- or column-major float/half/bfloat16 buffers use a per-neuron uniform index over the
+/// knot range (quantile_search) and the vector code of quantile_level.inc, dispatched per act::simd level: O(1)
+/// to the bucket and a step or two inside it. Other buffers binary-search (ceil(log2 K) steps, conditional
+/// moves; row-major ones run 8 neighbouring searches side by side). Both find the same segment, so the bits
+/// agree.
 
 #include <algorithm>
 #include <cmath>
@@ -147,15 +148,20 @@ struct quantile_kernel {
   }
 
  private:
-  /// The vector kernel, where it applies (float map, float compute, row-major, usable index); false otherwise.
+  /// The vector kernel, where it applies (float map, float compute, row- or column-major, usable index); false
+  /// otherwise.
   template <class T>
   bool vector_rows(T* data, Eigen::Index row_stride, Eigen::Index col_stride, Eigen::Index begin, Eigen::Index end,
                    float l, const float* lambdas) const {
 #if defined(ACT_VECTOR_KERNELS)
     if constexpr (std::is_same_v<Scalar, float> && std::is_same_v<compute_t<T>, float>) {
-      if (col_stride != 1 || search == nullptr || !search->usable()) return false;
+      if ((col_stride != 1 && row_stride != 1) || search == nullptr || !search->usable()) return false;
       const quantile_index q = search->view(neurons, k, knots, &segments[0].g);
-      with_active_level([&](auto level) { quantile_rows(level, data, row_stride, begin, end, q, l, lambdas); });
+      if (col_stride == 1)
+        with_active_level([&](auto level) { quantile_rows(level, data, row_stride, begin, end, q, l, lambdas); });
+      else
+        with_active_level(
+            [&](auto level) { quantile_columns_major(level, data, col_stride, begin, end, q, l, lambdas); });
       return true;
     }
 #endif
