@@ -2,6 +2,7 @@
 #include <act/io/map_file.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
@@ -181,6 +182,25 @@ TEST_CASE("saving an empty set is refused and writes nothing") {
   std::remove(path.c_str());
   CHECK_THROWS_AS(act::save_maps(path, act::map_set{}), act::invalid_argument);
   CHECK_FALSE(std::filesystem::exists(path));
+}
+
+TEST_CASE("a quantile map whose least-squares line overflows float still saves a file that reads back") {
+  // Knots nearly equal in x and far apart in y: the slope (about 1e68) and intercept exceed float's range.
+  Eigen::MatrixXf x(3, 2), y(3, 2);
+  x << 0.0f, -1.0f, 1e-30f, 0.0f, 2e-30f, 1.0f;
+  y << -3e38f, -1.0f, 0.0f, 0.5f, 3e38f, 2.0f;
+  const act::quantile_map<float> q{x, y};
+  const auto line = act::least_squares_line(q);
+  CHECK(line.omega[0] == std::numeric_limits<float>::max());
+  CHECK(std::isfinite(line.beta[0]));
+  CHECK(line.omega[1] == doctest::Approx(1.5));
+  act::map_set maps;
+  maps.insert("blk.0", q, {"quantile", 3, 3, "mean", "knots"});
+  const auto file = act::maps_to_safetensors(maps);
+  const auto loaded = act::maps_from_safetensors(file, "mem");
+  const auto& back = std::get<act::quantile_map<float>>(loaded.at("blk.0").map);
+  CHECK(back.knots_source == x);
+  CHECK(back.knots_target == y);
 }
 
 TEST_CASE("non-parametric maps round trip with their knots and an affine summary") {

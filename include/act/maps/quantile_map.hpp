@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <Eigen/Core>
 
@@ -100,19 +101,22 @@ struct quantile_map {
 };
 
 /// Per neuron, the least-squares line through a quantile map's knots (x_k, y_k): the affine summary map
-/// files store beside the knots for readers that only know affine maps. Unbounded.
+/// files store beside the knots for readers that only know affine maps. Unbounded. A slope or intercept
+/// beyond Scalar's range (knots nearly equal in x but far apart in y) is clamped to its largest finite value,
+/// so that the summary of any valid map is finite and the file that holds it reads back.
 template <class Scalar>
 affine_map<Scalar> least_squares_line(const quantile_map<Scalar>& q) {
   using vector = Eigen::Array<double, Eigen::Dynamic, 1>;
+  constexpr double most = static_cast<double>(std::numeric_limits<Scalar>::max());
   affine_map<Scalar> line = affine_map<Scalar>::identity(q.dim());
   for (Eigen::Index j = 0; j < q.dim(); ++j) {
     const vector x = q.knots_source.col(j).template cast<double>().array();
     const vector y = q.knots_target.col(j).template cast<double>().array();
     const double mx = x.mean(), my = y.mean();
     const double sxx = (x - mx).square().sum(), sxy = ((x - mx) * (y - my)).sum();
-    const double slope = sxx > 0 ? sxy / sxx : 1.0;  // one knot, or all equal: a shift
+    const double slope = std::clamp(sxx > 0 ? sxy / sxx : 1.0, -most, most);  // one knot, or all equal: a shift
     line.omega[j] = static_cast<Scalar>(slope);
-    line.beta[j] = static_cast<Scalar>(my - slope * mx);
+    line.beta[j] = static_cast<Scalar>(std::clamp(my - slope * mx, -most, most));
   }
   return line;
 }
