@@ -161,7 +161,7 @@ struct quantile_kernel {
         with_active_level([&](auto level) { quantile_rows(level, data, row_stride, begin, end, q, l, lambdas); });
       else
         with_active_level(
-            [&](auto level) { quantile_columns_major(level, data, col_stride, begin, end, q, l, lambdas); });
+            [&](auto level) { quantile_rows_column_major(level, data, col_stride, begin, end, q, l, lambdas); });
       return true;
     }
 #endif
