@@ -109,12 +109,13 @@ TEST_CASE("gguf control vector round trip") {
 TEST_CASE("gguf model hints that break the name rule are read escaped, so what is read can be written back") {
   const std::vector<unsigned char> good = act::serialize_control_vector(sample_vector());  // model_hint "llama"
   const std::string hint = "llama";
-  for (const auto& [bad, shown] : {std::pair<std::string, std::string>{"lla\xff"
-                                                                       "a",
-                                                                       "lla\\xffa"},
-                                   std::pair<std::string, std::string>{"ll\x1b"
-                                                                       "ma",
-                                                                       "ll\\x1bma"}}) {
+  for (const auto& [bad, escaped] : {std::pair<std::string, std::string>{"lla\xff"
+                                                                         "a",
+                                                                         "lla\\xffa"},
+                                     std::pair<std::string, std::string>{"ll\x1b"
+                                                                         "ma",
+                                                                         "ll\\x1bma"}}) {
+    const std::string shown = escaped;  // a copy: CAPTURE's lambda cannot capture a structured binding in C++17
     CAPTURE(shown);
     std::vector<unsigned char> bytes = good;
     const auto at = std::search(bytes.begin(), bytes.end(), hint.begin(), hint.end());

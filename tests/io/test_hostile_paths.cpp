@@ -94,7 +94,8 @@ bool exited_with(int status, int code) { return WIFEXITED(status) && WEXITSTATUS
 TEST_CASE("readers refuse a FIFO, a socket, a folder and /dev/zero at once, naming the file") {
   odd_files odd;
   for (const auto& [path, kind] : odd.all()) {
-    CAPTURE(path);
+    const std::string file = path;  // a copy: CAPTURE's lambda cannot capture a structured binding in C++17
+    CAPTURE(file);
     // In a child: a reader that blocked on the FIFO or read /dev/zero without end would fail by the alarm.
     const int status = in_child([&, p = path, k = kind] {
       const auto refused = [&](const std::function<void()>& read) {
@@ -172,7 +173,8 @@ TEST_CASE("writers refuse to replace a FIFO, a socket or a folder, and leave it 
   odd_files odd;
   for (const auto& [path, kind] : odd.all()) {
     if (path == "/dev/zero") continue;  // never risk a system device
-    CAPTURE(path);
+    const std::string file = path;      // see above: CAPTURE needs a copy
+    CAPTURE(file);
     struct stat before {};
     REQUIRE(::lstat(path.c_str(), &before) == 0);
     ACT_CHECK_ERROR(act::save_maps(path, one_site("a")), act::io_error, "refusing to replace it");

@@ -57,7 +57,8 @@ class det0 {
   /// The per-neuron average precision the fit compares with the threshold.
   template <class DA, class DB>
   Eigen::ArrayXd average_precision(const Eigen::MatrixBase<DA>& source, const Eigen::MatrixBase<DB>& target) const {
-    return detail::score_per_neuron(source, target, options.threads, [this](const auto& s) { return precision_of(s); });
+    return detail::score_per_neuron(source, target, options.threads,
+                                    [this](const auto& s) { return this->precision_of(s); });
   }
 
  private:
