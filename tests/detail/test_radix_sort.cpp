@@ -71,6 +71,23 @@ TEST_CASE_TEMPLATE("radix_sort equals std::sort", T, float, double) {
     std::vector<T> runs(n, T(7));
     if (n > 0) runs[n / 2] = T(-7);
     check_against_std_sort(runs, buffers);
+    // Digits every value shares skip their pass: the top one ([1, 1.25) shares sign and exponent), the lowest
+    // one (the low 11 bits cleared), both (only a middle pass runs and writes the result).
+    using key = typename act::detail::ordered_bits<T>::key;
+    const auto clear_low_bits = [](T x) {
+      key u;
+      std::memcpy(&u, &x, sizeof u);
+      u &= ~key(0x7ff);
+      std::memcpy(&x, &u, sizeof u);
+      return x;
+    };
+    std::uniform_real_distribution<T> narrow(T(1), T(1.25));
+    for (auto& x : v) x = narrow(rng);
+    check_against_std_sort(v, buffers);
+    for (auto& x : v) x = clear_low_bits(x);
+    check_against_std_sort(v, buffers);
+    for (auto& x : v) x = clear_low_bits(std::abs(normal(rng)));
+    check_against_std_sort(v, buffers);
   }
 }
 
@@ -103,6 +120,11 @@ TEST_CASE_TEMPLATE("radix_sort_into sorts from another buffer and tells whether 
     std::sort(expected.begin(), expected.end());
     REQUIRE(act::detail::radix_sort_into(v.data(), n, out.data(), buffers));
     REQUIRE(out == expected);
+    // Every pass skipped: the values still reach `out`.
+    const std::vector<T> same(n, T(-3.25));
+    std::fill(out.begin(), out.end(), T(0));
+    REQUIRE(act::detail::radix_sort_into(same.data(), n, out.data(), buffers));
+    REQUIRE(out == same);
     for (const T bad : non_finite)
       for (const std::size_t at : {std::size_t{0}, n / 2, n - 1}) {
         std::vector<T> w = v;

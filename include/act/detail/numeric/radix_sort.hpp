@@ -45,7 +45,7 @@ struct radix_buffers {
   static constexpr int radix = 1 << digit_bits;
   static constexpr int digits = (8 * int(sizeof(key)) + digit_bits - 1) / digit_bits;
   std::vector<key> keys, scratch;
-  std::vector<std::size_t> counts;
+  std::vector<std::uint32_t> counts;
 };
 
 /// Below this many values std::sort is faster than clearing and summing the digit counts.
@@ -70,7 +70,8 @@ bool radix_sort_into(const T* first, std::size_t n, T* out, radix_buffers<T>& bu
   const key lowest_non_finite = bits::encode(-std::numeric_limits<T>::infinity());
   const key highest_non_finite = bits::encode(std::numeric_limits<T>::infinity());
   const auto finite_key = [&](key k) { return k > lowest_non_finite && k < highest_non_finite; };
-  if (n < radix_sort_min_size) {
+  // Digit counts are 32-bit (half the cache of size_t's); a longer array goes to std::sort.
+  if (n < radix_sort_min_size || n > std::numeric_limits<std::uint32_t>::max()) {
     bool finite = true;
     for (std::size_t i = 0; i < n; ++i) finite &= finite_key(bits::encode(first[i]));
     if (first != out) std::copy(first, first + n, out);
@@ -82,7 +83,7 @@ bool radix_sort_into(const T* first, std::size_t n, T* out, radix_buffers<T>& bu
   keys.resize(n);
   scratch.resize(n);
   buffers.counts.assign(static_cast<std::size_t>(digits * radix), 0);
-  std::size_t* const counts = buffers.counts.data();
+  std::uint32_t* const counts = buffers.counts.data();
   for (std::size_t i = 0; i < n; ++i) {
     const key k = bits::encode(first[i]);
     keys[i] = k;
@@ -90,7 +91,7 @@ bool radix_sort_into(const T* first, std::size_t n, T* out, radix_buffers<T>& bu
   }
   bool finite = true;
   {
-    const std::size_t* const top = counts + (digits - 1) * radix;
+    const std::uint32_t* const top = counts + (digits - 1) * radix;
     const int low_bucket = static_cast<int>(lowest_non_finite >> top_shift);
     const int high_bucket = static_cast<int>(highest_non_finite >> top_shift);
     std::size_t edge = 0;
@@ -100,18 +101,33 @@ bool radix_sort_into(const T* first, std::size_t n, T* out, radix_buffers<T>& bu
     if (edge != 0)
       for (std::size_t i = 0; i < n; ++i) finite &= finite_key(keys[i]);
   }
+  // Passes of digits that every value shares are skipped (the order stays). The offsets of all digits are
+  // summed side by side (independent chains); the last pass that runs writes decoded values to `out`.
+  bool runs[digits];
+  int last = -1;
+  for (int d = 0; d < digits; ++d) {
+    runs[d] = counts[d * radix + ((keys[0] >> (digit_bits * d)) & digit_mask)] != n;
+    if (runs[d]) last = d;
+  }
+  std::uint32_t offset[digits] = {};
+  for (int b = 0; b < radix; ++b)
+    for (int d = 0; d < digits; ++d) offset[d] += std::exchange(counts[d * radix + b], offset[d]);
+  const auto pass = [&](int d, const key* from, auto* to, auto convert) {
+    const int shift = digit_bits * d;
+    std::uint32_t* const count = counts + d * radix;
+    for (std::size_t i = 0; i < n; ++i) to[count[(from[i] >> shift) & digit_mask]++] = convert(from[i]);
+  };
   key* from = keys.data();
   key* to = scratch.data();
-  for (int d = 0; d < digits; ++d) {
-    const int shift = digit_bits * d;
-    std::size_t* const count = counts + d * radix;
-    if (count[(from[0] >> shift) & digit_mask] == n) continue;  // one bucket holds everything: order unchanged
-    std::size_t offset = 0;
-    for (int b = 0; b < radix; ++b) offset += std::exchange(count[b], offset);
-    for (std::size_t i = 0; i < n; ++i) to[count[(from[i] >> shift) & digit_mask]++] = from[i];
+  for (int d = 0; d < last; ++d) {
+    if (!runs[d]) continue;
+    pass(d, from, to, [](key k) { return k; });
     std::swap(from, to);
   }
-  for (std::size_t i = 0; i < n; ++i) out[i] = bits::decode(from[i]);
+  if (last >= 0)
+    pass(last, from, out, [](key k) { return bits::decode(k); });
+  else
+    for (std::size_t i = 0; i < n; ++i) out[i] = bits::decode(from[i]);
   return finite;
 }
 
