@@ -166,11 +166,16 @@ quantile_fit<typename DA::Scalar> quantile_act::fit(const Eigen::MatrixBase<DA>&
 
     detail::record_coupling(diag, s);
     // W2 after: push every source sample through T and couple the result with the target again.
+    // The samples ascend, so their segments do: one walk along the knots finds them all.
     std::vector<double> moved(s.source_sorted.size()), goal(s.target_sorted.begin(), s.target_sorted.end());
+    Eigen::Index segment = 0;
     for (std::size_t i = 0; i < moved.size(); ++i) {
-      moved[i] = out.map.value(j, static_cast<double>(s.source_sorted[i]));
+      const auto a = static_cast<double>(s.source_sorted[i]);
+      while (segment < kk && static_cast<double>(x[segment]) <= a) ++segment;
+      moved[i] = out.map.value_in_segment(j, segment, a);
     }
-    std::sort(moved.begin(), moved.end());  // T is monotone; this only undoes rounding-level swaps
+    // T is monotone, so `moved` ascends but for rounding-level swaps, if any.
+    if (!std::is_sorted(moved.begin(), moved.end())) std::sort(moved.begin(), moved.end());
     const auto m = detail::coupled_moments_of_sorted(moved, goal);
     diag.w2_after[j] = std::sqrt(detail::transported_w2_squared(m, 1.0, 0.0));
   });

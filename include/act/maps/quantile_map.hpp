@@ -46,11 +46,17 @@ struct quantile_map {
   /// T(a) for `neuron` and finite a, evaluated in double.
   double value(Eigen::Index neuron, double a) const {
     const Scalar* x = knots_source.col(neuron).data();
-    const Scalar* y = knots_target.col(neuron).data();
-    const Eigen::Index k = knots();
     // s = number of knots <= a: the segment index, 0 (below) .. K (at or above the last knot).
     const Eigen::Index s =
-        std::upper_bound(x, x + k, a, [](double v, Scalar knot) { return v < static_cast<double>(knot); }) - x;
+        std::upper_bound(x, x + knots(), a, [](double v, Scalar knot) { return v < static_cast<double>(knot); }) - x;
+    return value_in_segment(neuron, s, a);
+  }
+
+  /// T(a) for an `a` in segment s of the neuron's map, s = the number of its knots <= a (as value finds it).
+  double value_in_segment(Eigen::Index neuron, Eigen::Index s, double a) const {
+    const Scalar* x = knots_source.col(neuron).data();
+    const Scalar* y = knots_target.col(neuron).data();
+    const Eigen::Index k = knots();
     if (s == 0) return a + (static_cast<double>(y[0]) - static_cast<double>(x[0]));
     if (s == k) return a + (static_cast<double>(y[k - 1]) - static_cast<double>(x[k - 1]));
     const double x0 = static_cast<double>(x[s - 1]), x1 = static_cast<double>(x[s]);
