@@ -1,7 +1,7 @@
-// act-cli loses no data, one case per item of the issue: parallel fits into one file keep every
-// site; names that would corrupt a file are refused; no output replaces an input; info shows text from a
-// file escaped; strengths that overflow write nothing; stale temporaries of killed writers go, live ones
-// stay; long output names work; and the small inconsistencies of item 7.
+// act-cli loses no data: parallel fits into one file keep every site; names that would corrupt a file are
+// refused; no output replaces an input; info shows text from a file escaped; strengths that overflow write
+// nothing; stale temporaries of killed writers go, live ones stay; long output names work; and numbers,
+// strengths and --knots are checked alike across commands.
 #include <act/io/gguf.hpp>
 #include <act/io/map_file.hpp>
 #include <act/io/npy.hpp>
@@ -75,7 +75,7 @@ struct workspace {
 
 }  // namespace
 
-TEST_CASE("item 1: 8 parallel fits into one map file keep every site, every time") {
+TEST_CASE("8 parallel fits into one map file keep every site, every time") {
   workspace w;
   const std::string out = w.path("m.safetensors");
   constexpr int writers = 8, repetitions = 3;
@@ -123,7 +123,7 @@ TEST_CASE("item 1: 8 parallel fits into one map file keep every site, every time
   CHECK(entries == std::vector<std::string>{"m.safetensors", "s.npy", "t.npy"});  // no lock, no temporary
 }
 
-TEST_CASE("item 1: a fit that cannot get the lock in time fails naming the file and writes nothing") {
+TEST_CASE("a fit that cannot get the lock in time fails naming the file and writes nothing") {
   workspace w;
   const std::string out = w.path("m.safetensors");
   REQUIRE(w.fit(out, "blk.1").status == 0);
@@ -143,7 +143,7 @@ TEST_CASE("item 1: a fit that cannot get the lock in time fails naming the file 
   CHECK(w.fit(out, "blk.3", {"--lock-timeout", "-1"}).status == 2);
 }
 
-TEST_CASE("item 2: names that are not UTF-8 or hold control characters are refused before anything is written") {
+TEST_CASE("names that are not UTF-8 or hold control characters are refused before anything is written") {
   workspace w;
   const std::string out = w.path("m.safetensors");
   REQUIRE(w.fit(out, "blk.1").status == 0);
@@ -169,7 +169,7 @@ TEST_CASE("item 2: names that are not UTF-8 or hold control characters are refus
   CHECK(r.err.find("--model-hint 'llama\\x1b[2J' holds the control character U+001B") != std::string::npos);
 }
 
-TEST_CASE("item 3: no command writes over one of its inputs (same path, ./path, a hard link)") {
+TEST_CASE("no command writes over one of its inputs (same path, ./path, a hard link)") {
   workspace w;
   const std::string map = w.path("a.safetensors");
   REQUIRE(w.fit(map, "blk.1").status == 0);
@@ -204,7 +204,7 @@ TEST_CASE("item 3: no command writes over one of its inputs (same path, ./path, 
   CHECK(act::load_maps(w.path("hard.safetensors")).size() == 2);
 }
 
-TEST_CASE("item 4: info and errors show text from files escaped, never raw control characters") {
+TEST_CASE("info and errors show text from files escaped, never raw control characters") {
   workspace w;
   // A map file whose name holds an OSC sequence: info's header line shows it escaped.
   const std::string hostile_name = w.path("m\x1b]0;pwned\x07.safetensors");
@@ -238,7 +238,7 @@ TEST_CASE("item 4: info and errors show text from files escaped, never raw contr
   CHECK_FALSE(has_control_bytes(r.err));
 }
 
-TEST_CASE("item 5: a strength that overflows fails naming the strength and the site, and writes nothing") {
+TEST_CASE("a strength that overflows fails naming the strength and the site, and writes nothing") {
   workspace w;
   const std::string map = w.path("add.safetensors");
   REQUIRE(w.fit(map, "blk.4").status == 0);
@@ -266,7 +266,7 @@ TEST_CASE("item 5: a strength that overflows fails naming the strength and the s
   CHECK(run({"export-gguf", "--map", map, "--out", w.path("cv.gguf"), "--strength", "1e30"}).status == 0);
 }
 
-TEST_CASE("item 6: the next write removes a killed writer's temporary file and keeps a live writer's") {
+TEST_CASE("the next write removes a killed writer's temporary file and keeps a live writer's") {
   workspace w;
   const std::string out = w.path("m.safetensors");
   REQUIRE(w.fit(out, "blk.1").status == 0);
@@ -318,7 +318,7 @@ TEST_CASE("item 6: the next write removes a killed writer's temporary file and k
   CHECK(act::load_maps(out).size() == 3);
 }
 
-TEST_CASE("item 7: 250- and 255-byte output names work for every command") {
+TEST_CASE("250- and 255-byte output names work for every command") {
   workspace w;
   for (const std::size_t length : {250, 255}) {
     CAPTURE(length);
@@ -340,7 +340,7 @@ TEST_CASE("item 7: 250- and 255-byte output names work for every command") {
   CHECK(w.dir.entries().size() == 2);  // s.npy and t.npy: nothing else left behind
 }
 
-TEST_CASE("item 7: import-gguf names the file for NaN, strengths and numbers are checked alike, --knots 0 works") {
+TEST_CASE("import-gguf names the file for NaN, strengths and numbers are checked alike, --knots 0 works") {
   workspace w;
   // A control vector holding NaN (act's writer refuses one, so the bytes are patched).
   act::control_vector cv;
@@ -390,4 +390,9 @@ TEST_CASE("item 7: import-gguf names the file for NaN, strengths and numbers are
   CHECK(run({"fit", "--method", "quantile", "--knots", "1", "--source", w.source, "--target", w.target, "--out",
              w.path("q.safetensors")})
             .status == 2);
+  r = run({"fit", "--method", "quantile", "--knots", "2000000000", "--source", w.source, "--target", w.target, "--out",
+           w.path("q.safetensors")});
+  CHECK(r.status == 2);
+  CHECK(r.err.find("--knots must be 0 (every sample) or an integer from 2 to 1e9, got '2000000000'") !=
+        std::string::npos);
 }

@@ -49,7 +49,7 @@ std::string method_names_where(Keep&& keep) {
   return out;
 }
 
-/// --knots (quantile maps only): 0 (a knot at every sample, as in the library) or an integer >= 2.
+/// --knots (quantile maps only): 0 (a knot at every sample, as in the library) or an integer from 2 to 1e9.
 inline int knots_option(const arguments& args, const act::method_info& method, int fallback) {
   if (!args.has("knots")) return fallback;
   if (method.kind != act::map_kind::quantile)
@@ -59,7 +59,7 @@ inline int knots_option(const arguments& args, const act::method_info& method, i
   const double k = args.number("knots", fallback);
   if (!((k == 0 || k >= 2) && k <= 1e9 && k == static_cast<double>(static_cast<long>(k))))
     throw usage_error(
-        fmt::format("--knots must be 0 (every sample) or an integer >= 2, got '{}'", args.required("knots")));
+        fmt::format("--knots must be 0 (every sample) or an integer from 2 to 1e9, got '{}'", args.required("knots")));
   return static_cast<int>(k);
 }
 
