@@ -14,7 +14,7 @@ TEST_CASE("name_problem accepts UTF-8 names and explains the first fault of othe
   CHECK(act::name_problem("schicht.\xc3\xa4.\xe2\x82\xac.\xf0\x9f\x98\x80").empty());  // ä, €, an emoji
   CHECK(act::name_problem("a b/c\\d\"e'").empty());
 
-  // The issue's three bytes sequences: a stray byte, an encoded surrogate, an overlong '/'.
+  // Three invalid UTF-8 sequences: a stray byte, an encoded surrogate, an overlong '/'.
   CHECK(act::name_problem("\xff") == "is not valid UTF-8 (byte 0xff at offset 0)");
   CHECK(act::name_problem("ok\xed\xa0\x80") == "is not valid UTF-8 (byte 0xed at offset 2)");
   CHECK(act::name_problem("\xc0\xaf") == "is not valid UTF-8 (byte 0xc0 at offset 0)");

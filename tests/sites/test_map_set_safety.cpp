@@ -26,7 +26,8 @@ rows sample() {
 TEST_CASE("map_set refuses site names and map_info text that a map file cannot hold or a terminal should not get") {
   act::map_set maps;
   maps.insert("blk.1", additive(1.0f), {"mean", 3, 4, "mean", "all"});
-  // The three invalid sequences, an escape sequence, a forged line, a C1 control, a NUL.
+  // Three invalid UTF-8 sequences (a stray byte, a surrogate, an overlong '/'), an escape sequence, a forged
+  // line, a C1 control, a NUL.
   for (const std::string& bad :
        {std::string("\xff"), std::string("\xed\xa0\x80"), std::string("\xc0\xaf"), std::string("blk.2\x1b]0;pwned\x07"),
         std::string("blk.2\nblk.3"), std::string("\xc2\x9b"), std::string("a\0b", 3)}) {

@@ -103,7 +103,7 @@ TEST_CASE("every catalogue file is documented in catalogue.tsv, and every docume
     if (ext == ".npy" || ext == ".safetensors" || ext == ".gguf")
       CHECK_MESSAGE(documented.count(e.path().filename().string()) == 1, "undocumented: " << e.path().filename());
   }
-  // The issue's cases for each format are all present (a deleted row would otherwise go unnoticed).
+  // Every format's cases are all present (a deleted row would otherwise go unnoticed).
   CHECK(cases.size() >= 90);
 }
 
