@@ -223,6 +223,9 @@ NPY = [
      "valid file, +Inf in sample 1, neuron 1 (fitting refuses Inf)", "inf"),
     ("npy_no_samples.npy", npy(npy_dict(shape="(0, 3)")), "valid file with 0 samples (fitting needs some)",
      "samples"),
+    ("npy_no_neurons_2e62_rows.npy", npy(npy_dict(shape="(4611686018427387904, 0)")),
+     "valid file with 2^62 samples of 0 neurons: no data, and no reader or writer may walk its rows",
+     "has no neurons"),
 ]
 
 ST = [

@@ -129,6 +129,20 @@ TEST_CASE("npy empty arrays") {
   CHECK(a.cols() == 3);
 }
 
+TEST_CASE("npy empty arrays with 2^62 rows read and write back at once") {
+  // No column, so no data: neither the reader nor the writer may step through the rows one by one, which
+  // would take forever at 2^62.
+  const auto a = parse(make_npy(dict("<f4", "(4611686018427387904, 0)"), {}));
+  CHECK(a.values.empty());
+  CHECK(a.rows() == (std::size_t{1} << 62));
+  CHECK(a.cols() == 0);
+  const Eigen::MatrixXd m(Eigen::Index{1} << 62, 0);
+  const std::vector<unsigned char> bytes = act::serialize_npy(m);
+  const auto b = parse(bytes);
+  CHECK(b.shape == a.shape);
+  CHECK(b.values.empty());
+}
+
 // ---- Catalogue of malformed files: each one a documented format_error, never a crash. ----
 
 TEST_CASE("npy malformed: empty file") { ACT_CHECK_ERROR(parse({}), act::format_error, "bad magic"); }

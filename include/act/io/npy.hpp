@@ -325,7 +325,8 @@ std::vector<unsigned char> serialize_npy(const Eigen::MatrixBase<Derived>& m, bo
   const std::size_t start = out.size();
   out.resize(start + static_cast<std::size_t>(m.size()) * sizeof(scalar));
   std::size_t k = 0;
-  for (Eigen::Index i = 0; i < m.rows(); ++i) {
+  // Nothing to copy from an empty matrix, however many rows (a (2^62, 0) array is valid .npy).
+  for (Eigen::Index i = 0; i < (m.size() == 0 ? 0 : m.rows()); ++i) {
     for (Eigen::Index j = 0; j < m.cols(); ++j, ++k) {
       const scalar v = m(i, j);
       std::memcpy(out.data() + start + k * sizeof(scalar), &v, sizeof(scalar));
