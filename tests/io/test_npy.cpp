@@ -1,5 +1,7 @@
 #include <act/io/npy.hpp>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -234,6 +236,11 @@ TEST_CASE("npy malformed: overflowing shape") {
                   "field 'shape' overflows");
   ACT_CHECK_ERROR(parse(make_npy(dict("<f8", "(4611686018427387904,)"), {})), act::format_error,
                   "field 'shape' overflows");
+  // Sizes are signed indices: 2^63 rows of no column hold no data, yet their count would turn negative.
+  ACT_CHECK_ERROR(parse(make_npy(dict("<f4", "(9223372036854775808, 0)"), {})), act::format_error,
+                  "has the dimension 9223372036854775808, above 2^63 - 1");
+  const auto largest = parse(make_npy(dict("<f4", "(9223372036854775807, 0)"), {}));
+  CHECK(largest.rows() == static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()));
 }
 
 TEST_CASE("npy malformed: shape larger than the data") {

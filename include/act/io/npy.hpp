@@ -154,6 +154,9 @@ class npy_header_parser : text_cursor {
         value = value * 10 + digit;
         ++pos_;
       }
+      // Sizes become signed indices (Eigen::Index, std::ptrdiff_t): 2^63 and above would turn negative.
+      if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        raise<format_error>("{}: header field 'shape' has the dimension {}, above 2^63 - 1", origin_, value);
       if (peek() == 'L') ++pos_;  // Python 2 long suffix, written by old NumPy versions
       // A tuple with more entries than the header has characters cannot occur; this bounds the vector.
       shape.push_back(value);
