@@ -5,10 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
 
+#include <act/detail/kernels/column_sort.hpp>
 #include <act/detail/numeric/radix_sort.hpp>
 
 // Square transposes of SIMD packets (Eigen::internal::ptranspose) for the row-major gather, where Eigen
@@ -30,12 +34,17 @@ namespace act::detail {
 /// other), rows are prefetched ahead (the hardware prefetchers do not follow a stride of whole pages),
 /// and where Eigen vectorises, square tiles are transposed in SIMD registers. 32 neurons (two cache
 /// lines of floats per row) halve the pages touched per value against 16, and the block (32 columns of
-/// n samples) still sits in L2 while its columns are sorted.
+/// n samples) still sits in L2 while its columns are sorted. Float blocks of up to `network_rows` samples are
+/// sorted before they are gathered, all 32 columns at once where they lie (sort_float_columns: a sorting network
+/// down the rows), where the active SIMD level has one; the gather then reads the sorted rows.
 template <class Derived>
 class sorted_columns {
  public:
   using scalar = typename Derived::Scalar;
   static constexpr Eigen::Index block = 32;
+  /// The most samples sorted by the network: its block (rows padded to a power of two) stays within 1 MB, in L2,
+  /// and the network's n log^2 n compare-exchanges stay fewer than the radix sort's work.
+  static constexpr Eigen::Index network_rows = 8192;
 
   explicit sorted_columns(const Eigen::MatrixBase<Derived>& x) : x_(x.derived()) {}
 
@@ -48,6 +57,10 @@ class sorted_columns {
     if constexpr (Derived::IsRowMajor) {
       if (j < block_start_ || j >= block_start_ + block_count_) gather_block(j);
       from = block_.data() + (j - block_start_) * stride_;
+      if (block_sorted_) {
+        std::copy(from, from + n, column_.data());
+        return block_finite_[static_cast<std::size_t>(j - block_start_)];
+      }
     } else if constexpr (bool(Derived::Flags & Eigen::DirectAccessBit)) {
       if (x_.innerStride() == 1)
         from = x_.data() + j * x_.outerStride();
@@ -72,18 +85,61 @@ class sorted_columns {
     const Eigen::Index n = x_.rows();
     block_start_ = j;
     block_count_ = std::min(block, x_.cols() - j);
+    block_sorted_ = false;
     stride_ = (n + page - 1) / page * page + line;
     block_.resize(static_cast<std::size_t>(block_count_ * stride_));
     Eigen::Index i = 0;
 #if ACT_GATHER_TILES
     if constexpr (bool(Derived::Flags & Eigen::DirectAccessBit)) {
-      if (x_.innerStride() == 1) i = gather_tiles(j);
+      if (x_.innerStride() == 1) {
+        block_sorted_ = sort_rows(j);
+        if (block_sorted_)
+          i = gather_tiles(sorted_rows_.data(), block, 0);
+        else
+          i = gather_tiles(x_.data() + j, x_.outerStride(), 32);
+      }
     }
 #endif
+    if (block_sorted_) {
+      for (; i < n; ++i)
+        for (Eigen::Index k = 0; k < block_count_; ++k)
+          block_[static_cast<std::size_t>(k * stride_ + i)] = sorted_rows_[static_cast<std::size_t>(i * block + k)];
+      return;
+    }
     for (; i < n; ++i) {
       if constexpr (bool(Derived::Flags & Eigen::DirectAccessBit)) prefetch_row(std::min(i + ahead, n - 1), j);
       for (Eigen::Index k = 0; k < block_count_; ++k)
         block_[static_cast<std::size_t>(k * stride_ + i)] = x_.coeff(i, j + k);
+    }
+  }
+
+  /// Sorts the block's columns where they lie (sort_float_columns) into sorted_rows_ (n rows of `block` values)
+  /// and records which hold only finite values; false where the network does not serve (then nothing is done).
+  bool sort_rows(Eigen::Index j) {
+    if constexpr (!std::is_same_v<scalar, float>) {
+      return false;
+    } else {
+      const Eigen::Index n = x_.rows();
+      // Below radix_sort_min_size std::sort orders zeros of either sign as it likes; the network and the radix
+      // sort both put -0 first, so a fit's bits do not depend on which of them sorted.
+      if (n < static_cast<Eigen::Index>(radix_sort_min_size) || n > network_rows) return false;
+      std::size_t rows = 16;
+      while (rows < static_cast<std::size_t>(n)) rows *= 2;
+      sorted_rows_.resize(rows * block);
+      const Eigen::Index ld = x_.outerStride();
+      for (Eigen::Index i = 0; i < n; ++i) {
+        prefetch_row(std::min(i + 16, n - 1), j);
+        float* const to = sorted_rows_.data() + i * block;
+        std::copy(x_.data() + i * ld + j, x_.data() + i * ld + j + block_count_, to);
+        std::fill(to + block_count_, to + block, column_sort_padding());
+      }
+      std::fill(sorted_rows_.begin() + n * block, sorted_rows_.end(), column_sort_padding());
+      if (!sort_float_columns(sorted_rows_.data(), rows, block)) return false;
+      for (Eigen::Index k = 0; k < block; ++k)
+        block_finite_[static_cast<std::size_t>(k)] =
+            std::isfinite(sorted_rows_[static_cast<std::size_t>(k)]) &&
+            std::isfinite(sorted_rows_[static_cast<std::size_t>((n - 1) * block + k)]);
+      return true;
     }
   }
 
@@ -100,17 +156,16 @@ class sorted_columns {
   /// The block's rows in square tiles of one SIMD packet a side: `width` rows loaded as packets,
   /// transposed in registers (Eigen's ptranspose) and stored as `width` column pieces, instead of one
   /// scalar store per value. Returns the first row left to the scalar loop (the rows short of a tile).
-  Eigen::Index gather_tiles(Eigen::Index j) {
+  Eigen::Index gather_tiles(const scalar* first, Eigen::Index ld, Eigen::Index prefetch_ahead) {
     namespace ei = Eigen::internal;
     using packet = typename ei::packet_traits<scalar>::type;
     constexpr Eigen::Index width = ei::unpacket_traits<packet>::size;
     static_assert(block % width == 0, "a block is a whole number of tiles wide");
     const Eigen::Index n = x_.rows(), rows = n / width * width, columns = block_count_ / width * width;
-    const Eigen::Index ld = x_.outerStride();
-    const scalar* const first = x_.data() + j;
     scalar* const to = block_.data();
     for (Eigen::Index i = 0; i < rows; i += width) {
-      for (Eigen::Index r = 0; r < width; ++r) prefetch_row(std::min(i + 32 + r, n - 1), j);
+      if (prefetch_ahead != 0)
+        for (Eigen::Index r = 0; r < width; ++r) prefetch_row(std::min(i + prefetch_ahead + r, n - 1), block_start_);
       for (Eigen::Index c = 0; c < columns; c += width) {
         ei::PacketBlock<packet, int(width)> tile;
         for (Eigen::Index r = 0; r < width; ++r) tile.packet[r] = ei::ploadu<packet>(first + (i + r) * ld + c);
@@ -138,7 +193,9 @@ class sorted_columns {
   }
 
   const Derived& x_;
-  std::vector<scalar> column_, block_;
+  std::vector<scalar> column_, block_, sorted_rows_;
+  bool block_finite_[block] = {};
+  bool block_sorted_ = false;
   Eigen::Index block_start_ = 0, block_count_ = 0, stride_ = 0;
   radix_buffers<scalar> scratch_;
 };
