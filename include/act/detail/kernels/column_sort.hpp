@@ -1,8 +1,8 @@
 #pragma once
 /// \file column_sort.hpp
 /// Sorting the columns of a row-major block of floats in place, all columns at once, by a sorting network run
-/// down the rows (column_sort_level.inc, compiled per act::simd level). Fitting a row-major input sorts every
-/// neuron's column: this sorts 32 of them where they lie instead of one gathered column at a time.
+/// down the rows (column_sort_level.inc, compiled per act::simd level), one column per vector lane. Fits sort
+/// every neuron's samples: this sorts 32 neurons at once, in a row-major block (numeric/columns.hpp).
 
 #include <algorithm>
 #include <cstddef>

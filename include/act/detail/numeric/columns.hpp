@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
-#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -51,7 +49,8 @@ class sorted_columns {
   explicit sorted_columns(const Eigen::MatrixBase<Derived>& x) : x_(x.derived()) {}
 
   /// Sorts column `j` ascending into sorted(); false if it holds a NaN or Inf (sorted() is then in an
-  /// unspecified order). Contiguous columns are sorted straight from the input, others through a copy.
+  /// unspecified order). Float blocks go through the column sort; otherwise contiguous columns are sorted
+  /// straight from the input, others through a copy.
   bool sort(Eigen::Index j) {
     const Eigen::Index n = x_.rows();
     column_.resize(static_cast<std::size_t>(n));
